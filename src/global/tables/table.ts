@@ -1,0 +1,28 @@
+/*
+ * table - the one interface every lookup table type implements (DESIGN §4).
+ * A lookup answers a value, "not found" (undefined), or throws a temporary
+ * PetrelError when the table cannot be reached; callers turn that into a
+ * 4xx reply or a deferral, never into "not found". Follows Postfix's dict(3).
+ */
+
+/** An open lookup table, such as hash:/etc/postfix/virtual or regexp:/etc/postfix/header_checks. */
+export interface LookupTable {
+  /** The type:name text the table was opened with, for logs. */
+  readonly spec: string;
+  /**
+   * True for tables that match the whole lookup string against patterns
+   * (regexp, pcre, cidr, static, ...): callers skip partial-key search orders
+   * such as user@, @domain or parent domains, as Postfix does.
+   */
+  readonly pattern: boolean;
+  /** The value for key, or undefined when there is none; throws PetrelError when unavailable. */
+  lookup(key: string): Promise<string | undefined>;
+  /** Releases files, connections and timers. */
+  close(): Promise<void>;
+}
+
+/** What opening a table may need besides its name. */
+export interface TableOpenContext {
+  /** The configuration directory, for relative names and client configuration files. */
+  readonly configDir: string;
+}

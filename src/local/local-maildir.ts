@@ -1,0 +1,70 @@
+/*
+ * local-maildir - delivers one message into a Maildir the qmail way: the
+ * message is written to tmp/ under a unique name, fsynced, then renamed into
+ * new/, and new/ is fsynced, so a reader never sees a partial message and a
+ * delivery reported as done survives a crash. Called by the local delivery
+ * agent (and later virtual) for home_mailbox / aliases ending in "/".
+ * Follows local(8) "maildir delivery" and the Maildir naming convention
+ * (time.MusecPpidQn.host,S=size).
+ */
+import { constants, promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { writeLines, type MessageLines } from './local-write.js';
+
+let deliveries = 0;
+
+/** Host part of a Maildir name, with "/" and ":" escaped as the convention asks. */
+function maildirHost(): string {
+  return hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
+}
+
+/** Creates dir and its tmp/, new/ and cur/ when missing (mode 0700). */
+export async function ensureMaildir(dir: string): Promise<void> {
+  for (const sub of ['', 'tmp', 'new', 'cur']) {
+    await fs.mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes prefix lines (Return-Path, Delivered-To, ...) and the message into
+ * the Maildir at dir; returns the final path under new/. Size limit 0 means
+ * none; over the limit the temporary file is removed and an error raised.
+ */
+export async function deliverToMaildir(
+  dir: string,
+  lines: MessageLines,
+  options: { sizeLimit: number },
+): Promise<string> {
+  await ensureMaildir(dir);
+  const now = process.hrtime.bigint();
+  const seconds = Math.floor(Date.now() / 1000);
+  const usec = Number((now / 1000n) % 1000000n);
+  deliveries += 1;
+  const base = `${seconds}.M${usec}P${process.pid}Q${deliveries}.${maildirHost()}`;
+  const tmpPath = join(dir, 'tmp', base);
+  const handle = await fs.open(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  let size: number;
+  try {
+    size = await writeLines(handle, lines, { quoteFrom: false, sizeLimit: options.sizeLimit });
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await fs.rm(tmpPath, { force: true });
+    throw err;
+  }
+  await handle.close();
+  const finalPath = join(dir, 'new', `${base},S=${size}`);
+  await fs.rename(tmpPath, finalPath);
+  await fsyncDir(join(dir, 'new'));
+  return finalPath;
+}

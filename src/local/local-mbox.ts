@@ -1,0 +1,102 @@
+/*
+ * local-mbox - appends one message to a UNIX-style mailbox: takes the dot
+ * lock (path.lock, created exclusively; a lock older than stale_lock_time is
+ * removed), writes the "From sender date" line, the prefix headers, the
+ * message with "From " lines quoted and a closing empty line, fsyncs, and on
+ * any failure truncates the mailbox back to its original length so a reader
+ * never sees half a message. Called by the local delivery agent for
+ * mail_spool_directory, home_mailbox files and /file destinations.
+ * Follows local(8) "UNIX-style mailbox delivery".
+ */
+import { constants, promises as fs } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeLines, type MessageLines } from './local-write.js';
+
+/** Dot-lock timing: deliver_lock_attempts, deliver_lock_delay and stale_lock_time (seconds). */
+export interface LockOptions {
+  readonly attempts: number;
+  readonly delay: number;
+  readonly staleAfter: number;
+}
+
+/** Raised when the mailbox lock could not be taken: a temporary condition. */
+export class MailboxLockError extends Error {
+  constructor(readonly lockPath: string) {
+    super(`unable to lock ${lockPath}: still held after all attempts`);
+    this.name = 'MailboxLockError';
+  }
+}
+
+async function takeDotLock(lockPath: string, options: LockOptions): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const handle = await fs.open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const stat = await fs.stat(lockPath).catch(() => undefined);
+    if (stat !== undefined && Date.now() - stat.mtimeMs > options.staleAfter * 1000) {
+      await fs.rm(lockPath, { force: true });
+      continue;
+    }
+    if (attempt >= options.attempts) throw new MailboxLockError(lockPath);
+    await sleep(options.delay * 1000);
+  }
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The envelope line that starts each mbox message, in local time: "From sender  Sun Nov  2 14:26:03 2026". */
+export function mboxFromLine(sender: string, when: Date): Buffer {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const time = `${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())}`;
+  const day = String(when.getDate()).padStart(2, ' ');
+  const asctime = `${DAYS[when.getDay()]} ${MONTHS[when.getMonth()]} ${day} ${time} ${when.getFullYear()}`;
+  return Buffer.from(`From ${sender === '' ? 'MAILER-DAEMON' : sender}  ${asctime}`);
+}
+
+/**
+ * Appends the message to the mbox at path (created 0600 when missing), as
+ * one locked, fsynced, all-or-nothing write. sizeLimit bounds the whole
+ * mailbox (0: none).
+ */
+export async function deliverToMbox(
+  path: string,
+  envelopeLine: Buffer,
+  lines: MessageLines,
+  options: { sizeLimit: number; lock: LockOptions },
+): Promise<void> {
+  const lockPath = `${path}.lock`;
+  await takeDotLock(lockPath, options.lock);
+  try {
+    const handle = await fs.open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+    const originalSize = (await handle.stat()).size;
+    try {
+      const envelope = Buffer.concat([envelopeLine, Buffer.from('\n')]);
+      await handle.write(envelope);
+      await writeLines(handle, withSeparator(lines), {
+        quoteFrom: true,
+        sizeLimit: options.sizeLimit,
+        alreadyThere: originalSize + envelope.length,
+      });
+      await handle.sync();
+    } catch (err) {
+      await handle.truncate(originalSize).catch(() => undefined);
+      throw err;
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    await fs.rm(lockPath, { force: true });
+  }
+}
+
+/** The message, then the empty line that separates it from the next one. */
+async function* withSeparator(lines: MessageLines): AsyncGenerator<Buffer> {
+  for await (const line of lines) yield line;
+  yield Buffer.alloc(0);
+}

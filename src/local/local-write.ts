@@ -1,0 +1,66 @@
+/*
+ * local-write - streams message lines into an open mailbox file with LF line
+ * endings, buffered, with optional "From " quoting (mbox) and a size limit
+ * checked as bytes go out, so a huge message is never held in memory and
+ * never grows a mailbox past mailbox_size_limit. Used by local-maildir.ts and
+ * local-mbox.ts.
+ */
+import type { FileHandle } from 'node:fs/promises';
+
+/** Message content as lines without their line endings. */
+export type MessageLines = AsyncIterable<Buffer> | Iterable<Buffer>;
+
+/** Raised when a delivery would pass mailbox_size_limit (a permanent 5.2.2 condition). */
+export class MailboxLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`message would exceed mailbox size limit of ${limit} bytes`);
+    this.name = 'MailboxLimitError';
+  }
+}
+
+const FLUSH_AT = 64 * 1024;
+const FROM_ = Buffer.from('From ');
+const QUOTE = Buffer.from('>');
+const LF = Buffer.from('\n');
+
+/**
+ * Appends lines to handle at its current end (the file must be opened for
+ * appending or be new); returns the bytes written. quoteFrom prefixes ">" to
+ * lines starting with "From ". sizeLimit bounds the whole file (0: none),
+ * counting from alreadyThere bytes.
+ */
+export async function writeLines(
+  handle: FileHandle,
+  lines: MessageLines,
+  options: { quoteFrom: boolean; sizeLimit: number; alreadyThere?: number },
+): Promise<number> {
+  const base = options.alreadyThere ?? 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let written = 0;
+  const flush = async (): Promise<void> => {
+    if (pendingBytes === 0) return;
+    const chunk = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    let offset = 0;
+    while (offset < chunk.length) {
+      const { bytesWritten } = await handle.write(chunk, offset);
+      offset += bytesWritten;
+    }
+  };
+  const push = (part: Buffer): void => {
+    pending.push(part);
+    pendingBytes += part.length;
+    written += part.length;
+  };
+  for await (const line of lines) {
+    if (options.quoteFrom && line.subarray(0, FROM_.length).equals(FROM_)) push(QUOTE);
+    push(line);
+    push(LF);
+    if (options.sizeLimit > 0 && base + written > options.sizeLimit) throw new MailboxLimitError(options.sizeLimit);
+    if (pendingBytes >= FLUSH_AT) await flush();
+  }
+  await flush();
+  return written;
+}

@@ -1,0 +1,65 @@
+/*
+ * maillog - where daemons' log lines go: a file in syslog line form
+ * ("Nov 22 14:46:29 host postfix/smtpd[1234]: text", what pflogsumm and
+ * fail2ban read), JSON lines for log shippers, or stderr when no file is
+ * set (under systemd that is the journal). Built on pino and its
+ * sonic-boom destination: each line is one append, so many worker processes
+ * can share one file. Installed as the msg sink by the worker skeleton and
+ * the master; follows Postfix's maillog_file / postlogd(8) line shape.
+ */
+import { hostname as osHostname } from 'node:os';
+import pino from 'pino';
+import type { MsgSink, Severity } from './msg.js';
+
+/** Where and how to write. */
+export interface MaillogOptions {
+  /** A file path; "" for stderr. */
+  readonly file: string;
+  readonly format: 'text' | 'json';
+  /** The host name in each line (Postfix uses myhostname's first label). */
+  readonly hostname?: string;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The syslog time stamp: "Nov  2 09:05:07" in local time. */
+export function syslogTime(when: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const day = String(when.getDate()).padStart(2, ' ');
+  return `${MONTHS[when.getMonth()]} ${day} ${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())}`;
+}
+
+/** One log line in syslog form, severity word included as Postfix writes it. */
+export function syslogLine(when: Date, host: string, program: string, pid: number, severity: Severity, text: string): string {
+  const label = severity === 'info' ? '' : `${severity}: `;
+  return `${syslogTime(when)} ${host} ${program}[${pid}]: ${label}${text}\n`;
+}
+
+/** A sink writing to the mail log, and a flush for orderly exits. */
+export interface Maillog {
+  readonly sink: MsgSink;
+  flush(): void;
+}
+
+/** Opens the mail log described by options. */
+export function openMaillog(options: MaillogOptions): Maillog {
+  const host = (options.hostname ?? osHostname()).split('.')[0] as string;
+  const destination = pino.destination({ dest: options.file === '' ? 2 : options.file, append: true, mkdir: true, sync: false });
+  if (options.format === 'json') {
+    const logger = pino(
+      { base: { host, pid: process.pid }, messageKey: 'message', timestamp: pino.stdTimeFunctions.isoTime, level: 'info' },
+      destination,
+    );
+    return {
+      sink: (severity, program, text) => {
+        const level = severity === 'warning' ? 'warn' : severity === 'panic' ? 'fatal' : severity;
+        logger[level]({ program, severity }, text);
+      },
+      flush: () => destination.flushSync(),
+    };
+  }
+  return {
+    sink: (severity, program, text) => destination.write(syslogLine(new Date(), host, program, process.pid, severity, text)),
+    flush: () => destination.flushSync(),
+  };
+}

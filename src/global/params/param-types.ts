@@ -19,8 +19,13 @@ export type ParamKind =
 /** One parameter's declaration. */
 export interface ParamSpec {
   readonly kind: ParamKind;
-  /** The default exactly as Postfix documents it (may contain $name). */
-  readonly default: string;
+  /**
+   * The default exactly as Postfix documents it (may contain $name), or a
+   * function for defaults Postfix computes from the system (myhostname,
+   * mynetworks ...), evaluated once per configuration load; get returns
+   * another parameter's expanded value.
+   */
+  readonly default: string | ((get: (name: string) => string) => string);
   /** One line for postconf and the docs. */
   readonly doc: string;
   /** Inclusive lower bound for int, time (seconds) and size. */
@@ -29,6 +34,8 @@ export interface ParamSpec {
   readonly max?: number;
   /** Unit of a bare number for a time parameter (Postfix's default unit); "s" when absent. */
   readonly timeUnit?: 's' | 'm' | 'h' | 'd' | 'w';
+  /** For lists where Postfix allows it (mydestination, mynetworks ...): a /file/name item is replaced by that file's items. */
+  readonly fileItems?: boolean;
 }
 
 /** A set of declarations keyed by exact main.cf name. */

@@ -1,0 +1,59 @@
+/*
+ * global-params - the parameters every part of Petrel shares: directories, identity,
+ * names and networks, the worker process limits and the table defaults.
+ * Defaults are Postfix's (postconf(5)) except where Petrel names itself
+ * (mail_name, directories, accounts) or takes a modern default.
+ */
+import {
+  domainOfHost,
+  installedCommandDirectory,
+  installedDaemonDirectory,
+  networksForStyle,
+  packageVersion,
+  systemHostName,
+} from './param-computed.js';
+import { defineParams } from './param-types.js';
+
+/** Parameters shared by every daemon and command. */
+export const GLOBAL_PARAMS = defineParams({
+  config_directory: { kind: 'string', default: '/etc/petrel', doc: 'The directory that holds main.cf, master.cf and table sources' },
+  queue_directory: { kind: 'string', default: '/var/spool/petrel', doc: 'The root of the mail queue' },
+  data_directory: { kind: 'string', default: '/var/lib/petrel', doc: 'Where Petrel keeps caches and other writable state' },
+  daemon_directory: { kind: 'string', default: () => installedDaemonDirectory(), doc: 'The directory that holds the compiled daemon programs' },
+  command_directory: { kind: 'string', default: () => installedCommandDirectory(), doc: 'The directory that holds the administrative commands' },
+  mail_owner: { kind: 'string', default: 'petrel', doc: 'The unprivileged account that owns the queue and runs the daemons' },
+  setgid_group: { kind: 'string', default: 'petreldrop', doc: 'The group that may write locally submitted mail into maildrop/' },
+  default_privs: { kind: 'string', default: 'nobody', doc: 'The account local delivery uses for commands and files of aliases owned by root' },
+  mail_name: { kind: 'string', default: 'Petrel', doc: 'The mail system name in the SMTP banner and in generated headers' },
+  mail_version: { kind: 'string', default: () => packageVersion(), doc: 'The software version' },
+  compatibility_level: { kind: 'string', default: '3.6', doc: 'The backwards-compatibility level of defaults' },
+  multi_instance_name: { kind: 'string', default: '', doc: 'The name of this instance in a multi-instance setup' },
+  syslog_name: { kind: 'string', default: '${multi_instance_name?{$multi_instance_name}:{postfix}}', doc: 'The name that log lines carry before /daemon[pid]' },
+  syslog_facility: { kind: 'string', default: 'mail', doc: 'The syslog facility of log lines' },
+  maillog_file: { kind: 'string', default: '', doc: 'The file daemons log to instead of syslog (empty: stderr of the master)' },
+  stress: { kind: 'string', default: '', doc: 'Set by master to yes when a service is overloaded' },
+  myhostname: { kind: 'string', default: () => systemHostName(), doc: 'The fully qualified host name of this system' },
+  mydomain: { kind: 'string', default: (get) => domainOfHost(get('myhostname')), doc: 'The internet domain of this system' },
+  myorigin: { kind: 'string', default: '$myhostname', doc: 'The domain that locally posted mail appears to come from' },
+  mydestination: { kind: 'list', default: '$myhostname, localhost.$mydomain, localhost', fileItems: true, doc: 'The domains delivered locally by the local transport' },
+  mynetworks: { kind: 'list', default: (get) => networksForStyle(get('mynetworks_style')), fileItems: true, doc: 'The trusted networks that may relay' },
+  mynetworks_style: { kind: 'string', default: '${{$compatibility_level} <level {2} ? {subnet} : {host}}', doc: 'How mynetworks is computed when not set: host, subnet or class' },
+  inet_interfaces: { kind: 'list', default: 'all', doc: 'The network addresses this system receives mail on' },
+  inet_protocols: { kind: 'list', default: 'all', doc: 'The IP protocols used: ipv4, ipv6 or all' },
+  proxy_interfaces: { kind: 'list', default: '', fileItems: true, doc: 'Network addresses that forward mail to this system through a proxy or NAT' },
+  relay_domains: { kind: 'list', default: '${{$compatibility_level} <level {2} ? {$mydestination} : {}}', fileItems: true, doc: 'Domains this system relays mail to from anywhere' },
+  relayhost: { kind: 'string', default: '', doc: 'The next-hop destination of non-local mail (overrides transport nexthop)' },
+  max_idle: { kind: 'time', default: '100s', timeUnit: 's', min: 0, doc: 'How long a worker waits idle before it exits' },
+  max_use: { kind: 'int', default: '100', min: 0, doc: 'How many requests a worker serves before it exits' },
+  service_throttle_time: { kind: 'time', default: '60s', timeUnit: 's', min: 0, doc: 'How long master waits before restarting a service that failed at start' },
+  ipc_timeout: { kind: 'time', default: '3600s', timeUnit: 's', min: 0, doc: 'The time limit on reading or writing an internal socket' },
+  ipc_idle: { kind: 'time', default: '5s', timeUnit: 's', min: 0, doc: 'How long a client keeps an idle internal connection open' },
+  daemon_timeout: { kind: 'time', default: '18000s', timeUnit: 's', min: 0, doc: 'How long a daemon may spend on one request before it is killed' },
+  default_process_limit: { kind: 'int', default: '100', min: 0, doc: 'The default maxproc of master.cf services' },
+  import_environment: { kind: 'list', default: 'MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C', doc: "Environment variables daemons keep from the master's environment" },
+  export_environment: { kind: 'list', default: 'TZ MAIL_CONFIG LANG', doc: 'Environment variables passed to external commands' },
+  default_database_type: { kind: 'string', default: 'hash', doc: 'The table type postmap and postalias use when none is given' },
+  alias_maps: { kind: 'tables', default: 'hash:/etc/aliases', doc: 'The alias tables the local delivery agent consults' },
+  alias_database: { kind: 'tables', default: 'hash:/etc/aliases', doc: 'The alias tables newaliases builds' },
+  parent_domain_matches_subdomains: { kind: 'list', default: 'debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps', doc: 'Features in which a domain also matches its subdomains' },
+});

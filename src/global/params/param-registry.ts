@@ -1,0 +1,40 @@
+/*
+ * param-registry - the one table of every parameter Petrel implements,
+ * merged from the per-area declaration files. A name declared twice is a
+ * programming error caught when this module loads (and by its test).
+ * postconf -d / -n, the config loader and validation walk ALL_PARAMS.
+ */
+import { ADDRESS_PARAMS } from './address-params.js';
+import { GLOBAL_PARAMS } from './global-params.js';
+import { LOCAL_PARAMS } from './local-params.js';
+import type { ParamsOf, ParamSpec, ParamTable } from './param-types.js';
+import { QUEUE_PARAMS } from './queue-params.js';
+import { SMTPD_PARAMS } from './smtpd-params.js';
+
+type Intersect<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void ? I : never;
+
+/** Merges declaration tables; throws when a name is declared in more than one. */
+export function mergeParamTables<const T extends readonly ParamTable[]>(...tables: T): Intersect<T[number]> {
+  const merged: Record<string, ParamSpec> = {};
+  for (const table of tables) {
+    for (const [name, spec] of Object.entries(table)) {
+      if (Object.hasOwn(merged, name)) throw new Error(`parameter ${name} is declared twice`);
+      merged[name] = spec;
+    }
+  }
+  return merged as Intersect<T[number]>;
+}
+
+/** Every parameter, keyed by its main.cf name. */
+export const ALL_PARAMS = mergeParamTables(GLOBAL_PARAMS, ADDRESS_PARAMS, QUEUE_PARAMS, SMTPD_PARAMS, LOCAL_PARAMS);
+
+/** The typed, frozen parameter object code reads. */
+export type Params = ParamsOf<typeof ALL_PARAMS>;
+
+/** The names of every declared parameter. */
+export type ParamName = keyof typeof ALL_PARAMS & string;
+
+/** The declaration of name, or undefined for a name Petrel does not implement. */
+export function paramSpec(name: string): ParamSpec | undefined {
+  return Object.hasOwn(ALL_PARAMS, name) ? (ALL_PARAMS as Record<string, ParamSpec>)[name] : undefined;
+}

@@ -1,0 +1,35 @@
+/*
+ * queue-params - queue, scheduling and notification parameters: lifetimes, backoff,
+ * active-queue limits, destination concurrency, message limits and who is
+ * told about problems.
+ * Defaults are Postfix's (postconf(5), qmgr(8), cleanup(8), bounce(8)) except where Petrel names itself
+ * (mail_name, directories, accounts) or takes a modern default.
+ */
+import { defineParams } from './param-types.js';
+
+/** Queue, scheduling, cleanup and bounce parameters. */
+export const QUEUE_PARAMS = defineParams({
+  maximal_queue_lifetime: { kind: 'time', default: '5d', timeUnit: 'd', min: 0, doc: 'How long a message may stay deferred before it bounces' },
+  bounce_queue_lifetime: { kind: 'time', default: '5d', timeUnit: 'd', min: 0, doc: 'How long a bounce message may stay deferred before it is dropped' },
+  minimal_backoff_time: { kind: 'time', default: '300s', timeUnit: 's', min: 0, doc: 'The shortest time a deferred message waits before the next attempt' },
+  maximal_backoff_time: { kind: 'time', default: '4000s', timeUnit: 's', min: 0, doc: 'The longest time a deferred message waits before the next attempt' },
+  queue_run_delay: { kind: 'time', default: '300s', timeUnit: 's', min: 0, doc: 'How often qmgr scans the deferred queue' },
+  qmgr_message_active_limit: { kind: 'int', default: '20000', min: 0, doc: 'The most messages in the active queue' },
+  qmgr_message_recipient_limit: { kind: 'int', default: '20000', min: 0, doc: 'The most recipients held in memory by qmgr' },
+  default_destination_concurrency_limit: { kind: 'int', default: '20', min: 0, doc: 'The most parallel deliveries to one destination' },
+  default_destination_recipient_limit: { kind: 'int', default: '50', min: 0, doc: 'The most recipients per delivery' },
+  initial_destination_concurrency: { kind: 'int', default: '5', min: 0, doc: 'The parallel deliveries to a destination when it starts' },
+  defer_transports: { kind: 'list', default: '', doc: 'Transports whose mail is deferred until a flush' },
+  delay_warning_time: { kind: 'time', default: '0h', timeUnit: 'h', min: 0, doc: 'When a sender is told that a message is delayed (0: never)' },
+  message_size_limit: { kind: 'size', default: '10240000', min: 0, doc: 'The largest message accepted, in bytes' },
+  header_size_limit: { kind: 'size', default: '102400', min: 0, doc: 'The largest header accepted, in bytes' },
+  hopcount_limit: { kind: 'int', default: '50', min: 0, doc: 'The most Received: headers before a message is rejected as a loop' },
+  always_add_missing_headers: { kind: 'bool', default: 'no', doc: 'Add missing From, To, Date and Message-ID to all mail' },
+  undisclosed_recipients_header: { kind: 'string', default: '', doc: 'The To: header added when a message has no recipient headers' },
+  always_bcc: { kind: 'string', default: '', doc: 'An address that receives a copy of every message' },
+  notify_classes: { kind: 'list', default: 'resource, software', doc: 'Problems that are reported to the postmaster' },
+  bounce_notice_recipient: { kind: 'string', default: 'postmaster', doc: 'Who gets postmaster copies of bounces' },
+  '2bounce_notice_recipient': { kind: 'string', default: 'postmaster', doc: 'Who gets undeliverable bounces' },
+  bounce_size_limit: { kind: 'size', default: '50000', min: 0, doc: 'How much of the original message a bounce returns' },
+  double_bounce_sender: { kind: 'string', default: 'double-bounce', doc: 'The sender of notices that must not bounce again' },
+});

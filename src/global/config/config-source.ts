@@ -29,11 +29,10 @@ export class ConfigSource {
     this.mainCf = mainCf ?? readMainCf(join(options.configDir, 'main.cf'));
   }
 
-  /** The default text of a declared parameter (computed ones evaluated once), or undefined. */
+  /** The built-in default text of a declared parameter (computed ones evaluated once), or undefined. */
   defaultText(name: string): string | undefined {
     const spec = paramSpec(name);
     if (spec === undefined) return undefined;
-    if (name === 'config_directory') return this.configDir;
     if (typeof spec.default === 'string') return spec.default;
     let value = this.computed.get(name);
     if (value === undefined) {

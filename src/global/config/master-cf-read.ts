@@ -29,8 +29,11 @@ export interface MasterEntry {
   readonly args: readonly string[];
   /** -o name=value overrides in order, values unexpanded. */
   readonly overrides: readonly (readonly [string, string])[];
-  /** The file line the entry starts on. */
+  /** Every word after the command in order, -o options normalised as Postfix prints them (-o name=value, -o {name=value with spaces}). */
+  readonly argv: readonly string[];
+  /** The file lines the entry starts and ends on. */
   readonly line: number;
+  readonly lastLine: number;
   /** The column texts as written (for postconf -M). */
   readonly columns: readonly string[];
 }
@@ -85,7 +88,7 @@ export function splitOverride(text: string, where: string): [string, string] {
   return [name, text.slice(eq + 1).trim()];
 }
 
-function parseEntry(text: string, line: number, path: string): MasterEntry {
+function parseEntry(text: string, line: number, lastLine: number, path: string): MasterEntry {
   const where = `${path}: line ${line}`;
   const words = splitWords(text, where);
   const names = ['service', 'type', 'private', 'unpriv', 'chroot', 'wakeup', 'maxproc', 'command'];
@@ -106,6 +109,7 @@ function parseEntry(text: string, line: number, path: string): MasterEntry {
     throw new PetrelError('config', `${where}: bad process limit: "${maxproc}"`);
   }
   const args: string[] = [];
+  const argv: string[] = [];
   const overrides: [string, string][] = [];
   const rest = words.slice(8);
   let options = true;
@@ -114,11 +118,15 @@ function parseEntry(text: string, line: number, path: string): MasterEntry {
     if (options && !word.grouped && word.text === '-o') {
       const value = rest[++i];
       if (value === undefined) throw new PetrelError('config', `${where}: -o option without name=value`);
-      overrides.push(splitOverride(value.text, where));
+      const [name, text] = splitOverride(value.text, where);
+      overrides.push([name, text]);
+      argv.push('-o', /\s/.test(text) ? `{${name}=${text}}` : `${name}=${text}`);
       continue;
     }
     if (word.grouped || !word.text.startsWith('-')) options = false;
-    args.push(word.grouped ? `{${word.text}}` : word.text);
+    const text = word.grouped ? `{${word.text}}` : word.text;
+    args.push(text);
+    argv.push(text);
   }
   return {
     service,
@@ -131,7 +139,9 @@ function parseEntry(text: string, line: number, path: string): MasterEntry {
     command: command as string,
     args,
     overrides,
+    argv,
     line,
+    lastLine,
     columns,
   };
 }
@@ -141,7 +151,7 @@ export function parseMasterCf(text: string, path: string): MasterEntry[] {
   const entries: MasterEntry[] = [];
   const seen = new Map<string, number>();
   for (const logical of logicalLines(text)) {
-    const entry = parseEntry(logical.text, logical.line, path);
+    const entry = parseEntry(logical.text, logical.line, logical.lastLine, path);
     const key = `${entry.service}/${entry.type}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) {

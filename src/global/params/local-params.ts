@@ -10,6 +10,7 @@ import { defineParams } from './param-types.js';
 
 /** Local delivery parameters. */
 export const LOCAL_PARAMS = defineParams({
+  biff: { kind: 'bool', default: 'yes', doc: 'Notify the local biff (comsat) service of new mail' },
   home_mailbox: { kind: 'string', default: '', doc: 'A mailbox path relative to the home directory (ending in / for Maildir)' },
   mail_spool_directory: { kind: 'string', default: '/var/mail', doc: 'The spool of mbox files named after users (ending in / for Maildir)' },
   mailbox_size_limit: { kind: 'size', default: '51200000', min: 0, doc: 'The largest mailbox or Maildir file' },

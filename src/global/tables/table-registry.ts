@@ -1,0 +1,42 @@
+/*
+ * table-registry - the one place that knows every lookup table type. openTable
+ * parses "type:name" (DESIGN §4), finds the type's opener in TABLE_TYPES and
+ * returns the open table; `postconf -m` lists TABLE_TYPES. Types that wrap
+ * other tables (proxy, unionmap) open their inner tables through the context.
+ * Follows Postfix's dict_open(3).
+ */
+import { PetrelError } from '../errors.js';
+import type { LookupTable, TableOpenContext } from './table.js';
+
+/** What an opener receives: the shared context plus a way to open nested tables. */
+export interface TableOpenerContext extends TableOpenContext {
+  /** Opens another table by its full type:name text (for proxy:, unionmap:{...}). */
+  open(spec: string): Promise<LookupTable>;
+}
+
+/** Opens one type's table given the text after "type:". */
+export type TableOpener = (name: string, spec: string, ctx: TableOpenerContext) => Promise<LookupTable>;
+
+/** Every table type Petrel implements, by the name used in type:name. */
+export const TABLE_TYPES: Readonly<Record<string, TableOpener>> = {
+};
+
+/** The type and name parts of a "type:name" table specification. */
+export function splitTableSpec(spec: string): { type: string; name: string } {
+  const colon = spec.indexOf(':');
+  if (colon <= 0) {
+    throw new PetrelError('table_spec', `lookup table "${spec}" is not of the form type:name`);
+  }
+  return { type: spec.slice(0, colon).toLowerCase(), name: spec.slice(colon + 1) };
+}
+
+/** Opens a lookup table from its "type:name" text; unknown types are a configuration error. */
+export async function openTable(spec: string, ctx: TableOpenContext): Promise<LookupTable> {
+  const { type, name } = splitTableSpec(spec);
+  const opener = TABLE_TYPES[type];
+  if (opener === undefined) {
+    throw new PetrelError('table_spec', `unsupported dictionary type: ${type} (in "${spec}")`);
+  }
+  const nested: TableOpenerContext = { ...ctx, open: (inner) => openTable(inner, ctx) };
+  return opener(name, spec, nested);
+}

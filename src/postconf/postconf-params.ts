@@ -1,7 +1,7 @@
 /*
  * postconf-params - postconf's main.cf listings (postconf(1) default mode,
  * -d, -n, -h, -x, named parameters): which names to show and the text of
- * each, as Postfix prints them, plus the "unused parameter" warnings for
+ * each, as Postfix prints them (white space runs shown as one space), plus the "unused parameter" warnings for
  * main.cf and master.cf settings nothing declares or refers to.
  * Called by postconf-main.ts.
  */
@@ -74,6 +74,7 @@ export function paramLines(source: ConfigSource, entries: readonly MasterEntry[]
       continue;
     }
     if (listing.expand) text = source.expand(text);
+    text = text.trim().replace(/\s+/g, ' ');
     lines.push(listing.valuesOnly ? text : text === '' ? `${name} =` : `${name} = ${text}`);
   }
   return lines;

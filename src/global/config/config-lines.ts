@@ -2,12 +2,13 @@
  * config-lines - splits a Postfix configuration file into logical lines:
  * a line whose first non-blank character is # is a comment, blank lines are
  * skipped, and a line starting with white space continues the previous
- * logical line. Each logical line keeps the number of its first physical
+ * logical line; the continuation is appended as written, its leading white
+ * space included. Each logical line keeps the number of its first physical
  * line for error messages. Used by the main.cf and master.cf readers and by
  * table source readers; follows Postfix's readlline(3) rules.
  */
 
-/** One logical line: its text with continuations joined by a space, and where it started. */
+/** One logical line: its text with continuation lines appended as written (only the newlines dropped), and where it started. */
 export interface LogicalLine {
   readonly text: string;
   /** The 1-based number of its first physical line. */
@@ -32,14 +33,14 @@ export function logicalLines(text: string, onOrphan?: (line: number, text: strin
     if (isCommentOrBlank(raw)) continue;
     if (raw[0] === ' ' || raw[0] === '\t') {
       if (current !== undefined) {
-        current.text += ` ${raw.trim()}`;
+        current.text += raw.trimEnd();
         current.lastLine = i + 1;
         continue;
       }
       onOrphan?.(i + 1, raw);
     }
     if (current !== undefined) result.push(current);
-    current = { text: raw.trim(), line: i + 1, lastLine: i + 1 };
+    current = { text: raw.trimEnd(), line: i + 1, lastLine: i + 1 };
   }
   if (current !== undefined) result.push(current);
   return result;

@@ -6,6 +6,16 @@
  * Follows Postfix's dict_open(3).
  */
 import { PetrelError } from '../errors.js';
+import { openCidr } from './table-cidr.js';
+import { openPipemap, openProxy, openUnionmap } from './table-compose.js';
+import { openFail } from './table-fail.js';
+import { openInline } from './table-inline.js';
+import { openIndexed } from './table-lmdb.js';
+import { openPcre } from './table-pcre.js';
+import { openRegexp } from './table-regexp.js';
+import { openStatic } from './table-static.js';
+import { openTexthash } from './table-texthash.js';
+import { openUnix } from './table-unix.js';
 import type { LookupTable, TableOpenContext } from './table.js';
 
 /** What an opener receives: the shared context plus a way to open nested tables. */
@@ -19,6 +29,20 @@ export type TableOpener = (name: string, spec: string, ctx: TableOpenerContext) 
 
 /** Every table type Petrel implements, by the name used in type:name. */
 export const TABLE_TYPES: Readonly<Record<string, TableOpener>> = {
+  btree: (name, spec, ctx) => openIndexed('btree', name, spec, ctx),
+  cidr: (name, spec) => openCidr(name, spec),
+  fail: (name, spec) => openFail(name, spec),
+  hash: (name, spec, ctx) => openIndexed('hash', name, spec, ctx),
+  inline: (name, spec, ctx) => openInline(name, spec, ctx),
+  lmdb: (name, spec, ctx) => openIndexed('lmdb', name, spec, ctx),
+  pcre: (name, spec) => openPcre(name, spec),
+  pipemap: openPipemap,
+  proxy: openProxy,
+  regexp: (name, spec) => openRegexp(name, spec),
+  static: (name, spec) => openStatic(name, spec),
+  texthash: (name, spec, ctx) => openTexthash(name, spec, ctx),
+  unionmap: openUnionmap,
+  unix: (name, spec) => openUnix(name, spec),
 };
 
 /** The type and name parts of a "type:name" table specification. */

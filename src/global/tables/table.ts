@@ -25,4 +25,6 @@ export interface LookupTable {
 export interface TableOpenContext {
   /** The configuration directory, for relative names and client configuration files. */
   readonly configDir: string;
+  /** False to look keys up as given in fixed-key tables (postmap -f); lower-cased by default, as Postfix does. */
+  readonly foldKeys?: boolean;
 }

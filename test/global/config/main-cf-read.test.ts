@@ -21,7 +21,7 @@ test('continuations, comments, blank lines and trimming', () => {
     [...cf.settings.values()].map((s) => [s.name, s.value, s.line]),
     [
       ['myhostname', 'mx.example.com', 2],
-      ['mydestination', '$myhostname, localhost.$mydomain, localhost', 4],
+      ['mydestination', '$myhostname,    localhost.$mydomain,\tlocalhost', 4],
       ['empty', '', 8],
       ['no_space', 'x=y', 9],
     ],

@@ -6,10 +6,10 @@
 import { ALIAS_COMMAND } from './postalias-command.js';
 import { runTableCommand } from '../global/tables/table-command.js';
 import { runCommand } from '../util/command-main.js';
-import { getopt } from '../util/getopt.js';
+import { getoptOrUsage } from '../util/getopt.js';
 
 runCommand('newaliases', (argv) => {
-  const { options } = getopt(argv, 'c:');
+  const { options } = getoptOrUsage(argv, 'c:', 'usage: newaliases [-c config_dir]');
   const forwarded = options.flatMap((o) => ['-c', o.value as string]);
   return runTableCommand(ALIAS_COMMAND, forwarded, (aliasDatabase) => aliasDatabase);
 });

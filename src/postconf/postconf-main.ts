@@ -13,7 +13,7 @@ import { parseMasterCf, readMasterCf, type MasterEntry } from '../global/config/
 import { PetrelError } from '../global/errors.js';
 import { TABLE_TYPES } from '../global/tables/table-registry.js';
 import { runCommand } from '../util/command-main.js';
-import { getopt, GetoptError } from '../util/getopt.js';
+import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
 import { editMainCf, parseAssignment } from './postconf-edit.js';
 import { foldWords } from './postconf-format.js';
@@ -47,13 +47,7 @@ function foldParam(line: string): string {
 }
 
 function main(argv: string[]): number {
-  let parsed;
-  try {
-    parsed = getopt(argv, 'aAc:defhlmMno:pPxX#');
-  } catch (err) {
-    if (err instanceof GetoptError) msg.fatal(`${err.message}\n${USAGE}`);
-    throw err;
-  }
+  const parsed = getoptOrUsage(argv, 'aAc:defhlmMno:pPxX#', USAGE);
   const flags = new Set(parsed.options.map((o) => o.letter));
   const overrides: Record<string, string> = {};
   for (const o of parsed.options) {

@@ -7,6 +7,7 @@
  * sets (repeatable, order-sensitive letters such as -M -e or -q -) do not fit
  * a subcommand-style parser.
  */
+import { msg } from './msg.js';
 
 /** One option as given: its letter and, for options that take one, its value. */
 export interface ParsedOption {
@@ -54,4 +55,14 @@ export function getopt(argv: readonly string[], spec: string): ParsedArgs {
     }
   }
   return { options, operands: argv.slice(i) };
+}
+
+/** getopt for a command's main: a usage error is fatal, printed with the usage text. */
+export function getoptOrUsage(argv: readonly string[], spec: string, usage: string): ParsedArgs {
+  try {
+    return getopt(argv, spec);
+  } catch (err) {
+    if (err instanceof GetoptError) msg.fatal(`${err.message}\n${usage}`);
+    throw err;
+  }
 }

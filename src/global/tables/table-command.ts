@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { resolveConfigDir } from '../config/config-dir.js';
 import { loadConfig } from '../config/load-config.js';
-import { getopt, GetoptError } from '../../util/getopt.js';
+import { getoptOrUsage } from '../../util/getopt.js';
 import { msg } from '../../util/msg.js';
 import { addToTable, buildTable, deleteFromTable, dumpTable, parseTableArg, queryTables, requireIndexed, type TableArg } from './table-admin.js';
 import { openTable } from './table-registry.js';
@@ -45,13 +45,7 @@ async function openAll(args: readonly TableArg[], configDir: string, foldKeys: b
 
 /** Runs command with argv; optional tables replace the operands (newaliases). */
 export async function runTableCommand(command: TableCommand, argv: readonly string[], defaultTables?: (configDefault: readonly string[]) => readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = getopt(argv, 'c:d:fipq:rsw');
-  } catch (err) {
-    if (err instanceof GetoptError) msg.fatal(`${err.message}\n${usage(command)}`);
-    throw err;
-  }
+  const parsed = getoptOrUsage(argv, 'c:d:fipq:rsw', usage(command));
   const has = (letter: string): boolean => parsed.options.some((o) => o.letter === letter);
   const value = (letter: string): string | undefined => parsed.options.findLast((o) => o.letter === letter)?.value;
   const configDir = resolveConfigDir(value('c'));

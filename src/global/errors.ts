@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   table_open: 'lookup table unavailable',
   table_lookup: 'lookup table query failed',
   io: 'file system error',
+  queue_corrupt: 'corrupt queue file',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

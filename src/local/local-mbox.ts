@@ -11,6 +11,7 @@
 import { constants, promises as fs } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeLines, type MessageLines } from './local-write.js';
+import { asctime } from '../util/time-format.js';
 
 /** Dot-lock timing: deliver_lock_attempts, deliver_lock_delay and stale_lock_time (seconds). */
 export interface LockOptions {
@@ -47,16 +48,10 @@ async function takeDotLock(lockPath: string, options: LockOptions): Promise<void
   }
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** The envelope line that starts each mbox message, in local time: "From sender  Sun Nov  2 14:26:03 2026". */
 export function mboxFromLine(sender: string, when: Date): Buffer {
-  const two = (n: number): string => String(n).padStart(2, '0');
-  const time = `${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())}`;
-  const day = String(when.getDate()).padStart(2, ' ');
-  const asctime = `${DAYS[when.getDay()]} ${MONTHS[when.getMonth()]} ${day} ${time} ${when.getFullYear()}`;
-  return Buffer.from(`From ${sender === '' ? 'MAILER-DAEMON' : sender}  ${asctime}`);
+  return Buffer.from(`From ${sender === '' ? 'MAILER-DAEMON' : sender}  ${asctime(when)}`);
 }
 
 /**

@@ -10,6 +10,7 @@
 import { hostname as osHostname } from 'node:os';
 import pino from 'pino';
 import type { MsgSink, Severity } from './msg.js';
+import { syslogTime } from './time-format.js';
 
 /** Where and how to write. */
 export interface MaillogOptions {
@@ -18,15 +19,6 @@ export interface MaillogOptions {
   readonly format: 'text' | 'json';
   /** The host name in each line (Postfix uses myhostname's first label). */
   readonly hostname?: string;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** The syslog time stamp: "Nov  2 09:05:07" in local time. */
-export function syslogTime(when: Date): string {
-  const two = (n: number): string => String(n).padStart(2, '0');
-  const day = String(when.getDate()).padStart(2, ' ');
-  return `${MONTHS[when.getMonth()]} ${day} ${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())}`;
 }
 
 /** One log line in syslog form, severity word included as Postfix writes it. */

@@ -4,11 +4,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openMaillog, syslogLine, syslogTime } from '../../src/util/maillog.js';
+import { openMaillog, syslogLine } from '../../src/util/maillog.js';
+import { asctime, syslogTime } from '../../src/util/time-format.js';
 
 test('syslog lines have the shape pflogsumm and fail2ban read', () => {
   const when = new Date(2026, 10, 2, 9, 5, 7);
   assert.equal(syslogTime(when), 'Nov  2 09:05:07');
+  assert.equal(asctime(when), 'Mon Nov  2 09:05:07 2026');
   assert.equal(
     syslogLine(when, 'mx', 'postfix/smtpd', 42, 'info', 'connect from unknown[192.0.2.1]'),
     'Nov  2 09:05:07 mx postfix/smtpd[42]: connect from unknown[192.0.2.1]\n',

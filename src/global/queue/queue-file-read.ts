@@ -1,0 +1,127 @@
+/*
+ * queue-file-read - reads a queue file (DESIGN §2) for qmgr, the delivery
+ * agents, postcat and showq: the envelope and recipients with each
+ * recipient's record offset, the content's place in the file (skipped with
+ * one seek, never read into memory here), and completeness. A file that is
+ * truncated, has a bad record or lacks its end record raises a
+ * queue_corrupt error naming what is wrong. markRecipientDone() changes one
+ * recipient's status byte in place and fsync()s it.
+ */
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { PetrelError } from '../errors.js';
+import { decodeRecipient, QUEUE_FORMAT, RCPT_STATUS, REC, RECORD_HEADER_BYTES, type QueueRecipient } from './queue-records.js';
+
+/** A recipient as read, with its status and where its record is. */
+export interface StoredRecipient extends QueueRecipient {
+  readonly status: string;
+  /** File offset of the status byte. */
+  readonly statusOffset: number;
+  /** True for a recipient written after the content (extracted from headers, sendmail -t). */
+  readonly extracted: boolean;
+}
+
+/** Everything in a queue file but the content. */
+export interface QueueFileInfo {
+  readonly arrival: number;
+  readonly sender: string;
+  readonly attrs: Readonly<Record<string, string>>;
+  readonly recipients: readonly StoredRecipient[];
+  /** Where the content starts in the file and how long it is. */
+  readonly contentOffset: number;
+  readonly contentSize: number;
+  /** The bytes of the header part of the content, including the empty line that ends it. */
+  readonly headerSize: number;
+}
+
+function corrupt(path: string, problem: string): PetrelError {
+  return new PetrelError('queue_corrupt', `${path}: ${problem}`);
+}
+
+async function readExactly(fh: FileHandle, length: number, position: number, path: string): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(buffer, 0, length, position);
+  if (bytesRead !== length) throw corrupt(path, `truncated at offset ${position + bytesRead}`);
+  return buffer;
+}
+
+/** Reads the records of the queue file at path. */
+export async function readQueueFile(path: string): Promise<QueueFileInfo> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new PetrelError('io', `open ${path}: ${(err as Error).message}`, { temporary: true, cause: err });
+  }
+  try {
+    const size = (await fh.stat()).size;
+    let position = 0;
+    let arrival = Number.NaN;
+    let sender: string | undefined;
+    const attrs: Record<string, string> = {};
+    const recipients: StoredRecipient[] = [];
+    let contentOffset = -1;
+    let contentSize = 0;
+    let headerSize = 0;
+    let first = true;
+    while (position < size) {
+      const header = await readExactly(fh, RECORD_HEADER_BYTES, position, path);
+      const type = String.fromCharCode(header[0] as number);
+      const length = header.readUIntBE(1, 6);
+      const payloadAt = position + RECORD_HEADER_BYTES;
+      if (payloadAt + length > size) throw corrupt(path, `record ${type} at offset ${position} runs past the end of the file`);
+      if (first && type !== REC.version) throw corrupt(path, 'not a queue file (no format record)');
+      first = false;
+      if (type === REC.content) {
+        contentOffset = payloadAt;
+        contentSize = length;
+      } else {
+        const payload = await readExactly(fh, length, payloadAt, path);
+        const text = payload.toString('utf8');
+        if (type === REC.version && text !== QUEUE_FORMAT) throw corrupt(path, `unknown format "${text}"`);
+        else if (type === REC.time) arrival = Number(text);
+        else if (type === REC.sender) sender = text;
+        else if (type === REC.attr) {
+          const eq = text.indexOf('=');
+          if (eq <= 0) throw corrupt(path, `bad attribute record at offset ${position}`);
+          attrs[text.slice(0, eq)] = text.slice(eq + 1);
+        } else if (type === REC.recipient) {
+          const { status, recipient } = decodeRecipient(payload);
+          recipients.push({ ...recipient, status, statusOffset: payloadAt, extracted: contentOffset >= 0 });
+        } else if (type === REC.sizes) {
+          headerSize = Number(text.split(' ')[1]);
+        } else if (type === REC.end) {
+          if (payloadAt + length !== size) throw corrupt(path, 'data after the end record');
+          if (contentOffset < 0 || sender === undefined || !Number.isFinite(arrival)) {
+            throw corrupt(path, 'missing envelope or content');
+          }
+          return { arrival, sender, attrs, recipients, contentOffset, contentSize, headerSize };
+        } else if (type !== REC.version) {
+          throw corrupt(path, `unknown record type "${type}" at offset ${position}`);
+        }
+      }
+      position = payloadAt + length;
+    }
+    throw corrupt(path, 'incomplete: no end record');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A stream of the message content (LF line endings). */
+export function contentStream(path: string, info: QueueFileInfo): Readable {
+  if (info.contentSize === 0) return Readable.from([]);
+  return createReadStream(path, { start: info.contentOffset, end: info.contentOffset + info.contentSize - 1 });
+}
+
+/** Marks a recipient done in place and makes that durable. */
+export async function markRecipientDone(path: string, recipient: StoredRecipient): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.write(Buffer.from(RCPT_STATUS.done, 'latin1'), 0, 1, recipient.statusOffset);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

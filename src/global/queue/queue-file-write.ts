@@ -1,0 +1,176 @@
+/*
+ * queue-file-write - writes a new queue file (DESIGN §2) for cleanup and
+ * postdrop: envelope records, then the content streamed in (never held whole
+ * in memory) with its length patched in afterwards, then sizes, late
+ * recipients and the end record. The file is built under a temporary name in
+ * the target queue and published by rename only after it is fsync()ed, and
+ * the directory is fsync()ed before commit() returns: when commit() resolves
+ * the message survives a crash, and a reader never sees a half-written file.
+ */
+import { constants } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PetrelError } from '../errors.js';
+import { newQueueId } from './queue-id.js';
+import { queueFilePath, queuePath, type MessageQueue } from './queue-paths.js';
+import { encodeRecipient, QUEUE_FORMAT, RCPT_STATUS, REC, recordHeader, RECORD_HEADER_BYTES, type QueueRecipient } from './queue-records.js';
+import { fsyncDirectory } from './queue-sync.js';
+
+const FLUSH_BYTES = 64 * 1024;
+
+/** The envelope cleanup knows before the content arrives. */
+export interface QueueEnvelope {
+  readonly arrival: number;
+  readonly sender: string;
+  /** Client and message attributes (client_name, client_address, helo_name, protocol, envid, ret ...). */
+  readonly attrs: Readonly<Record<string, string>>;
+}
+
+/** Writes one queue file; create(), then envelope, recipients and content, then commit() or abort(). */
+export class QueueFileWriter {
+  readonly id: string;
+  private readonly tempPath: string;
+  private readonly finalPath: string;
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private position = 0;
+  private contentStart = -1;
+  private contentBytes = 0;
+  private headerBytes = -1;
+  private lastByte = 10;
+  private recipients = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    id: string,
+    tempPath: string,
+    finalPath: string,
+  ) {
+    this.id = id;
+    this.tempPath = tempPath;
+    this.finalPath = finalPath;
+  }
+
+  /** Opens a new file for a fresh queue ID in queue (incoming by default). */
+  static async create(queueDirectory: string, queue: MessageQueue = 'incoming'): Promise<QueueFileWriter> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const id = newQueueId();
+      const finalPath = queueFilePath(queueDirectory, queue, id);
+      const tempPath = join(queuePath(queueDirectory, queue), `.${id}.tmp`);
+      try {
+        const fh = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        const writer = new QueueFileWriter(fh, id, tempPath, finalPath);
+        writer.record(REC.version, QUEUE_FORMAT);
+        return writer;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+          throw new PetrelError('io', `create queue file in ${queue}: ${(err as Error).message}`, { temporary: true, cause: err });
+        }
+      }
+    }
+    throw new PetrelError('io', `cannot create a unique queue file in ${queue}`, { temporary: true });
+  }
+
+  private push(data: Buffer): void {
+    this.buffered.push(data);
+    this.bufferedBytes += data.length;
+    this.position += data.length;
+  }
+
+  private record(type: string, payload: string | Buffer): void {
+    const data = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    this.push(recordHeader(type, data.length));
+    this.push(data);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.bufferedBytes === 0) return;
+    const data = Buffer.concat(this.buffered, this.bufferedBytes);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    await this.fh.write(data, 0, data.length, this.position - data.length);
+  }
+
+  /** Writes the envelope: arrival time, sender and attributes. */
+  envelope(envelope: QueueEnvelope): void {
+    this.record(REC.time, String(envelope.arrival));
+    this.record(REC.sender, envelope.sender);
+    for (const [name, value] of Object.entries(envelope.attrs)) {
+      if (name.includes('=') || /[\0\n]/.test(name + value)) throw new PetrelError('io', `bad queue file attribute ${name}`);
+      this.record(REC.attr, `${name}=${value}`);
+    }
+  }
+
+  /** Adds a recipient (before or after the content). */
+  recipient(recipient: QueueRecipient): void {
+    this.record(REC.recipient, encodeRecipient(recipient, RCPT_STATUS.pending));
+    this.recipients++;
+  }
+
+  /** Starts the content record; its length is patched in by endContent(). */
+  beginContent(): void {
+    this.push(recordHeader(REC.content, 0));
+    this.contentStart = this.position;
+  }
+
+  /** Appends content bytes (LF line endings); the empty line that ends the header is noted. */
+  async writeContent(data: Buffer): Promise<void> {
+    if (this.contentStart < 0) throw new Error('writeContent before beginContent');
+    if (this.headerBytes < 0) {
+      for (let i = 0; i < data.length; i++) {
+        const byte = data[i] as number;
+        if (byte === 10 && this.lastByte === 10) {
+          this.headerBytes = this.contentBytes + i + 1;
+          break;
+        }
+        this.lastByte = byte;
+      }
+    }
+    this.push(data);
+    this.contentBytes += data.length;
+    if (this.bufferedBytes >= FLUSH_BYTES) await this.flush();
+  }
+
+  /** Ends the content and writes its sizes. */
+  async endContent(): Promise<void> {
+    await this.flush();
+    const header = recordHeader(REC.content, this.contentBytes);
+    await this.fh.write(header, 0, header.length, this.contentStart - RECORD_HEADER_BYTES);
+    const headerBytes = this.headerBytes < 0 ? this.contentBytes : this.headerBytes;
+    this.record(REC.sizes, `${this.contentBytes} ${headerBytes}`);
+  }
+
+  /** How many content bytes were written so far. */
+  get contentSize(): number {
+    return this.contentBytes;
+  }
+
+  /** Writes the end record, makes the file durable and publishes it; returns the queue ID. */
+  async commit(): Promise<string> {
+    if (this.contentStart < 0) throw new Error('commit without content');
+    if (this.recipients === 0) throw new PetrelError('io', 'no recipients');
+    this.record(REC.end, '');
+    try {
+      await this.flush();
+      await this.fh.sync();
+      await this.fh.close();
+      this.closed = true;
+      await rename(this.tempPath, this.finalPath);
+      await fsyncDirectory(this.finalPath);
+    } catch (err) {
+      await this.abort();
+      throw new PetrelError('io', `write queue file ${this.id}: ${(err as Error).message}`, { temporary: true, cause: err });
+    }
+    return this.id;
+  }
+
+  /** Discards the file. */
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.fh.close().catch(() => undefined);
+    }
+    await unlink(this.tempPath).catch(() => undefined);
+  }
+}

@@ -1,0 +1,63 @@
+/*
+ * queue-paths - the queue directory layout (DESIGN §2) and the one place
+ * that turns a queue name and a queue ID into a path. Queue IDs are checked
+ * here, so no caller can build a path from untrusted text. "petrel check"
+ * and the master create what is missing with the right modes.
+ */
+import { mkdirSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { PetrelError } from '../errors.js';
+import { isQueueId } from './queue-id.js';
+
+/** The queues a message file can be in. */
+export const MESSAGE_QUEUES = ['maildrop', 'incoming', 'active', 'deferred', 'hold', 'corrupt', 'saved'] as const;
+export type MessageQueue = (typeof MESSAGE_QUEUES)[number];
+
+/** Per-message delivery logs kept beside the queues (bounce and defer reasons, trace). */
+export const LOG_QUEUES = ['bounce', 'defer', 'trace'] as const;
+
+/** Every directory under queue_directory, with its mode. */
+export const QUEUE_DIRECTORIES: Readonly<Record<string, number>> = {
+  maildrop: 0o730,
+  incoming: 0o700,
+  active: 0o700,
+  deferred: 0o700,
+  hold: 0o700,
+  corrupt: 0o700,
+  saved: 0o700,
+  bounce: 0o700,
+  defer: 0o700,
+  trace: 0o700,
+  public: 0o710,
+  private: 0o700,
+  pid: 0o755,
+};
+
+/** True for a queue name a message can be in. */
+export function isMessageQueue(name: string): name is MessageQueue {
+  return (MESSAGE_QUEUES as readonly string[]).includes(name);
+}
+
+/** The path of message id in queue; a bad ID is an error. */
+export function queueFilePath(queueDirectory: string, queue: MessageQueue, id: string): string {
+  if (!isQueueId(id)) throw new PetrelError('io', `bad queue ID: "${id}"`);
+  return join(queueDirectory, queue, id);
+}
+
+/** The directory of a queue. */
+export function queuePath(queueDirectory: string, queue: string): string {
+  return join(queueDirectory, queue);
+}
+
+/** Creates every missing queue directory and sets each one's mode; returns their paths. */
+export function ensureQueueDirectories(queueDirectory: string): string[] {
+  mkdirSync(queueDirectory, { recursive: true, mode: 0o755 });
+  const touched: string[] = [];
+  for (const [name, mode] of Object.entries(QUEUE_DIRECTORIES)) {
+    const dir = join(queueDirectory, name);
+    mkdirSync(dir, { recursive: true, mode });
+    chmodSync(dir, mode);
+    touched.push(dir);
+  }
+  return touched;
+}

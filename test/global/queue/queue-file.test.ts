@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { PetrelError } from '../../../src/global/errors.js';
+import { contentStream, markRecipientDone, readQueueFile } from '../../../src/global/queue/queue-file-read.js';
+import { QueueFileWriter } from '../../../src/global/queue/queue-file-write.js';
+import { isQueueId, newQueueId, queueIdTime } from '../../../src/global/queue/queue-id.js';
+import { ensureQueueDirectories, queueFilePath } from '../../../src/global/queue/queue-paths.js';
+
+const queue = mkdtempSync(join(tmpdir(), 'petrel-queue-'));
+after(() => rmSync(queue, { recursive: true }));
+ensureQueueDirectories(queue);
+
+async function readAll(stream: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const CONTENT = 'Subject: test\nFrom: a@example.com\n\nbody line 1\n.\nlast\n';
+
+async function writeMessage(): Promise<string> {
+  const writer = await QueueFileWriter.create(queue);
+  writer.envelope({ arrival: 1_700_000_000_000, sender: 'a@example.com', attrs: { client_address: '127.0.0.1', helo_name: 'client.example' } });
+  writer.recipient({ address: 'b@example.com', original: 'B@Example.com', notify: 'SUCCESS,DELAY', orcpt: 'rfc822;B@Example.com' });
+  writer.beginContent();
+  for (const part of CONTENT.match(/[\s\S]{1,7}/g) ?? []) await writer.writeContent(Buffer.from(part));
+  await writer.endContent();
+  writer.recipient({ address: 'bcc@example.com', original: 'bcc@example.com', notify: '', orcpt: '' });
+  return writer.commit();
+}
+
+test('queue IDs are unique, well-formed and sort by time', () => {
+  const ids = Array.from({ length: 5000 }, () => newQueueId());
+  assert.equal(new Set(ids).size, ids.length);
+  assert.ok(ids.every(isQueueId));
+  assert.deepEqual([...ids].sort(), ids);
+  assert.ok(Math.abs(queueIdTime(ids[0] as string) - Date.now()) < 5000);
+  assert.equal(isQueueId('../etc/passwd'), false);
+  assert.throws(() => queueFilePath(queue, 'incoming', '../../x'), /bad queue ID/);
+});
+
+test('a written file reads back whole; the content streams; a recipient is marked done in place', async () => {
+  const id = await writeMessage();
+  const path = queueFilePath(queue, 'incoming', id);
+  assert.deepEqual(readdirSync(join(queue, 'incoming')), [id]);
+  const info = await readQueueFile(path);
+  assert.equal(info.sender, 'a@example.com');
+  assert.equal(info.arrival, 1_700_000_000_000);
+  assert.deepEqual(info.attrs, { client_address: '127.0.0.1', helo_name: 'client.example' });
+  assert.deepEqual(info.recipients.map((r) => [r.address, r.original, r.notify, r.orcpt, r.status, r.extracted]), [
+    ['b@example.com', 'B@Example.com', 'SUCCESS,DELAY', 'rfc822;B@Example.com', '-', false],
+    ['bcc@example.com', 'bcc@example.com', '', '', '-', true],
+  ]);
+  assert.equal(info.contentSize, Buffer.byteLength(CONTENT));
+  assert.equal(info.headerSize, 'Subject: test\nFrom: a@example.com\n\n'.length);
+  assert.equal(await readAll(contentStream(path, info)), CONTENT);
+  const before = readFileSync(path).length;
+  await markRecipientDone(path, info.recipients[0] as (typeof info.recipients)[number]);
+  const again = await readQueueFile(path);
+  assert.deepEqual(again.recipients.map((r) => r.status), ['D', '-']);
+  assert.equal(readFileSync(path).length, before);
+});
+
+test('an aborted file leaves nothing behind', async () => {
+  const writer = await QueueFileWriter.create(queue, 'hold');
+  writer.envelope({ arrival: 1, sender: '', attrs: {} });
+  await writer.abort();
+  assert.deepEqual(readdirSync(join(queue, 'hold')), []);
+});
+
+test('truncated, incomplete and garbage files are reported as corrupt', async () => {
+  const id = await writeMessage();
+  const path = queueFilePath(queue, 'incoming', id);
+  const whole = readFileSync(path);
+  const variants: [string, Buffer, RegExp][] = [
+    ['no end record', whole.subarray(0, whole.length - 7), /incomplete: no end record/],
+    ['cut in a record', whole.subarray(0, 40), /runs past the end|truncated/],
+    ['garbage', Buffer.from('From: x\n\nhello\n'), /not a queue file|runs past the end|truncated/],
+    ['empty', Buffer.alloc(0), /incomplete/],
+    ['trailing bytes', Buffer.concat([whole, Buffer.from('x')]), /data after the end record|truncated|runs past/],
+  ];
+  for (const [label, bytes, want] of variants) {
+    writeFileSync(path, bytes);
+    await assert.rejects(readQueueFile(path), (err: unknown) => err instanceof PetrelError && err.code === 'queue_corrupt' && want.test(err.message), label);
+  }
+  truncateSync(path, 0);
+});

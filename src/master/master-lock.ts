@@ -9,11 +9,18 @@
 import { createHash } from 'node:crypto';
 import { promises as fs, realpathSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** The abstract socket name that locks queueDir. */
 function lockName(queueDir: string): string {
-  const digest = createHash('sha256').update(realpathSync(queueDir)).digest('hex').slice(0, 32);
+  let real: string;
+  try {
+    real = realpathSync(queueDir);
+  } catch {
+    // a queue directory that does not exist yet has no master either
+    real = resolve(queueDir);
+  }
+  const digest = createHash('sha256').update(real).digest('hex').slice(0, 32);
   return `\0petrel-master-${digest}`;
 }
 

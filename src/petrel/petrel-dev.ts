@@ -35,6 +35,9 @@ mail_spool_directory = ${join(root, 'mail')}/
 maillog_file = ${join(root, 'log', 'maillog')}
 alias_maps = hash:${join(root, 'etc', 'aliases')}
 alias_database = hash:${join(root, 'etc', 'aliases')}
+# Accept any name at localhost: this instance delivers every local name to
+# ${join(root, 'mail')}/NAME/ as the invoking user.
+local_recipient_maps =
 `;
 }
 
@@ -42,6 +45,9 @@ function masterCf(port: number): string {
   return `# Petrel development instance services (see conf/master.cf for the full set).
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 ${String(port).padEnd(9)} inet  n       -       n       -       -       smtpd
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+local     unix  -       n       n       -       -       local
 `;
 }
 

@@ -9,6 +9,11 @@ import { FatalExit, msg, setProgramName } from './msg.js';
 /** Runs main(argv) as program name; the promise's number is the exit status. */
 export function runCommand(name: string, main: (argv: string[]) => Promise<number> | number): void {
   setProgramName(name);
+  // A reader that stops early (postcat ... | head) is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   Promise.resolve()
     .then(() => main(process.argv.slice(2)))
     .then(

@@ -1,29 +1,58 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
-import { runPetrel } from '../support/run-command.js';
+import { freePort } from '../support/instance.js';
+import { REPO_ROOT, runPetrel } from '../support/run-command.js';
+import { SmtpClient } from '../support/smtp-client.js';
 
 const work = mkdtempSync(join(tmpdir(), 'petrel-dev-'));
-after(() => rmSync(work, { recursive: true }));
+after(() => rmSync(work, { recursive: true, force: true }));
 
-test('petrel dev sets up a self-contained instance and keeps edits', () => {
+async function connectWithRetry(port: number): Promise<SmtpClient> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await SmtpClient.open(port)).client;
+    } catch (err) {
+      if (attempt > 100) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+test('petrel dev runs a self-contained instance: mail to any local name lands under its folder', async () => {
   const root = join(work, 'run');
-  const first = runPetrel('petrel', ['-d', root, '-p', '2626', 'dev']);
-  assert.equal(first.status, 0, first.stderr);
-  assert.match(first.stdout, new RegExp(`queue_directory = ${root}/queue`));
-  assert.match(first.stdout, /2626\/inet \(smtpd\)/);
-  const etc = join(root, 'etc');
-  const postconf = runPetrel('postconf', ['-c', etc, '-h', 'queue_directory', 'mail_spool_directory', 'inet_interfaces']);
-  assert.equal(postconf.stdout, `${root}/queue\n${root}/mail/\n127.0.0.1\n`);
-  assert.equal(postconf.stderr, '');
-  assert.match(runPetrel('postalias', ['-c', etc, '-q', 'root', join(etc, 'aliases')]).stdout, /^postmaster\n$/);
-
-  writeFileSync(join(etc, 'main.cf'), `${readFileSync(join(etc, 'main.cf'), 'utf8')}myhostname = edited.example\n`);
-  assert.equal(runPetrel('petrel', ['-d', root, 'dev']).status, 0);
-  assert.equal(runPetrel('postconf', ['-c', etc, '-h', 'myhostname']).stdout, 'edited.example\n');
-
+  const port = await freePort();
+  const dev = spawn(join(REPO_ROOT, 'bin', 'petrel'), ['-d', root, '-p', String(port), 'dev'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  dev.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  dev.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    const client = await connectWithRetry(port);
+    await client.command('EHLO dev.test');
+    assert.match(await client.send('me@example.org', ['someone@localhost'], 'Subject: dev\n\nhello dev\n'), /^250 2\.0\.0 Ok: queued as /);
+    await client.quit();
+    const newDir = join(root, 'mail', 'someone', 'new');
+    for (let i = 0; i < 100 && !(existsSync(newDir) && readdirSync(newDir).length > 0); i++) await sleep(100);
+    const [file] = readdirSync(newDir);
+    assert.ok(file, output);
+    assert.match(readFileSync(join(newDir, file), 'utf8'), /^Return-Path: <me@example\.org>\nDelivered-To: someone@localhost\n[\s\S]*hello dev\n$/);
+    assert.match(output, new RegExp(`SMTP on 127\\.0\\.0\\.1:${port}`));
+    const etc = join(root, 'etc');
+    assert.equal(runPetrel('postconf', ['-c', etc, '-h', 'queue_directory']).stdout, `${root}/queue\n`);
+    assert.equal(runPetrel('petrel', ['-c', etc, 'status']).status, 0);
+  } finally {
+    dev.kill('SIGTERM');
+    const [code] = (await once(dev, 'exit')) as [number | null];
+    assert.equal(code, 0, output);
+  }
+  writeFileSync(join(root, 'etc', 'main.cf'), `${readFileSync(join(root, 'etc', 'main.cf'), 'utf8')}myhostname = edited.example\n`);
+  assert.equal(runPetrel('postconf', ['-c', join(root, 'etc'), '-h', 'myhostname']).stdout, 'edited.example\n');
+  assert.notEqual(runPetrel('petrel', ['-c', join(root, 'etc'), 'status']).status, 0);
   const bad = runPetrel('petrel', ['bogus']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /usage: petrel/);

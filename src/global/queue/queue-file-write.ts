@@ -39,6 +39,7 @@ export class QueueFileWriter {
   private headerBytes = -1;
   private lastByte = 10;
   private recipients = 0;
+  private contentEnded = false;
   private closed = false;
 
   private constructor(
@@ -102,8 +103,14 @@ export class QueueFileWriter {
     }
   }
 
-  /** Adds a recipient (before or after the content). */
+  /** True once beginContent() was called. */
+  get contentStarted(): boolean {
+    return this.contentStart >= 0;
+  }
+
+  /** Adds a recipient (before or after the content, never in the middle of it). */
   recipient(recipient: QueueRecipient): void {
+    if (this.contentStart >= 0 && !this.contentEnded) throw new Error('recipient written inside the content');
     this.record(REC.recipient, encodeRecipient(recipient, RCPT_STATUS.pending));
     this.recipients++;
   }
@@ -139,6 +146,7 @@ export class QueueFileWriter {
     await this.fh.write(header, 0, header.length, this.contentStart - RECORD_HEADER_BYTES);
     const headerBytes = this.headerBytes < 0 ? this.contentBytes : this.headerBytes;
     this.record(REC.sizes, `${this.contentBytes} ${headerBytes}`);
+    this.contentEnded = true;
   }
 
   /** How many content bytes were written so far. */

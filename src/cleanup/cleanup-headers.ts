@@ -1,0 +1,123 @@
+/*
+ * cleanup-headers - the header work cleanup(8) does as the content streams
+ * through: it collects the header block (up to header_size_limit), counts
+ * Received: headers against hopcount_limit, drops Return-Path:, and for
+ * local submissions (or always_add_missing_headers) adds Date:, Message-ID:,
+ * From: and "To: undisclosed-recipients:;" when missing and removes Bcc:.
+ * The body passes through untouched. Lines are LF-terminated.
+ */
+import { randomBytes } from 'node:crypto';
+import { rfc5322Date } from '../global/mail-date.js';
+
+/** What the header pass decided. */
+export interface HeaderOutcome {
+  readonly messageId: string;
+  readonly hops: number;
+}
+
+/** How headers are fixed for this message. */
+export interface HeaderPolicy {
+  readonly addMissing: boolean;
+  readonly removeBcc: boolean;
+  readonly sender: string;
+  readonly myhostname: string;
+  readonly queueId: string;
+  readonly undisclosedHeader: string;
+  readonly headerSizeLimit: number;
+}
+
+function headerName(line: string): string {
+  const colon = line.indexOf(':');
+  return colon > 0 ? line.slice(0, colon).trim().toLowerCase() : '';
+}
+
+/** Streams content through the header pass; write() returns the bytes to store. */
+export class HeaderPass {
+  private pending = '';
+  private headers: string[] = [];
+  private headerBytes = 0;
+  private inBody = false;
+  private outcome: HeaderOutcome = { messageId: '', hops: 0 };
+
+  constructor(private readonly policy: HeaderPolicy) {}
+
+  /** The Message-ID and hop count, known once the header block is over. */
+  get result(): HeaderOutcome {
+    return this.outcome;
+  }
+
+  /** True once the body has started. */
+  get bodyStarted(): boolean {
+    return this.inBody;
+  }
+
+  /** Takes a chunk; returns what to store now. */
+  write(chunk: Buffer): Buffer {
+    if (this.inBody) return chunk;
+    const text = this.pending + chunk.toString('latin1');
+    const lines = text.split('\n');
+    this.pending = lines.pop() as string;
+    const out: Buffer[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as string;
+      if (this.inBody) {
+        out.push(Buffer.from(`${lines.slice(i).join('\n')}\n`, 'latin1'));
+        break;
+      }
+      const isContinuation = (line.startsWith(' ') || line.startsWith('\t')) && this.headers.length > 0;
+      const isHeader = /^[\x21-\x39\x3b-\x7e]+:/.test(line);
+      if (isContinuation && this.headerBytes < this.policy.headerSizeLimit) {
+        this.headers[this.headers.length - 1] += `\n${line}`;
+        this.headerBytes += line.length + 1;
+      } else if (isHeader && this.headerBytes < this.policy.headerSizeLimit) {
+        this.headers.push(line);
+        this.headerBytes += line.length + 1;
+      } else {
+        out.push(this.endHeaders(line === ''));
+        if (line !== '') out.push(Buffer.from(`${line}\n`, 'latin1'));
+      }
+    }
+    return Buffer.concat(out);
+  }
+
+  /** Ends the content; returns the last bytes to store. */
+  finish(): Buffer {
+    const out: Buffer[] = [];
+    if (!this.inBody) {
+      if (this.pending !== '' && /^[\x21-\x39\x3b-\x7e]+:/.test(this.pending)) {
+        this.headers.push(this.pending);
+        this.pending = '';
+      }
+      out.push(this.endHeaders(true));
+    }
+    if (this.pending !== '') out.push(Buffer.from(`${this.pending}\n`, 'latin1'));
+    this.pending = '';
+    return Buffer.concat(out);
+  }
+
+  private endHeaders(sawEmptyLine: boolean): Buffer {
+    this.inBody = true;
+    const p = this.policy;
+    const present = new Set(this.headers.map(headerName));
+    let kept = this.headers.filter((h) => headerName(h) !== 'return-path');
+    if (p.removeBcc) kept = kept.filter((h) => headerName(h) !== 'bcc');
+    let messageId = '';
+    for (const h of kept) {
+      if (headerName(h) === 'message-id') messageId = h.slice(h.indexOf(':') + 1).trim();
+    }
+    const hops = kept.filter((h) => headerName(h) === 'received' || headerName(h) === 'delivered-to').length;
+    if (p.addMissing) {
+      if (!present.has('date')) kept.push(`Date: ${rfc5322Date(new Date())}`);
+      if (!present.has('message-id')) {
+        messageId = `<${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}.${p.queueId}.${randomBytes(3).toString('hex')}@${p.myhostname}>`;
+        kept.push(`Message-Id: ${messageId}`);
+      }
+      if (!present.has('from')) kept.push(`From: ${p.sender === '' ? `MAILER-DAEMON@${p.myhostname}` : p.sender}`);
+      if (!present.has('to') && !present.has('cc') && !present.has('resent-to') && p.undisclosedHeader !== '') kept.push(p.undisclosedHeader);
+    }
+    this.outcome = { messageId, hops };
+    this.headers = [];
+    const block = kept.map((h) => `${h}\n`).join('');
+    return Buffer.from(`${block}${sawEmptyLine || kept.length > 0 ? '\n' : ''}`, 'latin1');
+  }
+}

@@ -1,0 +1,108 @@
+/*
+ * cleanup-rewrite - the address work cleanup(8) does on the envelope:
+ * canonical_maps with sender_canonical_maps / recipient_canonical_maps, and
+ * virtual_alias_maps expansion of each recipient (recursive, each result
+ * looked up again, with virtual_alias_recursion_limit and
+ * virtual_alias_expansion_limit, duplicates dropped, an address that maps
+ * to itself kept), in virtual(5)/canonical(5) search order with the address
+ * extension carried over per propagate_unmatched_extensions.
+ */
+import { findFirst } from '../global/addr/addr-find.js';
+import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
+import type { AddressResolver } from '../global/addr/addr-resolve.js';
+import { mailAddrKeys } from '../global/addr/addr-search-keys.js';
+import type { Params } from '../global/params/param-registry.js';
+import { splitAliasValue } from '../global/tables/alias-source.js';
+import { openTableList, type TableList } from '../global/tables/table-list.js';
+
+/** Raised when an expansion goes past its limits; the message is rejected or deferred with this text. */
+export class ExpansionError extends Error {
+  constructor(
+    readonly dsn: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The rewriting tables of one cleanup process. */
+export class CleanupRewriter {
+  private constructor(
+    private readonly params: Params,
+    private readonly resolver: AddressResolver,
+    private readonly canonical: TableList,
+    private readonly senderCanonical: TableList,
+    private readonly recipientCanonical: TableList,
+    private readonly virtual: TableList,
+  ) {}
+
+  static async open(params: Params, resolver: AddressResolver): Promise<CleanupRewriter> {
+    const ctx = { configDir: params.config_directory };
+    return new CleanupRewriter(
+      params,
+      resolver,
+      await openTableList(params.canonical_maps, ctx),
+      await openTableList(params.sender_canonical_maps, ctx),
+      await openTableList(params.recipient_canonical_maps, ctx),
+      await openTableList(params.virtual_alias_maps, ctx),
+    );
+  }
+
+  private async mapOnce(tables: TableList, address: string, feature: string): Promise<string[] | undefined> {
+    if (tables.tables.length === 0 || address === '') return undefined;
+    const resolver = this.resolver;
+    const { domain } = splitAddress(address);
+    const local = domain === undefined ? true : await resolver.isLocalDomain(domain);
+    const keys = mailAddrKeys(address.toLowerCase(), { delimiters: this.params.recipient_delimiter, isLocalDomain: () => local });
+    const found = await findFirst(tables, keys);
+    if (found === undefined) return undefined;
+    const extension = found.key.strippedExtension;
+    const propagate = extension !== undefined && this.params.propagate_unmatched_extensions.includes(feature);
+    return splitAliasValue(found.value).map((item) => {
+      let result = item.includes('@') ? item : `${item}@${this.params.myorigin}`;
+      if (propagate) {
+        const parts = splitAddress(result);
+        if (splitExtension(parts.local, this.params.recipient_delimiter).extension === undefined) {
+          result = `${parts.local}${extension}@${parts.domain ?? ''}`;
+        }
+      }
+      return result;
+    });
+  }
+
+  /** The sender after canonical mapping. */
+  async sender(address: string): Promise<string> {
+    const classes = this.params.canonical_classes;
+    const viaSender = await this.mapOnce(this.senderCanonical, address, 'canonical');
+    if (viaSender !== undefined) return viaSender[0] ?? address;
+    if (!classes.includes('envelope_sender')) return address;
+    return (await this.mapOnce(this.canonical, address, 'canonical'))?.[0] ?? address;
+  }
+
+  /** The recipients an envelope recipient becomes: canonical mapping, then virtual alias expansion. */
+  async recipients(address: string): Promise<string[]> {
+    let canonical = (await this.mapOnce(this.recipientCanonical, address, 'canonical'))?.[0];
+    if (canonical === undefined && this.params.canonical_classes.includes('envelope_recipient')) {
+      canonical = (await this.mapOnce(this.canonical, address, 'canonical'))?.[0];
+    }
+    const start = canonical ?? address;
+    const results: string[] = [];
+    const expand = async (addr: string, depth: number, seen: ReadonlySet<string>): Promise<void> => {
+      if (depth > this.params.virtual_alias_recursion_limit) {
+        throw new ExpansionError('5.4.6', `virtual alias recursion limit exceeded for ${address}`);
+      }
+      const mapped = seen.has(addr.toLowerCase()) ? undefined : await this.mapOnce(this.virtual, addr, 'virtual');
+      if (mapped === undefined || (mapped.length === 1 && mapped[0]?.toLowerCase() === addr.toLowerCase())) {
+        if (!results.some((r) => r.toLowerCase() === addr.toLowerCase())) results.push(addr);
+        if (results.length > this.params.virtual_alias_expansion_limit) {
+          throw new ExpansionError('5.4.6', `virtual alias expansion limit exceeded for ${address}`);
+        }
+        return;
+      }
+      const next = new Set(seen).add(addr.toLowerCase());
+      for (const item of mapped) await expand(item, depth + 1, next);
+    };
+    await expand(start, 0, new Set());
+    return results;
+  }
+}

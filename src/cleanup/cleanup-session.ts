@@ -1,0 +1,117 @@
+/*
+ * cleanup-session - one message through cleanup(8): "begin" creates the
+ * queue file (its ID goes back to the client at once), each "rcpt" is
+ * rewritten (canonical, virtual alias expansion), the content streams
+ * through the header pass into the file with message_size_limit enforced,
+ * and at the end the file is committed durably before the client hears
+ * "ok". Anything short of that is a reject or defer reply and the file is
+ * removed. Logs "ID: message-id=<...>" and tells qmgr about new mail.
+ */
+import type { Socket } from 'node:net';
+import type { CleanupFailure, CleanupReply, CleanupRequest } from '../global/cleanup-clnt.js';
+import { isTemporary } from '../global/errors.js';
+import type { Params } from '../global/params/param-registry.js';
+import { QMGR_TRIGGER, triggerQmgr } from '../global/qmgr-trigger.js';
+import { QueueFileWriter } from '../global/queue/queue-file-write.js';
+import { FRAME, FramedConnection } from '../util/ipc-frame.js';
+import { msg } from '../util/msg.js';
+import { HeaderPass } from './cleanup-headers.js';
+import { ExpansionError, type CleanupRewriter } from './cleanup-rewrite.js';
+
+/** The client closed the connection mid-message (an SMTP client that quit after RCPT): not worth a warning. */
+class ClientGone extends Error {}
+
+type Failure = CleanupFailure;
+
+function defer(text: string): Failure {
+  return { status: 'defer', dsn: '4.3.0', text };
+}
+
+/** Serves one client connection: one message. */
+export async function cleanupSession(socket: Socket, params: Params, rewriter: CleanupRewriter): Promise<void> {
+  const conn = new FramedConnection(socket);
+  const timeout = params.ipc_timeout * 1000;
+  const begin = await conn.nextJson<CleanupRequest>(timeout);
+  if (begin.op !== 'begin') throw new Error(`expected begin, got ${begin.op}`);
+  let writer: QueueFileWriter;
+  try {
+    writer = await QueueFileWriter.create(params.queue_directory);
+  } catch (err) {
+    msg.warn(`cannot create a queue file: ${(err as Error).message}`);
+    await conn.sendJson(defer('Error: queue file write error'));
+    return;
+  }
+  let committed = false;
+  try {
+    await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
+    const sender = await rewriter.sender(begin.sender);
+    writer.envelope({ arrival: begin.arrival, sender, attrs: begin.attrs });
+    const headers = new HeaderPass({
+      addMissing: begin.local || params.always_add_missing_headers,
+      removeBcc: begin.local,
+      sender,
+      myhostname: params.myhostname,
+      queueId: writer.id,
+      undisclosedHeader: params.undisclosed_recipients_header === '' ? 'To: undisclosed-recipients:;' : params.undisclosed_recipients_header,
+      headerSizeLimit: params.header_size_limit,
+    });
+    let failure: Failure | undefined;
+    let recipients = 0;
+    for (;;) {
+      const frame = await conn.next(timeout);
+      if (frame === undefined) throw new ClientGone('the client went away before the end of the message');
+      if (frame.kind === FRAME.json) {
+        const request = JSON.parse(frame.payload.toString('utf8')) as CleanupRequest;
+        if (request.op !== 'rcpt' || failure !== undefined) continue;
+        try {
+          for (const address of await rewriter.recipients(request.address)) {
+            writer.recipient({ address, original: request.original, notify: request.notify, orcpt: request.orcpt });
+            recipients++;
+          }
+        } catch (err) {
+          if (err instanceof ExpansionError) failure = { status: 'reject', dsn: err.dsn, text: err.message };
+          else if (isTemporary(err)) failure = defer('Error: temporary failure in address lookup');
+          else failure = { status: 'reject', dsn: '5.1.0', text: 'Error: address lookup failed' };
+          msg.warn(`${writer.id}: recipient ${request.address}: ${(err as Error).message}`);
+        }
+      } else if (frame.kind === FRAME.data) {
+        if (failure !== undefined) continue;
+        if (!writer.contentStarted) writer.beginContent();
+        await writer.writeContent(headers.write(frame.payload));
+        if (params.message_size_limit > 0 && writer.contentSize > params.message_size_limit) {
+          failure = { status: 'reject', dsn: '5.3.4', text: 'Message size exceeds fixed limit' };
+        }
+      } else if (frame.kind === FRAME.end) {
+        break;
+      }
+    }
+    if (failure === undefined) {
+      if (!writer.contentStarted) writer.beginContent();
+      await writer.writeContent(headers.finish());
+      if (headers.result.hops > params.hopcount_limit) {
+        failure = { status: 'reject', dsn: '5.4.6', text: 'Too many hops' };
+      } else if (recipients === 0) {
+        failure = { status: 'reject', dsn: '5.1.3', text: 'No recipients specified' };
+      }
+    }
+    if (failure !== undefined) {
+      msg.info(`${writer.id}: ${failure.status}: ${failure.text}`);
+      await writer.abort();
+      await conn.sendJson(failure);
+      return;
+    }
+    await writer.endContent();
+    await writer.commit();
+    committed = true;
+    if (headers.result.messageId !== '') msg.info(`${writer.id}: message-id=${headers.result.messageId}`);
+    await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
+    void triggerQmgr(params.queue_directory, QMGR_TRIGGER.scanIncoming);
+  } catch (err) {
+    if (!committed) {
+      await writer.abort();
+      if (!(err instanceof ClientGone)) msg.warn(`${writer.id}: ${(err as Error).message}`);
+      if (!socket.destroyed) await conn.sendJson(defer('Error: internal error')).catch(() => undefined);
+    }
+    if (committed) throw err;
+  }
+}

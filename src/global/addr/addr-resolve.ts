@@ -1,0 +1,154 @@
+/*
+ * addr-resolve - Petrel's trivial-rewrite (trivial-rewrite(8)) as a library
+ * each process caches for itself: "rewrite" puts an address in canonical
+ * form (append_at_myorigin, append_dot_mydomain, swap_bangpath,
+ * allow_percent_hack, source routes dropped), and "resolve" finds the
+ * address class (local, virtual alias, virtual mailbox, relay, default)
+ * and the transport and next hop: local_transport, virtual_transport,
+ * relay_transport or default_transport (with relayhost), overridden by
+ * transport_maps in transport(5) search order, "transport:nexthop" with
+ * either part optional. Used by smtpd, cleanup and qmgr.
+ */
+import type { Params } from '../params/param-registry.js';
+import { openTableList, type TableList } from '../tables/table-list.js';
+import { findFirst } from './addr-find.js';
+import { splitAddress } from './addr-parts.js';
+import { parentDomainKeys, transportKeys } from './addr-search-keys.js';
+
+/** The address classes of trivial-rewrite(8). */
+export type AddressClass = 'local' | 'virtual_alias' | 'virtual_mailbox' | 'relay' | 'default';
+
+/** Where an address goes. */
+export interface Resolution {
+  readonly addressClass: AddressClass;
+  readonly transport: string;
+  readonly nexthop: string;
+  readonly recipient: string;
+}
+
+/** Splits "transport:nexthop" (either part may be empty). */
+export function splitTransport(value: string): { transport: string; nexthop: string } {
+  const colon = value.indexOf(':');
+  return colon < 0 ? { transport: value, nexthop: '' } : { transport: value.slice(0, colon), nexthop: value.slice(colon + 1) };
+}
+
+/** Domain lists that may mix plain names and type:name tables (mydestination, relay_domains ...). */
+class DomainList {
+  private constructor(
+    private readonly names: ReadonlySet<string>,
+    private readonly tables: TableList,
+    private readonly parentMatches: boolean,
+  ) {}
+
+  static async open(items: readonly string[], parentMatches: boolean, configDir: string): Promise<DomainList> {
+    const names = new Set<string>();
+    const specs: string[] = [];
+    for (const item of items) {
+      if (/^[a-z0-9]+:/i.test(item) && !item.startsWith('[')) specs.push(item);
+      else names.add(item.toLowerCase());
+    }
+    return new DomainList(names, await openTableList(specs, { configDir }), parentMatches);
+  }
+
+  async matches(domain: string): Promise<boolean> {
+    const lower = domain.toLowerCase();
+    const candidates = [lower, ...parentDomainKeys(lower, { parentMatchesSubdomains: this.parentMatches })];
+    if (candidates.some((name) => this.names.has(name))) return true;
+    for (const key of candidates) if ((await this.tables.lookup(key)) !== undefined) return true;
+    return false;
+  }
+}
+
+/** A per-process resolver with a cache of results. */
+export class AddressResolver {
+  private readonly cache = new Map<string, Resolution>();
+
+  private constructor(
+    private readonly params: Params,
+    private readonly local: DomainList,
+    private readonly relay: DomainList,
+    private readonly virtualAlias: DomainList,
+    private readonly virtualMailbox: DomainList,
+    private readonly transportMaps: TableList,
+  ) {}
+
+  /** Opens the domain lists and transport_maps of params. */
+  static async open(params: Params): Promise<AddressResolver> {
+    const parent = (feature: string): boolean => params.parent_domain_matches_subdomains.includes(feature);
+    const dir = params.config_directory;
+    const interfaces = [...params.inet_interfaces, ...params.proxy_interfaces]
+      .filter((item) => item !== 'all' && item !== 'loopback-only')
+      .map((item) => `[${item.replace(/^\[(.*)\]$/, '$1')}]`);
+    return new AddressResolver(
+      params,
+      await DomainList.open([...params.mydestination, ...interfaces], parent('mydestination'), dir),
+      await DomainList.open(params.relay_domains, parent('relay_domains'), dir),
+      await DomainList.open(params.virtual_alias_domains.filter((d) => !d.includes(':')), false, dir),
+      await DomainList.open(params.virtual_mailbox_domains.filter((d) => !d.includes(':')), false, dir),
+      await openTableList(params.transport_maps, { configDir: dir }),
+    );
+  }
+
+  /** True for this machine's own domains (mydestination and the [address] forms of its interfaces). */
+  isLocalDomain(domain: string): Promise<boolean> {
+    return this.local.matches(domain);
+  }
+
+  /** The canonical form of an address (trivial-rewrite's "local" rewrite context). */
+  rewrite(address: string): string {
+    let addr = address.trim();
+    if (addr === '') return addr;
+    addr = addr.replace(/^@[^:]+:/, '');
+    const { params } = this;
+    if (!addr.includes('@')) {
+      if (params.swap_bangpath && addr.includes('!')) {
+        const bang = addr.indexOf('!');
+        addr = `${addr.slice(bang + 1)}@${addr.slice(0, bang)}`;
+      } else if (params.allow_percent_hack && addr.includes('%')) {
+        const pct = addr.lastIndexOf('%');
+        addr = `${addr.slice(0, pct)}@${addr.slice(pct + 1)}`;
+      } else if (params.append_at_myorigin) {
+        addr = `${addr}@${params.myorigin}`;
+      }
+    }
+    const { local, domain } = splitAddress(addr);
+    if (domain !== undefined && params.append_dot_mydomain && !domain.includes('.') && !domain.startsWith('[')) {
+      addr = `${local}@${domain}.${params.mydomain}`;
+    }
+    return addr;
+  }
+
+  private async classify(domain: string | undefined): Promise<AddressClass> {
+    if (domain === undefined || (await this.local.matches(domain))) return 'local';
+    if (await this.virtualAlias.matches(domain)) return 'virtual_alias';
+    if (await this.virtualMailbox.matches(domain)) return 'virtual_mailbox';
+    if (await this.relay.matches(domain)) return 'relay';
+    return 'default';
+  }
+
+  /** Resolves a (rewritten) address to its class, transport and next hop. */
+  async resolve(address: string): Promise<Resolution> {
+    const cached = this.cache.get(address);
+    if (cached !== undefined) return cached;
+    const { params } = this;
+    const { domain } = splitAddress(address);
+    const addressClass = await this.classify(domain);
+    let chosen: { transport: string; nexthop: string };
+    if (addressClass === 'local') chosen = splitTransport(params.local_transport);
+    else if (addressClass === 'virtual_alias') chosen = { transport: 'error', nexthop: '5.1.1 User unknown in virtual alias table' };
+    else if (addressClass === 'virtual_mailbox') chosen = splitTransport(params.virtual_transport);
+    else if (addressClass === 'relay') chosen = splitTransport(params.relay_transport);
+    else chosen = splitTransport(params.default_transport);
+    if (chosen.nexthop === '') chosen = { ...chosen, nexthop: addressClass === 'local' ? params.myhostname : (domain ?? '') };
+    if ((addressClass === 'relay' || addressClass === 'default') && params.relayhost !== '') chosen = { ...chosen, nexthop: params.relayhost };
+    const found = await findFirst(this.transportMaps, transportKeys(address.toLowerCase(), { delimiters: params.recipient_delimiter, parentMatchesSubdomains: false }));
+    if (found !== undefined) {
+      const override = splitTransport(found.value);
+      chosen = { transport: override.transport || chosen.transport, nexthop: override.nexthop || chosen.nexthop };
+    }
+    const result: Resolution = { addressClass, ...chosen, recipient: address };
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(address, result);
+    return result;
+  }
+}

@@ -1,0 +1,42 @@
+/*
+ * deliver-log - the per-recipient delivery log line every agent and qmgr
+ * write, in Postfix's words so pflogsumm reads it: "ID: to=<rcpt>,
+ * orig_to=<orig>, relay=R, delay=T, delays=a/b/c/d, dsn=X.Y.Z,
+ * status=sent|deferred|bounced (reason)". delays: a before the active
+ * queue, b in qmgr, c connection set-up, d transmission.
+ */
+import { msg } from '../util/msg.js';
+
+/** A delay in seconds as Postfix prints it: hundredths below 1 s, tenths below 10 s, whole seconds above; 0 below 10 ms. */
+export function formatDelay(seconds: number): string {
+  if (seconds < 0.01) return '0';
+  if (seconds < 1) return String(Number(seconds.toFixed(2)));
+  if (seconds < 10) return String(Number(seconds.toFixed(1)));
+  return String(Math.round(seconds));
+}
+
+/** What one delivery log line says. */
+export interface DeliveryLogEntry {
+  readonly queueId: string;
+  readonly recipient: string;
+  readonly original: string;
+  readonly relay: string;
+  readonly arrival: number;
+  readonly activeSince: number;
+  readonly requested: number;
+  /** When the connection to the next hop was ready (agents without one pass requested). */
+  readonly connected: number;
+  readonly dsn: string;
+  readonly status: 'sent' | 'deferred' | 'bounced';
+  readonly reason: string;
+}
+
+/** Logs the line for one recipient. */
+export function logDelivery(entry: DeliveryLogEntry, now: number = Date.now()): void {
+  const s = (ms: number): string => formatDelay(Math.max(0, ms) / 1000);
+  const orig = entry.original !== '' && entry.original !== entry.recipient ? `, orig_to=<${entry.original}>` : '';
+  const delays = [entry.activeSince - entry.arrival, entry.requested - entry.activeSince, entry.connected - entry.requested, now - entry.connected].map(s).join('/');
+  msg.info(
+    `${entry.queueId}: to=<${entry.recipient}>${orig}, relay=${entry.relay}, delay=${s(now - entry.arrival)}, delays=${delays}, dsn=${entry.dsn}, status=${entry.status} (${entry.reason})`,
+  );
+}

@@ -1,0 +1,19 @@
+/*
+ * mail-date - the RFC 5322 date Petrel writes in Date: and Received:
+ * headers, in Postfix's form: "Sun, 22 Nov 2026 15:40:00 +0000 (UTC)".
+ * Used by smtpd, cleanup and the bounce notices to come.
+ */
+
+/** when as an RFC 5322 date in local time with the zone's name. */
+export function rfc5322Date(when: Date): string {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const offset = -when.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const zone = `${sign}${two(Math.floor(abs / 60))}${two(abs % 60)}`;
+  const name = Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(when).find((p) => p.type === 'timeZoneName')?.value ?? 'UTC';
+  return `${days[when.getDay()]}, ${when.getDate()} ${months[when.getMonth()]} ${when.getFullYear()} ${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())} ${zone} (${name})`;
+}
+

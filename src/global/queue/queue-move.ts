@@ -1,0 +1,31 @@
+/*
+ * queue-move - moves a message between queues by rename() (never a copy)
+ * and makes the move durable by fsync()ing both directories, and lists the
+ * message files of a queue. Used by qmgr and postsuper.
+ */
+import { readdir, rename, utimes } from 'node:fs/promises';
+import { isQueueId } from './queue-id.js';
+import { queueFilePath, queuePath, type MessageQueue } from './queue-paths.js';
+import { fsyncDirectory } from './queue-sync.js';
+
+/** Moves message id from one queue to another. */
+export async function moveMessage(queueDirectory: string, id: string, from: MessageQueue, to: MessageQueue): Promise<string> {
+  const source = queueFilePath(queueDirectory, from, id);
+  const target = queueFilePath(queueDirectory, to, id);
+  await rename(source, target);
+  await fsyncDirectory(target);
+  await fsyncDirectory(source);
+  return target;
+}
+
+/** The queue IDs in a queue, oldest first (IDs sort by arrival). */
+export async function listQueue(queueDirectory: string, queue: MessageQueue): Promise<string[]> {
+  const names = await readdir(queuePath(queueDirectory, queue)).catch(() => [] as string[]);
+  return names.filter(isQueueId).sort();
+}
+
+/** Sets a deferred message's next attempt time (kept as the file's modification time, as Postfix does). */
+export async function setNextAttempt(path: string, when: number): Promise<void> {
+  const seconds = when / 1000;
+  await utimes(path, seconds, seconds);
+}

@@ -1,0 +1,113 @@
+/*
+ * master-child - the master's handle on one worker process: forks the
+ * compiled daemon, hands it accepted sockets, counts the connections it is
+ * serving, and reports its readiness, retirement and exit. Used by
+ * master-service.ts; the worker side of the conversation is the skeleton in
+ * skeleton.ts.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { isWorkerMessage, type MasterToWorker } from './master-protocol.js';
+
+/** How to start one worker. */
+export interface ChildSpec {
+  /** The compiled daemon entry (…/smtpd/smtpd-main.js). */
+  readonly entry: string;
+  /** Arguments: -c DIR, -n service, -t type, -o name=value, and master.cf's own. */
+  readonly args: readonly string[];
+}
+
+/** Events: "ready", "slot" (a connection finished), "retire", "exit" (code, signal, servedAny). */
+export class MasterChild extends EventEmitter {
+  readonly process: ChildProcess;
+  /** Connections handed over and not yet reported done. */
+  active = 0;
+  /** Connections handed over in this process's life. */
+  served = 0;
+  ready = false;
+  retiring = false;
+  private nextId = 1;
+  private readonly open = new Set<number>();
+
+  constructor(spec: ChildSpec) {
+    super();
+    this.process = fork(spec.entry, [...spec.args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.process.on('message', (message) => this.onMessage(message));
+    this.process.on('exit', (code, signal) => {
+      this.open.clear();
+      this.active = 0;
+      this.emit('exit', code, signal, this.served > 0);
+    });
+    // An IPC error (the child already gone) shows up as its exit; nothing else to do here.
+    this.process.on('error', () => undefined);
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  /** True while the process can take new work. */
+  get usable(): boolean {
+    return this.ready && !this.retiring && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  /** Hands socket to the worker; the master's copy is closed once it is sent. */
+  give(socket: Socket): void {
+    const id = this.nextId++;
+    this.open.add(id);
+    this.active++;
+    this.served++;
+    const message: MasterToWorker = { type: 'connection', id };
+    this.process.send(message, socket, { keepOpen: false }, (err) => {
+      if (err) {
+        socket.destroy();
+        this.finish(id);
+      }
+    });
+  }
+
+  /** Sends a wakeup (trigger servers: qmgr, pickup). */
+  wakeup(): void {
+    this.post({ type: 'wakeup' });
+  }
+
+  /** Asks the worker to finish what it is doing and exit. */
+  stop(): void {
+    this.retiring = true;
+    this.post({ type: 'stop' });
+  }
+
+  /** Ends the process at once. */
+  kill(): void {
+    this.process.kill('SIGKILL');
+  }
+
+  private post(message: MasterToWorker): void {
+    // A send to a worker that is exiting fails; its exit event tells the rest.
+    if (this.process.connected) this.process.send(message, () => undefined);
+  }
+
+  private finish(id: number): void {
+    if (!this.open.delete(id)) return;
+    this.active--;
+    this.emit('slot');
+  }
+
+  private onMessage(message: unknown): void {
+    if (!isWorkerMessage(message)) return;
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        this.emit('ready');
+        break;
+      case 'done':
+        this.finish(message.id);
+        break;
+      case 'retire':
+        this.retiring = true;
+        this.emit('retire');
+        break;
+    }
+  }
+}

@@ -1,0 +1,124 @@
+/*
+ * master - the Petrel supervisor (master(8)): takes the instance lock and
+ * pid file, creates missing queue directories, opens every listener of
+ * master.cf itself, and runs each service's workers (master-service.ts).
+ * SIGHUP re-reads main.cf and master.cf: unchanged listeners stay open,
+ * workers are replaced as they go idle, services are added and removed.
+ * SIGTERM and SIGINT stop every worker and exit. Runs in the foreground;
+ * "petrel start" runs it in the background. Started as
+ * "master -c config_dir".
+ */
+import type { Server } from 'node:net';
+import { join } from 'node:path';
+import { resolveConfigDir } from '../global/config/config-dir.js';
+import { loadConfig, type Config } from '../global/config/load-config.js';
+import { readMasterCf } from '../global/config/master-cf-read.js';
+import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
+import { runCommand } from '../util/command-main.js';
+import { getoptOrUsage } from '../util/getopt.js';
+import { openMaillog, type Maillog } from '../util/maillog.js';
+import { msg, setMsgSink, setProgramName } from '../util/msg.js';
+import { lockMaster } from './master-lock.js';
+import { MasterService } from './master-service.js';
+import { addressKey, openListeners, planServices, type PlannedService } from './master-services.js';
+
+/** Seconds a worker gets to finish after SIGTERM before it is killed. */
+const STOP_GRACE_SECONDS = 10;
+
+interface Running {
+  readonly service: MasterService;
+  readonly servers: Server[];
+  readonly addresses: string;
+}
+
+function load(configDir: string): { config: Config; plan: () => PlannedService[] } {
+  const entries = readMasterCf(join(configDir, 'master.cf'));
+  const config = loadConfig({ configDir, warnUnused: true }, entries.map((e) => e.service));
+  return { config, plan: () => planServices(entries, config.params, configDir) };
+}
+
+async function start(running: Map<string, Running>, planned: PlannedService): Promise<void> {
+  const servers = await openListeners(planned);
+  const service = new MasterService(planned.spec);
+  for (const server of servers) server.on('connection', (socket) => service.accept(socket));
+  running.set(planned.spec.key, { service, servers, addresses: addressKey(planned.addresses) });
+}
+
+async function stopService(running: Map<string, Running>, key: string): Promise<void> {
+  const entry = running.get(key);
+  if (entry === undefined) return;
+  running.delete(key);
+  for (const server of entry.servers) server.close();
+  await entry.service.stop(STOP_GRACE_SECONDS);
+}
+
+async function reload(running: Map<string, Running>, configDir: string): Promise<void> {
+  let plan: PlannedService[];
+  try {
+    plan = load(configDir).plan();
+  } catch (err) {
+    msg.warn(`reload failed, keeping the running configuration: ${(err as Error).message}`);
+    return;
+  }
+  const wanted = new Map(plan.map((p) => [p.spec.key, p]));
+  for (const key of [...running.keys()]) {
+    const next = wanted.get(key);
+    const current = running.get(key) as Running;
+    if (next === undefined || addressKey(next.addresses) !== current.addresses) await stopService(running, key);
+  }
+  for (const planned of plan) {
+    const current = running.get(planned.spec.key);
+    try {
+      if (current === undefined) await start(running, planned);
+      else current.service.reload(planned.spec);
+    } catch (err) {
+      msg.warn(`service ${planned.spec.key}: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { options } = getoptOrUsage(argv, 'c:', 'usage: master -c config_dir');
+  const configDir = resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value);
+  const { config, plan } = load(configDir);
+  const { params } = config;
+  const log: Maillog = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname });
+  setProgramName(`${params.syslog_name}/master`);
+  setMsgSink(log.sink);
+  const planned = plan();
+  ensureQueueDirectories(params.queue_directory);
+  const lock = await lockMaster(params.queue_directory);
+  if (lock === undefined) return msg.fatal(`the Petrel mail system is already running (queue ${params.queue_directory})`);
+  const running = new Map<string, Running>();
+  for (const service of planned) {
+    try {
+      await start(running, service);
+    } catch (err) {
+      await lock.release();
+      msg.fatal(`service ${service.spec.key}: ${(err as Error).message}`);
+    }
+  }
+  msg.info(`daemon started -- version ${params.mail_version}, configuration ${configDir}`);
+  process.on('SIGHUP', () => {
+    msg.info(`reload -- version ${params.mail_version}, configuration ${configDir}`);
+    void reload(running, configDir);
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      msg.info(`terminating on signal ${signal === 'SIGTERM' ? 15 : 2}`);
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await Promise.all([...running.keys()].map((key) => stopService(running, key)));
+  await lock.release();
+  try {
+    log.flush();
+  } catch {
+    // nothing was logged to a file
+  }
+  return 0;
+}
+
+runCommand('master', main);

@@ -1,0 +1,75 @@
+/*
+ * master-services - turns master.cf entries into running services for the
+ * master: which compiled daemon each command runs ($daemon_directory/<cmd>/
+ * <cmd>-main.js), the worker's arguments (-c, -n, -t, the -o overrides and
+ * master.cf's own arguments), maxproc, wakeup, the process cap, and the
+ * listeners. An entry whose daemon Petrel does not have is skipped with a
+ * warning naming it, never silently. Used by master-main.ts at start and on
+ * reload.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:net';
+import type { MasterEntry } from '../global/config/master-cf-read.js';
+import type { Params } from '../global/params/param-registry.js';
+import { msg } from '../util/msg.js';
+import { listen, listenAddresses, type ListenAddress } from './master-listen.js';
+import type { ServiceSpec } from './master-service.js';
+
+/** A master.cf entry the master can run, with where it listens. */
+export interface PlannedService {
+  readonly spec: ServiceSpec;
+  readonly addresses: readonly ListenAddress[];
+}
+
+/** The compiled entry of a daemon command. */
+export function daemonEntry(params: Params, command: string): string {
+  return join(params.daemon_directory, command, `${command}-main.js`);
+}
+
+/** Plans every runnable entry of master.cf. */
+export function planServices(entries: readonly MasterEntry[], params: Params, configDir: string): PlannedService[] {
+  const planned: PlannedService[] = [];
+  for (const entry of entries) {
+    const key = `${entry.service}/${entry.type}`;
+    const entryFile = daemonEntry(params, entry.command);
+    if (!/^[a-z0-9-]+$/.test(entry.command) || !existsSync(entryFile)) {
+      msg.warn(`master.cf: line ${entry.line}: service ${key}: Petrel has no "${entry.command}" daemon; service not started`);
+      continue;
+    }
+    const maxproc = entry.maxproc ?? params.default_process_limit;
+    const args = ['-c', configDir, '-n', entry.service, '-t', entry.type];
+    for (const [name, value] of entry.overrides) args.push('-o', `${name}=${value}`);
+    args.push(...entry.args);
+    planned.push({
+      spec: {
+        key,
+        maxproc,
+        wakeup: entry.wakeup?.seconds ?? 0,
+        processCap: maxproc === 1 ? 1 : Math.max(1, Math.min(availableParallelism(), maxproc === 0 ? Infinity : maxproc)),
+        throttleTime: params.service_throttle_time,
+        child: { entry: entryFile, args },
+      },
+      addresses: listenAddresses(entry, params),
+    });
+  }
+  return planned;
+}
+
+/** A stable text for comparing listener sets across a reload. */
+export function addressKey(addresses: readonly ListenAddress[]): string {
+  return addresses.map((a) => (a.kind === 'tcp' ? `tcp:${a.host}:${a.port}` : `unix:${a.path}`)).join(',');
+}
+
+/** Opens the listeners of a planned service; on failure closes the ones already open. */
+export async function openListeners(service: PlannedService): Promise<Server[]> {
+  const servers: Server[] = [];
+  try {
+    for (const address of service.addresses) servers.push(await listen(address));
+  } catch (err) {
+    for (const server of servers) server.close();
+    throw err;
+  }
+  return servers;
+}

@@ -1,0 +1,179 @@
+/*
+ * skeleton - the one server skeleton every daemon runs in (STYLE: a thin
+ * daemon main over a shared skeleton). It parses what the master passes
+ * (-c config_dir, -n service, -t type, -o name=value), loads main.cf with
+ * the service's -o overrides on top, sends diagnostics to the mail log as
+ * "syslog_name/daemon[pid]", serves each client connection the master hands
+ * over (the master keeps maxproc) and reports it done, counts requests for
+ * max_use, exits after max_idle idle seconds,
+ * finishes when the master says stop, and turns a fault in one connection
+ * into a log line instead of a dead process. Follows Postfix's
+ * multi_server(3) and trigger_server(3) as one event loop.
+ */
+import type { Socket } from 'node:net';
+import { loadConfig, type Config } from '../global/config/load-config.js';
+import { openMaillog } from '../util/maillog.js';
+import { msg, setMsgSink, setProgramName } from '../util/msg.js';
+import { isMasterMessage, type WorkerToMaster } from './master-protocol.js';
+
+/** What a daemon's hooks see. */
+export interface WorkerContext {
+  readonly config: Config;
+  /** The master.cf service name ("smtp", "127.0.0.1:2525", "cleanup" ...). */
+  readonly service: string;
+}
+
+/** A daemon: its name and what it does when. */
+export interface DaemonHooks {
+  /** The program name in logs ("smtpd", "cleanup" ...). */
+  readonly name: string;
+  /** Resident daemons (qmgr) ignore max_use and max_idle. */
+  readonly resident?: boolean;
+  /** Runs once before the first client. */
+  postInit?(ctx: WorkerContext): Promise<void> | void;
+  /** Serves one client; resolves when it is over. */
+  onConnection?(socket: Socket, ctx: WorkerContext): Promise<void>;
+  /** The master's wake-up timer fired. */
+  onWakeup?(ctx: WorkerContext): Promise<void> | void;
+  /** Runs once before the process exits. */
+  onExit?(ctx: WorkerContext): Promise<void> | void;
+}
+
+/** What the master passes to every worker. */
+export interface WorkerArgs {
+  readonly configDir: string;
+  readonly service: string;
+  readonly overrides: Readonly<Record<string, string>>;
+}
+
+/** Parses the worker's command line. */
+export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
+  let configDir = '';
+  let service = '';
+  const overrides: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    if (!['-c', '-n', '-t', '-o'].includes(flag)) continue;
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`option ${flag} needs a value`);
+    if (flag === '-c') configDir = value;
+    else if (flag === '-n') service = value;
+    else if (flag === '-o') {
+      const eq = value.indexOf('=');
+      if (eq <= 0) throw new Error(`bad -o option "${value}"`);
+      overrides[value.slice(0, eq)] = value.slice(eq + 1);
+    }
+  }
+  if (configDir === '' || service === '') throw new Error('the master must pass -c and -n');
+  return { configDir, service, overrides };
+}
+
+function tell(message: WorkerToMaster): void {
+  process.send?.(message);
+}
+
+/** Runs a daemon under the master; never returns normally (the process exits when done). */
+export function runDaemon(hooks: DaemonHooks): void {
+  setProgramName(hooks.name);
+  let args: WorkerArgs;
+  let config: Config;
+  try {
+    args = parseWorkerArgs(process.argv.slice(2));
+    config = loadConfig({ configDir: args.configDir, overrides: { ...args.overrides, service_name: args.service } });
+  } catch (err) {
+    process.stderr.write(`${hooks.name}: fatal: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const { params } = config;
+  const log = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname.split('.')[0] });
+  setProgramName(`${params.syslog_name}/${hooks.name}`);
+  setMsgSink(log.sink);
+  const ctx: WorkerContext = { config, service: args.service };
+  let active = 0;
+  let served = 0;
+  let stopping = false;
+  let idleTimer: NodeJS.Timeout | undefined;
+
+  const exit = async (code: number): Promise<never> => {
+    try {
+      await hooks.onExit?.(ctx);
+    } finally {
+      try {
+        log.flush();
+      } catch {
+        // the log file was never opened: nothing to flush
+      }
+      process.exit(code);
+    }
+  };
+  const die = (text: string): void => {
+    try {
+      msg.fatal(text);
+    } catch {
+      void exit(1);
+    }
+  };
+  const retire = (reason: 'max_use' | 'max_idle' | 'stop'): void => {
+    if (stopping) return;
+    stopping = true;
+    tell({ type: 'retire', reason });
+    if (active === 0) void exit(0);
+  };
+  const armIdle = (): void => {
+    if (hooks.resident === true || params.max_idle <= 0) return;
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (active === 0) retire('max_idle');
+    }, params.max_idle * 1000);
+  };
+  const serve = (id: number, socket: Socket): void => {
+    const onConnection = hooks.onConnection;
+    if (onConnection === undefined) {
+      socket.destroy();
+      tell({ type: 'done', id });
+      return;
+    }
+    active++;
+    served++;
+    clearTimeout(idleTimer);
+    socket.on('error', () => undefined);
+    socket.resume();
+    onConnection(socket, ctx)
+      .catch((err: unknown) => msg.warn(`${args.service}: connection fault: ${(err as Error).stack ?? String(err)}`))
+      .finally(() => {
+        socket.destroy();
+        active--;
+        tell({ type: 'done', id });
+        if (stopping) {
+          if (active === 0) void exit(0);
+          return;
+        }
+        if (hooks.resident !== true && params.max_use > 0 && served >= params.max_use) retire('max_use');
+        else armIdle();
+      });
+  };
+
+  process.on('uncaughtException', (err) => die(`uncaught exception: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => die(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
+  process.on('disconnect', () => retire('stop'));
+  process.on('SIGTERM', () => void exit(0));
+  process.on('message', (message: unknown, handle: unknown) => {
+    if (!isMasterMessage(message)) return;
+    if (message.type === 'connection') {
+      if (handle === undefined) tell({ type: 'done', id: message.id });
+      else serve(message.id, handle as Socket);
+    } else if (message.type === 'wakeup') {
+      Promise.resolve(hooks.onWakeup?.(ctx)).catch((err: unknown) => msg.warn(`wakeup: ${(err as Error).message}`));
+    } else if (message.type === 'stop') {
+      retire('stop');
+    }
+  });
+
+  Promise.resolve(hooks.postInit?.(ctx)).then(
+    () => {
+      tell({ type: 'ready' });
+      armIdle();
+    },
+    (err: unknown) => die((err as Error).message),
+  );
+}

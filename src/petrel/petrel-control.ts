@@ -1,0 +1,115 @@
+/*
+ * petrel-control - what "petrel start | start-fg | stop | abort | reload |
+ * status | check | flush" do to an instance (postfix(1)): start the master
+ * in the background (and wait until it holds the instance lock, or report
+ * why it died), run it in the foreground, signal it (SIGTERM stop, SIGKILL
+ * abort, SIGHUP reload), report whether it runs, check the configuration
+ * and the queue directories, and ask qmgr to deliver deferred mail now.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig, type Config } from '../global/config/load-config.js';
+import { readMasterCf } from '../global/config/master-cf-read.js';
+import { QMGR_TRIGGER, triggerQmgr } from '../global/qmgr-trigger.js';
+import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
+import { openTableList } from '../global/tables/table-list.js';
+import { ALL_PARAMS } from '../global/params/param-registry.js';
+import type { ParamSpec } from '../global/params/param-types.js';
+import { masterIsRunning, runningMasterPid } from '../master/master-lock.js';
+import { planServices } from '../master/master-services.js';
+import { msg } from '../util/msg.js';
+
+const START_WAIT_MS = 15_000;
+
+function masterEntry(config: Config): string[] {
+  return [join(config.params.daemon_directory, 'master', 'master-main.js'), '-c', config.configDir];
+}
+
+/** petrel start: the master in the background; resolves once it runs. */
+export async function startMaster(config: Config): Promise<number> {
+  if (await masterIsRunning(config.params.queue_directory)) return msg.fatal('the Petrel mail system is already running');
+  ensureQueueDirectories(config.params.queue_directory);
+  const child = spawn(process.execPath, masterEntry(config), { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = once(child, 'exit');
+  const deadline = Date.now() + START_WAIT_MS;
+  while (Date.now() < deadline) {
+    const outcome = await Promise.race([exited.then(() => 'exit'), sleep(100).then(() => 'tick')]);
+    if (outcome === 'exit') return msg.fatal(`the master did not start: ${stderr.trim() || `exit status ${child.exitCode}`}`);
+    if (await masterIsRunning(config.params.queue_directory)) {
+      child.stderr.destroy();
+      child.unref();
+      msg.info('starting the Petrel mail system');
+      return 0;
+    }
+  }
+  return msg.fatal('the master did not take the instance lock in time');
+}
+
+/** petrel start-fg: the master in the foreground; its exit status. */
+export async function runMasterForeground(config: Config): Promise<number> {
+  const child = spawn(process.execPath, masterEntry(config), { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code ?? 1;
+}
+
+/** Sends signal to the running master; stop and abort wait until it is gone. */
+export async function signalMaster(config: Config, signal: 'SIGTERM' | 'SIGKILL' | 'SIGHUP'): Promise<number> {
+  const pid = await runningMasterPid(config.params.queue_directory);
+  if (pid === undefined) return msg.fatal('the Petrel mail system is not running');
+  process.kill(pid, signal);
+  if (signal === 'SIGHUP') {
+    msg.info('refreshing the Petrel mail system');
+    return 0;
+  }
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && (await masterIsRunning(config.params.queue_directory))) await sleep(100);
+  msg.info(signal === 'SIGTERM' ? 'stopping the Petrel mail system' : 'aborting the Petrel mail system');
+  return 0;
+}
+
+/** petrel status. */
+export async function masterStatus(config: Config): Promise<number> {
+  const pid = await runningMasterPid(config.params.queue_directory);
+  if (pid === undefined) {
+    msg.warn('the Petrel mail system is not running');
+    return 1;
+  }
+  msg.info(`the Petrel mail system is running: PID: ${pid}`);
+  return 0;
+}
+
+/** petrel check: queue directories, master.cf, and every table parameter opens. */
+export async function checkInstance(config: Config): Promise<number> {
+  const { params } = config;
+  ensureQueueDirectories(params.queue_directory);
+  const entries = readMasterCf(join(config.configDir, 'master.cf'));
+  planServices(entries, params, config.configDir);
+  let problems = 0;
+  for (const [name, spec] of Object.entries(ALL_PARAMS as Record<string, ParamSpec>)) {
+    if (spec.kind !== 'tables') continue;
+    const specs = (params as Record<string, unknown>)[name] as readonly string[];
+    try {
+      await (await openTableList(specs, { configDir: config.configDir })).close();
+    } catch (err) {
+      msg.warn(`${name}: ${(err as Error).message}`);
+      problems++;
+    }
+  }
+  return problems === 0 ? 0 : 1;
+}
+
+/** petrel flush: deliver deferred mail now. */
+export async function flushQueue(config: Config): Promise<number> {
+  if (!(await triggerQmgr(config.params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('cannot reach the queue manager: is the mail system running?');
+  return 0;
+}
+
+/** Loads the configuration a control command acts on. */
+export function controlConfig(configDir: string): Config {
+  return loadConfig({ configDir, warnUnused: true }, readMasterCf(join(configDir, 'master.cf')).map((e) => e.service));
+}

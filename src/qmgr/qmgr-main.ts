@@ -1,0 +1,117 @@
+/*
+ * qmgr - the queue manager (qmgr(8)), a resident daemon: at start it moves
+ * whatever was left in active/ back to incoming/ (a crash may have
+ * interrupted it); on a trigger from cleanup or postsuper and on its wakeup
+ * timer it takes new mail from incoming/ and due mail from deferred/ into
+ * the active queue (at most qmgr_message_active_limit messages; deferred
+ * mail is also looked at every queue_run_delay), logs
+ * "ID: from=<...>, size=N, nrcpt=N (queue active)" and delivers it
+ * (qmgr-message.ts). An unreadable queue file goes to corrupt/ with a
+ * warning. A flush trigger delivers all deferred mail now.
+ */
+import type { Socket } from 'node:net';
+import { stat } from 'node:fs/promises';
+import { AddressResolver } from '../global/addr/addr-resolve.js';
+import type { Config } from '../global/config/load-config.js';
+import { PetrelError } from '../global/errors.js';
+import { QMGR_TRIGGER } from '../global/qmgr-trigger.js';
+import { readQueueFile } from '../global/queue/queue-file-read.js';
+import { listQueue, moveMessage } from '../global/queue/queue-move.js';
+import { queueFilePath, type MessageQueue } from '../global/queue/queue-paths.js';
+import { runDaemon } from '../master/skeleton.js';
+import { msg } from '../util/msg.js';
+import { DestinationSlots } from './qmgr-limits.js';
+import { runMessage, type QmgrContext } from './qmgr-message.js';
+
+let ctx: QmgrContext | undefined;
+const active = new Set<string>();
+let scanning = false;
+let again = false;
+
+async function activate(context: QmgrContext, id: string, from: MessageQueue): Promise<void> {
+  const { queue_directory: queueDirectory } = context.config.params;
+  let path: string;
+  try {
+    path = await moveMessage(queueDirectory, id, from, 'active');
+  } catch (err) {
+    msg.warn(`${id}: cannot move to active: ${(err as Error).message}`);
+    return;
+  }
+  active.add(id);
+  try {
+    const info = await readQueueFile(path);
+    const pending = info.recipients.filter((r) => r.status === '-').length;
+    msg.info(`${id}: from=<${info.sender}>, size=${info.contentSize}, nrcpt=${pending} (queue active)`);
+    await runMessage(context, id, path, info);
+  } catch (err) {
+    if (err instanceof PetrelError && err.code === 'queue_corrupt') {
+      msg.warn(`${id}: ${err.message}; moved to corrupt`);
+      await moveMessage(queueDirectory, id, 'active', 'corrupt').catch((e: unknown) => msg.warn(`${id}: ${(e as Error).message}`));
+    } else {
+      msg.warn(`${id}: delivery attempt failed: ${(err as Error).message}; will retry`);
+      await moveMessage(queueDirectory, id, 'active', 'deferred').catch(() => undefined);
+    }
+  } finally {
+    active.delete(id);
+    if (again) void scan(context, false);
+  }
+}
+
+async function scan(context: QmgrContext, deferredToo: boolean, flush = false): Promise<void> {
+  if (scanning) {
+    again = true;
+    return;
+  }
+  scanning = true;
+  again = false;
+  const { params } = context.config;
+  try {
+    const limit = params.qmgr_message_active_limit;
+    for (const id of await listQueue(params.queue_directory, 'incoming')) {
+      if (limit > 0 && active.size >= limit) {
+        again = true;
+        break;
+      }
+      if (!active.has(id)) void activate(context, id, 'incoming');
+    }
+    if (!deferredToo) return;
+    context.flushing = flush;
+    const now = Date.now();
+    for (const id of await listQueue(params.queue_directory, 'deferred')) {
+      if (limit > 0 && active.size >= limit) break;
+      if (active.has(id)) continue;
+      const due = flush || (await stat(queueFilePath(params.queue_directory, 'deferred', id)).then((s) => s.mtimeMs <= now, () => false));
+      if (due) void activate(context, id, 'deferred');
+    }
+  } finally {
+    scanning = false;
+  }
+}
+
+async function recover(config: Config): Promise<void> {
+  const dir = config.params.queue_directory;
+  for (const id of await listQueue(dir, 'active')) {
+    await moveMessage(dir, id, 'active', 'incoming').catch((err: unknown) => msg.warn(`${id}: ${(err as Error).message}`));
+  }
+}
+
+async function onTrigger(socket: Socket, context: QmgrContext): Promise<void> {
+  let codes = '';
+  for await (const chunk of socket) codes += (chunk as Buffer).toString('latin1');
+  if (codes.includes(QMGR_TRIGGER.flush)) await scan(context, true, true);
+  else if (codes.includes(QMGR_TRIGGER.scanIncoming)) await scan(context, false);
+}
+
+runDaemon({
+  name: 'qmgr',
+  resident: true,
+  async postInit({ config }) {
+    ctx = { config, resolver: await AddressResolver.open(config.params), slots: new DestinationSlots(config), flushing: false };
+    await recover(config);
+    await scan(ctx, true);
+    const context = ctx;
+    setInterval(() => void scan(context, true), config.params.queue_run_delay * 1000).unref();
+  },
+  onConnection: (socket) => onTrigger(socket, ctx as QmgrContext),
+  onWakeup: () => scan(ctx as QmgrContext, true),
+});

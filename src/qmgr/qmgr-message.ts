@@ -1,0 +1,147 @@
+/*
+ * qmgr-message - one message in qmgr's active queue: resolve each pending
+ * recipient, batch them per transport and next hop within the recipient
+ * limit, hand each batch to its delivery agent within the destination's
+ * concurrency, record each result in the queue file, then finish the
+ * message: removed when nothing is left, a plain bounce for 5xx results and
+ * for mail past maximal_queue_lifetime, otherwise deferred with its next
+ * attempt time (backoff from minimal_backoff_time to maximal_backoff_time).
+ * The error and discard transports are answered here; a transport whose
+ * agent does not answer defers with "mail transport unavailable".
+ */
+import type { Config } from '../global/config/load-config.js';
+import type { AddressResolver, Resolution } from '../global/addr/addr-resolve.js';
+import { requestDelivery, type DeliveryRecipient, type DeliveryResult } from '../global/deliver-clnt.js';
+import { logDelivery } from '../global/deliver-log.js';
+import { markRecipientDone, readQueueFile, type QueueFileInfo, type StoredRecipient } from '../global/queue/queue-file-read.js';
+import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
+import { msg } from '../util/msg.js';
+import { sendBounce, type BouncedRecipient } from './qmgr-bounce.js';
+import { recipientLimit, type DestinationSlots } from './qmgr-limits.js';
+import { unlink } from 'node:fs/promises';
+
+/** What qmgr shares with every active message. */
+export interface QmgrContext {
+  readonly config: Config;
+  readonly resolver: AddressResolver;
+  readonly slots: DestinationSlots;
+  /** True during a flush: defer_transports are delivered too. */
+  flushing: boolean;
+}
+
+interface Batch {
+  readonly resolution: Resolution;
+  readonly recipients: StoredRecipient[];
+}
+
+function dsnOf(text: string, fallback: string): { dsn: string; reason: string } {
+  const match = /^([245]\.\d{1,3}\.\d{1,3})\s+(.*)$/.exec(text);
+  return match === null ? { dsn: fallback, reason: text } : { dsn: match[1] as string, reason: match[2] as string };
+}
+
+async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, batch: Batch, activeSince: number): Promise<readonly DeliveryResult[]> {
+  const { params } = ctx.config;
+  const { transport, nexthop } = batch.resolution;
+  const recipients: DeliveryRecipient[] = batch.recipients.map((r, index) => ({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt, index }));
+  const local = (status: DeliveryResult['status'], dsn: string, reason: string, relay: string): DeliveryResult[] => {
+    const now = Date.now();
+    return recipients.map((r) => {
+      logDelivery({ queueId: id, recipient: r.address, original: r.original, relay, arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status, reason });
+      return { index: r.index, status, dsn, reason };
+    });
+  };
+  if (transport === 'error') {
+    const { dsn, reason } = dsnOf(nexthop, '5.0.0');
+    return local(dsn.startsWith('4') ? 'deferred' : 'bounced', dsn, reason, 'none');
+  }
+  if (transport === 'discard') return local('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`, 'none');
+  if (params.defer_transports.includes(transport) && !ctx.flushing) return local('deferred', '4.3.2', 'deferred transport', 'none');
+  const release = await ctx.slots.acquire(transport, nexthop);
+  try {
+    const reply = await requestDelivery(
+      params.queue_directory,
+      transport,
+      { queueId: id, queueFile: path, sender: info.sender, nexthop, arrival: info.arrival, activeSince, requested: Date.now(), attrs: info.attrs, recipients },
+      params.daemon_timeout * 1000,
+    );
+    return reply.results;
+  } catch (err) {
+    msg.warn(`${id}: transport ${transport}: ${(err as Error).message}`);
+    return local('deferred', '4.3.0', 'mail transport unavailable', 'none');
+  } finally {
+    release();
+  }
+}
+
+/** The backoff before the next attempt of a message that arrived at arrival. */
+export function nextAttemptDelay(config: Config, arrival: number, now: number): number {
+  const { minimal_backoff_time: min, maximal_backoff_time: max } = config.params;
+  return Math.min(max, Math.max(min, Math.round((now - arrival) / 1000))) * 1000;
+}
+
+/** Delivers what is pending in the active message id and files it afterwards. */
+export async function runMessage(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo): Promise<void> {
+  const { params } = ctx.config;
+  const activeSince = Date.now();
+  const pending = info.recipients.filter((r) => r.status === '-');
+  const groups = new Map<string, Batch>();
+  for (const rcpt of pending) {
+    const resolution = await ctx.resolver.resolve(rcpt.address);
+    const key = `${resolution.transport}\0${resolution.nexthop}`;
+    const group = groups.get(key) ?? { resolution, recipients: [] };
+    group.recipients.push(rcpt);
+    groups.set(key, group);
+  }
+  const batches: Batch[] = [];
+  for (const group of groups.values()) {
+    const limit = recipientLimit(ctx.config, group.resolution.transport) || group.recipients.length;
+    for (let i = 0; i < group.recipients.length; i += limit) batches.push({ resolution: group.resolution, recipients: group.recipients.slice(i, i + limit) });
+  }
+  const bounced: (BouncedRecipient & { readonly stored: StoredRecipient })[] = [];
+  let deferred = 0;
+  let lastDefer = { dsn: '4.0.0', reason: '' };
+  await Promise.all(
+    batches.map(async (batch) => {
+      const results = await deliverBatch(ctx, id, path, info, batch, activeSince);
+      for (const result of results) {
+        const rcpt = batch.recipients[result.index];
+        if (rcpt === undefined) continue;
+        if (result.status === 'deferred') {
+          deferred++;
+          lastDefer = { dsn: result.dsn, reason: result.reason };
+          continue;
+        }
+        if (result.status === 'bounced') bounced.push({ address: rcpt.address, dsn: result.dsn, reason: result.reason, stored: rcpt });
+        else await markRecipientDone(path, rcpt);
+      }
+    }),
+  );
+  const now = Date.now();
+  if (deferred > 0 && now - info.arrival > (info.sender === '' ? params.bounce_queue_lifetime : params.maximal_queue_lifetime) * 1000) {
+    const after = await readQueueFile(path);
+    const already = new Set(bounced.map((b) => b.stored.statusOffset));
+    for (const rcpt of after.recipients.filter((r) => r.status === '-' && !already.has(r.statusOffset))) {
+      const dsn = `5${lastDefer.dsn.slice(1)}`;
+      logDelivery({ queueId: id, recipient: rcpt.address, original: rcpt.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status: 'bounced', reason: `message delivery time exceeded: ${lastDefer.reason}` });
+      bounced.push({ address: rcpt.address, dsn, reason: `delivery time exceeded: ${lastDefer.reason}`, stored: rcpt });
+    }
+    deferred = 0;
+  }
+  if (bounced.length > 0) {
+    try {
+      await sendBounce(params, id, path, info, bounced);
+      for (const b of bounced) await markRecipientDone(path, b.stored);
+    } catch (err) {
+      // The bounced recipients stay pending, so the next attempt bounces them (and notifies) again.
+      msg.warn(`${id}: cannot send the non-delivery notice: ${(err as Error).message}; keeping the message`);
+      deferred++;
+    }
+  }
+  if (deferred > 0) {
+    const target = await moveMessage(params.queue_directory, id, 'active', 'deferred');
+    await setNextAttempt(target, now + nextAttemptDelay(ctx.config, info.arrival, now));
+    return;
+  }
+  await unlink(path);
+  msg.info(`${id}: removed`);
+}

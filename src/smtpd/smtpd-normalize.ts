@@ -1,0 +1,45 @@
+/*
+ * smtpd-normalize - turns DATA as received (CRLF, and whatever bare CR or
+ * bare LF a client sends) into the queue's LF-only lines: CRLF and bare LF
+ * end a line, and a bare CR also ends a line, so no line ending a client
+ * smuggles in can later be written out as anything but a proper CRLF line
+ * break (SMTP smuggling, DESIGN §2). Works chunk by chunk.
+ */
+
+/** Converts chunks; keeps a trailing CR until the next chunk shows what follows it. */
+export class LineEndingNormalizer {
+  private pendingCr = false;
+
+  /** The normalized bytes of chunk. */
+  write(chunk: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(chunk.length + 1);
+    let n = 0;
+    let i = 0;
+    if (this.pendingCr) {
+      out[n++] = 10;
+      if (chunk[0] === 10) i = 1;
+      this.pendingCr = false;
+    }
+    for (; i < chunk.length; i++) {
+      const byte = chunk[i] as number;
+      if (byte !== 13) {
+        out[n++] = byte;
+        continue;
+      }
+      if (i + 1 === chunk.length) {
+        this.pendingCr = true;
+      } else {
+        out[n++] = 10;
+        if (chunk[i + 1] === 10) i++;
+      }
+    }
+    return out.subarray(0, n);
+  }
+
+  /** What is left at the end of the data. */
+  end(): Buffer {
+    const rest = this.pendingCr ? Buffer.from('\n') : Buffer.alloc(0);
+    this.pendingCr = false;
+    return rest;
+  }
+}

@@ -1,0 +1,137 @@
+/*
+ * ipc-frame - the one framing every pair of Petrel daemons speaks over a
+ * Unix socket (DESIGN §1, STYLE "Protocols"): a frame is a 4-byte big-endian
+ * length, one kind byte and the payload, so it is binary-safe. Requests and
+ * replies are JSON frames; message content travels as data frames, one chunk
+ * at a time, so nothing holds a whole message in memory. Every wait has a
+ * deadline. Used by the client modules in global/ and by the daemons.
+ */
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+
+/** Frame kinds. */
+export const FRAME = { json: 0x4a, data: 0x44, end: 0x45 } as const;
+
+const HEADER = 5;
+/** The largest frame accepted; a peer sending more is broken. */
+const MAX_FRAME = 16 * 1024 * 1024;
+
+/** One received frame. */
+export interface Frame {
+  readonly kind: number;
+  readonly payload: Buffer;
+}
+
+/** Raised when a peer breaks the protocol, goes away or misses a deadline. */
+export class IpcError extends Error {}
+
+/** A framed, bidirectional connection. */
+export class FramedConnection {
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly frames: Frame[] = [];
+  private waiter: (() => void) | undefined;
+  private ended = false;
+  private failure: Error | undefined;
+
+  constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.finish());
+    socket.on('close', () => this.finish());
+    socket.on('error', (err) => {
+      this.failure = err;
+      this.finish();
+    });
+  }
+
+  /** Connects to a Unix socket within timeoutMs. */
+  static async connect(path: string, timeoutMs: number): Promise<FramedConnection> {
+    const socket = connect(path);
+    const timer = setTimeout(() => socket.destroy(new IpcError(`connect to ${path}: timed out`)), timeoutMs);
+    try {
+      await once(socket, 'connect');
+    } catch (err) {
+      throw new IpcError(`connect to ${path}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return new FramedConnection(socket);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    while (this.buffer.length >= HEADER) {
+      const length = this.buffer.readUInt32BE(0);
+      if (length > MAX_FRAME) {
+        this.failure = new IpcError(`frame of ${length} bytes is too large`);
+        this.socket.destroy();
+        return;
+      }
+      if (this.buffer.length < HEADER + length) break;
+      this.frames.push({ kind: this.buffer[4] as number, payload: this.buffer.subarray(HEADER, HEADER + length) });
+      this.buffer = this.buffer.subarray(HEADER + length);
+    }
+    if (this.frames.length > 16) this.socket.pause();
+    this.wake();
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  /** The next frame, or undefined when the peer closed; throws after timeoutMs. */
+  async next(timeoutMs: number): Promise<Frame | undefined> {
+    while (this.frames.length === 0) {
+      if (this.ended) {
+        if (this.failure !== undefined) throw new IpcError(this.failure.message);
+        return undefined;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await new Promise<boolean>((resolve) => {
+        this.waiter = () => resolve(false);
+        timer = setTimeout(() => resolve(true), timeoutMs);
+      });
+      clearTimeout(timer);
+      if (timedOut) {
+        this.waiter = undefined;
+        throw new IpcError('timed out waiting for the peer');
+      }
+    }
+    const frame = this.frames.shift() as Frame;
+    if (this.frames.length <= 4) this.socket.resume();
+    return frame;
+  }
+
+  /** The next frame, which must be JSON; parsed. */
+  async nextJson<T>(timeoutMs: number): Promise<T> {
+    const frame = await this.next(timeoutMs);
+    if (frame === undefined) throw new IpcError('the peer closed the connection');
+    if (frame.kind !== FRAME.json) throw new IpcError(`expected a request or reply, got frame kind ${frame.kind}`);
+    return JSON.parse(frame.payload.toString('utf8')) as T;
+  }
+
+  /** Sends one frame, waiting when the socket's buffer is full. */
+  async send(kind: number, payload: Buffer): Promise<void> {
+    const header = Buffer.alloc(HEADER);
+    header.writeUInt32BE(payload.length, 0);
+    header[4] = kind;
+    this.socket.write(header);
+    if (!this.socket.write(payload)) await once(this.socket, 'drain');
+  }
+
+  /** Sends a JSON frame. */
+  sendJson(value: unknown): Promise<void> {
+    return this.send(FRAME.json, Buffer.from(JSON.stringify(value), 'utf8'));
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.socket.end();
+  }
+}

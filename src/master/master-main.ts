@@ -113,11 +113,7 @@ async function main(argv: string[]): Promise<number> {
   });
   await Promise.all([...running.keys()].map((key) => stopService(running, key)));
   await lock.release();
-  try {
-    log.flush();
-  } catch {
-    // nothing was logged to a file
-  }
+  log.flush();
   return 0;
 }
 

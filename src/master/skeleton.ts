@@ -98,11 +98,7 @@ export function runDaemon(hooks: DaemonHooks): void {
     try {
       await hooks.onExit?.(ctx);
     } finally {
-      try {
-        log.flush();
-      } catch {
-        // the log file was never opened: nothing to flush
-      }
+      log.flush();
       process.exit(code);
     }
   };

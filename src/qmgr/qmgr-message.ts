@@ -14,6 +14,7 @@ import type { AddressResolver, Resolution } from '../global/addr/addr-resolve.js
 import { requestDelivery, type DeliveryRecipient, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { markRecipientDone, readQueueFile, type QueueFileInfo, type StoredRecipient } from '../global/queue/queue-file-read.js';
+import { removeDeferReasons, writeDeferReasons } from '../global/queue/queue-defer-log.js';
 import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { msg } from '../util/msg.js';
 import { sendBounce, type BouncedRecipient } from './qmgr-bounce.js';
@@ -100,6 +101,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
   const bounced: (BouncedRecipient & { readonly stored: StoredRecipient })[] = [];
   let deferred = 0;
   let lastDefer = { dsn: '4.0.0', reason: '' };
+  const deferReasons = new Map<string, string>();
   await Promise.all(
     batches.map(async (batch) => {
       const results = await deliverBatch(ctx, id, path, info, batch, activeSince);
@@ -109,6 +111,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
         if (result.status === 'deferred') {
           deferred++;
           lastDefer = { dsn: result.dsn, reason: result.reason };
+          deferReasons.set(rcpt.address, result.reason);
           continue;
         }
         if (result.status === 'bounced') bounced.push({ address: rcpt.address, dsn: result.dsn, reason: result.reason, stored: rcpt });
@@ -138,10 +141,12 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     }
   }
   if (deferred > 0) {
+    await writeDeferReasons(params.queue_directory, id, deferReasons);
     const target = await moveMessage(params.queue_directory, id, 'active', 'deferred');
     await setNextAttempt(target, now + nextAttemptDelay(ctx.config, info.arrival, now));
     return;
   }
   await unlink(path);
+  await removeDeferReasons(params.queue_directory, id);
   msg.info(`${id}: removed`);
 }

@@ -27,6 +27,15 @@ export function syslogLine(when: Date, host: string, program: string, pid: numbe
   return `${syslogTime(when)} ${host} ${program}[${pid}]: ${label}${text}\n`;
 }
 
+/** Flushes buffered lines; a log file never opened (nothing written yet) has nothing to flush. */
+function flushQuietly(destination: { flushSync(): void }): void {
+  try {
+    destination.flushSync();
+  } catch {
+    // sonic-boom is not ready: no line was written
+  }
+}
+
 /** A sink writing to the mail log, and a flush for orderly exits. */
 export interface Maillog {
   readonly sink: MsgSink;
@@ -47,11 +56,11 @@ export function openMaillog(options: MaillogOptions): Maillog {
         const level = severity === 'warning' ? 'warn' : severity === 'panic' ? 'fatal' : severity;
         logger[level]({ program, severity }, text);
       },
-      flush: () => destination.flushSync(),
+      flush: () => flushQuietly(destination),
     };
   }
   return {
     sink: (severity, program, text) => destination.write(syslogLine(new Date(), host, program, process.pid, severity, text)),
-    flush: () => destination.flushSync(),
+    flush: () => flushQuietly(destination),
   };
 }

@@ -1,0 +1,38 @@
+/*
+ * queue-defer-log - why recipients of a deferred message are waiting: qmgr
+ * writes defer/<ID> after each attempt (one "recipient<TAB>reason" line per
+ * deferred recipient, replaced atomically), postqueue shows it, and it goes
+ * away with the message. Postfix keeps the same in its defer/ logs.
+ */
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isQueueId } from './queue-id.js';
+
+function deferPath(queueDirectory: string, id: string): string {
+  if (!isQueueId(id)) throw new Error(`bad queue ID: "${id}"`);
+  return join(queueDirectory, 'defer', id);
+}
+
+/** Records the deferred recipients of id and why. */
+export async function writeDeferReasons(queueDirectory: string, id: string, reasons: ReadonlyMap<string, string>): Promise<void> {
+  const path = deferPath(queueDirectory, id);
+  const text = [...reasons].map(([rcpt, reason]) => `${rcpt}\t${reason.replace(/[\t\n]/g, ' ')}\n`).join('');
+  await writeFile(`${path}.tmp`, text, { mode: 0o600 });
+  await rename(`${path}.tmp`, path);
+}
+
+/** The recorded reasons for id (empty when none). */
+export async function readDeferReasons(queueDirectory: string, id: string): Promise<Map<string, string>> {
+  const text = await readFile(deferPath(queueDirectory, id), 'utf8').catch(() => '');
+  const reasons = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) reasons.set(line.slice(0, tab), line.slice(tab + 1));
+  }
+  return reasons;
+}
+
+/** Forgets the reasons for id. */
+export async function removeDeferReasons(queueDirectory: string, id: string): Promise<void> {
+  await rm(deferPath(queueDirectory, id), { force: true });
+}

@@ -1,0 +1,79 @@
+/*
+ * postqueue - the queue for users (postqueue(1)): -p lists it in mailq's
+ * columns, -j as one JSON object per message with Postfix's field names,
+ * -f asks qmgr to deliver everything now. mailq is "postqueue -p". Petrel
+ * reads the queue directly (there is no showq daemon yet), so the caller
+ * needs read access to the queue directory.
+ */
+import { basename } from 'node:path';
+import { resolveConfigDir } from '../global/config/config-dir.js';
+import { loadConfig } from '../global/config/load-config.js';
+import { QMGR_TRIGGER, triggerQmgr } from '../global/qmgr-trigger.js';
+import { listMessages, type ListedMessage } from '../global/queue/queue-list.js';
+import { runCommand } from '../util/command-main.js';
+import { getoptOrUsage } from '../util/getopt.js';
+import { msg } from '../util/msg.js';
+
+const USAGE = 'usage: postqueue [-c config_dir] -f | -j | -p';
+
+function arrivalText(ms: number): string {
+  const text = new Date(ms).toString();
+  return `${text.slice(0, 3)} ${text.slice(4, 10)} ${text.slice(16, 24)}`;
+}
+
+/** mailq's listing. */
+export function formatMailq(messages: readonly ListedMessage[]): string {
+  if (messages.length === 0) return 'Mail queue is empty\n';
+  const lines = ['-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------'];
+  let bytes = 0;
+  for (const m of messages) {
+    bytes += m.size;
+    const mark = m.queue === 'active' ? '*' : m.queue === 'hold' ? '!' : ' ';
+    lines.push(`${`${m.id}${mark}`.padEnd(11)} ${String(m.size).padStart(8)} ${arrivalText(m.arrival)}  ${m.sender === '' ? 'MAILER-DAEMON' : m.sender}`);
+    for (const r of m.recipients) {
+      if (r.reason !== undefined) lines.push(`${' '.repeat(41)}(${r.reason})`);
+      lines.push(`${' '.repeat(41)}${r.address}`);
+    }
+    lines.push('');
+  }
+  const requests = messages.length === 1 ? 'Request' : 'Requests';
+  lines.push(`-- ${Math.ceil(bytes / 1024)} Kbytes in ${messages.length} ${requests}.`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** postqueue -j: one JSON object per line. */
+export function formatJson(messages: readonly ListedMessage[]): string {
+  return messages
+    .map((m) =>
+      JSON.stringify({
+        queue_name: m.queue,
+        queue_id: m.id,
+        arrival_time: Math.floor(m.arrival / 1000),
+        message_size: m.size,
+        forced_expire: false,
+        sender: m.sender,
+        recipients: m.recipients.map((r) => (r.reason === undefined ? { address: r.address } : { address: r.address, delay_reason: r.reason })),
+      }),
+    )
+    .map((line) => `${line}\n`)
+    .join('');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const mailq = basename(process.argv[1] ?? '').startsWith('mailq');
+  const { options } = getoptOrUsage(argv, mailq ? 'c:' : 'c:fjp', mailq ? 'usage: mailq [-c config_dir]' : USAGE);
+  const letters = new Set(options.map((o) => o.letter));
+  if (mailq) letters.add('p');
+  const modes = ['f', 'j', 'p'].filter((l) => letters.has(l));
+  if (modes.length !== 1) return msg.fatal(USAGE);
+  const { params } = loadConfig({ configDir: resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value) });
+  if (letters.has('f')) {
+    if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('Cannot flush mail queue - mail system is down');
+    return 0;
+  }
+  const messages = await listMessages(params.queue_directory);
+  process.stdout.write(letters.has('j') ? formatJson(messages) : formatMailq(messages));
+  return 0;
+}
+
+runCommand(basename(process.argv[1] ?? '').startsWith('mailq') ? 'mailq' : 'postqueue', main);

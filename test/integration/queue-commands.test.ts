@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { TestInstance } from '../support/instance.js';
+import { SmtpClient } from '../support/smtp-client.js';
+
+let mx: TestInstance;
+let id = '';
+
+before(async () => {
+  mx = await TestInstance.create('', 'postmaster: root\n', { minimal_backoff_time: '300s', maximal_backoff_time: '600s', queue_run_delay: '300s' });
+  mx.start();
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  const reply = await client.send('sender@example.org', ['far@remote.example'], 'Subject: far away\n\nno smtp transport yet\n');
+  id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] ?? '';
+  await client.quit();
+  await mx.waitForLog(new RegExp(`${id}: to=<far@remote\\.example>, relay=none, .*status=deferred \\(mail transport unavailable\\)`));
+  for (let i = 0; i < 100 && !mx.queued('deferred').includes(id); i++) await new Promise((r) => setTimeout(r, 50));
+});
+
+after(() => mx.remove());
+
+test('postqueue -p and mailq show the deferred message with its reason; -j as JSON', () => {
+  const listing = mx.run('postqueue', ['-p']);
+  assert.equal(listing.status, 0, listing.stderr);
+  const lines = listing.stdout.split('\n');
+  assert.equal(lines[0], '-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------');
+  assert.match(lines[1] as string, new RegExp(`^${id}  +\\d+ \\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d  sender@example\\.org$`));
+  assert.equal(lines[2], `${' '.repeat(41)}(mail transport unavailable)`);
+  assert.equal(lines[3], `${' '.repeat(41)}far@remote.example`);
+  assert.match(listing.stdout, /-- 1 Kbytes in 1 Request\.\n$/);
+  assert.equal(mx.run('mailq', []).stdout, listing.stdout);
+  const json = JSON.parse(mx.run('postqueue', ['-j']).stdout) as Record<string, unknown>;
+  assert.deepEqual({ ...json, arrival_time: 0, message_size: 0 }, {
+    queue_name: 'deferred',
+    queue_id: id,
+    arrival_time: 0,
+    message_size: 0,
+    forced_expire: false,
+    sender: 'sender@example.org',
+    recipients: [{ address: 'far@remote.example', delay_reason: 'mail transport unavailable' }],
+  });
+});
+
+test('postsuper -h holds, -H releases, postqueue -f retries now, postcat -q shows it, -d deletes', async () => {
+  const held = mx.run('postsuper', ['-h', id]);
+  assert.equal(held.stderr, 'postsuper: Placed on hold: 1 message\n');
+  assert.deepEqual(mx.queued('hold'), [id]);
+  assert.match(mx.run('postqueue', ['-p']).stdout, new RegExp(`^${id}!`, 'm'));
+  assert.equal(mx.run('postsuper', ['-H', id]).stderr, 'postsuper: Released from hold: 1 message\n');
+  assert.deepEqual(mx.queued('deferred'), [id]);
+  const before = (mx.logText().match(new RegExp(`${id}: to=<far@remote`, 'g')) ?? []).length;
+  assert.equal(mx.run('postqueue', ['-f']).status, 0);
+  await mx.waitForLog(new RegExp(`(${id}: to=<far@remote[^\\n]*\\n[\\s\\S]*){${before + 1}}`));
+  const cat = mx.run('postcat', ['-q', id]);
+  assert.equal(cat.status, 0, cat.stderr);
+  assert.match(cat.stdout, /\nrecipient: far@remote\.example\n/);
+  assert.match(cat.stdout, /no smtp transport yet/);
+  for (let i = 0; i < 100 && !mx.queued('deferred').includes(id); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(mx.run('postsuper', ['-d', 'ALL']).stderr, 'postsuper: Deleted: 1 message\n');
+  assert.equal(mx.run('postqueue', ['-p']).stdout, 'Mail queue is empty\n');
+  assert.match(mx.run('postsuper', ['-d', '../etc/passwd']).stderr, /invalid mail queue id: \.\.\/etc\/passwd/);
+  assert.match(mx.logText(), new RegExp(`postfix/postsuper\\[\\d+\\]: ${id}: removed`));
+});

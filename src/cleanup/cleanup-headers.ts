@@ -3,16 +3,20 @@
  * through: it collects the header block (up to header_size_limit), counts
  * Received: headers against hopcount_limit, drops Return-Path:, and for
  * local submissions (or always_add_missing_headers) adds Date:, Message-ID:,
- * From: and "To: undisclosed-recipients:;" when missing and removes Bcc:.
+ * From: and "To: undisclosed-recipients:;" when missing and removes Bcc:,
+ * and for "sendmail -t" collects the To:, Cc: and Bcc: addresses.
  * The body passes through untouched. Lines are LF-terminated.
  */
 import { randomBytes } from 'node:crypto';
+import { headerAddresses } from '../global/addr/addr-header.js';
 import { rfc5322Date } from '../global/mail-date.js';
 
 /** What the header pass decided. */
 export interface HeaderOutcome {
   readonly messageId: string;
   readonly hops: number;
+  /** The To:, Cc: and Bcc: addresses when extraction was asked for. */
+  readonly extracted: readonly string[];
 }
 
 /** How headers are fixed for this message. */
@@ -24,6 +28,10 @@ export interface HeaderPolicy {
   readonly queueId: string;
   readonly undisclosedHeader: string;
   readonly headerSizeLimit: number;
+  /** Collect the addresses of To:, Cc: and Bcc: (sendmail -t). */
+  readonly extractRecipients: boolean;
+  /** The sender's full name for an added From: header (sendmail -F), or "". */
+  readonly fullName: string;
 }
 
 function headerName(line: string): string {
@@ -37,7 +45,7 @@ export class HeaderPass {
   private headers: string[] = [];
   private headerBytes = 0;
   private inBody = false;
-  private outcome: HeaderOutcome = { messageId: '', hops: 0 };
+  private outcome: HeaderOutcome = { messageId: '', hops: 0, extracted: [] };
 
   constructor(private readonly policy: HeaderPolicy) {}
 
@@ -99,6 +107,9 @@ export class HeaderPass {
     this.inBody = true;
     const p = this.policy;
     const present = new Set(this.headers.map(headerName));
+    const extracted = p.extractRecipients
+      ? this.headers.filter((h) => ['to', 'cc', 'bcc'].includes(headerName(h))).flatMap((h) => headerAddresses(h.slice(h.indexOf(':') + 1)))
+      : [];
     let kept = this.headers.filter((h) => headerName(h) !== 'return-path');
     if (p.removeBcc) kept = kept.filter((h) => headerName(h) !== 'bcc');
     let messageId = '';
@@ -112,10 +123,13 @@ export class HeaderPass {
         messageId = `<${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}.${p.queueId}.${randomBytes(3).toString('hex')}@${p.myhostname}>`;
         kept.push(`Message-Id: ${messageId}`);
       }
-      if (!present.has('from')) kept.push(`From: ${p.sender === '' ? `MAILER-DAEMON@${p.myhostname}` : p.sender}`);
+      if (!present.has('from')) {
+        const from = p.sender === '' ? `MAILER-DAEMON@${p.myhostname}` : p.sender;
+        kept.push(`From: ${p.fullName === '' ? from : `${p.fullName} <${from}>`}`);
+      }
       if (!present.has('to') && !present.has('cc') && !present.has('resent-to') && p.undisclosedHeader !== '') kept.push(p.undisclosedHeader);
     }
-    this.outcome = { messageId, hops };
+    this.outcome = { messageId, hops, extracted };
     this.headers = [];
     const block = kept.map((h) => `${h}\n`).join('');
     return Buffer.from(`${block}${sawEmptyLine || kept.length > 0 ? '\n' : ''}`, 'latin1');

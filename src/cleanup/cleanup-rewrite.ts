@@ -70,8 +70,9 @@ export class CleanupRewriter {
     });
   }
 
-  /** The sender after canonical mapping. */
-  async sender(address: string): Promise<string> {
+  /** The sender in canonical form (trivial-rewrite's rewrite) after canonical mapping. */
+  async sender(original: string): Promise<string> {
+    const address = this.resolver.rewrite(original);
     const classes = this.params.canonical_classes;
     const viaSender = await this.mapOnce(this.senderCanonical, address, 'canonical');
     if (viaSender !== undefined) return viaSender[0] ?? address;
@@ -79,8 +80,9 @@ export class CleanupRewriter {
     return (await this.mapOnce(this.canonical, address, 'canonical'))?.[0] ?? address;
   }
 
-  /** The recipients an envelope recipient becomes: canonical mapping, then virtual alias expansion. */
-  async recipients(address: string): Promise<string[]> {
+  /** The recipients an envelope recipient becomes: canonical form, canonical mapping, then virtual alias expansion. */
+  async recipients(original: string): Promise<string[]> {
+    const address = this.resolver.rewrite(original);
     let canonical = (await this.mapOnce(this.recipientCanonical, address, 'canonical'))?.[0];
     if (canonical === undefined && this.params.canonical_classes.includes('envelope_recipient')) {
       canonical = (await this.mapOnce(this.canonical, address, 'canonical'))?.[0];

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { CleanupFailure, CleanupReply, CleanupRequest } from '../global/cleanup-clnt.js';
 import { isTemporary } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
-import { QMGR_TRIGGER, triggerQmgr } from '../global/qmgr-trigger.js';
+import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { QueueFileWriter } from '../global/queue/queue-file-write.js';
 import { FRAME, FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
@@ -54,6 +54,8 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
       queueId: writer.id,
       undisclosedHeader: params.undisclosed_recipients_header === '' ? 'To: undisclosed-recipients:;' : params.undisclosed_recipients_header,
       headerSizeLimit: params.header_size_limit,
+      extractRecipients: begin.extractRecipients === true,
+      fullName: begin.fullName ?? '',
     });
     let failure: Failure | undefined;
     let recipients = 0;
@@ -88,6 +90,13 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
     if (failure === undefined) {
       if (!writer.contentStarted) writer.beginContent();
       await writer.writeContent(headers.finish());
+      await writer.endContent();
+      for (const address of headers.result.extracted) {
+        for (const rewritten of await rewriter.recipients(address)) {
+          writer.recipient({ address: rewritten, original: address, notify: '', orcpt: '' });
+          recipients++;
+        }
+      }
       if (headers.result.hops > params.hopcount_limit) {
         failure = { status: 'reject', dsn: '5.4.6', text: 'Too many hops' };
       } else if (recipients === 0) {
@@ -100,7 +109,6 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
       await conn.sendJson(failure);
       return;
     }
-    await writer.endContent();
     await writer.commit();
     committed = true;
     if (headers.result.messageId !== '') msg.info(`${writer.id}: message-id=${headers.result.messageId}`);

@@ -21,6 +21,10 @@ export type CleanupRequest =
       readonly attrs: Readonly<Record<string, string>>;
       /** True for local submissions (sendmail, pickup): missing headers are added, Bcc removed. */
       readonly local: boolean;
+      /** Add the To:, Cc: and Bcc: addresses as recipients (sendmail -t). */
+      readonly extractRecipients?: boolean;
+      /** The sender's full name for an added From: header (sendmail -F). */
+      readonly fullName?: string;
     }
   | { readonly op: 'rcpt'; readonly address: string; readonly original: string; readonly notify: string; readonly orcpt: string };
 

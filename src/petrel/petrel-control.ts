@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
-import { QMGR_TRIGGER, triggerQmgr } from '../global/qmgr-trigger.js';
+import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { ALL_PARAMS } from '../global/params/param-registry.js';

@@ -45,6 +45,7 @@ function masterCf(port: number): string {
   return `# Petrel development instance services (see conf/master.cf for the full set).
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 ${String(port).padEnd(9)} inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 local     unix  -       n       n       -       -       local

@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
 import { loadConfig } from '../global/config/load-config.js';
-import { QMGR_TRIGGER, triggerQmgr } from '../global/qmgr-trigger.js';
+import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { listMessages, type ListedMessage } from '../global/queue/queue-list.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';

@@ -12,7 +12,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
 import { loadConfig } from '../global/config/load-config.js';
-import { QMGR_TRIGGER, triggerQmgr } from '../global/qmgr-trigger.js';
+import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { removeDeferReasons } from '../global/queue/queue-defer-log.js';
 import { readQueueFile } from '../global/queue/queue-file-read.js';
 import { isQueueId } from '../global/queue/queue-id.js';

@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import type { Config } from '../global/config/load-config.js';
 import { PetrelError } from '../global/errors.js';
-import { QMGR_TRIGGER } from '../global/qmgr-trigger.js';
+import { QMGR_TRIGGER } from '../global/trigger-clnt.js';
 import { readQueueFile } from '../global/queue/queue-file-read.js';
 import { listQueue, moveMessage } from '../global/queue/queue-move.js';
 import { queueFilePath, type MessageQueue } from '../global/queue/queue-paths.js';

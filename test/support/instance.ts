@@ -68,6 +68,7 @@ export class TestInstance {
       join(instance.etc, 'master.cf'),
       [
         `127.0.0.1:${instance.port} inet n - n - - smtpd`,
+        'pickup unix n - n 60 1 pickup',
         'cleanup unix n - n - 0 cleanup',
         'qmgr unix n - n 1 1 qmgr',
         'local unix - n n - - local',

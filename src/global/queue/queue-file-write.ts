@@ -44,6 +44,7 @@ export class QueueFileWriter {
 
   private constructor(
     private readonly fh: FileHandle,
+    private readonly queue: MessageQueue,
     id: string,
     tempPath: string,
     finalPath: string,
@@ -61,7 +62,7 @@ export class QueueFileWriter {
       const tempPath = join(queuePath(queueDirectory, queue), `.${id}.tmp`);
       try {
         const fh = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-        const writer = new QueueFileWriter(fh, id, tempPath, finalPath);
+        const writer = new QueueFileWriter(fh, queue, id, tempPath, finalPath);
         writer.record(REC.version, QUEUE_FORMAT);
         return writer;
       } catch (err) {
@@ -157,7 +158,8 @@ export class QueueFileWriter {
   /** Writes the end record, makes the file durable and publishes it; returns the queue ID. */
   async commit(): Promise<string> {
     if (this.contentStart < 0) throw new Error('commit without content');
-    if (this.recipients === 0) throw new PetrelError('io', 'no recipients');
+    // A maildrop file may leave its recipients to "sendmail -t" extraction by cleanup.
+    if (this.recipients === 0 && this.queue !== 'maildrop') throw new PetrelError('io', 'no recipients');
     this.record(REC.end, '');
     try {
       await this.flush();

@@ -1,0 +1,43 @@
+/*
+ * trigger-clnt - wakes a resident daemon, as Postfix's triggers do: connect
+ * to public/qmgr (new mail in incoming/, or flush) or public/pickup (new
+ * mail in maildrop/), send one trigger byte, close. Failure is not an error
+ * for the caller: the mail is already safe in the queue and both daemons
+ * also scan on their own timers.
+ */
+import { connect } from 'node:net';
+import { join } from 'node:path';
+
+/** The trigger sockets, relative to the queue directory. */
+export const TRIGGER_SOCKETS = { qmgr: join('public', 'qmgr'), pickup: join('public', 'pickup') } as const;
+
+/** Trigger codes qmgr understands. */
+export const QMGR_TRIGGER = {
+  /** New mail in incoming/. */
+  scanIncoming: 'I',
+  /** Deliver deferred mail now (postqueue -f, petrel flush). */
+  flush: 'F',
+} as const;
+
+/** Sends a trigger to qmgr; resolves true when it took it. */
+export function triggerQmgr(queueDirectory: string, code: string, timeoutMs = 5000): Promise<boolean> {
+  return sendTrigger(join(queueDirectory, TRIGGER_SOCKETS.qmgr), code, timeoutMs);
+}
+
+/** Tells pickup there is new mail in maildrop/; resolves true when it took it. */
+export function triggerPickup(queueDirectory: string, timeoutMs = 5000): Promise<boolean> {
+  return sendTrigger(join(queueDirectory, TRIGGER_SOCKETS.pickup), 'W', timeoutMs);
+}
+
+function sendTrigger(path: string, code: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.once('connect', () => socket.end(code));
+    socket.once('close', (hadError) => {
+      clearTimeout(timer);
+      resolve(!hadError);
+    });
+    socket.once('error', () => undefined);
+  });
+}

@@ -1,0 +1,90 @@
+/*
+ * pickup - takes locally submitted mail from maildrop/ (pickup(8)): each
+ * file sendmail left there goes to cleanup as a local submission (missing
+ * headers added, Bcc removed, -t recipients extracted), then the maildrop
+ * file is removed. It runs on a trigger from sendmail and on its wakeup
+ * timer; an unreadable file goes to corrupt/ with a warning. Logs
+ * "ID: uid=N from=<sender>".
+ */
+import { unlink } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { CleanupClient } from '../global/cleanup-clnt.js';
+import { PetrelError } from '../global/errors.js';
+import type { Params } from '../global/params/param-registry.js';
+import { contentStream, readQueueFile } from '../global/queue/queue-file-read.js';
+import { listQueue, moveMessage } from '../global/queue/queue-move.js';
+import { queueFilePath } from '../global/queue/queue-paths.js';
+import { runDaemon } from '../master/skeleton.js';
+import { msg } from '../util/msg.js';
+
+let busy = false;
+let again = false;
+
+async function pickOne(params: Params, id: string): Promise<void> {
+  const path = queueFilePath(params.queue_directory, 'maildrop', id);
+  let info;
+  try {
+    info = await readQueueFile(path);
+  } catch (err) {
+    if (err instanceof PetrelError && err.code === 'queue_corrupt') {
+      msg.warn(`maildrop/${id}: ${err.message}; moved to corrupt`);
+      await moveMessage(params.queue_directory, id, 'maildrop', 'corrupt');
+    }
+    return;
+  }
+  const { attrs } = info;
+  const passed: Record<string, string> = { rewrite_context: 'local' };
+  for (const name of ['envid', 'ret']) if (attrs[name] !== undefined) passed[name] = attrs[name] as string;
+  const client = await CleanupClient.begin(
+    params.queue_directory,
+    { op: 'begin', sender: info.sender, arrival: info.arrival, attrs: passed, local: true, extractRecipients: attrs.extract === 'yes', fullName: attrs.full_name ?? '' },
+    params.ipc_timeout * 1000,
+  );
+  if (!(client instanceof CleanupClient)) {
+    msg.warn(`maildrop/${id}: cleanup: ${client.text}`);
+    return;
+  }
+  msg.info(`${client.id}: uid=${attrs.submit_uid ?? '?'} from=<${info.sender}>`);
+  for (const r of info.recipients) await client.recipient({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt });
+  for await (const chunk of contentStream(path, info) as AsyncIterable<Buffer>) await client.content(chunk);
+  const reply = await client.finish();
+  if (reply.status === 'ok') {
+    await unlink(path);
+  } else if (reply.status === 'reject') {
+    msg.warn(`maildrop/${id}: rejected by cleanup: ${reply.text}; moved to corrupt`);
+    await moveMessage(params.queue_directory, id, 'maildrop', 'corrupt');
+  } else {
+    msg.warn(`maildrop/${id}: ${reply.text}; will try again`);
+  }
+}
+
+async function scan(params: Params): Promise<void> {
+  if (busy) {
+    again = true;
+    return;
+  }
+  busy = true;
+  try {
+    do {
+      again = false;
+      for (const id of await listQueue(params.queue_directory, 'maildrop')) {
+        await pickOne(params, id).catch((err: unknown) => msg.warn(`maildrop/${id}: ${(err as Error).message}`));
+      }
+    } while (again);
+  } finally {
+    busy = false;
+  }
+}
+
+async function onTrigger(socket: Socket, params: Params): Promise<void> {
+  for await (const chunk of socket) void chunk;
+  await scan(params);
+}
+
+runDaemon({
+  name: 'pickup',
+  resident: true,
+  postInit: ({ config }) => scan(config.params),
+  onConnection: (socket, { config }) => onTrigger(socket, config.params),
+  onWakeup: ({ config }) => scan(config.params),
+});

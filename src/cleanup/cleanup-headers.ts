@@ -1,6 +1,7 @@
 /*
  * cleanup-headers - the header work cleanup(8) does as the content streams
- * through: it collects the header block (up to header_size_limit), counts
+ * through: it collects the header block (each header cut at
+ * header_size_limit, the excess discarded), counts
  * Received: headers against hopcount_limit, drops Return-Path:, and for
  * local submissions (or always_add_missing_headers) adds Date:, Message-ID:,
  * From: and "To: undisclosed-recipients:;" when missing and removes Bcc:,
@@ -43,7 +44,6 @@ function headerName(line: string): string {
 export class HeaderPass {
   private pending = '';
   private headers: string[] = [];
-  private headerBytes = 0;
   private inBody = false;
   private outcome: HeaderOutcome = { messageId: '', hops: 0, extracted: [] };
 
@@ -74,16 +74,23 @@ export class HeaderPass {
       }
       const isContinuation = (line.startsWith(' ') || line.startsWith('\t')) && this.headers.length > 0;
       const isHeader = /^[\x21-\x39\x3b-\x7e]+:/.test(line);
-      if (isContinuation && this.headerBytes < this.policy.headerSizeLimit) {
-        this.headers[this.headers.length - 1] += `\n${line}`;
-        this.headerBytes += line.length + 1;
-      } else if (isHeader && this.headerBytes < this.policy.headerSizeLimit) {
-        this.headers.push(line);
-        this.headerBytes += line.length + 1;
+      const limit = this.policy.headerSizeLimit;
+      if (isContinuation) {
+        // header_size_limit bounds each header; the excess is discarded, as Postfix does.
+        const last = this.headers.length - 1;
+        const room = limit - (this.headers[last] as string).length - 1;
+        if (room > 0) this.headers[last] += `\n${line.slice(0, room)}`;
+      } else if (isHeader) {
+        this.headers.push(line.slice(0, limit));
       } else {
         out.push(this.endHeaders(line === ''));
         if (line !== '') out.push(Buffer.from(`${line}\n`, 'latin1'));
       }
+    }
+    if (this.inBody && this.pending !== '') {
+      // The body started in this chunk: its unfinished last line goes out now, in order.
+      out.push(Buffer.from(this.pending, 'latin1'));
+      this.pending = '';
     }
     return Buffer.concat(out);
   }

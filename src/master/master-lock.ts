@@ -11,8 +11,8 @@ import { promises as fs, realpathSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 
-/** The abstract socket name that locks queueDir. */
-function lockName(queueDir: string): string {
+/** The abstract socket name that locks queueDir for role (the master, or a daemon that must run once). */
+function lockName(queueDir: string, role = 'master'): string {
   let real: string;
   try {
     real = realpathSync(queueDir);
@@ -21,7 +21,7 @@ function lockName(queueDir: string): string {
     real = resolve(queueDir);
   }
   const digest = createHash('sha256').update(real).digest('hex').slice(0, 32);
-  return `\0petrel-master-${digest}`;
+  return `\0petrel-${role}-${digest}`;
 }
 
 /** The pid file of the master for queueDir. */
@@ -39,13 +39,8 @@ export interface MasterLock {
  * when another live master holds it.
  */
 export async function lockMaster(queueDir: string): Promise<MasterLock | undefined> {
-  const server: Server = createServer((probe) => probe.destroy());
-  const locked = await new Promise<boolean>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err)));
-    server.listen(lockName(queueDir), () => resolve(true));
-  });
-  if (!locked) return undefined;
-  server.unref();
+  const server = await takeLock(lockName(queueDir));
+  if (server === undefined) return undefined;
   const pidPath = masterPidPath(queueDir);
   await fs.mkdir(join(queueDir, 'pid'), { recursive: true, mode: 0o755 });
   const tmp = `${pidPath}.${process.pid}`;
@@ -57,6 +52,28 @@ export async function lockMaster(queueDir: string): Promise<MasterLock | undefin
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+async function takeLock(name: string): Promise<Server | undefined> {
+  const server: Server = createServer((probe) => probe.destroy());
+  const locked = await new Promise<boolean>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err)));
+    server.listen(name, () => resolve(true));
+  });
+  if (!locked) return undefined;
+  server.unref();
+  return server;
+}
+
+/**
+ * Waits until this process is the only one running role on queueDir (a
+ * worker of a killed master may still be finishing); the lock lasts as long
+ * as the process. Used by qmgr, which must never run twice on one queue.
+ */
+export async function lockSingleton(queueDir: string, role: string, retryMs = 100): Promise<void> {
+  while ((await takeLock(lockName(queueDir, role))) === undefined) {
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
 }
 
 /** True when a live master holds the lock for queueDir (a connect probe; it never takes the lock). */

@@ -45,13 +45,13 @@ async function apply(queueDirectory: string, action: Action, id: string, queue: 
       await removeDeferReasons(queueDirectory, id);
       msg.info(`${id}: removed`);
     } else if (action === 'h') {
-      await moveMessage(queueDirectory, id, queue, 'hold');
+      await moveMessage(queueDirectory, id, queue, 'hold', true);
       msg.info(`${id}: placed on hold`);
     } else if (action === 'H') {
-      await moveMessage(queueDirectory, id, queue, 'deferred');
+      await moveMessage(queueDirectory, id, queue, 'deferred', true);
       msg.info(`${id}: released from hold`);
     } else {
-      await moveMessage(queueDirectory, id, queue, 'incoming');
+      await moveMessage(queueDirectory, id, queue, 'incoming', true);
       msg.info(`${id}: requeued`);
     }
     return true;

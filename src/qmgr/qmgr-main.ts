@@ -1,5 +1,6 @@
 /*
- * qmgr - the queue manager (qmgr(8)), a resident daemon: at start it moves
+ * qmgr - the queue manager (qmgr(8)), a resident daemon: at start it waits
+ * until no other qmgr runs on this queue, then moves
  * whatever was left in active/ back to incoming/ (a crash may have
  * interrupted it); on a trigger from cleanup or postsuper and on its wakeup
  * timer it takes new mail from incoming/ and due mail from deferred/ into
@@ -18,6 +19,7 @@ import { QMGR_TRIGGER } from '../global/trigger-clnt.js';
 import { readQueueFile } from '../global/queue/queue-file-read.js';
 import { listQueue, moveMessage } from '../global/queue/queue-move.js';
 import { queueFilePath, type MessageQueue } from '../global/queue/queue-paths.js';
+import { lockSingleton } from '../master/master-lock.js';
 import { runDaemon } from '../master/skeleton.js';
 import { msg } from '../util/msg.js';
 import { DestinationSlots } from './qmgr-limits.js';
@@ -106,6 +108,8 @@ runDaemon({
   name: 'qmgr',
   resident: true,
   async postInit({ config }) {
+    // A qmgr of a master that was killed may still be finishing; its leftovers in active/ are recovered once it is gone.
+    await lockSingleton(config.params.queue_directory, 'qmgr');
     ctx = { config, resolver: await AddressResolver.open(config.params), slots: new DestinationSlots(config), flushing: false };
     await recover(config);
     await scan(ctx, true);

@@ -85,6 +85,8 @@ function createServer(params: Params): SMTPServer {
 
 async function serve(socket: Socket, params: Params): Promise<void> {
   const server = smtp as SMTPServer;
+  // Replies go out at once: with Nagle's algorithm a reply written in two parts waits for the client's delayed ACK.
+  socket.setNoDelay(true);
   const address = peerAddress(socket);
   const name = await reverseName(address);
   const st = new SmtpdState(params, checks as SmtpdChecks, name, address);

@@ -35,8 +35,9 @@ function splitTopLevel(text: string, separators: string): string[] {
 }
 
 function mailbox(item: string): string | undefined {
-  const angle = /<([^<>]*)>/.exec(item);
-  const bare = angle !== null ? (angle[1] as string) : item.replace(/\([^()]*\)/g, '').replace(/"[^"]*"/g, '');
+  const unquoted = item.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const angle = /<([^<>]*)>/.exec(unquoted);
+  const bare = angle !== null ? (angle[1] as string) : unquoted.replace(/\([^()]*\)/g, '').replace(/""/g, '');
   const address = bare.replace(/^@[^:]*:/, '').trim();
   return address === '' || /\s/.test(address) ? undefined : address;
 }

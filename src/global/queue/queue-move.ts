@@ -1,6 +1,6 @@
 /*
  * queue-move - moves a message between queues by rename() (never a copy)
- * and makes the move durable by fsync()ing both directories, and lists the
+ * (durable on request, by fsync()ing both directories), and lists the
  * message files of a queue. Used by qmgr and postsuper.
  */
 import { readdir, rename, utimes } from 'node:fs/promises';
@@ -8,13 +8,20 @@ import { isQueueId } from './queue-id.js';
 import { queueFilePath, queuePath, type MessageQueue } from './queue-paths.js';
 import { fsyncDirectory } from './queue-sync.js';
 
-/** Moves message id from one queue to another. */
-export async function moveMessage(queueDirectory: string, id: string, from: MessageQueue, to: MessageQueue): Promise<string> {
+/**
+ * Moves message id from one queue to another. qmgr's own moves need no
+ * fsync: after a crash the message is in one queue or the other, and every
+ * queue is looked at again; an administrator's move (hold, release) asks
+ * for durable so it survives a power loss.
+ */
+export async function moveMessage(queueDirectory: string, id: string, from: MessageQueue, to: MessageQueue, durable = false): Promise<string> {
   const source = queueFilePath(queueDirectory, from, id);
   const target = queueFilePath(queueDirectory, to, id);
   await rename(source, target);
-  await fsyncDirectory(target);
-  await fsyncDirectory(source);
+  if (durable) {
+    await fsyncDirectory(target);
+    await fsyncDirectory(source);
+  }
   return target;
 }
 

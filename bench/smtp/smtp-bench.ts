@@ -1,0 +1,242 @@
+/*
+ * smtp-bench - the mail path under load: N concurrent SMTP sessions send M
+ * messages of S bytes to a local mailbox; reports accepted msg/s,
+ * delivered-to-Maildir msg/s, p50/p99 transaction latency and the peak RSS
+ * of all of the system's processes. When Debian's postfix is installed the
+ * same load runs against a Postfix instance set up the same way (its own
+ * configuration and queue folders, another port, Maildir delivery through
+ * virtual(8), fsync before 250 and before reporting a delivery, as Petrel)
+ * and the ratios are printed.
+ *   npm run build && node dist/bench/smtp/smtp-bench.js [sessions] [messages] [bytes]
+ * Defaults are the issue's figure: 20 sessions, 10,000 messages of 10 KB.
+ * Running the Postfix side needs root, and Postfix insists that a second
+ * instance's folder be listed in /etc/postfix/main.cf; the script adds it
+ * there (and says so) when it is missing.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/support/instance.js';
+import { SmtpClient } from '../../test/support/smtp-client.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const sessions = Number(process.argv[2] ?? 20);
+const messages = Number(process.argv[3] ?? 10_000);
+const bytes = Number(process.argv[4] ?? 10_240);
+
+/** One system under test. */
+interface System {
+  readonly name: string;
+  readonly port: number;
+  readonly maildir: string;
+  readonly recipient: string;
+  start(): void;
+  stop(): void;
+  masterPid(): number | undefined;
+}
+
+interface Result {
+  readonly acceptedPerSecond: number;
+  readonly deliveredPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly peakRssMb: number;
+}
+
+function pidFrom(path: string): number | undefined {
+  const pid = Number((existsSync(path) ? readFileSync(path, 'utf8') : '').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function rssKb(master: number): number {
+  const out = spawnSync('ps', ['-o', 'rss=', '--pid', String(master), '--ppid', String(master)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').map(Number).filter((n) => n > 0).reduce((a, b) => a + b, 0);
+}
+
+function body(n: number): string {
+  const line = 'The quick brown fox jumps over the lazy dog, again and again. 0123456789\n';
+  const filler = line.repeat(Math.ceil(bytes / line.length)).slice(0, Math.max(0, bytes - 60));
+  return `Subject: bench ${n}\nFrom: bench@example.org\n\n${filler}`;
+}
+
+async function load(system: System): Promise<Result> {
+  let next = 0;
+  const latencies: number[] = [];
+  let peak = 0;
+  const sampler = setInterval(() => {
+    const pid = system.masterPid();
+    if (pid !== undefined) peak = Math.max(peak, rssKb(pid));
+  }, 200);
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: sessions }, async () => {
+      const { client } = await SmtpClient.open(system.port);
+      await client.command('EHLO bench.example');
+      for (let n = next++; n < messages; n = next++) {
+        const t0 = process.hrtime.bigint();
+        const reply = await client.send('bench@example.org', [system.recipient], body(n));
+        if (!reply.startsWith('250')) throw new Error(`${system.name}: message ${n}: ${reply}`);
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      await client.quit();
+    }),
+  );
+  const accepted = Date.now();
+  const newDir = join(system.maildir, 'new');
+  for (;;) {
+    const count = existsSync(newDir) ? readdirSync(newDir).length : 0;
+    if (count >= messages) break;
+    if (Date.now() - accepted > 600_000) throw new Error(`${system.name}: only ${count} of ${messages} delivered after 10 minutes`);
+    await sleep(100);
+  }
+  const delivered = Date.now();
+  clearInterval(sampler);
+  latencies.sort((a, b) => a - b);
+  const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    acceptedPerSecond: messages / ((accepted - started) / 1000),
+    deliveredPerSecond: messages / ((delivered - started) / 1000),
+    p50: pick(0.5),
+    p99: pick(0.99),
+    peakRssMb: peak / 1024,
+  };
+}
+
+async function petrel(work: string): Promise<System> {
+  const port = await freePort();
+  const etc = join(work, 'petrel', 'etc');
+  mkdirSync(etc, { recursive: true });
+  const queue = join(work, 'petrel', 'queue');
+  const mail = join(work, 'petrel', 'mail');
+  writeFileSync(join(etc, 'main.cf'), [
+    'myhostname = bench.localdomain',
+    'mydestination = $myhostname, localhost',
+    'inet_interfaces = 127.0.0.1',
+    'mynetworks = 127.0.0.0/8',
+    `queue_directory = ${queue}`,
+    `mail_spool_directory = ${mail}/`,
+    `maillog_file = ${join(work, 'petrel', 'maillog')}`,
+    `mail_owner = ${userInfo().username}`,
+    'alias_maps =',
+    'local_recipient_maps =',
+    '',
+  ].join('\n'));
+  writeFileSync(join(etc, 'master.cf'), [`127.0.0.1:${port} inet n - n - - smtpd`, 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr', 'local unix - n n - - local', ''].join('\n'));
+  const petrelBin = join(ROOT, 'bin', 'petrel');
+  return {
+    name: 'Petrel',
+    port,
+    maildir: join(mail, 'sink'),
+    recipient: 'sink@localhost',
+    start: () => execFileSync(petrelBin, ['-c', etc, 'start']),
+    stop: () => void spawnSync(petrelBin, ['-c', etc, 'stop']),
+    masterPid: () => pidFrom(join(queue, 'pid', 'master.pid')),
+  };
+}
+
+function ensureAlternateDirectory(dir: string): void {
+  const mainCf = '/etc/postfix/main.cf';
+  const text = existsSync(mainCf) ? readFileSync(mainCf, 'utf8') : '';
+  if (text.includes(dir)) return;
+  console.log(`(adding ${dir} to alternate_config_directories and /tmp to maillog_file_prefixes in ${mainCf}: Postfix requires it for a second instance)`);
+  execFileSync('postconf', ['-c', '/etc/postfix', '-e', `alternate_config_directories = ${dir}`, 'maillog_file_prefixes = /var, /dev/stdout, /tmp']);
+}
+
+async function postfix(work: string): Promise<System | undefined> {
+  if (!existsSync('/usr/sbin/postfix') || process.getuid?.() !== 0) return undefined;
+  const port = await freePort();
+  const base = join(work, 'postfix');
+  const etc = join(base, 'etc');
+  for (const dir of [etc, join(base, 'queue'), join(base, 'data'), join(base, 'mail')]) mkdirSync(dir, { recursive: true });
+  const uid = Number(execFileSync('id', ['-u', 'postfix'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postfix'], { encoding: 'utf8' }).trim());
+  chownSync(join(base, 'data'), uid, gid);
+  chownSync(join(base, 'mail'), uid, gid);
+  writeFileSync(join(etc, 'main.cf'), [
+    'compatibility_level = 3.6',
+    `queue_directory = ${join(base, 'queue')}`,
+    `data_directory = ${join(base, 'data')}`,
+    'myhostname = bench.localdomain',
+    'mydestination =',
+    'inet_interfaces = 127.0.0.1',
+    'inet_protocols = ipv4',
+    'mynetworks = 127.0.0.0/8',
+    'smtpd_relay_restrictions = permit_mynetworks, reject',
+    'virtual_mailbox_domains = bench.test',
+    `virtual_mailbox_base = ${join(base, 'mail')}`,
+    'virtual_mailbox_maps = static:sink/',
+    `virtual_uid_maps = static:${uid}`,
+    `virtual_gid_maps = static:${gid}`,
+    `maillog_file = ${join(base, 'maillog')}`,
+    'maillog_file_prefixes = /tmp, /var',
+    '',
+  ].join('\n'));
+  const master = readFileSync('/usr/share/postfix/master.cf.dist', 'utf8')
+    .replace(/^smtp +inet .*$/m, `127.0.0.1:${port} inet n - n - - smtpd`)
+    .replace(/^([a-z0-9-]+ +(?:unix|inet|unix-dgram) +[-yn] +[-yn] +)y/gm, '$1n');
+  writeFileSync(join(etc, 'master.cf'), master);
+  ensureAlternateDirectory(etc);
+  execFileSync('postfix', ['-c', etc, 'set-permissions'], { stdio: 'ignore' });
+  return {
+    name: 'Postfix',
+    port,
+    maildir: join(base, 'mail', 'sink'),
+    recipient: 'sink@bench.test',
+    start: () => {
+      const started = spawnSync('postfix', ['-c', etc, 'start'], { encoding: 'utf8' });
+      if (started.status !== 0) {
+        const log = existsSync(join(base, 'maillog')) ? readFileSync(join(base, 'maillog'), 'utf8') : '(no log)';
+        throw new Error(`postfix start failed: ${started.stderr}\n${log.split('\n').slice(-5).join('\n')}`);
+      }
+    },
+    stop: () => void spawnSync('postfix', ['-c', etc, 'stop']),
+    masterPid: () => pidFrom(join(base, 'queue', 'pid', 'master.pid')),
+  };
+}
+
+function show(name: string, r: Result): void {
+  console.log(
+    `${name.padEnd(8)} accepted ${r.acceptedPerSecond.toFixed(0).padStart(6)} msg/s  delivered ${r.deliveredPerSecond.toFixed(0).padStart(6)} msg/s  ` +
+      `latency p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms  peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+  );
+}
+
+async function run(system: System): Promise<Result> {
+  system.start();
+  await sleep(500);
+  try {
+    return await load(system);
+  } finally {
+    system.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'petrel-smtp-bench-'));
+  // Postfix's daemons run as the postfix user and must reach their folders below this one.
+  chmodSync(work, 0o755);
+  console.log(`${sessions} sessions, ${messages} messages of ${bytes} bytes to one Maildir`);
+  try {
+    const petrelResult = await run(await petrel(work));
+    show('Petrel', petrelResult);
+    const reference = await postfix(work);
+    if (reference === undefined) {
+      console.log('(Postfix not installed, or not root: no side-by-side figures)');
+      return;
+    }
+    const postfixResult = await run(reference);
+    show('Postfix', postfixResult);
+    console.log(
+      `Petrel/Postfix: accepted ${(petrelResult.acceptedPerSecond / postfixResult.acceptedPerSecond).toFixed(2)}x, ` +
+        `delivered ${(petrelResult.deliveredPerSecond / postfixResult.deliveredPerSecond).toFixed(2)}x, ` +
+        `p99 latency ${(petrelResult.p99 / postfixResult.p99).toFixed(2)}x, peak RSS ${(petrelResult.peakRssMb / postfixResult.peakRssMb).toFixed(2)}x`,
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

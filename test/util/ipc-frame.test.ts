@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { FRAME, FramedConnection, IpcError } from '../../src/util/ipc-frame.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'petrel-ipc-'));
+after(() => rmSync(dir, { recursive: true }));
+
+async function pair(name: string, onServer: (conn: FramedConnection) => Promise<void>): Promise<FramedConnection> {
+  const path = join(dir, name);
+  const server = createServer((socket: Socket) => void onServer(new FramedConnection(socket)).finally(() => server.close()));
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return FramedConnection.connect(path, 1000);
+}
+
+test('JSON and binary data frames arrive whole and in order, whatever the chunking', async () => {
+  const big = Buffer.alloc(3 * 1024 * 1024, 7);
+  const client = await pair('echo', async (conn) => {
+    const request = await conn.nextJson<{ op: string }>(5000);
+    const data = await conn.next(5000);
+    const end = await conn.next(5000);
+    await conn.sendJson({ got: request.op, bytes: data?.payload.length, kinds: [data?.kind, end?.kind] });
+    conn.close();
+  });
+  await client.sendJson({ op: 'hello \u00e9\u0000' });
+  await client.send(FRAME.data, big);
+  await client.send(FRAME.end, Buffer.alloc(0));
+  assert.deepEqual(await client.nextJson(5000), { got: 'hello \u00e9\u0000', bytes: big.length, kinds: [FRAME.data, FRAME.end] });
+  assert.equal(await client.next(1000), undefined);
+});
+
+test('a silent peer times out; a closed one is reported', async () => {
+  const client = await pair('silent', async (conn) => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    conn.close();
+  });
+  await assert.rejects(client.next(100), IpcError);
+  await assert.rejects(client.nextJson(2000), /closed the connection/);
+  await assert.rejects(FramedConnection.connect(join(dir, 'nobody-listens'), 500), IpcError);
+});

@@ -1,8 +1,9 @@
 /*
  * deliver-clnt - how qmgr asks a delivery agent (local now; smtp, lmtp, pipe
  * later) to deliver one queue file to some of its recipients, over
- * private/<transport>: one JSON request, one JSON reply with a result per
- * recipient. The agent reads the content from the queue file itself, logs
+ * private/<transport>: the agent says hello (so a request no agent picks up
+ * fails in a minute instead of hanging), then one JSON request and one JSON
+ * reply with a result per recipient. The agent reads the content from the queue file itself, logs
  * each recipient's "to=<...>, relay=..., status=..." line and answers; qmgr
  * records the results in the queue file. Shared by qmgr and the agents.
  */
@@ -41,6 +42,14 @@ export interface DeliveryResult {
   readonly reason: string;
 }
 
+/** agent → qmgr, first thing on a new connection: the agent is ready for the request. */
+export interface DeliveryHello {
+  readonly ready: true;
+}
+
+/** How long qmgr waits for an agent's hello before it gives up on this attempt. */
+const HELLO_TIMEOUT_MS = 30_000;
+
 /** agent → qmgr. */
 export interface DeliveryReply {
   readonly results: readonly DeliveryResult[];
@@ -51,10 +60,17 @@ export function transportSocket(transport: string): string {
   return join('private', transport);
 }
 
+/** The agent side: says hello and reads the request. */
+export async function acceptDelivery(conn: FramedConnection, timeoutMs: number): Promise<DeliveryRequest> {
+  await conn.sendJson({ ready: true } satisfies DeliveryHello);
+  return conn.nextJson<DeliveryRequest>(timeoutMs);
+}
+
 /** Sends a request to transport and waits for its reply (timeoutMs covers the whole delivery). */
 export async function requestDelivery(queueDirectory: string, transport: string, request: DeliveryRequest, timeoutMs: number): Promise<DeliveryReply> {
   const conn = await FramedConnection.connect(join(queueDirectory, transportSocket(transport)), Math.min(timeoutMs, 10_000));
   try {
+    await conn.nextJson<DeliveryHello>(Math.min(timeoutMs, HELLO_TIMEOUT_MS));
     await conn.sendJson(request);
     return await conn.nextJson<DeliveryReply>(timeoutMs);
   } finally {

@@ -5,7 +5,7 @@
  * answers qmgr with the results.
  */
 import type { Socket } from 'node:net';
-import type { DeliveryReply, DeliveryRequest, DeliveryResult } from '../global/deliver-clnt.js';
+import { acceptDelivery, type DeliveryReply, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { readQueueFile } from '../global/queue/queue-file-read.js';
 import { openTableList } from '../global/tables/table-list.js';
@@ -19,7 +19,7 @@ let ctx: LocalContext | undefined;
 
 async function serve(socket: Socket, context: LocalContext): Promise<void> {
   const conn = new FramedConnection(socket);
-  const request = await conn.nextJson<DeliveryRequest>(context.params.ipc_timeout * 1000);
+  const request = await acceptDelivery(conn, context.params.ipc_timeout * 1000);
   let results: DeliveryResult[];
   try {
     const info = await readQueueFile(request.queueFile);

@@ -8,6 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { msg } from '../util/msg.js';
 import { isWorkerMessage, type MasterToWorker } from './master-protocol.js';
 
 /** How to start one worker. */
@@ -32,7 +33,15 @@ export class MasterChild extends EventEmitter {
 
   constructor(spec: ChildSpec) {
     super();
-    this.process = fork(spec.entry, [...spec.args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.process = fork(spec.entry, [...spec.args], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    // A worker that fails before it could open the mail log says why on stderr: the master logs it.
+    this.process.stderr?.setEncoding('utf8');
+    let partial = '';
+    this.process.stderr?.on('data', (text: string) => {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() as string;
+      for (const line of lines) if (line.trim() !== '') msg.warn(`process ${spec.entry} pid ${this.process.pid ?? '?'}: ${line}`);
+    });
     this.process.on('message', (message) => this.onMessage(message));
     this.process.on('exit', (code, signal) => {
       this.open.clear();

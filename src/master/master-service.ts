@@ -38,8 +38,14 @@ export class MasterService {
   private wakeupTimer: NodeJS.Timeout | undefined;
   private stopping = false;
 
+  private readonly healTimer: NodeJS.Timeout;
+
   constructor(private spec: ServiceSpec) {
     this.startWakeups();
+    // Connections must never wait for an event that was missed: look at the waiting ones every second.
+    this.healTimer = setInterval(() => {
+      if (this.waiting.length > 0) this.drain();
+    }, 1000);
   }
 
   get key(): string {
@@ -85,6 +91,7 @@ export class MasterService {
   /** Stops taking work and asks every process to exit; resolves when all have. */
   async stop(graceSeconds: number): Promise<void> {
     this.stopping = true;
+    clearInterval(this.healTimer);
     this.stopWakeups();
     clearTimeout(this.throttleTimer);
     for (const socket of this.waiting.splice(0)) socket.destroy();

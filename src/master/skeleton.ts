@@ -69,7 +69,8 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
 }
 
 function tell(message: WorkerToMaster): void {
-  process.send?.(message);
+  // The master may be gone (killed); the worker then finishes on its own ("disconnect").
+  if (process.connected) process.send?.(message, undefined, {}, () => undefined);
 }
 
 /** Runs a daemon under the master; never returns normally (the process exits when done). */

@@ -36,10 +36,10 @@ async function activate(context: QmgrContext, id: string, from: MessageQueue): P
   try {
     path = await moveMessage(queueDirectory, id, from, 'active');
   } catch (err) {
-    msg.warn(`${id}: cannot move to active: ${(err as Error).message}`);
+    active.delete(id);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') msg.warn(`${id}: cannot move to active: ${(err as Error).message}`);
     return;
   }
-  active.add(id);
   try {
     const info = await readQueueFile(path);
     const pending = info.recipients.filter((r) => r.status === '-').length;
@@ -74,7 +74,9 @@ async function scan(context: QmgrContext, deferredToo: boolean, flush = false): 
         again = true;
         break;
       }
-      if (!active.has(id)) void activate(context, id, 'incoming');
+      if (active.has(id)) continue;
+      active.add(id);
+      void activate(context, id, 'incoming');
     }
     if (!deferredToo) return;
     context.flushing = flush;
@@ -83,7 +85,10 @@ async function scan(context: QmgrContext, deferredToo: boolean, flush = false): 
       if (limit > 0 && active.size >= limit) break;
       if (active.has(id)) continue;
       const due = flush || (await stat(queueFilePath(params.queue_directory, 'deferred', id)).then((s) => s.mtimeMs <= now, () => false));
-      if (due) void activate(context, id, 'deferred');
+      if (due && !active.has(id)) {
+        active.add(id);
+        void activate(context, id, 'deferred');
+      }
     }
   } finally {
     scanning = false;

@@ -59,6 +59,14 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
     });
     let failure: Failure | undefined;
     let recipients = 0;
+    const startContent = (): void => {
+      if (writer.contentStarted) return;
+      if (params.always_bcc !== '') {
+        writer.recipient({ address: params.always_bcc, original: params.always_bcc, notify: 'NEVER', orcpt: '' });
+        recipients++;
+      }
+      writer.beginContent();
+    };
     for (;;) {
       const frame = await conn.next(timeout);
       if (frame === undefined) throw new ClientGone('the client went away before the end of the message');
@@ -78,7 +86,7 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
         }
       } else if (frame.kind === FRAME.data) {
         if (failure !== undefined) continue;
-        if (!writer.contentStarted) writer.beginContent();
+        startContent();
         await writer.writeContent(headers.write(frame.payload));
         if (params.message_size_limit > 0 && writer.contentSize > params.message_size_limit) {
           failure = { status: 'reject', dsn: '5.3.4', text: 'Message size exceeds fixed limit' };
@@ -88,7 +96,7 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
       }
     }
     if (failure === undefined) {
-      if (!writer.contentStarted) writer.beginContent();
+      startContent();
       await writer.writeContent(headers.finish());
       await writer.endContent();
       for (const address of headers.result.extracted) {

@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { acceptDelivery, type DeliveryReply, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
+import { PetrelError } from '../global/errors.js';
 import { readQueueFile } from '../global/queue/queue-file-read.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { openTable } from '../global/tables/table-registry.js';
@@ -42,6 +43,10 @@ runDaemon({
   name: 'local',
   async postInit({ config }) {
     const { params } = config;
+    const unsupported = params.mailbox_delivery_lock.filter((method) => method !== 'dotlock');
+    if (unsupported.length > 0) {
+      throw new PetrelError('config', `mailbox_delivery_lock: ${unsupported.join(', ')} not available (Petrel locks mailboxes with dotlock only)`);
+    }
     ctx = {
       params,
       aliases: await openTableList(params.alias_maps, { configDir: params.config_directory }),

@@ -113,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
   });
   await Promise.all([...running.keys()].map((key) => stopService(running, key)));
   await lock.release();
-  log.flush();
+  await log.flush();
   return 0;
 }
 

@@ -99,7 +99,7 @@ export function runDaemon(hooks: DaemonHooks): void {
     try {
       await hooks.onExit?.(ctx);
     } finally {
-      log.flush();
+      await log.flush();
       process.exit(code);
     }
   };

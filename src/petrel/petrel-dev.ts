@@ -28,7 +28,6 @@ mydestination = $myhostname, localhost.$mydomain, localhost
 inet_interfaces = 127.0.0.1
 mynetworks = 127.0.0.0/8 [::1]/128
 queue_directory = ${join(root, 'queue')}
-data_directory = ${join(root, 'data')}
 mail_owner = ${user.username}
 default_privs = ${user.username}
 mail_spool_directory = ${join(root, 'mail')}/
@@ -56,7 +55,7 @@ local     unix  -       n       n       -       -       local
 export async function setUpDevInstance(rootDir: string, port: number): Promise<DevInstance> {
   const root = resolve(rootDir);
   const configDir = join(root, 'etc');
-  for (const dir of [configDir, join(root, 'queue'), join(root, 'data'), join(root, 'mail'), join(root, 'log')]) {
+  for (const dir of [configDir, join(root, 'queue'), join(root, 'mail'), join(root, 'log')]) {
     mkdirSync(dir, { recursive: true });
   }
   const files: Record<string, string> = {

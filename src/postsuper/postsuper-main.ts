@@ -120,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (touched) await triggerQmgr(dir, QMGR_TRIGGER.scanIncoming);
-  log.flush();
+  await log.flush();
   return 0;
 }
 

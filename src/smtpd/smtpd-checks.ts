@@ -67,8 +67,8 @@ export class SmtpdChecks {
     readonly resolver: AddressResolver,
     private readonly localRecipients: TableList,
   ) {
-    validateRestrictions('smtpd_relay_restrictions', params.smtpd_relay_restrictions);
-    validateRestrictions('smtpd_recipient_restrictions', params.smtpd_recipient_restrictions);
+    for (const [name, list] of this.lists()) validateRestrictions(name, list);
+    validateRestrictions('smtpd_data_restrictions', params.smtpd_data_restrictions);
     this.networks = params.mynetworks.map((item) => {
       const text = item.replace(/^\[([^\]]+)\]/, '$1');
       try {
@@ -95,9 +95,27 @@ export class SmtpdChecks {
     return undefined;
   }
 
+  /** The restriction lists evaluated at RCPT TO, in Postfix's order (client, helo and sender ones are delayed to RCPT, as with smtpd_delay_reject = yes). */
+  private lists(): [string, readonly string[]][] {
+    const p = this.params;
+    return [
+      ['smtpd_client_restrictions', p.smtpd_client_restrictions],
+      ['smtpd_helo_restrictions', p.smtpd_helo_restrictions],
+      ['smtpd_sender_restrictions', p.smtpd_sender_restrictions],
+      ['smtpd_relay_restrictions', p.smtpd_relay_restrictions],
+      ['smtpd_recipient_restrictions', p.smtpd_recipient_restrictions],
+    ];
+  }
+
+  /** The reply rejecting DATA per smtpd_data_restrictions, or undefined. */
+  async data(ctx: Omit<RcptContext, 'recipient'>): Promise<CheckReply | undefined> {
+    const verdict = await this.runList(this.params.smtpd_data_restrictions, { ...ctx, recipient: '' });
+    return verdict === 'permit' ? undefined : verdict;
+  }
+
   /** The reply rejecting ctx.recipient, or undefined when it is accepted. */
   async recipient(ctx: RcptContext): Promise<CheckReply | undefined> {
-    for (const list of [this.params.smtpd_relay_restrictions, this.params.smtpd_recipient_restrictions]) {
+    for (const [, list] of this.lists()) {
       const verdict = await this.runList(list, ctx);
       if (verdict !== undefined && verdict !== 'permit') return verdict;
     }

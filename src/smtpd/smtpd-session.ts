@@ -80,6 +80,8 @@ function protocol(session: SMTPServerSession): string {
 export async function onRcpt(state: SmtpdState, address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
   state.count('rcpt');
   const recipient = address.address;
+  const limit = state.params.smtpd_recipient_limit;
+  if (limit > 0 && state.recipients.length >= limit) throw smtpError(452, '4.5.3', 'Error: too many recipients');
   const sender = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
   const reject = await state.checks.recipient({ clientAddress: state.clientAddress, authenticated: session.user !== undefined, recipient });
   if (reject !== undefined) {
@@ -126,6 +128,12 @@ export async function onData(state: SmtpdState, stream: SMTPServerDataStream, se
   state.count('data');
   const cleanup = state.cleanup;
   if (cleanup === undefined) throw smtpError(554, '5.5.1', 'Error: no valid recipients');
+  const refused = await state.checks.data({ clientAddress: state.clientAddress, authenticated: session.user !== undefined });
+  if (refused !== undefined) {
+    msg.info(`${cleanup.id}: reject: DATA from ${state.client}: ${refused.code} ${refused.dsn} ${refused.text}; proto=${protocol(session)} helo=<${helo(session)}>`);
+    state.reset();
+    throw smtpError(refused.code, refused.dsn, refused.text);
+  }
   const { params } = state;
   const forClause = state.recipients.length === 1 ? `\n\tfor <${state.recipients[0] as string}>` : '';
   const received = `Received: from ${helo(session)} (${state.clientName} [${state.clientAddress}])\n\tby ${params.myhostname} (${params.mail_name}) with ${protocol(session)} id ${cleanup.id}${forClause};\n\t${rfc5322Date(new Date())}\n`;

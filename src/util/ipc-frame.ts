@@ -121,8 +121,21 @@ export class FramedConnection {
     const header = Buffer.alloc(HEADER);
     header.writeUInt32BE(payload.length, 0);
     header[4] = kind;
+    if (this.socket.destroyed || this.ended) throw new IpcError('the peer closed the connection');
     this.socket.write(header);
-    if (!this.socket.write(payload)) await once(this.socket, 'drain');
+    if (this.socket.write(payload)) return;
+    await new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error): void => {
+        this.socket.off('drain', onDrain);
+        this.socket.off('close', onClose);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onDrain = (): void => settle();
+      const onClose = (): void => settle(new IpcError('the peer closed the connection'));
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+    });
   }
 
   /** Sends a JSON frame. */

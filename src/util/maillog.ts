@@ -8,6 +8,7 @@
  * the master; follows Postfix's maillog_file / postlogd(8) line shape.
  */
 import { hostname as osHostname } from 'node:os';
+import { once } from 'node:events';
 import pino from 'pino';
 import type { MsgSink, Severity } from './msg.js';
 import { syslogTime } from './time-format.js';
@@ -27,19 +28,25 @@ export function syslogLine(when: Date, host: string, program: string, pid: numbe
   return `${syslogTime(when)} ${host} ${program}[${pid}]: ${label}${text}\n`;
 }
 
-/** Flushes buffered lines; a log file never opened (nothing written yet) has nothing to flush. */
-function flushQuietly(destination: { flushSync(): void }): void {
+type Destination = ReturnType<typeof pino.destination>;
+
+/** Writes out buffered lines, first waiting (briefly) for a log file that is still being opened. */
+async function flushWhenReady(destination: Destination): Promise<void> {
+  if ((destination as unknown as { fd: number }).fd < 0) {
+    await Promise.race([once(destination, 'ready'), new Promise((resolve) => setTimeout(resolve, 2000))]);
+  }
   try {
     destination.flushSync();
   } catch {
-    // sonic-boom is not ready: no line was written
+    // the file could not be opened: the error was reported on stderr
   }
 }
 
 /** A sink writing to the mail log, and a flush for orderly exits. */
 export interface Maillog {
   readonly sink: MsgSink;
-  flush(): void;
+  /** Writes out what is buffered (call before exiting, so a fatal line is not lost). */
+  flush(): Promise<void>;
 }
 
 /** Opens the mail log described by options. */
@@ -56,11 +63,11 @@ export function openMaillog(options: MaillogOptions): Maillog {
         const level = severity === 'warning' ? 'warn' : severity === 'panic' ? 'fatal' : severity;
         logger[level]({ program, severity }, text);
       },
-      flush: () => flushQuietly(destination),
+      flush: () => flushWhenReady(destination),
     };
   }
   return {
     sink: (severity, program, text) => destination.write(syslogLine(new Date(), host, program, process.pid, severity, text)),
-    flush: () => flushQuietly(destination),
+    flush: () => flushWhenReady(destination),
   };
 }

@@ -10,7 +10,7 @@ let mx: TestInstance;
 
 before(async () => {
   mx = await TestInstance.create('', 'postmaster: root\n', { service_throttle_time: '2s' });
-  appendFileSync(join(mx.etc, 'master.cf'), 'broken unix - n n - - local -o smtpd_helo_required=perhaps\nnothere unix - n n - - no-such-daemon\n');
+  appendFileSync(join(mx.etc, 'master.cf'), 'broken unix - n n - - local -o append_dot_mydomain=perhaps\nnothere unix - n n - - no-such-daemon\n');
   mx.start();
 });
 
@@ -22,7 +22,7 @@ test('a service whose workers die at start-up is throttled, with Postfix\'s log 
   socket.on('error', () => undefined);
   const log = await mx.waitForLog(/local-main\.js: bad command startup -- throttling/);
   assert.match(log, /postfix\/master\[\d+\]: warning: process \S+\/local\/local-main\.js pid \d+ exit status 1/);
-  assert.match(log, /bad boolean configuration: smtpd_helo_required = perhaps/);
+  assert.match(log, /bad boolean configuration: append_dot_mydomain = perhaps/);
   socket.destroy();
 });
 

@@ -6,7 +6,6 @@
  */
 import {
   domainOfHost,
-  installedCommandDirectory,
   installedDaemonDirectory,
   networksForStyle,
   packageVersion,
@@ -18,11 +17,8 @@ import { defineParams } from './param-types.js';
 export const GLOBAL_PARAMS = defineParams({
   config_directory: { kind: 'string', default: '/etc/petrel', doc: 'The directory that holds main.cf, master.cf and table sources' },
   queue_directory: { kind: 'string', default: '/var/spool/petrel', doc: 'The root of the mail queue' },
-  data_directory: { kind: 'string', default: '/var/lib/petrel', doc: 'Where Petrel keeps caches and other writable state' },
   daemon_directory: { kind: 'string', default: () => installedDaemonDirectory(), doc: 'The directory that holds the compiled daemon programs' },
-  command_directory: { kind: 'string', default: () => installedCommandDirectory(), doc: 'The directory that holds the administrative commands' },
   mail_owner: { kind: 'string', default: 'petrel', doc: 'The unprivileged account that owns the queue and runs the daemons' },
-  setgid_group: { kind: 'string', default: 'petreldrop', doc: 'The group that may write locally submitted mail into maildrop/' },
   default_privs: { kind: 'string', default: 'nobody', doc: 'The account local delivery uses for commands and files of aliases owned by root' },
   mail_name: { kind: 'string', default: 'Petrel', doc: 'The mail system name in the SMTP banner and in generated headers' },
   mail_version: { kind: 'string', default: () => packageVersion(), doc: 'The software version' },
@@ -30,7 +26,6 @@ export const GLOBAL_PARAMS = defineParams({
   multi_instance_name: { kind: 'string', default: '', doc: 'The name of this instance in a multi-instance setup' },
   service_name: { kind: 'string', default: '', doc: 'The master.cf service name of the running daemon (set by the master)' },
   syslog_name: { kind: 'string', default: '${multi_instance_name?{$multi_instance_name}:{postfix}}', doc: 'The name that log lines carry before /daemon[pid]' },
-  syslog_facility: { kind: 'string', default: 'mail', doc: 'The syslog facility of log lines' },
   maillog_file: { kind: 'string', default: '', doc: 'The file daemons log to instead of syslog (empty: stderr of the master)' },
   stress: { kind: 'string', default: '', doc: 'Set by master to yes when a service is overloaded' },
   myhostname: { kind: 'string', default: () => systemHostName(), doc: 'The fully qualified host name of this system' },
@@ -48,10 +43,8 @@ export const GLOBAL_PARAMS = defineParams({
   max_use: { kind: 'int', default: '100', min: 0, doc: 'How many requests a worker serves before it exits' },
   service_throttle_time: { kind: 'time', default: '60s', timeUnit: 's', min: 0, doc: 'How long master waits before restarting a service that failed at start' },
   ipc_timeout: { kind: 'time', default: '3600s', timeUnit: 's', min: 0, doc: 'The time limit on reading or writing an internal socket' },
-  ipc_idle: { kind: 'time', default: '5s', timeUnit: 's', min: 0, doc: 'How long a client keeps an idle internal connection open' },
   daemon_timeout: { kind: 'time', default: '18000s', timeUnit: 's', min: 0, doc: 'How long a daemon may spend on one request before it is killed' },
   default_process_limit: { kind: 'int', default: '100', min: 0, doc: 'The default maxproc of master.cf services' },
-  import_environment: { kind: 'list', default: 'MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C', doc: "Environment variables daemons keep from the master's environment" },
   export_environment: { kind: 'list', default: 'TZ MAIL_CONFIG LANG', doc: 'Environment variables passed to external commands' },
   readme_directory: { kind: 'string', default: 'no', doc: 'Where the README files are installed (no: not installed)' },
   html_directory: { kind: 'string', default: 'no', doc: 'Where the HTML documentation is installed (no: not installed)' },

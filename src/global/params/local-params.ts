@@ -10,13 +10,10 @@ import { defineParams } from './param-types.js';
 
 /** Local delivery parameters. */
 export const LOCAL_PARAMS = defineParams({
-  biff: { kind: 'bool', default: 'yes', doc: 'Notify the local biff (comsat) service of new mail' },
   home_mailbox: { kind: 'string', default: '', doc: 'A mailbox path relative to the home directory (ending in / for Maildir)' },
   mail_spool_directory: { kind: 'string', default: '/var/mail', doc: 'The spool of mbox files named after users (ending in / for Maildir)' },
   mailbox_size_limit: { kind: 'size', default: '51200000', min: 0, doc: 'The largest mailbox or Maildir file' },
   mailbox_command: { kind: 'string', default: '', doc: 'A command that delivers to the mailbox instead of the local agent' },
-  mailbox_transport: { kind: 'string', default: '', doc: 'A transport that takes over mailbox delivery' },
-  fallback_transport: { kind: 'string', default: '', doc: 'A transport for recipients with no account' },
   forward_path: { kind: 'list', default: '$home/.forward${recipient_delimiter}${extension}, $home/.forward', doc: 'Where local delivery looks for .forward files' },
   luser_relay: { kind: 'string', default: '', doc: 'The destination of mail for unknown local recipients' },
   allow_mail_to_commands: { kind: 'list', default: 'alias, forward', doc: 'Alias and .forward sources that may deliver to |command' },
@@ -27,8 +24,6 @@ export const LOCAL_PARAMS = defineParams({
   deliver_lock_delay: { kind: 'time', default: '1s', timeUnit: 's', min: 0, doc: 'The wait between mailbox lock attempts' },
   stale_lock_time: { kind: 'time', default: '500s', timeUnit: 's', min: 0, doc: 'The age after which a dot-lock file is removed' },
   owner_request_special: { kind: 'bool', default: 'yes', doc: 'Treat owner-x and x-request aliases specially' },
-  expand_owner_alias: { kind: 'bool', default: 'no', doc: 'Deliver errors to the owner- alias itself' },
-  prepend_delivered_header: { kind: 'list', default: 'command, file, forward', doc: 'Deliveries that add a Delivered-To: header' },
   command_time_limit: { kind: 'time', default: '1000s', timeUnit: 's', min: 0, doc: 'The time limit on a command delivery' },
   local_destination_concurrency_limit: { kind: 'int', default: '2', min: 0, doc: 'The most parallel local deliveries to one user' },
   local_destination_recipient_limit: { kind: 'int', default: '1', min: 0, doc: 'The most recipients per local delivery' },

@@ -37,11 +37,6 @@ export function installedDaemonDirectory(): string {
   return join(PACKAGE_ROOT, 'dist', 'src');
 }
 
-/** Where the commands live: <package>/bin. */
-export function installedCommandDirectory(): string {
-  return join(PACKAGE_ROOT, 'bin');
-}
-
 function classfulPrefix(address: ipaddr.IPv4): number {
   const first = address.octets[0] ?? 0;
   if (first < 128) return 8;

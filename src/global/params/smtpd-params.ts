@@ -18,10 +18,4 @@ export const SMTPD_PARAMS = defineParams({
   smtpd_data_restrictions: { kind: 'list', default: '', doc: 'Restrictions applied to DATA' },
   smtpd_recipient_limit: { kind: 'int', default: '1000', min: 0, doc: 'The most recipients per message' },
   smtpd_timeout: { kind: 'time', default: '${stress?{10}:{300}}s', timeUnit: 's', min: 0, doc: "The time limit on a client's SMTP command or data" },
-  smtpd_hard_error_limit: { kind: 'int', default: '${stress?{1}:{20}}', min: 0, doc: 'Errors after which smtpd disconnects' },
-  smtpd_soft_error_limit: { kind: 'int', default: '10', min: 0, doc: 'Errors after which smtpd slows its replies' },
-  smtpd_error_sleep_time: { kind: 'time', default: '1s', timeUnit: 's', min: 0, doc: 'The delay before an error reply once the soft limit is reached' },
-  smtpd_helo_required: { kind: 'bool', default: 'no', doc: 'Require HELO or EHLO before MAIL FROM' },
-  strict_rfc821_envelopes: { kind: 'bool', default: 'no', doc: 'Require angle brackets around MAIL FROM and RCPT TO addresses' },
-  disable_vrfy_command: { kind: 'bool', default: 'no', doc: 'Disable the VRFY command' },
 });

@@ -59,7 +59,7 @@ test('unknown names warn as unused unless referenced or per-service', () => {
 });
 
 test('a bad value or a missing main.cf is a clear error', () => {
-  assert.throws(() => loadConfig({ configDir: configWith('smtpd_helo_required = perhaps\n') }), /bad boolean configuration: smtpd_helo_required = perhaps/);
+  assert.throws(() => loadConfig({ configDir: configWith('append_dot_mydomain = perhaps\n') }), /bad boolean configuration: append_dot_mydomain = perhaps/);
   assert.throws(() => loadConfig({ configDir: join(dir, 'nowhere') }), (err: unknown) => err instanceof PetrelError && /open .*nowhere\/main.cf: No such file or directory/.test(err.message));
 });
 

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { TestInstance } from '../support/instance.js';
+import { SmtpClient } from '../support/smtp-client.js';
+
+const instances: TestInstance[] = [];
+after(() => {
+  for (const instance of instances) instance.remove();
+});
+
+test('smtpd_recipient_limit and always_bcc', async () => {
+  const mx = await TestInstance.create('', 'postmaster: root\n', { smtpd_recipient_limit: '2', always_bcc: 'archive@localhost' });
+  instances.push(mx);
+  mx.start();
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  await client.command('MAIL FROM:<s@example.org>');
+  assert.match(await client.command('RCPT TO:<a@localhost>'), /^250 /);
+  assert.match(await client.command('RCPT TO:<b@localhost>'), /^250 /);
+  assert.equal(await client.command('RCPT TO:<c@localhost>'), '452 4.5.3 Error: too many recipients');
+  assert.match(await client.command('DATA'), /^354 /);
+  assert.match(await client.command('Subject: limits\r\n\r\nbody\r\n.'), /^250 2\.0\.0 Ok/);
+  await client.quit();
+  for (const user of ['a', 'b', 'archive']) await mx.waitForLog(new RegExp(`to=<${user}@localhost>, .*status=sent`));
+  assert.equal(mx.maildir('c').length, 0);
+});
+
+test('client restrictions are applied at RCPT TO; an unsupported lock method stops local with a clear log line', async () => {
+  const mx = await TestInstance.create('', 'postmaster: root\n', {
+    mynetworks: '127.0.0.2/32',
+    smtpd_client_restrictions: 'permit_mynetworks, reject',
+    mailbox_delivery_lock: 'fcntl, dotlock',
+  });
+  instances.push(mx);
+  mx.start();
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  await client.command('MAIL FROM:<s@example.org>');
+  assert.equal(await client.command('RCPT TO:<a@localhost>'), '554 5.7.1 Access denied');
+  await client.quit();
+  await mx.waitForLog(/NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 554 5\.7\.1 Access denied; from=<s@example\.org> to=<a@localhost>/);
+  assert.match(mx.run('sendmail', ['a@localhost'], 'Subject: x\n\ny\n').stderr, /^$/);
+  await mx.waitForLog(/mailbox_delivery_lock: fcntl not available \(Petrel locks mailboxes with dotlock only\)/);
+});

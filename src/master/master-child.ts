@@ -115,6 +115,8 @@ export class MasterChild extends EventEmitter {
         break;
       case 'retire':
         this.retiring = true;
+        // The acknowledgement: after it no connection is sent, so the worker may exit once idle.
+        this.post({ type: 'stop' });
         this.emit('retire');
         break;
     }

@@ -110,11 +110,19 @@ export function runDaemon(hooks: DaemonHooks): void {
       void exit(1);
     }
   };
+  // A worker that retires on its own (max_use, max_idle) waits for the master's "stop" before it
+  // exits: until then a connection may already be on its way, and it must be served, not dropped.
+  let released = false;
+  const finishIfIdle = (): void => {
+    if (stopping && released && active === 0) void exit(0);
+  };
   const retire = (reason: 'max_use' | 'max_idle' | 'stop'): void => {
-    if (stopping) return;
-    stopping = true;
-    tell({ type: 'retire', reason });
-    if (active === 0) void exit(0);
+    if (reason === 'stop' || !process.connected) released = true;
+    if (!stopping) {
+      stopping = true;
+      if (reason !== 'stop') tell({ type: 'retire', reason });
+    }
+    finishIfIdle();
   };
   const armIdle = (): void => {
     if (hooks.resident === true || params.max_idle <= 0) return;
@@ -142,7 +150,7 @@ export function runDaemon(hooks: DaemonHooks): void {
         active--;
         tell({ type: 'done', id });
         if (stopping) {
-          if (active === 0) void exit(0);
+          finishIfIdle();
           return;
         }
         if (hooks.resident !== true && params.max_use > 0 && served >= params.max_use) retire('max_use');

@@ -4,16 +4,19 @@
  * Used by smtpd, cleanup and the bounce notices to come.
  */
 
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** Building an Intl formatter costs far more than using one: it is made once. */
+const ZONE_NAME = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' });
+
 /** when as an RFC 5322 date in local time with the zone's name. */
 export function rfc5322Date(when: Date): string {
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const offset = -when.getTimezoneOffset();
   const sign = offset >= 0 ? '+' : '-';
   const abs = Math.abs(offset);
   const two = (n: number): string => String(n).padStart(2, '0');
   const zone = `${sign}${two(Math.floor(abs / 60))}${two(abs % 60)}`;
-  const name = Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(when).find((p) => p.type === 'timeZoneName')?.value ?? 'UTC';
-  return `${days[when.getDay()]}, ${when.getDate()} ${months[when.getMonth()]} ${when.getFullYear()} ${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())} ${zone} (${name})`;
+  const name = ZONE_NAME.formatToParts(when).find((p) => p.type === 'timeZoneName')?.value ?? 'UTC';
+  return `${DAYS[when.getDay()]}, ${when.getDate()} ${MONTHS[when.getMonth()]} ${when.getFullYear()} ${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())} ${zone} (${name})`;
 }
 

@@ -19,11 +19,16 @@ function maildirHost(): string {
   return hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
 }
 
+/** Maildirs this process already made sure of (a removed one is made again after a failed write). */
+const ensured = new Set<string>();
+
 /** Creates dir and its tmp/, new/ and cur/ when missing (mode 0700). */
 export async function ensureMaildir(dir: string): Promise<void> {
+  if (ensured.has(dir)) return;
   for (const sub of ['', 'tmp', 'new', 'cur']) {
     await fs.mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
   }
+  ensured.add(dir);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -52,7 +57,10 @@ export async function deliverToMaildir(
   deliveries += 1;
   const base = `${seconds}.M${usec}P${process.pid}Q${deliveries}.${maildirHost()}`;
   const tmpPath = join(dir, 'tmp', base);
-  const handle = await fs.open(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  const handle = await fs.open(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((err: unknown) => {
+    ensured.delete(dir);
+    throw err;
+  });
   let size: number;
   try {
     size = await writeLines(handle, lines, { quoteFrom: false, sizeLimit: options.sizeLimit });

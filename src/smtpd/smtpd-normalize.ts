@@ -12,6 +12,7 @@ export class LineEndingNormalizer {
 
   /** The normalized bytes of chunk. */
   write(chunk: Buffer): Buffer {
+    if (!this.pendingCr && chunk.indexOf(13) < 0) return chunk;
     const out = Buffer.allocUnsafe(chunk.length + 1);
     let n = 0;
     let i = 0;

@@ -39,7 +39,11 @@ function corrupt(path: string, problem: string): PetrelError {
   return new PetrelError('queue_corrupt', `${path}: ${problem}`);
 }
 
-async function readExactly(fh: FileHandle, length: number, position: number, path: string): Promise<Buffer> {
+/** The first bytes of a file, read at once: the envelope records almost always lie within them. */
+const HEAD_BYTES = 64 * 1024;
+
+async function readExactly(fh: FileHandle, length: number, position: number, path: string, head?: Buffer): Promise<Buffer> {
+  if (head !== undefined && position + length <= head.length) return head.subarray(position, position + length);
   const buffer = Buffer.alloc(length);
   const { bytesRead } = await fh.read(buffer, 0, length, position);
   if (bytesRead !== length) throw corrupt(path, `truncated at offset ${position + bytesRead}`);
@@ -56,6 +60,9 @@ export async function readQueueFile(path: string): Promise<QueueFileInfo> {
   }
   try {
     const size = (await fh.stat()).size;
+    const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    const { bytesRead } = await fh.read(buffer, 0, buffer.length, 0);
+    const head = buffer.subarray(0, bytesRead);
     let position = 0;
     let arrival = Number.NaN;
     let sender: string | undefined;
@@ -66,7 +73,7 @@ export async function readQueueFile(path: string): Promise<QueueFileInfo> {
     let headerSize = 0;
     let first = true;
     while (position < size) {
-      const header = await readExactly(fh, RECORD_HEADER_BYTES, position, path);
+      const header = await readExactly(fh, RECORD_HEADER_BYTES, position, path, head);
       const type = String.fromCharCode(header[0] as number);
       const length = header.readUIntBE(1, 6);
       const payloadAt = position + RECORD_HEADER_BYTES;
@@ -77,7 +84,7 @@ export async function readQueueFile(path: string): Promise<QueueFileInfo> {
         contentOffset = payloadAt;
         contentSize = length;
       } else {
-        const payload = await readExactly(fh, length, payloadAt, path);
+        const payload = await readExactly(fh, length, payloadAt, path, head);
         const text = payload.toString('utf8');
         if (type === REC.version && text !== QUEUE_FORMAT) throw corrupt(path, `unknown format "${text}"`);
         else if (type === REC.time) arrival = Number(text);

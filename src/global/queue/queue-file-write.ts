@@ -35,6 +35,8 @@ export class QueueFileWriter {
   private bufferedBytes = 0;
   private position = 0;
   private contentStart = -1;
+  /** The content record's header while it is still in the buffer (patched there, saving a write). */
+  private contentHeader: Buffer | undefined;
   private contentBytes = 0;
   private headerBytes = -1;
   private lastByte = 10;
@@ -91,6 +93,7 @@ export class QueueFileWriter {
     const data = Buffer.concat(this.buffered, this.bufferedBytes);
     this.buffered = [];
     this.bufferedBytes = 0;
+    this.contentHeader = undefined;
     await this.fh.write(data, 0, data.length, this.position - data.length);
   }
 
@@ -118,7 +121,8 @@ export class QueueFileWriter {
 
   /** Starts the content record; its length is patched in by endContent(). */
   beginContent(): void {
-    this.push(recordHeader(REC.content, 0));
+    this.contentHeader = recordHeader(REC.content, 0);
+    this.push(this.contentHeader);
     this.contentStart = this.position;
   }
 
@@ -142,9 +146,12 @@ export class QueueFileWriter {
 
   /** Ends the content and writes its sizes. */
   async endContent(): Promise<void> {
-    await this.flush();
-    const header = recordHeader(REC.content, this.contentBytes);
-    await this.fh.write(header, 0, header.length, this.contentStart - RECORD_HEADER_BYTES);
+    if (this.contentHeader !== undefined) {
+      this.contentHeader.writeUIntBE(this.contentBytes, 1, 6);
+    } else {
+      const header = recordHeader(REC.content, this.contentBytes);
+      await this.fh.write(header, 0, header.length, this.contentStart - RECORD_HEADER_BYTES);
+    }
     const headerBytes = this.headerBytes < 0 ? this.contentBytes : this.headerBytes;
     this.record(REC.sizes, `${this.contentBytes} ${headerBytes}`);
     this.contentEnded = true;

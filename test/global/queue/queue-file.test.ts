@@ -88,3 +88,22 @@ test('truncated, incomplete and garbage files are reported as corrupt', async ()
   }
   truncateSync(path, 0);
 });
+
+test('a message larger than the write buffer streams through and reads back whole', async () => {
+  const writer = await QueueFileWriter.create(queue);
+  writer.envelope({ arrival: 2, sender: 'big@example.com', attrs: {} });
+  writer.recipient({ address: 'b@example.com', original: 'b@example.com', notify: '', orcpt: '' });
+  writer.beginContent();
+  await writer.writeContent(Buffer.from('Subject: big\n\n'));
+  const line = Buffer.from(`${'z'.repeat(99)}\n`);
+  for (let i = 0; i < 20_000; i++) await writer.writeContent(line);
+  await writer.endContent();
+  const id = await writer.commit();
+  const path = queueFilePath(queue, 'incoming', id);
+  const info = await readQueueFile(path);
+  assert.equal(info.contentSize, 14 + 20_000 * 100);
+  assert.equal(info.headerSize, 14);
+  const text = await readAll(contentStream(path, info));
+  assert.equal(text.length, info.contentSize);
+  assert.ok(text.endsWith(`${'z'.repeat(99)}\n`));
+});

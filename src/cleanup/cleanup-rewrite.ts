@@ -1,6 +1,7 @@
 /*
  * cleanup-rewrite - the address work cleanup(8) does on the envelope:
- * canonical_maps with sender_canonical_maps / recipient_canonical_maps, and
+ * canonical_maps with sender_canonical_maps / recipient_canonical_maps,
+ * masquerade_domains for the classes in masquerade_classes, and
  * virtual_alias_maps expansion of each recipient (recursive, each result
  * looked up again, with virtual_alias_recursion_limit and
  * virtual_alias_expansion_limit, duplicates dropped, an address that maps
@@ -10,6 +11,7 @@
 import { findFirst } from '../global/addr/addr-find.js';
 import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
 import type { AddressResolver } from '../global/addr/addr-resolve.js';
+import { masquerade } from '../global/addr/addr-masquerade.js';
 import { mailAddrKeys } from '../global/addr/addr-search-keys.js';
 import type { Params } from '../global/params/param-registry.js';
 import { splitAliasValue } from '../global/tables/alias-source.js';
@@ -70,14 +72,20 @@ export class CleanupRewriter {
     });
   }
 
-  /** The sender in canonical form (trivial-rewrite's rewrite) after canonical mapping. */
+  /** address masqueraded when masquerade_classes lists its class. */
+  masquerade(address: string, addressClass: string): string {
+    if (!this.params.masquerade_classes.includes(addressClass)) return address;
+    return masquerade(address, { domains: this.params.masquerade_domains, exceptions: this.params.masquerade_exceptions });
+  }
+
+  /** The sender in canonical form (trivial-rewrite's rewrite) after canonical mapping and masquerading. */
   async sender(original: string): Promise<string> {
     const address = this.resolver.rewrite(original);
     const classes = this.params.canonical_classes;
     const viaSender = await this.mapOnce(this.senderCanonical, address, 'canonical');
-    if (viaSender !== undefined) return viaSender[0] ?? address;
-    if (!classes.includes('envelope_sender')) return address;
-    return (await this.mapOnce(this.canonical, address, 'canonical'))?.[0] ?? address;
+    let mapped = viaSender?.[0];
+    if (mapped === undefined && classes.includes('envelope_sender')) mapped = (await this.mapOnce(this.canonical, address, 'canonical'))?.[0];
+    return this.masquerade(mapped ?? address, 'envelope_sender');
   }
 
   /** The recipients an envelope recipient becomes: canonical form, canonical mapping, then virtual alias expansion. */
@@ -87,7 +95,7 @@ export class CleanupRewriter {
     if (canonical === undefined && this.params.canonical_classes.includes('envelope_recipient')) {
       canonical = (await this.mapOnce(this.canonical, address, 'canonical'))?.[0];
     }
-    const start = canonical ?? address;
+    const start = this.masquerade(canonical ?? address, 'envelope_recipient');
     const results: string[] = [];
     const expand = async (addr: string, depth: number, seen: ReadonlySet<string>): Promise<void> => {
       if (depth > this.params.virtual_alias_recursion_limit) {

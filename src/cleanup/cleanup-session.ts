@@ -56,6 +56,7 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
       headerSizeLimit: params.header_size_limit,
       extractRecipients: begin.extractRecipients === true,
       fullName: begin.fullName ?? '',
+      rewriteAddress: (address, addressClass) => rewriter.masquerade(address, addressClass),
     });
     let failure: Failure | undefined;
     let recipients = 0;

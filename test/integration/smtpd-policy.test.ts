@@ -8,21 +8,31 @@ after(() => {
   for (const instance of instances) instance.remove();
 });
 
-test('smtpd_recipient_limit and always_bcc', async () => {
-  const mx = await TestInstance.create('', 'postmaster: root\n', { smtpd_recipient_limit: '2', always_bcc: 'archive@localhost' });
+test('smtpd_recipient_limit, always_bcc and masquerade_domains', async () => {
+  const mx = await TestInstance.create('', 'postmaster: root\n', {
+    smtpd_recipient_limit: '2',
+    always_bcc: 'archive@localhost',
+    masquerade_domains: 'test.example',
+    masquerade_exceptions: 'root',
+  });
   instances.push(mx);
   mx.start();
   const { client } = await SmtpClient.open(mx.port);
   await client.command('EHLO client.example');
-  await client.command('MAIL FROM:<s@example.org>');
+  await client.command('MAIL FROM:<s@mx.test.example>');
   assert.match(await client.command('RCPT TO:<a@localhost>'), /^250 /);
   assert.match(await client.command('RCPT TO:<b@localhost>'), /^250 /);
   assert.equal(await client.command('RCPT TO:<c@localhost>'), '452 4.5.3 Error: too many recipients');
   assert.match(await client.command('DATA'), /^354 /);
-  assert.match(await client.command('Subject: limits\r\n\r\nbody\r\n.'), /^250 2\.0\.0 Ok/);
+  assert.match(await client.command('From: S <s@mx.test.example>\r\nCc: root@mx.test.example, c@other.example\r\nSubject: limits\r\n\r\nbody s@mx.test.example\r\n.'), /^250 2\.0\.0 Ok/);
   await client.quit();
   for (const user of ['a', 'b', 'archive']) await mx.waitForLog(new RegExp(`to=<${user}@localhost>, .*status=sent`));
   assert.equal(mx.maildir('c').length, 0);
+  assert.match(mx.logText(), /from=<s@test\.example>, size=/);
+  const [message] = mx.maildir('a');
+  assert.match(message ?? '', /^Return-Path: <s@test\.example>\n/);
+  assert.match(message ?? '', /\nFrom: S <s@test\.example>\nCc: root@mx\.test\.example, c@other\.example\n/);
+  assert.match(message ?? '', /\n\nbody s@mx\.test\.example\n$/);
 });
 
 test('client restrictions are applied at RCPT TO; an unsupported lock method stops local with a clear log line', async () => {

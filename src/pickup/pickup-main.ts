@@ -1,12 +1,12 @@
 /*
  * pickup - takes locally submitted mail from maildrop/ (pickup(8)): each
- * file sendmail left there goes to cleanup as a local submission (missing
+ * file sendmail (or postsuper -r) left there goes to cleanup as a local submission (missing
  * headers added, Bcc removed, -t recipients extracted), then the maildrop
  * file is removed. It runs on a trigger from sendmail and on its wakeup
  * timer; an unreadable file goes to corrupt/ with a warning. Logs
  * "ID: uid=N from=<sender>".
  */
-import { unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { PetrelError } from '../global/errors.js';
@@ -44,8 +44,13 @@ async function pickOne(params: Params, id: string): Promise<void> {
     msg.warn(`maildrop/${id}: cleanup: ${client.text}`);
     return;
   }
-  msg.info(`${client.id}: uid=${attrs.submit_uid ?? '?'} from=<${info.sender}>`);
-  for (const r of info.recipients) await client.recipient({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt });
+  // As Postfix's pickup, the uid logged is the maildrop file's owner: the submitting user.
+  const owner = await stat(path).then((st) => st.uid, () => -1);
+  msg.info(`${client.id}: uid=${owner} from=<${info.sender}>`);
+  // A message requeued by postsuper -r keeps its delivered recipients marked done: they are not sent again.
+  for (const r of info.recipients.filter((rcpt) => rcpt.status === '-')) {
+    await client.recipient({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt });
+  }
   for await (const chunk of contentStream(path, info) as AsyncIterable<Buffer>) await client.content(chunk);
   const reply = await client.finish();
   if (reply.status === 'ok') {

@@ -1,8 +1,9 @@
 /*
  * postsuper - queue maintenance for the administrator (postsuper(1)):
  * -d ID|ALL deletes, -h ID|ALL puts on hold, -H ID|ALL releases from hold,
- * -r ID|ALL requeues (back to incoming, every pending recipient tried at
- * once), each optionally limited to one queue and reading IDs from standard
+ * -r ID|ALL requeues (through maildrop/, so pickup and cleanup process the
+ * message again — address rewriting included — under a new queue ID, its
+ * delivered recipients left out), each optionally limited to one queue and reading IDs from standard
  * input for "-"; -s checks the queue: stale temporary files are removed and
  * unreadable queue files moved to corrupt/. Prints Postfix's summary lines
  * ("postsuper: Deleted: 1 message") and logs each message it touches.
@@ -12,7 +13,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
 import { loadConfig } from '../global/config/load-config.js';
-import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
+import { QMGR_TRIGGER, triggerPickup, triggerQmgr } from '../global/trigger-clnt.js';
 import { removeDeferReasons } from '../global/queue/queue-defer-log.js';
 import { readQueueFile } from '../global/queue/queue-file-read.js';
 import { isQueueId } from '../global/queue/queue-id.js';
@@ -51,7 +52,8 @@ async function apply(queueDirectory: string, action: Action, id: string, queue: 
       await moveMessage(queueDirectory, id, queue, 'deferred', true);
       msg.info(`${id}: released from hold`);
     } else {
-      await moveMessage(queueDirectory, id, queue, 'incoming', true);
+      await moveMessage(queueDirectory, id, queue, 'maildrop', true);
+      await removeDeferReasons(queueDirectory, id);
       msg.info(`${id}: requeued`);
     }
     return true;
@@ -119,7 +121,10 @@ async function main(argv: string[]): Promise<number> {
       if (action !== 'd') touched = true;
     }
   }
-  if (touched) await triggerQmgr(dir, QMGR_TRIGGER.scanIncoming);
+  if (touched) {
+    await triggerQmgr(dir, QMGR_TRIGGER.scanIncoming);
+    await triggerPickup(dir);
+  }
   await log.flush();
   return 0;
 }

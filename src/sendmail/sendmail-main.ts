@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
   if (operands.length === 0 && !extract) return msg.fatal('no recipients specified');
   const sender = value('f') ?? value('r') ?? userInfo().username;
   const notify = value('N')?.toUpperCase() ?? '';
-  const attrs: Record<string, string> = { submit_uid: String(process.getuid?.() ?? 0) };
+  const attrs: Record<string, string> = {};
   if (extract) attrs.extract = 'yes';
   const fullName = value('F');
   if (fullName !== undefined) attrs.full_name = fullName;

@@ -42,7 +42,7 @@ test('postqueue -p and mailq show the deferred message with its reason; -j as JS
   });
 });
 
-test('postsuper -h holds, -H releases, postqueue -f retries now, postcat -q shows it, -d deletes', async () => {
+test('postsuper -h holds, -H releases, postqueue -f retries now, postcat -q shows it, -r requeues, -d deletes', async () => {
   const held = mx.run('postsuper', ['-h', id]);
   assert.equal(held.stderr, 'postsuper: Placed on hold: 1 message\n');
   assert.deepEqual(mx.queued('hold'), [id]);
@@ -57,8 +57,14 @@ test('postsuper -h holds, -H releases, postqueue -f retries now, postcat -q show
   assert.match(cat.stdout, /\nrecipient: far@remote\.example\n/);
   assert.match(cat.stdout, /no smtp transport yet/);
   for (let i = 0; i < 100 && !mx.queued('deferred').includes(id); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(mx.run('postsuper', ['-r', id]).stderr, 'postsuper: Requeued: 1 message\n');
+  const pickedUp = await mx.waitForLog(/postfix\/pickup\[\d+\]: ([0-9A-Z]+): uid=\d+ from=<sender@example\.org>/);
+  const newId = (/postfix\/pickup\[\d+\]: ([0-9A-Z]+): uid=\d+ from=<sender@example\.org>/.exec(pickedUp) as RegExpExecArray)[1] as string;
+  assert.notEqual(newId, id);
+  await mx.waitForLog(new RegExp(`${newId}: to=<far@remote\\.example>, relay=none, .*status=deferred`));
+  for (let i = 0; i < 100 && !mx.queued('deferred').includes(newId); i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(mx.run('postsuper', ['-d', 'ALL']).stderr, 'postsuper: Deleted: 1 message\n');
   assert.equal(mx.run('postqueue', ['-p']).stdout, 'Mail queue is empty\n');
   assert.match(mx.run('postsuper', ['-d', '../etc/passwd']).stderr, /invalid mail queue id: \.\.\/etc\/passwd/);
-  assert.match(mx.logText(), new RegExp(`postfix/postsuper\\[\\d+\\]: ${id}: removed`));
+  assert.match(mx.logText(), new RegExp(`postfix/postsuper\\[\\d+\\]: ${newId}: removed`));
 });

@@ -4,8 +4,8 @@
  * unless -i/-oi, or to the end), writes it with its envelope into maildrop/
  * and wakes pickup, which hands it to cleanup. Flags: -f sender, -F full
  * name, -t (recipients from To:/Cc:/Bcc:), -i/-oi, -N dsn_notify, -R ret,
- * -V envid, -bp (mailq), -bi (newaliases), -q (flush the queue); -bs is
- * not implemented yet and says so. Other -o options are accepted and
+ * -V envid, -bp (mailq), -bi (newaliases), -bs (SMTP on standard input,
+ * sendmail-smtp.ts), -q (flush the queue). Other -o options are accepted and
  * ignored with a warning, except -oi.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,6 +18,7 @@ import { QueueFileWriter } from '../global/queue/queue-file-write.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
+import { smtpOnStdio } from './sendmail-smtp.js';
 
 const USAGE = 'usage: sendmail [-c config_dir] [-f sender] [-F full_name] [-i] [-t] [-N dsn] [-R ret] [-V envid] [-bp|-bi|-q] recipient...';
 
@@ -64,9 +65,9 @@ async function main(argv: string[]): Promise<number> {
   const mode = value('b') ?? 'm';
   if (mode === 'p') return sibling('postqueue', [...(configArgs ? ['-c', configArgs] : []), '-p']);
   if (mode === 'i') return sibling('newaliases', configArgs ? ['-c', configArgs] : []);
-  if (mode === 's') return msg.fatal('-bs (SMTP on standard input) is not implemented yet');
-  if (mode !== 'm') return msg.fatal(`unsupported -b option: -b${mode}`);
+  if (mode !== 'm' && mode !== 's') return msg.fatal(`unsupported -b option: -b${mode}`);
   const { params } = loadConfig({ configDir: resolveConfigDir(configArgs) });
+  if (mode === 's') return smtpOnStdio(params);
   if (has('q')) {
     if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('Cannot flush mail queue - mail system is down');
     return 0;

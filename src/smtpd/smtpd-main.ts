@@ -11,6 +11,7 @@ import { lookupService } from 'node:dns/promises';
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
+import { baseServerOptions } from '../global/smtp-server-options.js';
 import type { Params } from '../global/params/param-registry.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
@@ -48,19 +49,9 @@ function state(session: SMTPServerSession): SmtpdState {
 function createServer(params: Params): SMTPServer {
   const { name, banner } = bannerParts(params);
   return new SMTPServer({
+    ...baseServerOptions(params),
     name,
     banner,
-    size: params.message_size_limit > 0 ? params.message_size_limit : undefined,
-    logger: false,
-    disableReverseLookup: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    hideSTARTTLS: true,
-    authOptional: true,
-    hideDSN: false,
-    hideENHANCEDSTATUSCODES: false,
-    hideSMTPUTF8: false,
-    hide8BITMIME: false,
-    hidePIPELINING: false,
     socketTimeout: params.smtpd_timeout * 1000,
     maxClients: 0,
     onMailFrom(_address, session, callback) {

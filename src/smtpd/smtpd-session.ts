@@ -14,7 +14,7 @@ import { CleanupClient } from '../global/cleanup-clnt.js';
 import { rfc5322Date } from '../global/mail-date.js';
 import type { Params } from '../global/params/param-registry.js';
 import { msg } from '../util/msg.js';
-import { LineEndingNormalizer } from './smtpd-normalize.js';
+import { LineEndingNormalizer } from '../util/line-endings.js';
 import type { SmtpdChecks } from './smtpd-checks.js';
 
 /** An SMTP error for smtp-server's callbacks, with its own enhanced status code. */

@@ -31,7 +31,16 @@ test('sendmail -t takes recipients from the header; -i reads to the end', async 
   assert.equal(run.status, 0, run.stderr);
   for (const user of ['alpha', 'beta', 'gamma']) await mx.waitForLog(new RegExp(`to=<${user}@localhost>, relay=local, .*status=sent`));
   assert.match(mx.maildir('gamma')[0] ?? '', /\n\nbody\n\.\nstill body\n$/);
-  const bs = mx.run('sendmail', ['-bs']);
-  assert.equal(bs.status, 1);
-  assert.match(bs.stderr, /-bs \(SMTP on standard input\) is not implemented yet/);
+});
+
+test('sendmail -bs speaks SMTP on standard input and output', async () => {
+  const session = ['EHLO me.example', 'MAIL FROM:<me@example.org>', 'RCPT TO:<delta@localhost>', 'DATA', 'Subject: -bs', '', 'over stdio', '.', 'QUIT', ''].join('\r\n');
+  const run = mx.run('sendmail', ['-bs'], session);
+  assert.equal(run.status, 0, run.stderr);
+  const replies = run.stdout.split('\r\n').filter((line) => /^\d{3} /.test(line));
+  assert.equal(replies[0], '220 mx.test.example ESMTP Petrel');
+  assert.deepEqual(replies.map((r) => r.slice(0, 3)), ['220', '250', '250', '250', '354', '250', '221']);
+  assert.match(replies[5] ?? '', /^250 2\.\d\.\d Ok: queued as [0-9A-Z]+$/);
+  await mx.waitForLog(/to=<delta@localhost>, relay=local, .*status=sent/);
+  assert.match(mx.maildir('delta')[0] ?? '', /\n\nover stdio\n$/);
 });

@@ -1,9 +1,10 @@
 /*
- * smtpd-normalize - turns DATA as received (CRLF, and whatever bare CR or
+ * line-endings - turns message data as received (CRLF, and whatever bare CR or
  * bare LF a client sends) into the queue's LF-only lines: CRLF and bare LF
  * end a line, and a bare CR also ends a line, so no line ending a client
  * smuggles in can later be written out as anything but a proper CRLF line
- * break (SMTP smuggling, DESIGN §2). Works chunk by chunk.
+ * break (SMTP smuggling, DESIGN §2). Works chunk by chunk; used by smtpd
+ * and by "sendmail -bs".
  */
 
 /** Converts chunks; keeps a trailing CR until the next chunk shows what follows it. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineEndingNormalizer } from '../../src/smtpd/smtpd-normalize.js';
+import { LineEndingNormalizer } from '../../src/util/line-endings.js';
 
 function run(chunks: string[]): string {
   const n = new LineEndingNormalizer();

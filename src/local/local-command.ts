@@ -35,6 +35,8 @@ export interface CommandOptions {
   readonly exportEnvironment: readonly string[];
   /** The working directory (/ when it does not exist). */
   readonly cwd: string;
+  /** The uid and gid the command runs as (undefined: this process's own). */
+  readonly ids?: { readonly uid: number; readonly gid: number };
 }
 
 /** Runs command with the message on stdin; resolves undefined on success, else what the exit means. */
@@ -59,7 +61,7 @@ export async function deliverToCommand(command: string, lines: MessageLines, env
     PATH: '/usr/bin:/bin',
   });
   const cwd = existsSync(options.cwd) ? options.cwd : '/';
-  const child = spawn(options.shell, ['-c', command], { env: environment, cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(options.shell, ['-c', command], { env: environment, cwd, stdio: ['pipe', 'ignore', 'pipe'], ...options.ids });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 1000) stderr += chunk.toString('utf8');

@@ -6,16 +6,20 @@
  * cleanup, "|command", /file, :include:, each duplicate once, each subject
  * to allow_mail_to_commands / allow_mail_to_files), the user's ~/.forward
  * per forward_path, luser_relay for unknown users, and finally the mailbox.
- * An instance that runs as its mail_owner (the development instance)
- * delivers as that user, and to any local name when the account is missing.
+ * Files are written and commands run with the rights local-rights.ts
+ * gives: the user's for their mailbox and .forward, default_privs' for
+ * aliases. An instance that runs as its mail_owner (the development
+ * instance) delivers as that user, and to any local name when the account
+ * is missing.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, type FileHandle } from 'node:fs/promises';
 import { userInfo } from 'node:os';
+import { parsePasswdLine, type Account } from '../global/accounts.js';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { expandText } from '../global/config/config-expand.js';
 import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
 import type { DeliveryRecipient, DeliveryRequest } from '../global/deliver-clnt.js';
-import { isTemporary } from '../global/errors.js';
+import { isTemporary, PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import type { QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { splitAliasValue } from '../global/tables/alias-source.js';
@@ -23,20 +27,26 @@ import type { TableList } from '../global/tables/table-list.js';
 import type { LookupTable } from '../global/tables/table.js';
 import { deliverToCommand, type CommandEnv } from './local-command.js';
 import { messageLines } from './local-content.js';
-import { deliverToMailbox, deliverToPath, type Account, type Outcome } from './local-mailbox.js';
+import { deliverToMailbox, deliverToPath, type Outcome } from './local-mailbox.js';
+import type { UserRights } from './local-rights.js';
 
 /** What local delivery keeps for its whole life. */
 export interface LocalContext {
   readonly params: Params;
   readonly aliases: TableList;
   readonly passwd: LookupTable;
-  /** True when this instance runs as its mail_owner: no user switching, any local name has a mailbox. */
+  /** True when this instance runs as its mail_owner: any local name has a mailbox. */
   readonly unprivileged: boolean;
+  readonly rights: UserRights;
+  /** Any parameter's expanded value, for $name in forward_path, luser_relay and mailbox_command. */
+  readonly value: (name: string) => string | undefined;
 }
 
 /** One queue file being delivered. */
 export interface LocalMessage {
   readonly request: DeliveryRequest;
+  /** The queue file, opened before any change of rights. */
+  readonly file: FileHandle;
   readonly info: QueueFileInfo;
   readonly deliveredTo: ReadonlySet<string>;
 }
@@ -47,11 +57,6 @@ const ORDER: Record<Outcome['status'], number> = { sent: 0, bounced: 1, deferred
 
 function worst(outcomes: readonly Outcome[]): Outcome {
   return outcomes.reduce((a, b) => (ORDER[b.status] > ORDER[a.status] ? b : a));
-}
-
-function parseAccount(line: string): Account {
-  const [name = '', , uid = '0', gid = '0', , home = '/', shell = '/bin/sh'] = line.split(':');
-  return { name, uid: Number(uid), gid: Number(gid), home, shell };
 }
 
 /** Whether this instance runs as its mail_owner (nothing to switch between). */
@@ -75,7 +80,41 @@ class RecipientDelivery {
   }
 
   private lines(): AsyncGenerator<Buffer> {
-    return messageLines(this.msg.request.queueFile, this.msg.info, this.headers());
+    return messageLines(this.msg.file, this.msg.info, this.headers());
+  }
+
+  /** local(8)'s $name macros for forward_path, luser_relay and mailbox_command. */
+  private macros(account: Account | undefined, name: string, local: string): Record<string, string> {
+    const { extension } = splitExtension(local, this.ctx.params.recipient_delimiter);
+    return {
+      user: account?.name ?? name,
+      home: account?.home ?? '',
+      shell: account?.shell ?? '',
+      local,
+      mailbox: name,
+      domain: splitAddress(this.rcpt.address).domain ?? '',
+      extension: extension === undefined ? '' : extension.slice(1),
+      recipient_delimiter: extension === undefined ? '' : (extension[0] as string),
+      recipient: this.rcpt.address,
+      sender: this.msg.request.sender,
+    };
+  }
+
+  /**
+   * Expands template with macros, then other parameters; a name that is
+   * neither stays as written ("$EXTENSION" in mailbox_command is the
+   * shell's). filter, when given, replaces other characters in expansions
+   * with "_". Expanded values are literal: a "$" in an address expands to
+   * nothing more.
+   */
+  private expand(template: string, macros: Record<string, string>, filter?: string): string {
+    const allowed = filter === undefined ? undefined : new Set(filter);
+    const clean = (text: string): string => (allowed === undefined ? text : [...text].map((c) => (allowed.has(c) ? c : '_')).join(''));
+    const literal = (text: string): string => clean(text).replaceAll('$', '$$$$');
+    return expandText(template, (name) => {
+      const value = macros[name] ?? this.ctx.value(name);
+      return value === undefined ? `$$${name}` : literal(value);
+    });
   }
 
   private env(account: Account, local: string): CommandEnv {
@@ -115,43 +154,43 @@ class RecipientDelivery {
 
   private async account(name: string): Promise<Account | undefined> {
     const line = await this.ctx.passwd.lookup(name);
-    if (line !== undefined) return parseAccount(line);
+    if (line !== undefined) return parsePasswdLine(line);
     if (!this.ctx.unprivileged) return undefined;
     const me = userInfo();
     return { name, uid: me.uid, gid: me.gid, home: me.homedir, shell: me.shell ?? '/bin/sh' };
+  }
+
+  /** Whose rights an item runs with: the .forward's user, else default_privs (aliases are root's). */
+  private async runAs(account: Account | undefined): Promise<Account> {
+    if (account !== undefined) return account;
+    const privs = await this.account(this.ctx.params.default_privs);
+    if (privs === undefined) throw new PetrelError('config', `default_privs: unknown account "${this.ctx.params.default_privs}"`, { temporary: true });
+    return privs;
   }
 
   private async user(name: string, local: string): Promise<Outcome> {
     const account = await this.account(name);
     if (account === undefined) {
       if (this.ctx.params.luser_relay !== '') {
-        const relay = expandText(this.ctx.params.luser_relay, (macro) => ({ user: name, local, recipient: this.rcpt.address })[macro]);
+        const relay = this.expand(this.ctx.params.luser_relay, this.macros(undefined, name, local));
         return this.forward([relay], name);
       }
       return { status: 'bounced', dsn: '5.1.1', reason: `unknown user: "${name}"` };
     }
-    if (!this.ctx.unprivileged && process.getuid?.() !== account.uid) {
-      return { status: 'deferred', dsn: '4.3.0', reason: 'delivery as another user is not implemented yet' };
+    if (!this.ctx.rights.canActFor(account)) {
+      return { status: 'deferred', dsn: '4.3.0', reason: `cannot deliver as ${account.name}: the local delivery agent does not run as root` };
     }
     const forwarded = await this.dotForward(account, local);
     if (forwarded !== undefined) return forwarded;
-    return deliverToMailbox(this.ctx.params, account, this.env(account, local), this.lines());
+    const command = this.expand(this.ctx.params.mailbox_command, this.macros(account, name, local), this.ctx.params.command_expansion_filter);
+    return deliverToMailbox(this.ctx.params, command, account, this.env(account, local), this.lines(), this.ctx.rights);
   }
 
   private async dotForward(account: Account, local: string): Promise<Outcome | undefined> {
-    const { extension } = splitExtension(local, this.ctx.params.recipient_delimiter);
-    const macros: Record<string, string> = {
-      home: account.home,
-      user: account.name,
-      extension: extension === undefined ? '' : extension.slice(1),
-      recipient_delimiter: extension === undefined ? '' : (extension[0] as string),
-      local,
-      recipient: this.rcpt.address,
-      domain: splitAddress(this.rcpt.address).domain ?? '',
-    };
+    const macros = this.macros(account, account.name, local);
     for (const template of this.ctx.params.forward_path) {
-      const path = expandText(template, (name) => macros[name]);
-      const text = await readFile(path, 'utf8').catch(() => undefined);
+      const path = this.expand(template, macros);
+      const text = await this.ctx.rights.asUser(account, () => readFile(path, 'utf8').catch(() => undefined));
       if (text === undefined) continue;
       const items = text.split('\n').filter((line) => !/^\s*(#|$)/.test(line)).flatMap(splitAliasValue);
       if (items.length === 0) continue;
@@ -172,7 +211,7 @@ class RecipientDelivery {
       this.seen.add(item.toLowerCase());
       if (item.startsWith(':include:')) {
         const path = item.slice(':include:'.length);
-        const text = await readFile(path, 'utf8').catch(() => undefined);
+        const text = await this.ctx.rights.asUser(await this.runAs(account), () => readFile(path, 'utf8').catch(() => undefined));
         if (text === undefined) {
           outcomes.push({ status: 'deferred', dsn: '4.3.0', reason: `cannot open include file ${path}` });
           continue;
@@ -184,12 +223,13 @@ class RecipientDelivery {
           outcomes.push({ status: 'bounced', dsn: '5.7.1', reason: `mail to command is restricted` });
           continue;
         }
-        const runAs = account ?? (await this.account(params.default_privs)) ?? { name: params.default_privs, uid: 0, gid: 0, home: '/', shell: '/bin/sh' };
+        const runAs = await this.runAs(account);
         const failure = await deliverToCommand(item.slice(1).trim(), this.lines(), this.env(runAs, owner), {
           shell: params.local_command_shell === '' ? '/bin/sh' : params.local_command_shell,
           timeLimitSeconds: params.command_time_limit,
           exportEnvironment: params.export_environment,
           cwd: runAs.home,
+          ids: this.ctx.rights.commandIds(runAs),
         });
         outcomes.push(failure === undefined ? { status: 'sent', dsn: '2.0.0', reason: `delivered to command: ${item.slice(1).trim()}` } : { status: failure.dsn.startsWith('4') ? 'deferred' : 'bounced', dsn: failure.dsn, reason: failure.text });
       } else if (item.startsWith('/')) {
@@ -197,7 +237,8 @@ class RecipientDelivery {
           outcomes.push({ status: 'bounced', dsn: '5.7.1', reason: `mail to file is restricted` });
           continue;
         }
-        outcomes.push(await deliverToPath(params, item, this.msg.request.sender, this.lines(), 'file'));
+        const runAs = await this.runAs(account);
+        outcomes.push(await this.ctx.rights.asUser(runAs, () => deliverToPath(params, item, this.msg.request.sender, this.lines(), 'file')));
       } else if (item.toLowerCase() === owner.toLowerCase() || item.toLowerCase() === `${owner.toLowerCase()}@${params.myorigin}`) {
         outcomes.push(await this.user(owner, owner));
       } else {

@@ -4,13 +4,19 @@
  * the user's file in mail_spool_directory; a trailing "/" selects Maildir,
  * anything else an mbox file (dot-locked, "From " quoted). Errors become
  * outcomes: a full mailbox bounces (5.2.2), a held lock or a file system
- * problem defers.
+ * problem defers. Mailboxes in the home directory are written with the
+ * user's rights; in a mail spool directory that users cannot write (Debian's
+ * /var/mail, 2775 root:mail) the mbox is locked and written as root, and a
+ * new one is given to the user, as local(8) does.
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Account } from '../global/accounts.js';
 import type { Params } from '../global/params/param-registry.js';
 import { deliverToCommand, type CommandEnv } from './local-command.js';
 import { deliverToMaildir } from './local-maildir.js';
 import { deliverToMbox, MailboxLockError, mboxFromLine } from './local-mbox.js';
+import type { UserRights } from './local-rights.js';
 import { MailboxLimitError, type MessageLines } from './local-write.js';
 
 /** What became of one delivery. */
@@ -20,15 +26,6 @@ export interface Outcome {
   readonly reason: string;
 }
 
-/** A user's account as local delivery needs it. */
-export interface Account {
-  readonly name: string;
-  readonly uid: number;
-  readonly gid: number;
-  readonly home: string;
-  readonly shell: string;
-}
-
 /** The outcome of a failed file write. */
 export function fileFailure(err: unknown, what: string): Outcome {
   if (err instanceof MailboxLimitError) return { status: 'bounced', dsn: '5.2.2', reason: `cannot update ${what}: mailbox full` };
@@ -36,8 +33,12 @@ export function fileFailure(err: unknown, what: string): Outcome {
   return { status: 'deferred', dsn: '4.2.0', reason: `cannot update ${what}: ${(err as Error).message}` };
 }
 
-/** Appends the message to an mbox file or writes it into a Maildir (path ending in "/"). */
-export async function deliverToPath(params: Params, path: string, sender: string, lines: MessageLines, kind: 'mailbox' | 'file'): Promise<Outcome> {
+/**
+ * Appends the message to an mbox file or writes it into a Maildir (path
+ * ending in "/"). owner: the mbox is written as root on that user's behalf
+ * (no symbolic link followed, a new file given to them, someone else's refused).
+ */
+export async function deliverToPath(params: Params, path: string, sender: string, lines: MessageLines, kind: 'mailbox' | 'file', owner?: Account): Promise<Outcome> {
   try {
     if (path.endsWith('/')) {
       await deliverToMaildir(path, lines, { sizeLimit: params.mailbox_size_limit });
@@ -46,6 +47,7 @@ export async function deliverToPath(params: Params, path: string, sender: string
     await deliverToMbox(path, mboxFromLine(sender, new Date()), lines, {
       sizeLimit: params.mailbox_size_limit,
       lock: { attempts: params.deliver_lock_attempts, delay: params.deliver_lock_delay * 1000, staleAfter: params.stale_lock_time * 1000 },
+      owner,
     });
     return { status: 'sent', dsn: '2.0.0', reason: kind === 'file' ? `delivered to file: ${path}` : 'delivered to mailbox' };
   } catch (err) {
@@ -53,20 +55,27 @@ export async function deliverToPath(params: Params, path: string, sender: string
   }
 }
 
-/** Delivers to the user's mailbox per mailbox_command, home_mailbox and mail_spool_directory. */
-export async function deliverToMailbox(params: Params, account: Account, env: CommandEnv, lines: MessageLines): Promise<Outcome> {
-  if (params.mailbox_command !== '') {
-    const failure = await deliverToCommand(params.mailbox_command, lines, env, {
+/** Delivers to the user's mailbox: the command (mailbox_command, expanded) when set, else home_mailbox or mail_spool_directory. */
+export async function deliverToMailbox(params: Params, command: string, account: Account, env: CommandEnv, lines: MessageLines, rights: UserRights): Promise<Outcome> {
+  if (command !== '') {
+    const failure = await deliverToCommand(command, lines, env, {
       shell: params.local_command_shell === '' ? '/bin/sh' : params.local_command_shell,
       timeLimitSeconds: params.command_time_limit,
       exportEnvironment: params.export_environment,
       cwd: account.home,
+      ids: rights.commandIds(account),
     });
-    if (failure === undefined) return { status: 'sent', dsn: '2.0.0', reason: `delivered to command: ${params.mailbox_command}` };
+    if (failure === undefined) return { status: 'sent', dsn: '2.0.0', reason: `delivered to command: ${command}` };
     return { status: failure.dsn.startsWith('4') ? 'deferred' : 'bounced', dsn: failure.dsn, reason: failure.text };
   }
-  if (params.home_mailbox !== '') return deliverToPath(params, join(account.home, params.home_mailbox) + (params.home_mailbox.endsWith('/') ? '/' : ''), env.sender, lines, 'mailbox');
+  if (params.home_mailbox !== '') {
+    const path = join(account.home, params.home_mailbox) + (params.home_mailbox.endsWith('/') ? '/' : '');
+    return rights.asUser(account, () => deliverToPath(params, path, env.sender, lines, 'mailbox'));
+  }
   const spool = params.mail_spool_directory;
-  const path = spool.endsWith('/') ? `${join(spool, account.name)}/` : join(spool, account.name);
-  return deliverToPath(params, path, env.sender, lines, 'mailbox');
+  if (spool.endsWith('/')) return rights.asUser(account, () => deliverToPath(params, `${join(spool, account.name)}/`, env.sender, lines, 'mailbox'));
+  const path = join(spool, account.name);
+  const userWritable = await stat(spool).then((st) => (st.mode & 0o002) !== 0, () => true);
+  if (userWritable || rights.commandIds(account) === undefined) return rights.asUser(account, () => deliverToPath(params, path, env.sender, lines, 'mailbox'));
+  return deliverToPath(params, path, env.sender, lines, 'mailbox', account);
 }

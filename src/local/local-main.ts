@@ -5,38 +5,64 @@
  * answers qmgr with the results.
  */
 import type { Socket } from 'node:net';
-import { acceptDelivery, type DeliveryReply, type DeliveryResult } from '../global/deliver-clnt.js';
+import type { FileHandle } from 'node:fs/promises';
+import { acceptDelivery, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { PetrelError } from '../global/errors.js';
-import { readQueueFile } from '../global/queue/queue-file-read.js';
+import { EffectiveUser } from '../global/privileges.js';
+import { openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { openTable } from '../global/tables/table-registry.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { deliveredTo } from './local-content.js';
 import { deliverRecipient, runsAsMailOwner, type LocalContext } from './local-deliver.js';
+import { ownRights, rootRights, SINGLE_USER } from './local-rights.js';
 
 let ctx: LocalContext | undefined;
 
 async function serve(socket: Socket, context: LocalContext): Promise<void> {
   const conn = new FramedConnection(socket);
   const request = await acceptDelivery(conn, context.params.ipc_timeout * 1000);
-  let results: DeliveryResult[];
+  const results = await (context.rights.exclusive ? oneAtATime(() => deliver(context, request)) : deliver(context, request));
+  await conn.sendJson({ results } satisfies DeliveryReply);
+  conn.close();
+}
+
+async function deliver(context: LocalContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
+  let file: FileHandle;
+  let info: QueueFileInfo;
   try {
-    const info = await readQueueFile(request.queueFile);
-    const message = { request, info, deliveredTo: await deliveredTo(request.queueFile, info) };
-    results = [];
+    file = await openQueueFile(request.queueFile);
+  } catch (err) {
+    const reason = `cannot read queue file: ${(err as Error).message}`;
+    return request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn: '4.3.0', reason }));
+  }
+  try {
+    info = await readQueueRecords(file, request.queueFile);
+    const message = { request, file, info, deliveredTo: await deliveredTo(file, info) };
+    const results: DeliveryResult[] = [];
     for (const rcpt of request.recipients) {
       const outcome = await deliverRecipient(context, message, rcpt);
       logDelivery({ queueId: request.queueId, recipient: rcpt.address, original: rcpt.original, relay: 'local', arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected: request.requested, ...outcome });
       results.push({ index: rcpt.index, ...outcome });
     }
+    return results;
   } catch (err) {
     const reason = `cannot read queue file: ${(err as Error).message}`;
-    results = request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn: '4.3.0', reason }));
+    return request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn: '4.3.0', reason }));
+  } finally {
+    await file.close();
   }
-  await conn.sendJson({ results } satisfies DeliveryReply);
-  conn.close();
+}
+
+let previous: Promise<unknown> = Promise.resolve();
+
+/** Runs deliveries one after another (a process that switches effective ids). */
+function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  const next = previous.then(fn);
+  previous = next.catch(() => undefined);
+  return next;
 }
 
 runDaemon({
@@ -47,11 +73,14 @@ runDaemon({
     if (unsupported.length > 0) {
       throw new PetrelError('config', `mailbox_delivery_lock: ${unsupported.join(', ')} not available (Petrel locks mailboxes with dotlock only)`);
     }
+    const unprivileged = runsAsMailOwner(params);
     ctx = {
       params,
       aliases: await openTableList(params.alias_maps, { configDir: params.config_directory }),
       passwd: await openTable('unix:passwd.byname', { configDir: params.config_directory }),
-      unprivileged: runsAsMailOwner(params),
+      unprivileged,
+      value: config.value,
+      rights: unprivileged ? SINGLE_USER : EffectiveUser.available() ? rootRights() : ownRights(process.getuid?.() ?? -1),
     };
   },
   onConnection: (socket) => serve(socket, ctx as LocalContext),

@@ -5,7 +5,9 @@
  * message with "From " lines quoted and a closing empty line, fsyncs, and on
  * any failure truncates the mailbox back to its original length so a reader
  * never sees half a message. Called by the local delivery agent for
- * mail_spool_directory, home_mailbox files and /file destinations.
+ * mail_spool_directory, home_mailbox files and /file destinations. Written
+ * as root for a user (owner), it follows no symbolic link, gives a new file
+ * to the user and refuses someone else's.
  * Follows local(8) "UNIX-style mailbox delivery".
  */
 import { constants, promises as fs } from 'node:fs';
@@ -63,14 +65,22 @@ export async function deliverToMbox(
   path: string,
   envelopeLine: Buffer,
   lines: MessageLines,
-  options: { sizeLimit: number; lock: LockOptions },
+  options: { sizeLimit: number; lock: LockOptions; owner?: { readonly uid: number; readonly gid: number } },
 ): Promise<void> {
   const lockPath = `${path}.lock`;
   await takeDotLock(lockPath, options.lock);
   try {
-    const handle = await fs.open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
-    const originalSize = (await handle.stat()).size;
+    const owner = options.owner;
+    const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (owner === undefined ? 0 : constants.O_NOFOLLOW);
+    const handle = await fs.open(path, flags, 0o600);
+    const st = await handle.stat();
+    const originalSize = st.size;
     try {
+      if (owner !== undefined && st.uid !== owner.uid) {
+        if (st.uid !== process.geteuid?.() || st.size !== 0) throw new Error(`mailbox ${path} belongs to uid ${st.uid}, not to the recipient`);
+        await handle.chown(owner.uid, owner.gid);
+      }
+      if (!st.isFile()) throw new Error(`mailbox ${path} is not a regular file`);
       const envelope = Buffer.concat([envelopeLine, Buffer.from('\n')]);
       await handle.write(envelope);
       await writeLines(handle, withSeparator(lines), {

@@ -8,11 +8,14 @@
  * "petrel start" runs it in the background. Started as
  * "master -c config_dir".
  */
+import { closeSync, writeSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
+import { unprivilegedOwner, type Account } from '../global/accounts.js';
 import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
@@ -78,7 +81,9 @@ async function reload(running: Map<string, Running>, configDir: string): Promise
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { options } = getoptOrUsage(argv, 'c:', 'usage: master -c config_dir');
+  const { options } = getoptOrUsage(argv, 'c:w', 'usage: master -c config_dir [-w]');
+  const READY_FD = 3;
+  const notifyReady = options.some((o) => o.letter === 'w');
   const configDir = resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value);
   const { config, plan } = load(configDir);
   const { params } = config;
@@ -86,7 +91,16 @@ async function main(argv: string[]): Promise<number> {
   setProgramName(`${params.syslog_name}/master`);
   setMsgSink(log.sink);
   const planned = plan();
-  ensureQueueDirectories(params.queue_directory);
+  let owner: Account | undefined;
+  try {
+    owner = unprivilegedOwner(params);
+  } catch (err) {
+    return msg.fatal((err as Error).message);
+  }
+  ensureQueueDirectories(params.queue_directory, owner);
+  if (owner === undefined && process.getuid?.() !== 0 && userInfo().username !== params.mail_owner) {
+    msg.warn(`running as ${userInfo().username}, not as root or mail_owner ${params.mail_owner}: every daemon runs as ${userInfo().username}`);
+  }
   const lock = await lockMaster(params.queue_directory);
   if (lock === undefined) return msg.fatal(`the Petrel mail system is already running (queue ${params.queue_directory})`);
   const running = new Map<string, Running>();
@@ -99,6 +113,11 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   msg.info(`daemon started -- version ${params.mail_version}, configuration ${configDir}`);
+  // -w (petrel start): tell the starter on descriptor 3 that every listener is open.
+  if (notifyReady) {
+    writeSync(READY_FD, 'ready\n');
+    closeSync(READY_FD);
+  }
   process.on('SIGHUP', () => {
     msg.info(`reload -- version ${params.mail_version}, configuration ${configDir}`);
     void reload(running, configDir);

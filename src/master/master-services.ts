@@ -1,7 +1,8 @@
 /*
  * master-services - turns master.cf entries into running services for the
  * master: which compiled daemon each command runs ($daemon_directory/<cmd>/
- * <cmd>-main.js), the worker's arguments (-c, -n, -t, the -o overrides and
+ * <cmd>-main.js), the worker's arguments (-c, -n, -t, -u for an
+ * unprivileged service, the -o overrides and
  * master.cf's own arguments), maxproc, wakeup, the process cap, and the
  * listeners. An entry whose daemon Petrel does not have is skipped with a
  * warning naming it, never silently. Used by master-main.ts at start and on
@@ -40,6 +41,7 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
     }
     const maxproc = entry.maxproc ?? params.default_process_limit;
     const args = ['-c', configDir, '-n', entry.service, '-t', entry.type];
+    if (entry.unpriv !== false) args.push('-u');
     for (const [name, value] of entry.overrides) args.push('-o', `${name}=${value}`);
     args.push(...entry.args);
     planned.push({

@@ -1,9 +1,10 @@
 /*
  * skeleton - the one server skeleton every daemon runs in (STYLE: a thin
  * daemon main over a shared skeleton). It parses what the master passes
- * (-c config_dir, -n service, -t type, -o name=value), loads main.cf with
- * the service's -o overrides on top, sends diagnostics to the mail log as
- * "syslog_name/daemon[pid]", serves each client connection the master hands
+ * (-c config_dir, -n service, -t type, -o name=value, -u unprivileged),
+ * loads main.cf with the service's -o overrides on top, sends diagnostics
+ * to the mail log as "syslog_name/daemon[pid]", drops root for mail_owner
+ * when the service is unprivileged (master.cf's unpriv column), serves each client connection the master hands
  * over (the master keeps maxproc) and reports it done, counts requests for
  * max_use, exits after max_idle idle seconds,
  * finishes when the master says stop, and turns a fault in one connection
@@ -12,6 +13,8 @@
  */
 import type { Socket } from 'node:net';
 import { loadConfig, type Config } from '../global/config/load-config.js';
+import { unprivilegedOwner } from '../global/accounts.js';
+import { dropPrivileges } from '../global/privileges.js';
 import { openMaillog } from '../util/maillog.js';
 import { msg, setMsgSink, setProgramName } from '../util/msg.js';
 import { isMasterMessage, type WorkerToMaster } from './master-protocol.js';
@@ -44,6 +47,8 @@ export interface WorkerArgs {
   readonly configDir: string;
   readonly service: string;
   readonly overrides: Readonly<Record<string, string>>;
+  /** master.cf's unpriv column: run as mail_owner, not as root. */
+  readonly unprivileged: boolean;
 }
 
 /** Parses the worker's command line. */
@@ -51,8 +56,10 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
   let configDir = '';
   let service = '';
   const overrides: Record<string, string> = {};
+  let unprivileged = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
+    if (flag === '-u') unprivileged = true;
     if (!['-c', '-n', '-t', '-o'].includes(flag)) continue;
     const value = argv[++i];
     if (value === undefined) throw new Error(`option ${flag} needs a value`);
@@ -65,7 +72,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
     }
   }
   if (configDir === '' || service === '') throw new Error('the master must pass -c and -n');
-  return { configDir, service, overrides };
+  return { configDir, service, overrides, unprivileged };
 }
 
 function tell(message: WorkerToMaster): void {
@@ -174,7 +181,16 @@ export function runDaemon(hooks: DaemonHooks): void {
     }
   });
 
-  Promise.resolve(hooks.postInit?.(ctx)).then(
+  const init = async (): Promise<void> => {
+    const owner = args.unprivileged ? unprivilegedOwner(params) : undefined;
+    if (owner !== undefined) {
+      // The mail log is opened as root (it may be root's file); then root is given up for good.
+      await log.flush();
+      dropPrivileges(owner);
+    }
+    await hooks.postInit?.(ctx);
+  };
+  init().then(
     () => {
       tell({ type: 'ready' });
       armIdle();

@@ -1,18 +1,20 @@
 /*
  * petrel-control - what "petrel start | start-fg | stop | abort | reload |
  * status | check | flush" do to an instance (postfix(1)): start the master
- * in the background (and wait until it holds the instance lock, or report
+ * in the background (and wait until it has opened its listeners, or report
  * why it died), run it in the foreground, signal it (SIGTERM stop, SIGKILL
  * abort, SIGHUP reload), report whether it runs, check the configuration
  * and the queue directories, and ask qmgr to deliver deferred mail now.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
+import { unprivilegedOwner } from '../global/accounts.js';
 import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { ALL_PARAMS } from '../global/params/param-registry.js';
@@ -30,23 +32,29 @@ function masterEntry(config: Config): string[] {
 /** petrel start: the master in the background; resolves once it runs. */
 export async function startMaster(config: Config): Promise<number> {
   if (await masterIsRunning(config.params.queue_directory)) return msg.fatal('the Petrel mail system is already running');
-  ensureQueueDirectories(config.params.queue_directory);
-  const child = spawn(process.execPath, masterEntry(config), { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  ensureQueueDirectories(config.params.queue_directory, unprivilegedOwner(config.params));
+  // The master says "ready" on descriptor 3 once every listener is open (its -w option).
+  const child = spawn(process.execPath, [...masterEntry(config), '-w'], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const readyPipe = child.stdio[3] as Readable;
+  const errors = child.stdio[2] as Readable;
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  let ready = '';
+  errors.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  readyPipe.on('data', (chunk: Buffer) => (ready += chunk.toString('utf8')));
   const exited = once(child, 'exit');
   const deadline = Date.now() + START_WAIT_MS;
   while (Date.now() < deadline) {
-    const outcome = await Promise.race([exited.then(() => 'exit'), sleep(100).then(() => 'tick')]);
+    const outcome = await Promise.race([exited.then(() => 'exit'), sleep(50).then(() => 'tick')]);
     if (outcome === 'exit') return msg.fatal(`the master did not start: ${stderr.trim() || `exit status ${child.exitCode}`}`);
-    if (await masterIsRunning(config.params.queue_directory)) {
-      child.stderr.destroy();
+    if (ready.includes('ready\n')) {
+      readyPipe.destroy();
+      errors.destroy();
       child.unref();
       msg.info('starting the Petrel mail system');
       return 0;
     }
   }
-  return msg.fatal('the master did not take the instance lock in time');
+  return msg.fatal('the master did not open its listeners in time');
 }
 
 /** petrel start-fg: the master in the foreground; its exit status. */
@@ -86,7 +94,7 @@ export async function masterStatus(config: Config): Promise<number> {
 /** petrel check: queue directories, master.cf, and every table parameter opens. */
 export async function checkInstance(config: Config): Promise<number> {
   const { params } = config;
-  ensureQueueDirectories(params.queue_directory);
+  for (const path of ensureQueueDirectories(params.queue_directory, unprivilegedOwner(params))) msg.info(`${path}: owner set to ${params.mail_owner}`);
   const entries = readMasterCf(join(config.configDir, 'master.cf'));
   planServices(entries, params, config.configDir);
   let problems = 0;

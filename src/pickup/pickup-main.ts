@@ -3,15 +3,16 @@
  * file sendmail (or postsuper -r) left there goes to cleanup as a local submission (missing
  * headers added, Bcc removed, -t recipients extracted), then the maildrop
  * file is removed. It runs on a trigger from sendmail and on its wakeup
- * timer; an unreadable file goes to corrupt/ with a warning. Logs
+ * timer; an unreadable file goes to corrupt/ with a warning, a symbolic
+ * link or a hard link (maildrop/ is writable by every user) is removed. Logs
  * "ID: uid=N from=<sender>".
  */
-import { stat, unlink } from 'node:fs/promises';
+import { unlink, type FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
-import { contentStream, readQueueFile } from '../global/queue/queue-file-read.js';
+import { contentStream, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { listQueue, moveMessage } from '../global/queue/queue-move.js';
 import { queueFilePath } from '../global/queue/queue-paths.js';
 import { runDaemon } from '../master/skeleton.js';
@@ -22,16 +23,37 @@ let again = false;
 
 async function pickOne(params: Params, id: string): Promise<void> {
   const path = queueFilePath(params.queue_directory, 'maildrop', id);
-  let info;
+  // maildrop/ is writable by every local user: a symlink or a hard link there could make pickup
+  // read a file its submitter cannot read (another message in the queue), so neither is followed.
+  let fh: FileHandle;
+  let info: QueueFileInfo;
   try {
-    info = await readQueueFile(path);
+    fh = await openQueueFile(path, { noFollow: true });
   } catch (err) {
+    if (err instanceof PetrelError && err.code === 'queue_corrupt') {
+      msg.warn(`maildrop/${id}: ${err.message}; removed`);
+      await unlink(path).catch(() => undefined);
+    }
+    return;
+  }
+  try {
+    info = await readQueueRecords(fh, path);
+  } catch (err) {
+    await fh.close();
     if (err instanceof PetrelError && err.code === 'queue_corrupt') {
       msg.warn(`maildrop/${id}: ${err.message}; moved to corrupt`);
       await moveMessage(params.queue_directory, id, 'maildrop', 'corrupt');
     }
     return;
   }
+  try {
+    await submit(params, id, path, fh, info);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function submit(params: Params, id: string, path: string, fh: FileHandle, info: QueueFileInfo): Promise<void> {
   const { attrs } = info;
   const passed: Record<string, string> = { rewrite_context: 'local' };
   for (const name of ['envid', 'ret']) if (attrs[name] !== undefined) passed[name] = attrs[name] as string;
@@ -45,13 +67,12 @@ async function pickOne(params: Params, id: string): Promise<void> {
     return;
   }
   // As Postfix's pickup, the uid logged is the maildrop file's owner: the submitting user.
-  const owner = await stat(path).then((st) => st.uid, () => -1);
-  msg.info(`${client.id}: uid=${owner} from=<${info.sender}>`);
+  msg.info(`${client.id}: uid=${(await fh.stat()).uid} from=<${info.sender}>`);
   // A message requeued by postsuper -r keeps its delivered recipients marked done: they are not sent again.
   for (const r of info.recipients.filter((rcpt) => rcpt.status === '-')) {
     await client.recipient({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt });
   }
-  for await (const chunk of contentStream(path, info) as AsyncIterable<Buffer>) await client.content(chunk);
+  for await (const chunk of contentStream(fh, info) as AsyncIterable<Buffer>) await client.content(chunk);
   const reply = await client.finish();
   if (reply.status === 'ok') {
     await unlink(path);

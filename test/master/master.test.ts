@@ -18,6 +18,8 @@ after(() => mx.remove());
 
 test('a service whose workers die at start-up is throttled, with Postfix\'s log lines', async () => {
   await mx.waitForLog(/warning: master\.cf: line \d+: service nothere\/unix: Petrel has no "no-such-daemon" daemon; service not started/);
+  // The listeners are open once the master says it started.
+  await mx.waitForLog(/daemon started/);
   const socket = connect(join(mx.queue, 'private', 'broken'));
   socket.on('error', () => undefined);
   const log = await mx.waitForLog(/local-main\.js: bad command startup -- throttling/);

@@ -14,3 +14,12 @@ export function needFile(path: string, why: string): false | string {
   process.stderr.write(`SKIP: ${reason}\n`);
   return reason;
 }
+
+/** The skip option for a test that must run as root (to create accounts and switch users). */
+export function needRoot(why: string): false | string {
+  if (process.getuid?.() === 0) return false;
+  const reason = `not running as root (${why})`;
+  if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);
+  process.stderr.write(`SKIP: ${reason}\n`);
+  return reason;
+}

@@ -1,7 +1,7 @@
 /*
  * load-config - builds the frozen, typed parameter object every daemon and
  * command reads (STYLE "Parameters"): each declared parameter's text from
- * config-source.ts, expanded and converted once. Names set in main.cf that
+ * config-source.ts, expanded (unless declared raw) and converted once. Names set in main.cf that
  * Petrel does not implement are warned about as "unused parameter", never
  * fatal. Called by the worker skeleton and by commands.
  */
@@ -47,7 +47,7 @@ export function loadConfig(options: LoadConfigOptions, serviceNames: readonly st
   const source = new ConfigSource(options);
   const params: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(ALL_PARAMS as Record<string, ParamSpec>)) {
-    params[name] = convertParam(name, spec, source.value(name) ?? '');
+    params[name] = convertParam(name, spec, (spec.raw === true ? source.raw(name) : source.value(name)) ?? '');
   }
   if (options.warnUnused === true) {
     for (const name of unusedParameters(source, serviceNames)) {

@@ -34,6 +34,12 @@ export interface ParamSpec {
   readonly max?: number;
   /** Unit of a bare number for a time parameter (Postfix's default unit); "s" when absent. */
   readonly timeUnit?: 's' | 'm' | 'h' | 'd' | 'w';
+  /**
+   * Kept unexpanded at load: the daemon expands it at use, with its own
+   * macros ($home, $user, $extension ... for forward_path, luser_relay and
+   * mailbox_command) and the other parameters.
+   */
+  readonly raw?: boolean;
   /** For lists where Postfix allows it (mydestination, mynetworks ...): a /file/name item is replaced by that file's items. */
   readonly fileItems?: boolean;
 }

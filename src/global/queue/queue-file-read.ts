@@ -7,7 +7,7 @@
  * queue_corrupt error naming what is wrong. markRecipientDone() changes one
  * recipient's status byte in place and fsync()s it.
  */
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { PetrelError } from '../errors.js';
@@ -50,15 +50,41 @@ async function readExactly(fh: FileHandle, length: number, position: number, pat
   return buffer;
 }
 
-/** Reads the records of the queue file at path. */
-export async function readQueueFile(path: string): Promise<QueueFileInfo> {
+/**
+ * Opens the queue file at path for reading. noFollow refuses a symbolic
+ * link and a file with more than one link (a file a user put in maildrop/).
+ */
+export async function openQueueFile(path: string, options: { noFollow?: boolean } = {}): Promise<FileHandle> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await open(path, options.noFollow === true ? constants.O_RDONLY | constants.O_NOFOLLOW : constants.O_RDONLY);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw corrupt(path, 'a symbolic link, not a queue file');
     throw new PetrelError('io', `open ${path}: ${(err as Error).message}`, { temporary: true, cause: err });
   }
+  if (options.noFollow === true) {
+    const st = await fh.stat();
+    if (!st.isFile() || st.nlink !== 1) {
+      await fh.close();
+      throw corrupt(path, 'not a regular file with one link');
+    }
+  }
+  return fh;
+}
+
+/** Reads the records of the queue file at path. */
+export async function readQueueFile(path: string): Promise<QueueFileInfo> {
+  const fh = await openQueueFile(path);
   try {
+    return await readQueueRecords(fh, path);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads the records of an open queue file (path names it in errors). */
+export async function readQueueRecords(fh: FileHandle, path: string): Promise<QueueFileInfo> {
+  {
     const size = (await fh.stat()).size;
     const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
     const { bytesRead } = await fh.read(buffer, 0, buffer.length, 0);
@@ -111,15 +137,28 @@ export async function readQueueFile(path: string): Promise<QueueFileInfo> {
       position = payloadAt + length;
     }
     throw corrupt(path, 'incomplete: no end record');
-  } finally {
-    await fh.close();
   }
 }
 
-/** A stream of the message content (LF line endings). */
-export function contentStream(path: string, info: QueueFileInfo): Readable {
+/** A stream of the message content (LF line endings), from a path or an open file (left open). */
+export function contentStream(source: string | FileHandle, info: QueueFileInfo): Readable {
   if (info.contentSize === 0) return Readable.from([]);
-  return createReadStream(path, { start: info.contentOffset, end: info.contentOffset + info.contentSize - 1 });
+  const range = { start: info.contentOffset, end: info.contentOffset + info.contentSize - 1 };
+  if (typeof source === 'string') return createReadStream(source, range);
+  // Not createReadStream({ fd }): a stream closes its descriptor when destroyed, and the caller keeps this one.
+  return Readable.from(readRange(source, range.start, range.end + 1));
+}
+
+const CHUNK_BYTES = 64 * 1024;
+
+async function* readRange(fh: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
+  for (let position = start; position < end; ) {
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, end - position));
+    const { bytesRead } = await fh.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) throw new PetrelError('queue_corrupt', `queue file truncated at offset ${position}`);
+    position += bytesRead;
+    yield buffer.subarray(0, bytesRead);
+  }
 }
 
 /** Marks a recipient done in place and makes that durable. */

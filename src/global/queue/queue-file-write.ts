@@ -63,7 +63,9 @@ export class QueueFileWriter {
       const finalPath = queueFilePath(queueDirectory, queue, id);
       const tempPath = join(queuePath(queueDirectory, queue), `.${id}.tmp`);
       try {
-        const fh = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        // A user's maildrop file must be readable by pickup, which runs as mail_owner.
+        const mode = queue === 'maildrop' ? 0o644 : 0o600;
+        const fh = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
         const writer = new QueueFileWriter(fh, queue, id, tempPath, finalPath);
         writer.record(REC.version, QUEUE_FORMAT);
         return writer;
@@ -174,7 +176,10 @@ export class QueueFileWriter {
       await this.fh.close();
       this.closed = true;
       await rename(this.tempPath, this.finalPath);
-      await fsyncDirectory(this.finalPath);
+      await fsyncDirectory(this.finalPath).catch((err: unknown) => {
+        // A user other than mail_owner may write into maildrop/ (mode 1733) but cannot open it to fsync it.
+        if (this.queue !== 'maildrop' || (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+      });
     } catch (err) {
       await this.abort();
       throw new PetrelError('io', `write queue file ${this.id}: ${(err as Error).message}`, { temporary: true, cause: err });

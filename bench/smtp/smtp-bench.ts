@@ -142,6 +142,8 @@ function ensureAlternateDirectory(dir: string): void {
   const text = existsSync(mainCf) ? readFileSync(mainCf, 'utf8') : '';
   if (text.includes(dir)) return;
   console.log(`(adding ${dir} to alternate_config_directories and /tmp to maillog_file_prefixes in ${mainCf}: Postfix requires it for a second instance)`);
+  // Debian's "No configuration" install leaves no main.cf at all.
+  if (!existsSync(mainCf)) writeFileSync(mainCf, '');
   execFileSync('postconf', ['-c', '/etc/postfix', '-e', `alternate_config_directories = ${dir}`, 'maillog_file_prefixes = /var, /dev/stdout, /tmp']);
 }
 

@@ -16,5 +16,5 @@ runDaemon({
   async postInit({ config }) {
     rewriter = await CleanupRewriter.open(config.params, await AddressResolver.open(config.params));
   },
-  onConnection: (socket, { config }) => cleanupSession(socket, config.params, rewriter as CleanupRewriter),
+  onConnection: (socket, { config, retiring }) => cleanupSession(socket, config.params, rewriter as CleanupRewriter, retiring),
 });

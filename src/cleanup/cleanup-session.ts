@@ -5,7 +5,7 @@
  * through the header pass into the file with message_size_limit enforced,
  * and at the end the file is committed durably before the client hears
  * "ok". Anything short of that is a reject or defer reply and the file is
- * removed. Logs "ID: message-id=<...>" and tells qmgr about new mail.
+ * removed. A connection carries one message after another. Logs "ID: message-id=<...>" and tells qmgr about new mail.
  */
 import type { Socket } from 'node:net';
 import type { CleanupFailure, CleanupReply, CleanupRequest } from '../global/cleanup-clnt.js';
@@ -13,7 +13,7 @@ import { isTemporary } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { QueueFileWriter } from '../global/queue/queue-file-write.js';
-import { FRAME, FramedConnection } from '../util/ipc-frame.js';
+import { FRAME, FramedConnection, type Frame } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
 import { HeaderPass } from './cleanup-headers.js';
 import { ExpansionError, type CleanupRewriter } from './cleanup-rewrite.js';
@@ -27,19 +27,40 @@ function defer(text: string): Failure {
   return { status: 'defer', dsn: '4.3.0', text };
 }
 
-/** Serves one client connection: one message. */
-export async function cleanupSession(socket: Socket, params: Params, rewriter: CleanupRewriter): Promise<void> {
+/**
+ * Serves one client connection: one message after another, for as long as
+ * the client keeps the connection (cleanup-clnt.ts reuses it) and this
+ * process is not retiring.
+ */
+export async function cleanupSession(socket: Socket, params: Params, rewriter: CleanupRewriter, retiring: () => boolean): Promise<void> {
   const conn = new FramedConnection(socket);
   const timeout = params.ipc_timeout * 1000;
-  const begin = await conn.nextJson<CleanupRequest>(timeout);
-  if (begin.op !== 'begin') throw new Error(`expected begin, got ${begin.op}`);
+  for (;;) {
+    let first: Frame | undefined;
+    try {
+      first = await conn.next(timeout);
+    } catch {
+      return;
+    }
+    if (first === undefined) return;
+    const begin = (first.kind === FRAME.json ? JSON.parse(first.payload.toString('utf8')) : {}) as CleanupRequest;
+    if (begin.op !== 'begin') throw new Error(`expected begin, got ${begin.op ?? `frame kind ${first.kind}`}`);
+    const reusable = await cleanupMessage(conn, begin, params, rewriter);
+    if (!reusable || retiring()) return;
+  }
+}
+
+/** One message; resolves true when the connection may carry another. */
+async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequest, { op: 'begin' }>, params: Params, rewriter: CleanupRewriter): Promise<boolean> {
+  const socket = conn.socket;
+  const timeout = params.ipc_timeout * 1000;
   let writer: QueueFileWriter;
   try {
     writer = await QueueFileWriter.create(params.queue_directory);
   } catch (err) {
     msg.warn(`cannot create a queue file: ${(err as Error).message}`);
     await conn.sendJson(defer('Error: queue file write error'));
-    return;
+    return false;
   }
   let committed = false;
   try {
@@ -116,13 +137,14 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
       msg.info(`${writer.id}: ${failure.status}: ${failure.text}`);
       await writer.abort();
       await conn.sendJson(failure);
-      return;
+      return true;
     }
     await writer.commit();
     committed = true;
     if (headers.result.messageId !== '') msg.info(`${writer.id}: message-id=${headers.result.messageId}`);
     await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
     void triggerQmgr(params.queue_directory, QMGR_TRIGGER.scanIncoming);
+    return true;
   } catch (err) {
     if (!committed) {
       await writer.abort();
@@ -130,5 +152,6 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
       if (!socket.destroyed) await conn.sendJson(defer('Error: internal error')).catch(() => undefined);
     }
     if (committed) throw err;
+    return false;
   }
 }

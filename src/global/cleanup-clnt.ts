@@ -4,10 +4,14 @@
  * reply carries the queue ID), one "rcpt" per recipient, the content as data
  * frames (LF line endings), an end frame, then cleanup's verdict: the queue
  * ID once the file is durable, or a reject/defer status with its text. The
- * request and reply shapes are shared with the cleanup daemon.
+ * request and reply shapes are shared with the cleanup daemon. A connection
+ * that finished a message is kept for the next one (ipc-pool.ts); one that
+ * cleanup closed meanwhile is replaced by a new one.
  */
 import { join } from 'node:path';
-import { FRAME, FramedConnection } from '../util/ipc-frame.js';
+import { FRAME, FramedConnection, IpcError } from '../util/ipc-frame.js';
+import { keepConnection, takeConnection } from '../util/ipc-pool.js';
+import type { Params } from './params/param-registry.js';
 
 /** The cleanup service socket, relative to the queue directory. */
 export const CLEANUP_SOCKET = join('public', 'cleanup');
@@ -36,24 +40,41 @@ export type CleanupReply =
 /** A cleanup reply that is not "ok". */
 export type CleanupFailure = Exclude<CleanupReply, { readonly status: 'ok' }>;
 
+/** What a client needs of the configuration. */
+export type CleanupClientParams = Pick<Params, 'queue_directory' | 'ipc_timeout' | 'ipc_idle'>;
+
 /** One message being handed to cleanup. */
 export class CleanupClient {
   private constructor(
     private readonly conn: FramedConnection,
-    private readonly timeoutMs: number,
+    private readonly params: CleanupClientParams,
+    private readonly path: string,
     readonly id: string,
   ) {}
 
-  /** Connects and begins a message; the reply names its queue ID. */
-  static async begin(queueDirectory: string, request: Extract<CleanupRequest, { op: 'begin' }>, timeoutMs: number): Promise<CleanupClient | CleanupFailure> {
-    const conn = await FramedConnection.connect(join(queueDirectory, CLEANUP_SOCKET), timeoutMs);
-    await conn.sendJson(request);
-    const reply = await conn.nextJson<CleanupReply>(timeoutMs);
-    if (reply.status !== 'ok') {
-      conn.close();
-      return reply;
+  /** Begins a message on a kept or a new connection; the reply names its queue ID. */
+  static async begin(params: CleanupClientParams, request: Extract<CleanupRequest, { op: 'begin' }>): Promise<CleanupClient | CleanupFailure> {
+    const path = join(params.queue_directory, CLEANUP_SOCKET);
+    const timeoutMs = params.ipc_timeout * 1000;
+    for (;;) {
+      const kept = takeConnection(path);
+      const conn = kept ?? (await FramedConnection.connect(path, timeoutMs));
+      let reply: CleanupReply;
+      try {
+        await conn.sendJson(request);
+        reply = await conn.nextJson<CleanupReply>(timeoutMs);
+      } catch (err) {
+        conn.socket.destroy();
+        // A kept connection that cleanup closed meanwhile (it retired): try again on a new one.
+        if (kept !== undefined && err instanceof IpcError) continue;
+        throw err;
+      }
+      if (reply.status !== 'ok') {
+        conn.close();
+        return reply;
+      }
+      return new CleanupClient(conn, params, path, reply.id);
     }
-    return new CleanupClient(conn, timeoutMs, reply.id);
   }
 
   /** Adds a recipient. */
@@ -69,11 +90,15 @@ export class CleanupClient {
   /** Ends the content and waits for cleanup's verdict. */
   async finish(): Promise<CleanupReply> {
     await this.conn.send(FRAME.end, Buffer.alloc(0));
+    let reply: CleanupReply;
     try {
-      return await this.conn.nextJson<CleanupReply>(this.timeoutMs);
-    } finally {
+      reply = await this.conn.nextJson<CleanupReply>(this.params.ipc_timeout * 1000);
+    } catch (err) {
       this.conn.close();
+      throw err;
     }
+    keepConnection(this.path, this.conn, this.params.ipc_idle);
+    return reply;
   }
 
   /** Abandons the message (the client went away); cleanup discards the file. */

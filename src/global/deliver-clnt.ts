@@ -3,12 +3,16 @@
  * later) to deliver one queue file to some of its recipients, over
  * private/<transport>: the agent says hello (so a request no agent picks up
  * fails in a minute instead of hanging), then one JSON request and one JSON
- * reply with a result per recipient. The agent reads the content from the queue file itself, logs
+ * reply with a result per recipient. After the reply the agent says hello
+ * again when it can take another request on the same connection, and qmgr
+ * keeps such a connection for the next delivery (ipc-pool.ts). The agent reads the content from the queue file itself, logs
  * each recipient's "to=<...>, relay=..., status=..." line and answers; qmgr
  * records the results in the queue file. Shared by qmgr and the agents.
  */
 import { join } from 'node:path';
-import { FramedConnection } from '../util/ipc-frame.js';
+import { FramedConnection, IpcError } from '../util/ipc-frame.js';
+import { keepConnection, takeConnection } from '../util/ipc-pool.js';
+import type { Params } from './params/param-registry.js';
 
 /** One recipient in a delivery request. */
 export interface DeliveryRecipient {
@@ -60,20 +64,67 @@ export function transportSocket(transport: string): string {
   return join('private', transport);
 }
 
-/** The agent side: says hello and reads the request. */
-export async function acceptDelivery(conn: FramedConnection, timeoutMs: number): Promise<DeliveryRequest> {
-  await conn.sendJson({ ready: true } satisfies DeliveryHello);
-  return conn.nextJson<DeliveryRequest>(timeoutMs);
+/**
+ * The agent's side: serves requests on conn one after another, saying hello
+ * before each, until the client closes, a request does not come within
+ * timeoutMs, or the agent is retiring.
+ */
+export async function serveDeliveries(
+  conn: FramedConnection,
+  timeoutMs: number,
+  retiring: () => boolean,
+  deliver: (request: DeliveryRequest) => Promise<DeliveryReply>,
+): Promise<void> {
+  while (!retiring()) {
+    await conn.sendJson({ ready: true } satisfies DeliveryHello);
+    let frame;
+    try {
+      frame = await conn.next(timeoutMs);
+    } catch {
+      return;
+    }
+    if (frame === undefined) return;
+    const request = JSON.parse(frame.payload.toString('utf8')) as DeliveryRequest;
+    await conn.sendJson(await deliver(request));
+  }
 }
 
-/** Sends a request to transport and waits for its reply (timeoutMs covers the whole delivery). */
-export async function requestDelivery(queueDirectory: string, transport: string, request: DeliveryRequest, timeoutMs: number): Promise<DeliveryReply> {
-  const conn = await FramedConnection.connect(join(queueDirectory, transportSocket(transport)), Math.min(timeoutMs, 10_000));
+/** Waits for the agent's next hello, then keeps the connection for another request. */
+async function keepAfterHello(path: string, conn: FramedConnection, params: DeliveryClientParams): Promise<void> {
   try {
-    await conn.nextJson<DeliveryHello>(Math.min(timeoutMs, HELLO_TIMEOUT_MS));
-    await conn.sendJson(request);
-    return await conn.nextJson<DeliveryReply>(timeoutMs);
-  } finally {
+    await conn.nextJson<DeliveryHello>(Math.min(params.ipc_timeout * 1000, HELLO_TIMEOUT_MS));
+    keepConnection(path, conn, params.ipc_idle);
+  } catch {
     conn.close();
+  }
+}
+
+/** What a client needs of the configuration. */
+export type DeliveryClientParams = Pick<Params, 'queue_directory' | 'ipc_timeout' | 'ipc_idle'>;
+
+/** Asks the agent of transport to deliver; resolves with its reply, rejects when the agent is unavailable. */
+export async function requestDelivery(params: DeliveryClientParams, transport: string, request: DeliveryRequest, timeoutMs: number): Promise<DeliveryReply> {
+  const path = join(params.queue_directory, transportSocket(transport));
+  for (;;) {
+    const kept = takeConnection(path);
+    const conn = kept ?? (await FramedConnection.connect(path, Math.min(timeoutMs, 10_000)));
+    try {
+      if (kept === undefined) await conn.nextJson<DeliveryHello>(Math.min(timeoutMs, HELLO_TIMEOUT_MS));
+      await conn.sendJson(request);
+    } catch (err) {
+      conn.socket.destroy();
+      // A kept connection the agent closed meanwhile (it retired): try again on a new one.
+      if (kept !== undefined && err instanceof IpcError) continue;
+      throw err;
+    }
+    let reply: DeliveryReply;
+    try {
+      reply = await conn.nextJson<DeliveryReply>(timeoutMs);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    void keepAfterHello(path, conn, params);
+    return reply;
   }
 }

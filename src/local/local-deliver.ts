@@ -12,8 +12,9 @@
  * instance) delivers as that user, and to any local name when the account
  * is missing.
  */
+import { existsSync } from 'node:fs';
 import { readFile, type FileHandle } from 'node:fs/promises';
-import { userInfo } from 'node:os';
+import { userInfo, type UserInfo } from 'node:os';
 import { parsePasswdLine, type Account } from '../global/accounts.js';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { expandText } from '../global/config/config-expand.js';
@@ -59,9 +60,17 @@ function worst(outcomes: readonly Outcome[]): Outcome {
   return outcomes.reduce((a, b) => (ORDER[b.status] > ORDER[a.status] ? b : a));
 }
 
+let me: UserInfo<string> | undefined;
+
+/** The account this process runs as (looked up once). */
+function invokingUser(): UserInfo<string> {
+  me ??= userInfo();
+  return me;
+}
+
 /** Whether this instance runs as its mail_owner (nothing to switch between). */
 export function runsAsMailOwner(params: Params): boolean {
-  return userInfo().username === params.mail_owner;
+  return invokingUser().username === params.mail_owner;
 }
 
 class RecipientDelivery {
@@ -156,8 +165,8 @@ class RecipientDelivery {
     const line = await this.ctx.passwd.lookup(name);
     if (line !== undefined) return parsePasswdLine(line);
     if (!this.ctx.unprivileged) return undefined;
-    const me = userInfo();
-    return { name, uid: me.uid, gid: me.gid, home: me.homedir, shell: me.shell ?? '/bin/sh' };
+    const self = invokingUser();
+    return { name, uid: self.uid, gid: self.gid, home: self.homedir, shell: self.shell ?? '/bin/sh' };
   }
 
   /** Whose rights an item runs with: the .forward's user, else default_privs (aliases are root's). */
@@ -190,6 +199,8 @@ class RecipientDelivery {
     const macros = this.macros(account, account.name, local);
     for (const template of this.ctx.params.forward_path) {
       const path = this.expand(template, macros);
+      // Most users have no .forward: a cheap look first spares a failed read (and its error) per delivery.
+      if (!existsSync(path)) continue;
       const text = await this.ctx.rights.asUser(account, () => readFile(path, 'utf8').catch(() => undefined));
       if (text === undefined) continue;
       const items = text.split('\n').filter((line) => !/^\s*(#|$)/.test(line)).flatMap(splitAliasValue);
@@ -256,9 +267,8 @@ class RecipientDelivery {
       sender = `owner-${owner}@${params.myorigin}`;
     }
     const client = await CleanupClient.begin(
-      params.queue_directory,
+      params,
       { op: 'begin', sender, arrival: Date.now(), attrs: { ...this.msg.request.attrs, forwarded_by: this.msg.request.queueId }, local: false },
-      params.ipc_timeout * 1000,
     ).catch((err: unknown) => ({ status: 'defer' as const, dsn: '4.3.0', text: (err as Error).message }));
     if (!(client instanceof CleanupClient)) return { status: 'deferred', dsn: '4.3.0', reason: `cannot forward: ${client.text}` };
     for (const address of addresses) await client.recipient({ address, original: this.rcpt.original, notify: this.rcpt.notify, orcpt: this.rcpt.orcpt });

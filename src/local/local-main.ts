@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FileHandle } from 'node:fs/promises';
-import { acceptDelivery, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
+import { serveDeliveries, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { PetrelError } from '../global/errors.js';
 import { EffectiveUser } from '../global/privileges.js';
@@ -21,12 +21,11 @@ import { ownRights, rootRights, SINGLE_USER } from './local-rights.js';
 
 let ctx: LocalContext | undefined;
 
-async function serve(socket: Socket, context: LocalContext): Promise<void> {
-  const conn = new FramedConnection(socket);
-  const request = await acceptDelivery(conn, context.params.ipc_timeout * 1000);
-  const results = await (context.rights.exclusive ? oneAtATime(() => deliver(context, request)) : deliver(context, request));
-  await conn.sendJson({ results } satisfies DeliveryReply);
-  conn.close();
+async function serve(socket: Socket, context: LocalContext, retiring: () => boolean): Promise<void> {
+  await serveDeliveries(new FramedConnection(socket), context.params.ipc_timeout * 1000, retiring, async (request) => {
+    const results = await (context.rights.exclusive ? oneAtATime(() => deliver(context, request)) : deliver(context, request));
+    return { results };
+  });
 }
 
 async function deliver(context: LocalContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
@@ -83,5 +82,5 @@ runDaemon({
       rights: unprivileged ? SINGLE_USER : EffectiveUser.available() ? rootRights() : ownRights(process.getuid?.() ?? -1),
     };
   },
-  onConnection: (socket) => serve(socket, ctx as LocalContext),
+  onConnection: (socket, { retiring }) => serve(socket, ctx as LocalContext, retiring),
 });

@@ -24,6 +24,8 @@ export interface WorkerContext {
   readonly config: Config;
   /** The master.cf service name ("smtp", "127.0.0.1:2525", "cleanup" ...). */
   readonly service: string;
+  /** True once the process is finishing (max_use, max_idle, reload): a connection that carries many requests should end. */
+  retiring(): boolean;
 }
 
 /** A daemon: its name and what it does when. */
@@ -96,10 +98,10 @@ export function runDaemon(hooks: DaemonHooks): void {
   const log = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname.split('.')[0] });
   setProgramName(`${params.syslog_name}/${hooks.name}`);
   setMsgSink(log.sink);
-  const ctx: WorkerContext = { config, service: args.service };
   let active = 0;
   let served = 0;
   let stopping = false;
+  const ctx: WorkerContext = { config, service: args.service, retiring: () => stopping };
   let idleTimer: NodeJS.Timeout | undefined;
 
   const exit = async (code: number): Promise<never> => {

@@ -58,9 +58,8 @@ async function submit(params: Params, id: string, path: string, fh: FileHandle, 
   const passed: Record<string, string> = { rewrite_context: 'local' };
   for (const name of ['envid', 'ret']) if (attrs[name] !== undefined) passed[name] = attrs[name] as string;
   const client = await CleanupClient.begin(
-    params.queue_directory,
+    params,
     { op: 'begin', sender: info.sender, arrival: info.arrival, attrs: passed, local: true, extractRecipients: attrs.extract === 'yes', fullName: attrs.full_name ?? '' },
-    params.ipc_timeout * 1000,
   );
   if (!(client instanceof CleanupClient)) {
     msg.warn(`maildrop/${id}: cleanup: ${client.text}`);

@@ -22,9 +22,8 @@ export interface BouncedRecipient {
 export async function sendBounce(params: Params, queueId: string, path: string, info: QueueFileInfo, failed: readonly BouncedRecipient[]): Promise<string | undefined> {
   if (info.sender === '' || failed.length === 0) return undefined;
   const opened = await CleanupClient.begin(
-    params.queue_directory,
+    params,
     { op: 'begin', sender: '', arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true },
-    params.ipc_timeout * 1000,
   );
   if (!(opened instanceof CleanupClient)) throw new Error(`cleanup refused the bounce: ${opened.text}`);
   await opened.recipient({ address: info.sender, original: info.sender, notify: '', orcpt: '' });

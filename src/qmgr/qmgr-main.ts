@@ -44,7 +44,7 @@ async function activate(context: QmgrContext, id: string, from: MessageQueue): P
     const info = await readQueueFile(path);
     const pending = info.recipients.filter((r) => r.status === '-').length;
     msg.info(`${id}: from=<${info.sender}>, size=${info.contentSize}, nrcpt=${pending} (queue active)`);
-    await runMessage(context, id, path, info);
+    await runMessage(context, id, path, info, from);
   } catch (err) {
     if (err instanceof PetrelError && err.code === 'queue_corrupt') {
       msg.warn(`${id}: ${err.message}; moved to corrupt`);

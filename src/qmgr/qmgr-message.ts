@@ -13,13 +13,14 @@ import type { Config } from '../global/config/load-config.js';
 import type { AddressResolver, Resolution } from '../global/addr/addr-resolve.js';
 import { requestDelivery, type DeliveryRecipient, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
-import { markRecipientDone, readQueueFile, type QueueFileInfo, type StoredRecipient } from '../global/queue/queue-file-read.js';
+import { markRecipientsDone, readQueueFile, type QueueFileInfo, type StoredRecipient } from '../global/queue/queue-file-read.js';
 import { removeDeferReasons, writeDeferReasons } from '../global/queue/queue-defer-log.js';
 import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { msg } from '../util/msg.js';
 import { sendBounce, type BouncedRecipient } from './qmgr-bounce.js';
 import { recipientLimit, type DestinationSlots } from './qmgr-limits.js';
 import { unlink } from 'node:fs/promises';
+import type { MessageQueue } from '../global/queue/queue-paths.js';
 
 /** What qmgr shares with every active message. */
 export interface QmgrContext {
@@ -60,7 +61,7 @@ async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: Qu
   const release = await ctx.slots.acquire(transport, nexthop);
   try {
     const reply = await requestDelivery(
-      params.queue_directory,
+      params,
       transport,
       { queueId: id, queueFile: path, sender: info.sender, nexthop, arrival: info.arrival, activeSince, requested: Date.now(), attrs: info.attrs, recipients },
       params.daemon_timeout * 1000,
@@ -80,8 +81,12 @@ export function nextAttemptDelay(config: Config, arrival: number, now: number): 
   return Math.min(max, Math.max(min, Math.round((now - arrival) / 1000))) * 1000;
 }
 
-/** Delivers what is pending in the active message id and files it afterwards. */
-export async function runMessage(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo): Promise<void> {
+/**
+ * Delivers what is pending in the active message id (taken from queue
+ * from) and files it afterwards. Recipients are marked done in the file
+ * only when the message stays queued; a finished message is just removed.
+ */
+export async function runMessage(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, from: MessageQueue): Promise<void> {
   const { params } = ctx.config;
   const activeSince = Date.now();
   const pending = info.recipients.filter((r) => r.status === '-');
@@ -99,6 +104,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     for (let i = 0; i < group.recipients.length; i += limit) batches.push({ resolution: group.resolution, recipients: group.recipients.slice(i, i + limit) });
   }
   const bounced: (BouncedRecipient & { readonly stored: StoredRecipient })[] = [];
+  const sent: StoredRecipient[] = [];
   let deferred = 0;
   let lastDefer = { dsn: '4.0.0', reason: '' };
   const deferReasons = new Map<string, string>();
@@ -115,7 +121,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
           continue;
         }
         if (result.status === 'bounced') bounced.push({ address: rcpt.address, dsn: result.dsn, reason: result.reason, stored: rcpt });
-        else await markRecipientDone(path, rcpt);
+        else sent.push(rcpt);
       }
     }),
   );
@@ -133,7 +139,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
   if (bounced.length > 0) {
     try {
       await sendBounce(params, id, path, info, bounced);
-      for (const b of bounced) await markRecipientDone(path, b.stored);
+      sent.push(...bounced.map((b) => b.stored));
     } catch (err) {
       // The bounced recipients stay pending, so the next attempt bounces them (and notifies) again.
       msg.warn(`${id}: cannot send the non-delivery notice: ${(err as Error).message}; keeping the message`);
@@ -141,12 +147,14 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     }
   }
   if (deferred > 0) {
+    await markRecipientsDone(path, sent);
     await writeDeferReasons(params.queue_directory, id, deferReasons);
     const target = await moveMessage(params.queue_directory, id, 'active', 'deferred');
     await setNextAttempt(target, now + nextAttemptDelay(ctx.config, info.arrival, now));
     return;
   }
   await unlink(path);
-  await removeDeferReasons(params.queue_directory, id);
+  // Only a message that was deferred before can have a defer log.
+  if (from !== 'incoming') await removeDeferReasons(params.queue_directory, id);
   msg.info(`${id}: removed`);
 }

@@ -100,9 +100,8 @@ export async function onRcpt(state: SmtpdState, address: SMTPServerAddress, sess
     if (typeof args.ENVID === 'string') attrs.envid = args.ENVID;
     if (typeof args.RET === 'string') attrs.ret = args.RET.toUpperCase();
     const opened = await CleanupClient.begin(
-      params.queue_directory,
+      params,
       { op: 'begin', sender, arrival: Date.now(), attrs, local: false },
-      params.ipc_timeout * 1000,
     ).catch((err: unknown) => {
       msg.warn(`connect to cleanup service: ${(err as Error).message}`);
       return undefined;

@@ -108,6 +108,11 @@ export class FramedConnection {
     return frame;
   }
 
+  /** True until the peer closed, or the connection failed or was closed here. */
+  get open(): boolean {
+    return !this.ended && !this.socket.destroyed && this.socket.writable;
+  }
+
   /** The next frame, which must be JSON; parsed. */
   async nextJson<T>(timeoutMs: number): Promise<T> {
     const frame = await this.next(timeoutMs);
@@ -122,8 +127,12 @@ export class FramedConnection {
     header.writeUInt32BE(payload.length, 0);
     header[4] = kind;
     if (this.socket.destroyed || this.ended) throw new IpcError('the peer closed the connection');
+    // Header and payload leave in one system call (writev), not two.
+    this.socket.cork();
     this.socket.write(header);
-    if (this.socket.write(payload)) return;
+    const room = this.socket.write(payload);
+    this.socket.uncork();
+    if (room) return;
     await new Promise<void>((resolve, reject) => {
       const settle = (err?: Error): void => {
         this.socket.off('drain', onDrain);

@@ -43,6 +43,7 @@ export const GLOBAL_PARAMS = defineParams({
   // Postfix's default is 100; a Node worker costs ~0.3 s of CPU to start (a fork costs far less), so Petrel's is 10000.
   max_use: { kind: 'int', default: '10000', min: 0, doc: 'How many requests a worker serves before it exits' },
   service_throttle_time: { kind: 'time', default: '60s', timeUnit: 's', min: 0, doc: 'How long master waits before restarting a service that failed at start' },
+  ipc_idle: { kind: 'time', default: '5s', timeUnit: 's', min: 0, doc: 'The time after which a client closes an idle internal connection it keeps for reuse' },
   ipc_timeout: { kind: 'time', default: '3600s', timeUnit: 's', min: 0, doc: 'The time limit on reading or writing an internal socket' },
   daemon_timeout: { kind: 'time', default: '18000s', timeUnit: 's', min: 0, doc: 'How long a daemon may spend on one request before it is killed' },
   default_process_limit: { kind: 'int', default: '100', min: 0, doc: 'The default maxproc of master.cf services' },

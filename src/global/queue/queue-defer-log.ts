@@ -4,7 +4,7 @@
  * deferred recipient, replaced atomically), postqueue shows it, and it goes
  * away with the message. Postfix keeps the same in its defer/ logs.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isQueueId } from './queue-id.js';
 
@@ -34,5 +34,7 @@ export async function readDeferReasons(queueDirectory: string, id: string): Prom
 
 /** Forgets the reasons for id. */
 export async function removeDeferReasons(queueDirectory: string, id: string): Promise<void> {
-  await rm(deferPath(queueDirectory, id), { force: true });
+  await unlink(deferPath(queueDirectory, id)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }

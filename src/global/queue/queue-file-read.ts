@@ -4,8 +4,8 @@
  * recipient's record offset, the content's place in the file (skipped with
  * one seek, never read into memory here), and completeness. A file that is
  * truncated, has a bad record or lacks its end record raises a
- * queue_corrupt error naming what is wrong. markRecipientDone() changes one
- * recipient's status byte in place and fsync()s it.
+ * queue_corrupt error naming what is wrong. markRecipientsDone() changes
+ * recipients' status bytes in place and fsync()s them.
  */
 import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -161,11 +161,13 @@ async function* readRange(fh: FileHandle, start: number, end: number): AsyncGene
   }
 }
 
-/** Marks a recipient done in place and makes that durable. */
-export async function markRecipientDone(path: string, recipient: StoredRecipient): Promise<void> {
+/** Marks recipients done in place and makes that durable (one open and one fsync for all of them). */
+export async function markRecipientsDone(path: string, recipients: readonly StoredRecipient[]): Promise<void> {
+  if (recipients.length === 0) return;
   const fh = await open(path, 'r+');
   try {
-    await fh.write(Buffer.from(RCPT_STATUS.done, 'latin1'), 0, 1, recipient.statusOffset);
+    const done = Buffer.from(RCPT_STATUS.done, 'latin1');
+    for (const recipient of recipients) await fh.write(done, 0, 1, recipient.statusOffset);
     await fh.sync();
   } finally {
     await fh.close();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PetrelError } from '../../../src/global/errors.js';
-import { contentStream, markRecipientDone, readQueueFile } from '../../../src/global/queue/queue-file-read.js';
+import { contentStream, markRecipientsDone, readQueueFile } from '../../../src/global/queue/queue-file-read.js';
 import { QueueFileWriter } from '../../../src/global/queue/queue-file-write.js';
 import { isQueueId, newQueueId, queueIdTime } from '../../../src/global/queue/queue-id.js';
 import { ensureQueueDirectories, queueFilePath } from '../../../src/global/queue/queue-paths.js';
@@ -58,7 +58,7 @@ test('a written file reads back whole; the content streams; a recipient is marke
   assert.equal(info.headerSize, 'Subject: test\nFrom: a@example.com\n\n'.length);
   assert.equal(await readAll(contentStream(path, info)), CONTENT);
   const before = readFileSync(path).length;
-  await markRecipientDone(path, info.recipients[0] as (typeof info.recipients)[number]);
+  await markRecipientsDone(path, [info.recipients[0] as (typeof info.recipients)[number]]);
   const again = await readQueueFile(path);
   assert.deepEqual(again.recipients.map((r) => r.status), ['D', '-']);
   assert.equal(readFileSync(path).length, before);

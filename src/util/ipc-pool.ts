@@ -1,0 +1,44 @@
+/*
+ * ipc-pool - connections to a daemon kept for the next request: a client
+ * that finished a request puts its connection here for a short idle time
+ * (ipc_idle), and the next request to the same socket takes it instead of
+ * connecting again, which spares a connect and the master's hand-over of
+ * the socket to a worker. A connection the peer closed meanwhile is
+ * dropped. Idle connections keep no process alive. Used by cleanup-clnt.ts
+ * and deliver-clnt.ts.
+ */
+import type { FramedConnection } from './ipc-frame.js';
+
+/** Kept connections by socket path, newest last. */
+const idle = new Map<string, FramedConnection[]>();
+
+/** A kept, still open connection to path, or undefined. */
+export function takeConnection(path: string): FramedConnection | undefined {
+  const list = idle.get(path) ?? [];
+  for (let conn = list.pop(); conn !== undefined; conn = list.pop()) {
+    if (conn.open) {
+      conn.socket.ref();
+      return conn;
+    }
+  }
+  return undefined;
+}
+
+/** Keeps conn for idleSeconds (0: closes it now). */
+export function keepConnection(path: string, conn: FramedConnection, idleSeconds: number): void {
+  if (!conn.open || idleSeconds <= 0) {
+    conn.close();
+    return;
+  }
+  const list = idle.get(path) ?? [];
+  idle.set(path, list);
+  list.push(conn);
+  const timer = setTimeout(() => {
+    const at = list.indexOf(conn);
+    if (at < 0) return;
+    list.splice(at, 1);
+    conn.close();
+  }, idleSeconds * 1000);
+  timer.unref();
+  conn.socket.unref();
+}

@@ -3,7 +3,9 @@
  * to public/qmgr (new mail in incoming/, or flush) or public/pickup (new
  * mail in maildrop/), send one trigger byte, close. Failure is not an error
  * for the caller: the mail is already safe in the queue and both daemons
- * also scan on their own timers.
+ * also scan on their own timers. Triggers asked for while the same one is
+ * on its way are folded into one more, sent after it: a busy cleanup wakes
+ * qmgr a few times, not once per message, and no new mail is missed.
  */
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -21,12 +23,36 @@ export const QMGR_TRIGGER = {
 
 /** Sends a trigger to qmgr; resolves true when it took it. */
 export function triggerQmgr(queueDirectory: string, code: string, timeoutMs = 5000): Promise<boolean> {
-  return sendTrigger(join(queueDirectory, TRIGGER_SOCKETS.qmgr), code, timeoutMs);
+  return coalesced(join(queueDirectory, TRIGGER_SOCKETS.qmgr), code, timeoutMs);
 }
 
 /** Tells pickup there is new mail in maildrop/; resolves true when it took it. */
 export function triggerPickup(queueDirectory: string, timeoutMs = 5000): Promise<boolean> {
-  return sendTrigger(join(queueDirectory, TRIGGER_SOCKETS.pickup), 'W', timeoutMs);
+  return coalesced(join(queueDirectory, TRIGGER_SOCKETS.pickup), 'W', timeoutMs);
+}
+
+/** Triggers on their way, by socket and code; again: asked for once more meanwhile. */
+const onTheirWay = new Map<string, { again: boolean; done: Promise<boolean> }>();
+
+function coalesced(path: string, code: string, timeoutMs: number): Promise<boolean> {
+  const key = `${path}\0${code}`;
+  const current = onTheirWay.get(key);
+  if (current !== undefined) {
+    current.again = true;
+    return current.done;
+  }
+  const state = { again: false, done: Promise.resolve(false) };
+  state.done = (async () => {
+    let taken: boolean;
+    do {
+      state.again = false;
+      taken = await sendTrigger(path, code, timeoutMs);
+    } while (state.again);
+    onTheirWay.delete(key);
+    return taken;
+  })();
+  onTheirWay.set(key, state);
+  return state.done;
 }
 
 function sendTrigger(path: string, code: string, timeoutMs: number): Promise<boolean> {

@@ -12,20 +12,14 @@ import { join } from 'node:path';
 import { PetrelError } from '../global/errors.js';
 import type { MasterEntry } from '../global/config/master-cf-read.js';
 import type { Params } from '../global/params/param-registry.js';
-
-/** Well-known service names an inet service may use instead of a number (/etc/services). */
-const SERVICE_PORTS: Readonly<Record<string, number>> = { smtp: 25, submission: 587, submissions: 465, smtps: 465, lmtp: 24 };
+import { servicePort } from '../global/service-ports.js';
 
 /** Where one listener listens. */
 export type ListenAddress = { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
 
 function port(text: string, entry: MasterEntry): number {
-  const known = SERVICE_PORTS[text];
-  if (known !== undefined) return known;
-  const number = Number(text);
-  if (!Number.isInteger(number) || number <= 0 || number > 65535) {
-    throw new PetrelError('config', `master.cf: line ${entry.line}: unknown service port "${text}"`);
-  }
+  const number = servicePort(text);
+  if (number === undefined) throw new PetrelError('config', `master.cf: line ${entry.line}: unknown service port "${text}"`);
   return number;
 }
 

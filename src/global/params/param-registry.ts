@@ -9,6 +9,7 @@ import { GLOBAL_PARAMS } from './global-params.js';
 import { LOCAL_PARAMS } from './local-params.js';
 import type { ParamsOf, ParamSpec, ParamTable } from './param-types.js';
 import { QUEUE_PARAMS } from './queue-params.js';
+import { SMTP_PARAMS } from './smtp-params.js';
 import { SMTPD_PARAMS } from './smtpd-params.js';
 
 type Intersect<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void ? I : never;
@@ -26,7 +27,7 @@ export function mergeParamTables<const T extends readonly ParamTable[]>(...table
 }
 
 /** Every parameter, keyed by its main.cf name. */
-export const ALL_PARAMS = mergeParamTables(GLOBAL_PARAMS, ADDRESS_PARAMS, QUEUE_PARAMS, SMTPD_PARAMS, LOCAL_PARAMS);
+export const ALL_PARAMS = mergeParamTables(GLOBAL_PARAMS, ADDRESS_PARAMS, QUEUE_PARAMS, SMTPD_PARAMS, LOCAL_PARAMS, SMTP_PARAMS);
 
 /** The typed, frozen parameter object code reads. */
 export type Params = ParamsOf<typeof ALL_PARAMS>;

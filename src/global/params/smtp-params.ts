@@ -1,0 +1,31 @@
+/*
+ * smtp-params - the SMTP delivery agent's parameters: next-hop lookup,
+ * timeouts, TLS, SASL and the wire format. Declared here, beside the
+ * shared ones, because the registry in global/ may not import a daemon's
+ * folder. Defaults are Postfix's (smtp(8)); dns_servers is Petrel's own.
+ */
+import { defineParams } from './param-types.js';
+
+/** SMTP client parameters. */
+export const SMTP_PARAMS = defineParams({
+  smtp_tcp_port: { kind: 'string', default: 'smtp', doc: 'The port the SMTP client connects to when the next hop names none' },
+  smtp_helo_name: { kind: 'string', default: '$myhostname', doc: 'The host name sent in EHLO/HELO' },
+  smtp_connect_timeout: { kind: 'time', default: '30s', timeUnit: 's', min: 1, doc: 'The time limit on establishing a TCP connection' },
+  smtp_helo_timeout: { kind: 'time', default: '300s', timeUnit: 's', min: 1, doc: 'The time limit on the server greeting' },
+  smtp_data_done_timeout: {
+    kind: 'time',
+    default: '600s',
+    timeUnit: 's',
+    min: 1,
+    doc: 'The time limit on any one reply after the greeting (the longest Postfix stage, the reply to the end of data)',
+  },
+  smtp_mx_address_limit: { kind: 'int', default: '5', min: 0, doc: 'The most addresses tried for one delivery (0: no limit)' },
+  smtp_mx_session_limit: { kind: 'int', default: '2', min: 0, doc: 'The most SMTP sessions tried for one delivery (0: no limit)' },
+  smtp_skip_5xx_greeting: { kind: 'bool', default: 'yes', doc: 'Try the next server after a 5xx greeting instead of bouncing' },
+  smtp_tls_security_level: { kind: 'string', default: '', doc: 'none, may, encrypt, verify or secure (empty: none)' },
+  smtp_tls_CAfile: { kind: 'string', default: '', doc: 'Trusted certificate authorities for verify and secure (empty: the system store)' },
+  smtp_line_length_limit: { kind: 'int', default: '998', min: 0, doc: 'Longer lines are broken with CRLF and a space (0: no limit)' },
+  smtp_sasl_auth_enable: { kind: 'bool', default: 'no', doc: 'Authenticate to the next hop with smtp_sasl_password_maps' },
+  smtp_sasl_password_maps: { kind: 'tables', default: '', doc: 'username:password by next hop ([host]:port, host or domain)' },
+  dns_servers: { kind: 'list', default: '', doc: 'Petrel: DNS servers (address or address:port) for MX and address lookups (empty: /etc/resolv.conf)' },
+});

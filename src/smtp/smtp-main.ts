@@ -1,0 +1,153 @@
+/*
+ * smtp - the SMTP delivery agent (smtp(8)): takes delivery requests from
+ * qmgr on private/smtp (and any other master.cf service that runs it, such
+ * as relay), finds the servers for the next hop (smtp-nexthop.ts), tries
+ * them in order (the next one after a connection failure or a temporary
+ * refusal, at most smtp_mx_session_limit sessions), runs the SMTP
+ * transaction (smtp-session.ts) and logs Postfix's line per recipient:
+ * "to=<...>, relay=host[addr]:port, delay=..., delays=a/b/c/d, dsn=...,
+ * status=sent (250 ...)" or the reason it was deferred or bounced.
+ */
+import { readFileSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
+import { logDelivery } from '../global/deliver-log.js';
+import { PetrelError } from '../global/errors.js';
+import type { Params } from '../global/params/param-registry.js';
+import { contentStream, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { openTableList, type TableList } from '../global/tables/table-list.js';
+import { runDaemon } from '../master/skeleton.js';
+import { FramedConnection } from '../util/ipc-frame.js';
+import { msg } from '../util/msg.js';
+import { NextHopError, NextHopResolver, parseNextHop, portNumber, type NextHop } from './smtp-nexthop.js';
+import { runSession, type SessionOutcome, type TlsPolicy } from './smtp-session.js';
+
+const TLS_LEVELS = ['none', 'may', 'encrypt', 'verify', 'secure'] as const;
+
+interface SmtpContext {
+  readonly params: Params;
+  readonly resolver: NextHopResolver;
+  readonly passwords: TableList | undefined;
+  readonly tlsLevel: TlsPolicy['level'];
+  readonly ca: string | undefined;
+  readonly defaultPort: number;
+}
+
+let ctx: SmtpContext | undefined;
+
+async function credentials(context: SmtpContext, request: DeliveryRequest, hop: NextHop): Promise<{ user: string; pass: string } | undefined> {
+  if (context.passwords === undefined) return undefined;
+  for (const key of new Set([request.nexthop, hop.host])) {
+    const value = await context.passwords.lookup(key);
+    if (value === undefined) continue;
+    const colon = value.indexOf(':');
+    return { user: colon < 0 ? value : value.slice(0, colon), pass: colon < 0 ? '' : value.slice(colon + 1) };
+  }
+  return undefined;
+}
+
+async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<DeliveryReply> {
+  const { params } = context;
+  const results: DeliveryResult[] = [];
+  const record = (index: number, address: string, original: string, relay: string, connected: number, status: DeliveryResult['status'], dsn: string, reason: string): void => {
+    logDelivery({ queueId: request.queueId, recipient: address, original, relay, arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected, dsn, status, reason });
+    results.push({ index, status, dsn, reason });
+  };
+  const all = (relay: string, status: DeliveryResult['status'], dsn: string, reason: string): DeliveryReply => {
+    for (const r of request.recipients) record(r.index, r.address, r.original, relay, Date.now(), status, dsn, reason);
+    return { results };
+  };
+  let file: FileHandle;
+  let info: QueueFileInfo;
+  try {
+    file = await openQueueFile(request.queueFile);
+  } catch (err) {
+    return all('none', 'deferred', '4.3.0', `cannot read queue file: ${(err as Error).message}`);
+  }
+  try {
+    info = await readQueueRecords(file, request.queueFile);
+    let hop: NextHop;
+    let targets;
+    try {
+      hop = parseNextHop(request.nexthop, context.defaultPort);
+      targets = await context.resolver.targets(hop);
+    } catch (err) {
+      if (!(err instanceof NextHopError)) throw err;
+      return all('none', err.temporary ? 'deferred' : 'bounced', err.dsn, err.message);
+    }
+    const login = params.smtp_sasl_auth_enable ? await credentials(context, request, hop) : undefined;
+    let sessions = 0;
+    let last: Extract<SessionOutcome, { kind: 'failed' }> | undefined;
+    for (const target of targets) {
+      if (params.smtp_mx_session_limit > 0 && sessions >= params.smtp_mx_session_limit) break;
+      const outcome = await runSession({
+        target,
+        heloName: params.smtp_helo_name,
+        timeouts: { connect: params.smtp_connect_timeout * 1000, greeting: params.smtp_helo_timeout * 1000, reply: params.smtp_data_done_timeout * 1000 },
+        tls: { level: context.tlsLevel, ca: context.ca, servername: context.tlsLevel === 'secure' ? hop.host : undefined },
+        credentials: login,
+        sender: request.sender,
+        recipients: request.recipients,
+        ret: request.attrs.ret,
+        envid: request.attrs.envid,
+        size: info.contentSize,
+        lineLengthLimit: params.smtp_line_length_limit,
+        content: () => contentStream(file, info),
+      });
+      const relay = `${outcome.relay}:${target.port}`;
+      if (outcome.kind === 'failed') {
+        // A connection that never got a greeting is not an SMTP session.
+        if (outcome.dsn !== '4.4.1') sessions++;
+        last = outcome;
+        if (outcome.tryNext) continue;
+        return all(relay, 'bounced', outcome.dsn, outcome.reason);
+      }
+      if (outcome.tls !== '') {
+        const trust = context.tlsLevel === 'verify' || context.tlsLevel === 'secure' ? 'Verified' : 'Untrusted';
+        msg.info(`${trust} TLS connection established to ${relay}: ${outcome.tls}`);
+      }
+      request.recipients.forEach((r, i) => {
+        const result = outcome.recipients[i] as (typeof outcome.recipients)[number];
+        record(r.index, r.address, r.original, relay, outcome.connectedAt, result.status, result.dsn, result.reason);
+      });
+      return { results };
+    }
+    // Every server failed: try again later, as Postfix does even after 5xx greetings.
+    return all('none', 'deferred', last === undefined ? '4.4.1' : `4${last.dsn.slice(1)}`, last?.reason ?? `no server to try for ${request.nexthop}`);
+  } catch (err) {
+    return all('none', 'deferred', '4.3.0', `delivery failed: ${(err as Error).message}`);
+  } finally {
+    await file.close();
+  }
+}
+
+runDaemon({
+  name: 'smtp',
+  async postInit({ config }) {
+    const { params } = config;
+    const level = params.smtp_tls_security_level === '' ? 'none' : params.smtp_tls_security_level;
+    if (!(TLS_LEVELS as readonly string[]).includes(level)) {
+      throw new PetrelError('config', `smtp_tls_security_level: unsupported level "${level}" (expected ${TLS_LEVELS.join(', ')})`);
+    }
+    let ca: string | undefined;
+    if (params.smtp_tls_CAfile !== '') {
+      try {
+        ca = readFileSync(params.smtp_tls_CAfile, 'utf8');
+      } catch (err) {
+        throw new PetrelError('config', `smtp_tls_CAfile: ${(err as Error).message}`);
+      }
+    }
+    ctx = {
+      params,
+      resolver: new NextHopResolver(params),
+      passwords: params.smtp_sasl_auth_enable ? await openTableList(params.smtp_sasl_password_maps, { configDir: params.config_directory }) : undefined,
+      tlsLevel: level as TlsPolicy['level'],
+      ca,
+      defaultPort: portNumber(params.smtp_tcp_port),
+    };
+  },
+  onConnection: (socket, { retiring }) => {
+    const context = ctx as SmtpContext;
+    return serveDeliveries(new FramedConnection(socket), context.params.ipc_timeout * 1000, retiring, (request) => deliver(context, request));
+  },
+});

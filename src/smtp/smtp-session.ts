@@ -1,0 +1,225 @@
+/*
+ * smtp-session - one SMTP session with one server address, with
+ * nodemailer's SMTP connection as the protocol engine: EHLO with
+ * smtp_helo_name, STARTTLS per the TLS security level, AUTH when the next
+ * hop has credentials, then MAIL FROM (SIZE, RET, ENVID), a RCPT TO per
+ * recipient (NOTIFY, ORCPT), and the content from the queue file with CRLF
+ * line endings, dot-stuffing and lines over smtp_line_length_limit broken.
+ * The outcome says, per recipient, what the server answered, or why the
+ * session failed as a whole and whether the next server should be tried.
+ * Follows smtp(8); the texts are Postfix's ("host X[A] said: ... (in reply
+ * to RCPT TO command)", "connect to X[A]:25: Connection refused").
+ */
+import { Readable } from 'node:stream';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { Target } from './smtp-nexthop.js';
+
+/** How TLS is used on this session. */
+export interface TlsPolicy {
+  readonly level: 'none' | 'may' | 'encrypt' | 'verify' | 'secure';
+  /** PEM certificate authorities for verify and secure (undefined: the system store). */
+  readonly ca?: string;
+  /** The name the certificate must carry (verify: the MX host; secure: the next-hop domain). */
+  readonly servername?: string;
+}
+
+/** What one session needs. */
+export interface SessionRequest {
+  readonly target: Target;
+  readonly heloName: string;
+  readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
+  readonly tls: TlsPolicy;
+  readonly credentials?: { readonly user: string; readonly pass: string };
+  readonly sender: string;
+  readonly recipients: readonly { readonly address: string; readonly notify: string; readonly orcpt: string }[];
+  readonly ret?: string;
+  readonly envid?: string;
+  readonly size: number;
+  readonly lineLengthLimit: number;
+  /** The message content (LF line endings); called once per session. */
+  readonly content: () => Readable;
+}
+
+/** A server's answer for one recipient. */
+export interface RecipientOutcome {
+  readonly status: 'sent' | 'deferred' | 'bounced';
+  readonly dsn: string;
+  readonly reason: string;
+}
+
+/** The end of a session. */
+export type SessionOutcome =
+  | { readonly kind: 'replied'; readonly relay: string; readonly connectedAt: number; readonly tls: string; readonly recipients: readonly RecipientOutcome[] }
+  | { readonly kind: 'failed'; readonly relay: string; readonly dsn: string; readonly reason: string; readonly tryNext: boolean };
+
+interface SmtpError extends Error {
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  command?: string;
+  rejectedErrors?: SmtpError[];
+  recipient?: string;
+}
+
+/** The enhanced status code in a reply, or the generic one for its class (2.0.0, 4.0.0, 5.0.0). */
+export function replyDsn(reply: string, code: number): string {
+  const cls = String(code)[0] as string;
+  const match = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(reply);
+  if (match !== null && match[1]?.[0] === cls) return match[1];
+  return `${cls}.0.0`;
+}
+
+function said(relay: string, reply: string, command: string): string {
+  return `host ${relay} said: ${reply.replace(/\r?\n/g, ' ').trim()} (in reply to ${command} command)`;
+}
+
+/** Breaks lines longer than limit with LF and a space (the wire turns it into CRLF SP). */
+async function* breakLongLines(source: Readable, limit: number): AsyncGenerator<Buffer> {
+  let column = 0;
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    if (limit <= 0) {
+      yield chunk;
+      continue;
+    }
+    const parts: Buffer[] = [];
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      if (chunk[i] === 10) {
+        column = 0;
+      } else if (++column > limit) {
+        parts.push(chunk.subarray(start, i), Buffer.from('\n '));
+        start = i;
+        column = 2;
+      }
+    }
+    parts.push(chunk.subarray(start));
+    yield parts.length === 1 ? chunk : Buffer.concat(parts);
+  }
+}
+
+function connectFailure(relay: string, port: number, err: SmtpError): string {
+  const detail = (err as NodeJS.ErrnoException & { originalCode?: string }).originalCode ?? err.code;
+  const words: Record<string, string> = { ECONNREFUSED: 'Connection refused', ETIMEDOUT: 'Connection timed out', EHOSTUNREACH: 'No route to host', ENETUNREACH: 'Network is unreachable' };
+  const text = detail !== undefined && words[detail] !== undefined ? words[detail] : err.message;
+  return `connect to ${relay}:${port}: ${text}`;
+}
+
+/** Runs one session; never rejects. */
+export function runSession(req: SessionRequest): Promise<SessionOutcome> {
+  const { target } = req;
+  const relay = `${target.hostname}[${target.address}]`;
+  const verify = req.tls.level === 'verify' || req.tls.level === 'secure';
+  const connection = new SMTPConnection({
+    host: target.address,
+    port: target.port,
+    name: req.heloName,
+    connectionTimeout: req.timeouts.connect,
+    greetingTimeout: req.timeouts.greeting,
+    socketTimeout: req.timeouts.reply,
+    ignoreTLS: req.tls.level === 'none',
+    requireTLS: req.tls.level !== 'none' && req.tls.level !== 'may',
+    opportunisticTLS: req.tls.level === 'may',
+    allowInternalNetworkInterfaces: true,
+    tls: {
+      rejectUnauthorized: verify,
+      servername: req.tls.servername ?? (verify ? target.hostname : undefined),
+      ...(req.tls.ca === undefined ? {} : { ca: req.tls.ca }),
+    },
+  });
+  return new Promise<SessionOutcome>((resolve) => {
+    let settled = false;
+    const finish = (outcome: SessionOutcome): void => {
+      if (settled) return;
+      settled = true;
+      if (outcome.kind === 'replied') connection.quit();
+      else connection.close();
+      resolve(outcome);
+    };
+    let connected = false;
+    // The command callbacks say more than the error event; it only settles what they did not.
+    connection.on('error', (err: SmtpError) => setImmediate(() => finish(failure(err, connected ? 'end of data' : 'CONNECT'))));
+    const failure = (err: SmtpError, stage: string): SessionOutcome => {
+      if (err.code === 'ETLS' || err.command === 'STARTTLS') {
+        const detail = err.responseCode === undefined ? `: ${err.message}` : '';
+        return { kind: 'failed', relay, dsn: '4.7.4', reason: `TLS is required, but was not offered by host ${relay}${detail}`, tryNext: true };
+      }
+      if (err.responseCode !== undefined && err.response !== undefined) {
+        const greeting = err.command === 'CONN';
+        const permanent = err.responseCode >= 500;
+        return {
+          kind: 'failed',
+          relay,
+          dsn: replyDsn(err.response, err.responseCode),
+          reason: greeting ? `host ${relay} refused to talk to me: ${err.response.trim()}` : said(relay, err.response, err.command ?? stage),
+          tryNext: !permanent || greeting,
+        };
+      }
+      if (stage === 'CONNECT') return { kind: 'failed', relay, dsn: '4.4.1', reason: connectFailure(relay, target.port, err), tryNext: true };
+      return { kind: 'failed', relay, dsn: '4.4.2', reason: `lost connection with ${relay} while sending ${stage}: ${err.message}`, tryNext: true };
+    };
+    connection.connect((connectError) => {
+      if (connectError) {
+        finish(failure(connectError as SmtpError, 'CONNECT'));
+        return;
+      }
+      connected = true;
+      const connectedAt = Date.now();
+      const socket = connection._socket as { getProtocol?: () => string | null; getCipher?: () => { name: string } } | false | null;
+      const tls = connection.secure && socket && socket.getProtocol !== undefined ? `${socket.getProtocol?.() ?? 'TLS'} with cipher ${socket.getCipher?.().name ?? 'unknown'}` : '';
+      const send = (): void => {
+        const notify = req.recipients[0]?.notify ?? '';
+        const sameNotify = notify !== '' && req.recipients.every((r) => r.notify === notify);
+        const single = req.recipients.length === 1 ? req.recipients[0] : undefined;
+        const dsn = {
+          ...(req.ret === undefined ? {} : { ret: req.ret }),
+          ...(req.envid === undefined ? {} : { envid: req.envid }),
+          ...(sameNotify ? { notify: notify.split(',') } : {}),
+          ...(single !== undefined && single.orcpt !== '' ? { orcpt: single.orcpt } : {}),
+        };
+        const content = Readable.from(breakLongLines(req.content(), req.lineLengthLimit));
+        connection.send(
+          { from: req.sender === '' ? false : req.sender, to: req.recipients.map((r) => r.address), size: req.size, ...(Object.keys(dsn).length > 0 ? { dsn } : {}) },
+          content,
+          (err, info) => {
+            const outcomes = new Map<string, RecipientOutcome>();
+            const rejected = (err as SmtpError | null)?.rejectedErrors ?? (info?.rejectedErrors as SmtpError[] | undefined) ?? [];
+            for (const r of rejected) {
+              const code = r.responseCode ?? 450;
+              const response = r.response ?? r.message;
+              outcomes.set(r.recipient ?? '', { status: code >= 500 ? 'bounced' : 'deferred', dsn: replyDsn(response, code), reason: said(relay, response, 'RCPT TO') });
+            }
+            if (err && (err as SmtpError).rejectedErrors === undefined) {
+              const whole = failure(err as SmtpError, (err as SmtpError).command ?? 'DATA');
+              if (whole.kind === 'failed') {
+                const status = whole.dsn.startsWith('5') ? 'bounced' : 'deferred';
+                const outcome = { status, dsn: whole.dsn, reason: whole.reason } as const;
+                // Nothing accepted yet and a temporary failure: the next server may do better.
+                if (whole.tryNext && status === 'deferred' && outcomes.size === 0) {
+                  finish(whole);
+                  return;
+                }
+                finish({ kind: 'replied', relay, connectedAt, tls, recipients: req.recipients.map((r) => outcomes.get(r.address) ?? outcome) });
+                return;
+              }
+            }
+            const final = info?.response ?? '250 Ok';
+            const sent: RecipientOutcome = { status: 'sent', dsn: replyDsn(final, 250), reason: final.trim() };
+            finish({ kind: 'replied', relay, connectedAt, tls, recipients: req.recipients.map((r) => outcomes.get(r.address) ?? sent) });
+          },
+        );
+      };
+      if (req.credentials !== undefined && connection.allowsAuth) {
+        connection.login({ user: req.credentials.user, pass: req.credentials.pass }, (loginError) => {
+          if (loginError) {
+            const e = loginError as SmtpError;
+            finish({ kind: 'failed', relay, dsn: '4.7.0', reason: `SASL authentication failed; server ${relay} said: ${(e.response ?? e.message).trim()}`, tryNext: true });
+            return;
+          }
+          send();
+        });
+      } else {
+        send();
+      }
+    });
+  });
+}

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startDnsServer, type DnsServer } from '../support/dns-server.js';
+import { freePort, TestInstance } from '../support/instance.js';
+import { SmtpClient } from '../support/smtp-client.js';
+import { startSmtpPeer, type SmtpPeer } from '../support/smtp-peer.js';
+
+let mx: TestInstance;
+let dns: DnsServer;
+let port: number;
+const peers: SmtpPeer[] = [];
+let up: SmtpPeer;
+let plainOnly: SmtpPeer;
+
+before(async () => {
+  port = await freePort();
+  dns = await startDnsServer({
+    'multi.test': { mx: [{ preference: 10, exchange: 'mx1.multi.test' }, { preference: 20, exchange: 'mx2.multi.test' }] },
+    'mx1.multi.test': { a: ['127.0.0.3'] },
+    'mx2.multi.test': { a: ['127.0.0.2'] },
+    'plain.test': { a: ['127.0.0.2'] },
+    'mixed.test': { mx: [{ preference: 10, exchange: 'mx2.multi.test' }] },
+    'loop.test': { mx: [{ preference: 10, exchange: 'mx.test.example' }] },
+    'mx.test.example': { a: ['127.0.0.1'] },
+    'later.test': { a: ['127.0.0.4'] },
+    'tls.test': { a: ['127.0.0.2'] },
+    'notls.test': { a: ['127.0.0.5'] },
+  });
+  up = await startSmtpPeer('127.0.0.2', port);
+  plainOnly = await startSmtpPeer('127.0.0.5', port, { startTls: false });
+  peers.push(up, plainOnly);
+  mx = await TestInstance.create('', 'postmaster: alice\n', {
+    inet_protocols: 'ipv4',
+    dns_servers: `127.0.0.1:${dns.port}`,
+    smtp_tcp_port: String(port),
+    smtp_connect_timeout: '2s',
+    transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay: }',
+  });
+  appendFileSync(join(mx.etc, 'master.cf'), 'smtp unix - - n - - smtp\ntlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt\n');
+  mx.start();
+});
+
+after(async () => {
+  mx.remove();
+  dns.close();
+  for (const peer of peers) await peer.close();
+});
+
+async function send(recipients: string[], subject: string): Promise<string> {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  const reply = await client.send('alice@localhost', recipients, `Subject: ${subject}\n\nbody of ${subject}\n`);
+  await client.quit();
+  const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1];
+  assert.ok(id, reply);
+  return id;
+}
+
+test('MX hosts are tried by preference: the first is down, the second takes the mail; Postfix\'s log line names it', async () => {
+  const id = await send(['bob@multi.test'], 'mx order');
+  const log = await mx.waitForLog(new RegExp(`${id}: to=<bob@multi\\.test>.*status=sent`));
+  assert.match(log, new RegExp(`${id}: to=<bob@multi\\.test>, relay=mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\]:${port}, delay=[\\d.]+, delays=[\\d./]+, dsn=2\\.0\\.0, status=sent \\(250 Ok: queued as PEER1\\)`));
+  const got = up.received.find((m) => m.data.includes('body of mx order'));
+  assert.ok(got);
+  assert.equal(got.from, 'alice@localhost');
+  assert.deepEqual(got.to, ['bob@multi.test']);
+  assert.match(got.data, /^Received: from client\.example/);
+  assert.match(got.data, /\r\n\r\nbody of mx order\r\n$/);
+});
+
+test('a domain without MX records is reached at its own address; a line over 998 bytes is broken with CRLF and a space', async () => {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  const long = 'x'.repeat(2500);
+  const reply = await client.send('alice@localhost', ['carol@plain.test'], `Subject: no mx\n\n${long}\n`);
+  await client.quit();
+  const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
+  await mx.waitForLog(new RegExp(`${id}: to=<carol@plain\\.test>, relay=plain\\.test\\[127\\.0\\.0\\.2\\]:${port},.*status=sent`));
+  const got = up.received.find((m) => m.data.includes('Subject: no mx'));
+  assert.ok(got);
+  const body = got.data.slice(got.data.indexOf('\r\n\r\n') + 4);
+  assert.equal(body, `${'x'.repeat(998)}\r\n ${'x'.repeat(997)}\r\n ${'x'.repeat(505)}\r\n`);
+});
+
+test('one message, three answers: 250 delivered, 450 deferred, 550 bounced, and the sender is told about the bounced one', async () => {
+  const id = await send(['ok@mixed.test', 'temp@mixed.test', 'perm@mixed.test'], 'mixed answers');
+  const log = await mx.waitForLog(new RegExp(`${id}: to=<perm@mixed\\.test>.*status=bounced`));
+  assert.match(log, new RegExp(`${id}: to=<ok@mixed\\.test>, relay=mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\]:${port},.*dsn=2\\.0\\.0, status=sent`));
+  assert.match(log, new RegExp(`${id}: to=<temp@mixed\\.test>, relay=mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\]:${port},.*dsn=4\\.2\\.0, status=deferred \\(host mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\] said: 450 4\\.2\\.0 <temp@mixed\\.test>: mailbox busy, try later \\(in reply to RCPT TO command\\)\\)`));
+  assert.match(log, new RegExp(`${id}: to=<perm@mixed\\.test>,.*dsn=5\\.1\\.1, status=bounced \\(host mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\] said: 550 5\\.1\\.1 <perm@mixed\\.test>`));
+  await mx.waitForLog(new RegExp(`${id}: sender non-delivery notification: [0-9A-Z]+`));
+  const notice = await waitFor(() => mx.maildir('alice').find((m) => m.includes('perm@mixed.test')));
+  assert.doesNotMatch(notice, /temp@mixed\.test>: mailbox busy/);
+  assert.match(mx.run('postqueue', ['-p']).stdout, /temp@mixed\.test/);
+});
+
+test('a name that does not exist bounces; an MX that is this host loops back to myself', async () => {
+  const id = await send(['dan@nowhere.test', 'erin@loop.test'], 'dns failures');
+  const log = await mx.waitForLog(new RegExp(`${id}: removed`));
+  assert.match(log, new RegExp(`${id}: to=<dan@nowhere\\.test>, relay=none,.*dsn=5\\.4\\.4, status=bounced \\(Host or domain name not found\\. Name service error for name=nowhere\\.test type=MX: Host not found\\)`));
+  assert.match(log, new RegExp(`${id}: to=<erin@loop\\.test>, relay=none,.*dsn=5\\.4\\.6, status=bounced \\(mail for loop\\.test loops back to myself\\)`));
+});
+
+test('a destination that is down is deferred, then delivered once it is up and the queue is flushed', async () => {
+  const id = await send(['frank@later.test'], 'come back');
+  await mx.waitForLog(new RegExp(`${id}: to=<frank@later\\.test>, relay=none,.*status=deferred \\(connect to later\\.test\\[127\\.0\\.0\\.4\\]:${port}: Connection refused\\)`));
+  const later = await startSmtpPeer('127.0.0.4', port);
+  peers.push(later);
+  assert.equal(mx.run('postqueue', ['-f']).status, 0);
+  await mx.waitForLog(new RegExp(`${id}: to=<frank@later\\.test>, relay=later\\.test\\[127\\.0\\.0\\.4\\]:${port},.*status=sent`));
+  assert.ok(later.received.some((m) => m.data.includes('body of come back')));
+});
+
+test('smtp_tls_security_level=encrypt: STARTTLS is used where offered, and mail waits where it is not', async () => {
+  const id = await send(['gina@tls.test', 'hank@notls.test'], 'tls please');
+  const log = await mx.waitForLog(new RegExp(`${id}: to=<hank@notls\\.test>.*status=deferred`));
+  await mx.waitForLog(new RegExp(`${id}: to=<gina@tls\\.test>.*status=sent`));
+  assert.match(mx.logText(), new RegExp(`Untrusted TLS connection established to tls\\.test\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.[23] with cipher \\S+`));
+  assert.ok(up.received.some((m) => m.data.includes('body of tls please') && m.secure));
+  assert.match(log, /to=<hank@notls\.test>.*dsn=4\.7\.4, status=deferred \(TLS is required, but was not offered by host notls\.test\[127\.0\.0\.5\]\)/);
+  assert.equal(plainOnly.received.length, 0);
+});
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

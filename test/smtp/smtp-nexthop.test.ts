@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { NextHopError, parseNextHop } from '../../src/smtp/smtp-nexthop.js';
+import { replyDsn } from '../../src/smtp/smtp-session.js';
+
+test('next hops: [host] and [host]:port skip MX lookups, domain and domain:port use them, service names are ports', () => {
+  assert.deepEqual(parseNextHop('example.com', 25), { host: 'example.com', port: 25, mx: true });
+  assert.deepEqual(parseNextHop('example.com:2525', 25), { host: 'example.com', port: 2525, mx: true });
+  assert.deepEqual(parseNextHop('[mail.example.com]', 25), { host: 'mail.example.com', port: 25, mx: false });
+  assert.deepEqual(parseNextHop('[mail.example.com]:submission', 25), { host: 'mail.example.com', port: 587, mx: false });
+  assert.deepEqual(parseNextHop('[192.0.2.1]:26', 25), { host: '192.0.2.1', port: 26, mx: false });
+  assert.deepEqual(parseNextHop('[ipv6:2001:db8::1]', 25), { host: '2001:db8::1', port: 25, mx: false });
+  assert.deepEqual(parseNextHop('192.0.2.7', 25), { host: '192.0.2.7', port: 25, mx: false });
+  assert.throws(() => parseNextHop('example.com:99999', 25), NextHopError);
+});
+
+test('the DSN code of a reply is its enhanced status code when it has one of the same class', () => {
+  assert.equal(replyDsn('550 5.1.1 <a@b>: User unknown', 550), '5.1.1');
+  assert.equal(replyDsn('451 Try later', 451), '4.0.0');
+  assert.equal(replyDsn('250 2.0.0 Ok: queued as X', 250), '2.0.0');
+  assert.equal(replyDsn('550 4.2.0 odd', 550), '5.0.0');
+});

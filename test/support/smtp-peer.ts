@@ -1,0 +1,63 @@
+/*
+ * smtp-peer - an SMTP server for tests of Petrel's SMTP client, built on
+ * smtp-server: it answers each recipient by its local part ("temp..." 450,
+ * "perm..." 550, anything else 250), keeps what it received, and offers
+ * STARTTLS (smtp-server's own test certificate) unless told not to.
+ */
+import { SMTPServer } from 'smtp-server';
+
+/** One received message. */
+export interface ReceivedMessage {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly data: string;
+  readonly secure: boolean;
+}
+
+/** A running peer. */
+export interface SmtpPeer {
+  readonly received: ReceivedMessage[];
+  close(): Promise<void>;
+}
+
+/** Starts a peer on host:port. */
+export async function startSmtpPeer(host: string, port: number, options: { startTls?: boolean } = {}): Promise<SmtpPeer> {
+  const received: ReceivedMessage[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    hideSTARTTLS: options.startTls === false,
+    disabledCommands: options.startTls === false ? ['STARTTLS'] : [],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      const local = address.address.split('@')[0] ?? '';
+      if (local.startsWith('temp')) {
+        const err = Object.assign(new Error('4.2.0 <' + address.address + '>: mailbox busy, try later'), { responseCode: 450 });
+        callback(err);
+      } else if (local.startsWith('perm')) {
+        const err = Object.assign(new Error('5.1.1 <' + address.address + '>: Recipient address rejected: User unknown'), { responseCode: 550 });
+        callback(err);
+      } else {
+        callback();
+      }
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+          to: session.envelope.rcptTo.map((r) => r.address),
+          data: Buffer.concat(chunks).toString('utf8'),
+          secure: session.secure,
+        });
+        callback(null, 'Ok: queued as PEER1');
+      });
+    },
+  });
+  server.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return { received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}

@@ -1,7 +1,7 @@
 /*
  * master-services - turns master.cf entries into running services for the
  * master: which compiled daemon each command runs ($daemon_directory/<cmd>/
- * <cmd>-main.js), the worker's arguments (-c, -n, -t, -u for an
+ * <cmd>-main.js; lmtp runs smtp's), the worker's arguments (-c, -n, -t, -C command, -u for an
  * unprivileged service, the -o overrides and
  * master.cf's own arguments), maxproc, wakeup, the process cap, and the
  * listeners. An entry whose daemon Petrel does not have is skipped with a
@@ -24,9 +24,13 @@ export interface PlannedService {
   readonly addresses: readonly ListenAddress[];
 }
 
+/** master.cf commands served by another command's program (Postfix's lmtp is its smtp). */
+const SHARED_PROGRAMS: Readonly<Record<string, string>> = { lmtp: 'smtp' };
+
 /** The compiled entry of a daemon command. */
 export function daemonEntry(params: Params, command: string): string {
-  return join(params.daemon_directory, command, `${command}-main.js`);
+  const program = SHARED_PROGRAMS[command] ?? command;
+  return join(params.daemon_directory, program, `${program}-main.js`);
 }
 
 /** Plans every runnable entry of master.cf. */
@@ -40,7 +44,7 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
       continue;
     }
     const maxproc = entry.maxproc ?? params.default_process_limit;
-    const args = ['-c', configDir, '-n', entry.service, '-t', entry.type];
+    const args = ['-c', configDir, '-n', entry.service, '-t', entry.type, '-C', entry.command];
     if (entry.unpriv !== false) args.push('-u');
     for (const [name, value] of entry.overrides) args.push('-o', `${name}=${value}`);
     args.push(...entry.args);

@@ -1,7 +1,7 @@
 /*
  * skeleton - the one server skeleton every daemon runs in (STYLE: a thin
  * daemon main over a shared skeleton). It parses what the master passes
- * (-c config_dir, -n service, -t type, -o name=value, -u unprivileged),
+ * (-c config_dir, -n service, -t type, -C command, -o name=value, -u unprivileged),
  * loads main.cf with the service's -o overrides on top, sends diagnostics
  * to the mail log as "syslog_name/daemon[pid]", drops root for mail_owner
  * when the service is unprivileged (master.cf's unpriv column), serves each client connection the master hands
@@ -24,6 +24,8 @@ export interface WorkerContext {
   readonly config: Config;
   /** The master.cf service name ("smtp", "127.0.0.1:2525", "cleanup" ...). */
   readonly service: string;
+  /** The master.cf command ("smtp" or "lmtp" for the one program that serves both). */
+  readonly command: string;
   /** True once the process is finishing (max_use, max_idle, reload): a connection that carries many requests should end. */
   retiring(): boolean;
 }
@@ -48,6 +50,7 @@ export interface DaemonHooks {
 export interface WorkerArgs {
   readonly configDir: string;
   readonly service: string;
+  readonly command: string;
   readonly overrides: Readonly<Record<string, string>>;
   /** master.cf's unpriv column: run as mail_owner, not as root. */
   readonly unprivileged: boolean;
@@ -57,16 +60,18 @@ export interface WorkerArgs {
 export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
   let configDir = '';
   let service = '';
+  let command = '';
   const overrides: Record<string, string> = {};
   let unprivileged = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     if (flag === '-u') unprivileged = true;
-    if (!['-c', '-n', '-t', '-o'].includes(flag)) continue;
+    if (!['-c', '-n', '-t', '-o', '-C'].includes(flag)) continue;
     const value = argv[++i];
     if (value === undefined) throw new Error(`option ${flag} needs a value`);
     if (flag === '-c') configDir = value;
     else if (flag === '-n') service = value;
+    else if (flag === '-C') command = value;
     else if (flag === '-o') {
       const eq = value.indexOf('=');
       if (eq <= 0) throw new Error(`bad -o option "${value}"`);
@@ -74,7 +79,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
     }
   }
   if (configDir === '' || service === '') throw new Error('the master must pass -c and -n');
-  return { configDir, service, overrides, unprivileged };
+  return { configDir, service, command, overrides, unprivileged };
 }
 
 function tell(message: WorkerToMaster): void {
@@ -101,7 +106,7 @@ export function runDaemon(hooks: DaemonHooks): void {
   let active = 0;
   let served = 0;
   let stopping = false;
-  const ctx: WorkerContext = { config, service: args.service, retiring: () => stopping };
+  const ctx: WorkerContext = { config, service: args.service, command: args.command, retiring: () => stopping };
   let idleTimer: NodeJS.Timeout | undefined;
 
   const exit = async (code: number): Promise<never> => {

@@ -1,7 +1,9 @@
 /*
- * smtp - the SMTP delivery agent (smtp(8)): takes delivery requests from
- * qmgr on private/smtp (and any other master.cf service that runs it, such
- * as relay), finds the servers for the next hop (smtp-nexthop.ts), tries
+ * smtp - the SMTP and LMTP delivery agent (smtp(8), lmtp(8)): one program,
+ * whose master.cf command name says which protocol it speaks (lmtp reads
+ * the lmtp_ parameters, takes "unix:/path" and "inet:host:port" next hops
+ * and never looks up MX records). It takes delivery requests from qmgr on
+ * private/smtp (or relay, lmtp ...), finds the servers for the next hop (smtp-nexthop.ts), tries
  * them in order (the next one after a connection failure or a temporary
  * refusal, at most smtp_mx_session_limit sessions), runs the SMTP
  * transaction (smtp-session.ts) and logs Postfix's line per recipient:
@@ -19,18 +21,22 @@ import { openTableList, type TableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
-import { NextHopError, NextHopResolver, parseNextHop, portNumber, type NextHop } from './smtp-nexthop.js';
+import { NextHopError, NextHopResolver, parseLmtpNextHop, parseNextHop, portNumber, type NextHop } from './smtp-nexthop.js';
 import { runSession, type SessionOutcome, type TlsPolicy } from './smtp-session.js';
 
 const TLS_LEVELS = ['none', 'may', 'encrypt', 'verify', 'secure'] as const;
 
 interface SmtpContext {
   readonly params: Params;
+  readonly lmtp: boolean;
   readonly resolver: NextHopResolver;
   readonly passwords: TableList | undefined;
   readonly tlsLevel: TlsPolicy['level'];
   readonly ca: string | undefined;
   readonly defaultPort: number;
+  readonly heloName: string;
+  readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
+  readonly lineLengthLimit: number;
 }
 
 let ctx: SmtpContext | undefined;
@@ -69,21 +75,22 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
     let hop: NextHop;
     let targets;
     try {
-      hop = parseNextHop(request.nexthop, context.defaultPort);
+      hop = context.lmtp ? parseLmtpNextHop(request.nexthop, context.defaultPort) : parseNextHop(request.nexthop, context.defaultPort);
       targets = await context.resolver.targets(hop);
     } catch (err) {
       if (!(err instanceof NextHopError)) throw err;
       return all('none', err.temporary ? 'deferred' : 'bounced', err.dsn, err.message);
     }
-    const login = params.smtp_sasl_auth_enable ? await credentials(context, request, hop) : undefined;
+    const login = await credentials(context, request, hop);
     let sessions = 0;
     let last: Extract<SessionOutcome, { kind: 'failed' }> | undefined;
     for (const target of targets) {
       if (params.smtp_mx_session_limit > 0 && sessions >= params.smtp_mx_session_limit) break;
       const outcome = await runSession({
         target,
-        heloName: params.smtp_helo_name,
-        timeouts: { connect: params.smtp_connect_timeout * 1000, greeting: params.smtp_helo_timeout * 1000, reply: params.smtp_data_done_timeout * 1000 },
+        lmtp: context.lmtp,
+        heloName: context.heloName,
+        timeouts: context.timeouts,
         tls: { level: context.tlsLevel, ca: context.ca, servername: context.tlsLevel === 'secure' ? hop.host : undefined },
         credentials: login,
         sender: request.sender,
@@ -91,10 +98,10 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
         ret: request.attrs.ret,
         envid: request.attrs.envid,
         size: info.contentSize,
-        lineLengthLimit: params.smtp_line_length_limit,
+        lineLengthLimit: context.lineLengthLimit,
         content: () => contentStream(file, info),
       });
-      const relay = `${outcome.relay}:${target.port}`;
+      const relay = target.path === undefined ? `${outcome.relay}:${target.port}` : outcome.relay;
       if (outcome.kind === 'failed') {
         // A connection that never got a greeting is not an SMTP session.
         if (outcome.dsn !== '4.4.1') sessions++;
@@ -123,11 +130,13 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
 
 runDaemon({
   name: 'smtp',
-  async postInit({ config }) {
+  async postInit({ config, command }) {
     const { params } = config;
-    const level = params.smtp_tls_security_level === '' ? 'none' : params.smtp_tls_security_level;
+    const lmtp = command === 'lmtp';
+    const levelParam = lmtp ? 'lmtp_tls_security_level' : 'smtp_tls_security_level';
+    const level = params[levelParam] === '' ? 'none' : params[levelParam];
     if (!(TLS_LEVELS as readonly string[]).includes(level)) {
-      throw new PetrelError('config', `smtp_tls_security_level: unsupported level "${level}" (expected ${TLS_LEVELS.join(', ')})`);
+      throw new PetrelError('config', `${levelParam}: unsupported level "${level}" (expected ${TLS_LEVELS.join(', ')})`);
     }
     let ca: string | undefined;
     if (params.smtp_tls_CAfile !== '') {
@@ -139,11 +148,17 @@ runDaemon({
     }
     ctx = {
       params,
+      lmtp,
       resolver: new NextHopResolver(params),
-      passwords: params.smtp_sasl_auth_enable ? await openTableList(params.smtp_sasl_password_maps, { configDir: params.config_directory }) : undefined,
+      passwords: !lmtp && params.smtp_sasl_auth_enable ? await openTableList(params.smtp_sasl_password_maps, { configDir: params.config_directory }) : undefined,
       tlsLevel: level as TlsPolicy['level'],
       ca,
-      defaultPort: portNumber(params.smtp_tcp_port),
+      defaultPort: portNumber(lmtp ? params.lmtp_tcp_port : params.smtp_tcp_port),
+      heloName: lmtp ? params.lmtp_lhlo_name : params.smtp_helo_name,
+      timeouts: lmtp
+        ? { connect: params.lmtp_connect_timeout * 1000, greeting: params.lmtp_lhlo_timeout * 1000, reply: params.lmtp_data_done_timeout * 1000 }
+        : { connect: params.smtp_connect_timeout * 1000, greeting: params.smtp_helo_timeout * 1000, reply: params.smtp_data_done_timeout * 1000 },
+      lineLengthLimit: lmtp ? params.lmtp_line_length_limit : params.smtp_line_length_limit,
     };
   },
   onConnection: (socket, { retiring }) => {

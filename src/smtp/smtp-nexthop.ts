@@ -22,6 +22,8 @@ export interface NextHop {
   readonly port: number;
   /** False for "[host]": connect to host's own addresses. */
   readonly mx: boolean;
+  /** An LMTP server's UNIX-domain socket ("unix:/path"). */
+  readonly path?: string;
 }
 
 /** One address to try, with the host name it came from. */
@@ -29,6 +31,8 @@ export interface Target {
   readonly hostname: string;
   readonly address: string;
   readonly port: number;
+  /** A UNIX-domain socket instead of address and port. */
+  readonly path?: string;
 }
 
 /** Why there is nowhere to connect: a DSN code, Postfix's text, and whether to try again later. */
@@ -51,6 +55,16 @@ export function portNumber(text: string): number {
   const port = servicePort(text);
   if (port === undefined) throw new NextHopError('4.3.5', `bad port "${text}" in next hop`);
   return port;
+}
+
+/**
+ * Parses an LMTP next hop: "unix:/path", "inet:host:port", "inet:host",
+ * "host:port" or "[host]"; LMTP never looks up MX records.
+ */
+export function parseLmtpNextHop(text: string, defaultPort: number): NextHop {
+  if (text.startsWith('unix:')) return { host: '', port: 0, mx: false, path: text.slice('unix:'.length) };
+  const hop = parseNextHop(text.replace(/^inet:/, ''), defaultPort);
+  return { ...hop, mx: false };
 }
 
 /** Parses "[host]:port", "[host]", "host:port" or "host" (defaultPort when none). */
@@ -129,6 +143,7 @@ export class NextHopResolver {
 
   /** The ordered targets for hop; NextHopError when there is nowhere to go. */
   async targets(hop: NextHop): Promise<Target[]> {
+    if (hop.path !== undefined) return [{ hostname: this.params.myhostname, address: hop.path, port: 0, path: hop.path }];
     const limit = this.params.smtp_mx_address_limit;
     const cap = (list: Target[]): Target[] => (limit > 0 ? list.slice(0, limit) : list);
     if (!hop.mx) return cap((await this.addresses(hop.host)).map((address) => ({ hostname: hop.host, address, port: hop.port })));

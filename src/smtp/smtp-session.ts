@@ -10,6 +10,8 @@
  * Follows smtp(8); the texts are Postfix's ("host X[A] said: ... (in reply
  * to RCPT TO command)", "connect to X[A]:25: Connection refused").
  */
+import { once } from 'node:events';
+import { connect, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Target } from './smtp-nexthop.js';
@@ -26,6 +28,8 @@ export interface TlsPolicy {
 /** What one session needs. */
 export interface SessionRequest {
   readonly target: Target;
+  /** LMTP: LHLO, and a reply per recipient after the data. */
+  readonly lmtp: boolean;
   readonly heloName: string;
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
   readonly tls: TlsPolicy;
@@ -97,19 +101,48 @@ async function* breakLongLines(source: Readable, limit: number): AsyncGenerator<
   }
 }
 
-function connectFailure(relay: string, port: number, err: SmtpError): string {
+function connectFailure(relay: string, port: number | string, err: SmtpError): string {
   const detail = (err as NodeJS.ErrnoException & { originalCode?: string }).originalCode ?? err.code;
-  const words: Record<string, string> = { ECONNREFUSED: 'Connection refused', ETIMEDOUT: 'Connection timed out', EHOSTUNREACH: 'No route to host', ENETUNREACH: 'Network is unreachable' };
+  const words: Record<string, string> = {
+    ECONNREFUSED: 'Connection refused',
+    ETIMEDOUT: 'Connection timed out',
+    EHOSTUNREACH: 'No route to host',
+    ENETUNREACH: 'Network is unreachable',
+    ENOENT: 'No such file or directory',
+    EACCES: 'Permission denied',
+  };
   const text = detail !== undefined && words[detail] !== undefined ? words[detail] : err.message;
   return `connect to ${relay}:${port}: ${text}`;
 }
 
+/** Connects to an LMTP server's UNIX-domain socket; the connection failure outcome when that fails. */
+async function unixSocket(target: Target, relay: string, timeoutMs: number): Promise<Socket | SessionOutcome> {
+  const socket = connect(target.path as string);
+  const timer = timeoutMs > 0 ? setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs) : undefined;
+  try {
+    await once(socket, 'connect');
+    return socket;
+  } catch (err) {
+    return { kind: 'failed', relay, dsn: '4.4.1', reason: connectFailure(relay, target.path as string, err as SmtpError).replace(`${relay}:`, ''), tryNext: true };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Runs one session; never rejects. */
-export function runSession(req: SessionRequest): Promise<SessionOutcome> {
+export async function runSession(req: SessionRequest): Promise<SessionOutcome> {
   const { target } = req;
   const relay = `${target.hostname}[${target.address}]`;
   const verify = req.tls.level === 'verify' || req.tls.level === 'secure';
+  let opened: Socket | undefined;
+  if (target.path !== undefined) {
+    const socket = await unixSocket(target, relay, req.timeouts.connect);
+    if (!(socket instanceof Socket)) return socket;
+    opened = socket;
+  }
   const connection = new SMTPConnection({
+    lmtp: req.lmtp,
+    ...(opened === undefined ? {} : { connection: opened }),
     host: target.address,
     port: target.port,
     name: req.heloName,
@@ -126,6 +159,17 @@ export function runSession(req: SessionRequest): Promise<SessionOutcome> {
       ...(req.tls.ca === undefined ? {} : { ca: req.tls.ca }),
     },
   });
+  // An LMTP server answers the data once per recipient; nodemailer keeps only the last answer
+  // on its result, so each one is taken from its per-recipient hook as it arrives.
+  const lmtpReplies = new Map<string, string>();
+  if (req.lmtp) {
+    const hooked = connection as unknown as { _actionLMTPStream: (recipient: string, final: boolean, reply: string, callback: unknown) => unknown };
+    const original = hooked._actionLMTPStream;
+    hooked._actionLMTPStream = function (recipient, final, reply, callback) {
+      lmtpReplies.set(recipient, reply);
+      return original.call(this, recipient, final, reply, callback);
+    };
+  }
   return new Promise<SessionOutcome>((resolve) => {
     let settled = false;
     const finish = (outcome: SessionOutcome): void => {
@@ -186,7 +230,8 @@ export function runSession(req: SessionRequest): Promise<SessionOutcome> {
             for (const r of rejected) {
               const code = r.responseCode ?? 450;
               const response = r.response ?? r.message;
-              outcomes.set(r.recipient ?? '', { status: code >= 500 ? 'bounced' : 'deferred', dsn: replyDsn(response, code), reason: said(relay, response, 'RCPT TO') });
+              const command = r.command === 'DATA' ? 'end of DATA' : 'RCPT TO';
+              outcomes.set(r.recipient ?? '', { status: code >= 500 ? 'bounced' : 'deferred', dsn: replyDsn(response, code), reason: said(relay, response, command) });
             }
             if (err && (err as SmtpError).rejectedErrors === undefined) {
               const whole = failure(err as SmtpError, (err as SmtpError).command ?? 'DATA');
@@ -203,8 +248,11 @@ export function runSession(req: SessionRequest): Promise<SessionOutcome> {
               }
             }
             const final = info?.response ?? '250 Ok';
-            const sent: RecipientOutcome = { status: 'sent', dsn: replyDsn(final, 250), reason: final.trim() };
-            finish({ kind: 'replied', relay, connectedAt, tls, recipients: req.recipients.map((r) => outcomes.get(r.address) ?? sent) });
+            const sent = (address: string): RecipientOutcome => {
+              const reply = (lmtpReplies.get(address) ?? final).trim();
+              return { status: 'sent', dsn: replyDsn(reply, 250), reason: reply };
+            };
+            finish({ kind: 'replied', relay, connectedAt, tls, recipients: req.recipients.map((r) => outcomes.get(r.address) ?? sent(r.address)) });
           },
         );
       };

@@ -2,7 +2,9 @@
  * smtp-params - the SMTP delivery agent's parameters: next-hop lookup,
  * timeouts, TLS, SASL and the wire format. Declared here, beside the
  * shared ones, because the registry in global/ may not import a daemon's
- * folder. Defaults are Postfix's (smtp(8)); dns_servers is Petrel's own.
+ * folder. Defaults are Postfix's (smtp(8), lmtp(8)); dns_servers is
+ * Petrel's own. The lmtp_ parameters are the ones the LMTP personality of
+ * the same program reads instead of their smtp_ twins.
  */
 import { defineParams } from './param-types.js';
 
@@ -27,5 +29,12 @@ export const SMTP_PARAMS = defineParams({
   smtp_line_length_limit: { kind: 'int', default: '998', min: 0, doc: 'Longer lines are broken with CRLF and a space (0: no limit)' },
   smtp_sasl_auth_enable: { kind: 'bool', default: 'no', doc: 'Authenticate to the next hop with smtp_sasl_password_maps' },
   smtp_sasl_password_maps: { kind: 'tables', default: '', doc: 'username:password by next hop ([host]:port, host or domain)' },
+  lmtp_tcp_port: { kind: 'string', default: '24', doc: 'The port the LMTP client connects to when the next hop names none' },
+  lmtp_lhlo_name: { kind: 'string', default: '$myhostname', doc: 'The host name sent in LHLO' },
+  lmtp_connect_timeout: { kind: 'time', default: '0s', timeUnit: 's', min: 0, doc: 'The time limit on establishing a connection (0: the system limit)' },
+  lmtp_lhlo_timeout: { kind: 'time', default: '300s', timeUnit: 's', min: 1, doc: 'The time limit on the server greeting' },
+  lmtp_data_done_timeout: { kind: 'time', default: '600s', timeUnit: 's', min: 1, doc: 'The time limit on any one reply after the greeting' },
+  lmtp_tls_security_level: { kind: 'string', default: '', doc: 'none, may, encrypt, verify or secure for LMTP (empty: none)' },
+  lmtp_line_length_limit: { kind: 'int', default: '998', min: 0, doc: 'Longer lines are broken with CRLF and a space (0: no limit)' },
   dns_servers: { kind: 'list', default: '', doc: 'Petrel: DNS servers (address or address:port) for MX and address lookups (empty: /etc/resolv.conf)' },
 });

@@ -14,10 +14,10 @@ import type { AddressResolver, Resolution } from '../global/addr/addr-resolve.js
 import { requestDelivery, type DeliveryRecipient, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { markRecipientsDone, readQueueFile, type QueueFileInfo, type StoredRecipient } from '../global/queue/queue-file-read.js';
-import { removeDeferReasons, writeDeferReasons } from '../global/queue/queue-defer-log.js';
+import { delayWarningSent, removeDeferReasons, writeDeferReasons } from '../global/queue/queue-defer-log.js';
 import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { msg } from '../util/msg.js';
-import { sendBounce, type BouncedRecipient } from './qmgr-bounce.js';
+import { sendNotice, type NoticeRecipient } from './qmgr-bounce.js';
 import { recipientLimit, type DestinationSlots } from './qmgr-limits.js';
 import { unlink } from 'node:fs/promises';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
@@ -103,7 +103,17 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     const limit = recipientLimit(ctx.config, group.resolution.transport) || group.recipients.length;
     for (let i = 0; i < group.recipients.length; i += limit) batches.push({ resolution: group.resolution, recipients: group.recipients.slice(i, i + limit) });
   }
-  const bounced: (BouncedRecipient & { readonly stored: StoredRecipient })[] = [];
+  const notice = (rcpt: StoredRecipient, dsn: string, reason: string): NoticeRecipient & { readonly stored: StoredRecipient } => ({
+    address: rcpt.address,
+    orcpt: rcpt.orcpt,
+    notify: rcpt.notify,
+    dsn,
+    reason,
+    stored: rcpt,
+  });
+  const bounced: (NoticeRecipient & { readonly stored: StoredRecipient })[] = [];
+  const delivered: NoticeRecipient[] = [];
+  const waiting: NoticeRecipient[] = [];
   const sent: StoredRecipient[] = [];
   let deferred = 0;
   let lastDefer = { dsn: '4.0.0', reason: '' };
@@ -118,10 +128,15 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
           deferred++;
           lastDefer = { dsn: result.dsn, reason: result.reason };
           deferReasons.set(rcpt.address, result.reason);
+          waiting.push(notice(rcpt, result.dsn, result.reason));
           continue;
         }
-        if (result.status === 'bounced') bounced.push({ address: rcpt.address, dsn: result.dsn, reason: result.reason, stored: rcpt });
-        else sent.push(rcpt);
+        if (result.status === 'bounced') {
+          bounced.push(notice(rcpt, result.dsn, result.reason));
+        } else {
+          sent.push(rcpt);
+          delivered.push(notice(rcpt, result.dsn, result.reason));
+        }
       }
     }),
   );
@@ -132,13 +147,16 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     for (const rcpt of after.recipients.filter((r) => r.status === '-' && !already.has(r.statusOffset))) {
       const dsn = `5${lastDefer.dsn.slice(1)}`;
       logDelivery({ queueId: id, recipient: rcpt.address, original: rcpt.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status: 'bounced', reason: `message delivery time exceeded: ${lastDefer.reason}` });
-      bounced.push({ address: rcpt.address, dsn, reason: `delivery time exceeded: ${lastDefer.reason}`, stored: rcpt });
+      bounced.push(notice(rcpt, dsn, `delivery time exceeded: ${lastDefer.reason}`));
     }
     deferred = 0;
   }
+  if (delivered.length > 0) {
+    await sendNotice(params, 'delivered', id, path, info, delivered).catch((err: unknown) => msg.warn(`${id}: cannot send the delivery status notice: ${(err as Error).message}`));
+  }
   if (bounced.length > 0) {
     try {
-      await sendBounce(params, id, path, info, bounced);
+      await sendNotice(params, 'failed', id, path, info, bounced);
       sent.push(...bounced.map((b) => b.stored));
     } catch (err) {
       // The bounced recipients stay pending, so the next attempt bounces them (and notifies) again.
@@ -148,7 +166,16 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
   }
   if (deferred > 0) {
     await markRecipientsDone(path, sent);
-    await writeDeferReasons(params.queue_directory, id, deferReasons);
+    let warned = from !== 'incoming' && (await delayWarningSent(params.queue_directory, id));
+    if (!warned && params.delay_warning_time > 0 && now - info.arrival >= params.delay_warning_time * 1000 && waiting.length > 0) {
+      try {
+        await sendNotice(params, 'delayed', id, path, info, waiting);
+        warned = true;
+      } catch (err) {
+        msg.warn(`${id}: cannot send the delay notice: ${(err as Error).message}`);
+      }
+    }
+    await writeDeferReasons(params.queue_directory, id, deferReasons, warned);
     const target = await moveMessage(params.queue_directory, id, 'active', 'deferred');
     await setNextAttempt(target, now + nextAttemptDelay(ctx.config, info.arrival, now));
     return;

@@ -36,6 +36,7 @@ before(async () => {
     dns_servers: `127.0.0.1:${dns.port}`,
     smtp_tcp_port: String(port),
     smtp_connect_timeout: '2s',
+    delay_warning_time: '1s',
     transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay: }',
   });
   appendFileSync(join(mx.etc, 'master.cf'), 'smtp unix - - n - - smtp\ntlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt\n');
@@ -91,8 +92,14 @@ test('one message, three answers: 250 delivered, 450 deferred, 550 bounced, and 
   assert.match(log, new RegExp(`${id}: to=<temp@mixed\\.test>, relay=mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\]:${port},.*dsn=4\\.2\\.0, status=deferred \\(host mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\] said: 450 4\\.2\\.0 <temp@mixed\\.test>: mailbox busy, try later \\(in reply to RCPT TO command\\)\\)`));
   assert.match(log, new RegExp(`${id}: to=<perm@mixed\\.test>,.*dsn=5\\.1\\.1, status=bounced \\(host mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\] said: 550 5\\.1\\.1 <perm@mixed\\.test>`));
   await mx.waitForLog(new RegExp(`${id}: sender non-delivery notification: [0-9A-Z]+`));
-  const notice = await waitFor(() => mx.maildir('alice').find((m) => m.includes('perm@mixed.test')));
-  assert.doesNotMatch(notice, /temp@mixed\.test>: mailbox busy/);
+  const notice = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; perm@mixed.test')));
+  assert.doesNotMatch(notice, /Final-Recipient: rfc822; temp@mixed\.test/);
+  assert.match(notice, /^From: MAILER-DAEMON@mx\.test\.example \(Mail Delivery System\)$/m);
+  assert.match(notice, /^Subject: Undelivered Mail Returned to Sender$/m);
+  assert.match(notice, /^Content-Type: multipart\/report; report-type=delivery-status;\n\tboundary="([^"]+)"$/m);
+  assert.match(notice, new RegExp(`Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx\.test\.example\nX-Postfix-Queue-ID: ${id}\nX-Postfix-Sender: rfc822; alice@localhost\nArrival-Date: .+\n`));
+  assert.match(notice, /\nFinal-Recipient: rfc822; perm@mixed\.test\nAction: failed\nStatus: 5\.1\.1\nRemote-MTA: dns; mx2\.multi\.test\nDiagnostic-Code: smtp; 550 5\.1\.1 <perm@mixed\.test>: Recipient address rejected: User unknown\n/);
+  assert.match(notice, /Content-Type: message\/rfc822\nContent-Transfer-Encoding: 8bit\n\nReceived: from client\.example[\s\S]*\n\nbody of mixed answers\n\n--[^\n]+--\n$/);
   assert.match(mx.run('postqueue', ['-p']).stdout, /temp@mixed\.test/);
 });
 
@@ -121,6 +128,39 @@ test('smtp_tls_security_level=encrypt: STARTTLS is used where offered, and mail 
   assert.ok(up.received.some((m) => m.data.includes('body of tls please') && m.secure));
   assert.match(log, /to=<hank@notls\.test>.*dsn=4\.7\.4, status=deferred \(TLS is required, but was not offered by host notls\.test\[127\.0\.0\.5\]\)/);
   assert.equal(plainOnly.received.length, 0);
+});
+
+test('DSN: NOTIFY=NEVER gets no notice, NOTIFY=SUCCESS a delivery report, RET=HDRS only headers, ENVID and ORCPT echoed; a delay warning once', async () => {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  assert.match(await client.command('MAIL FROM:<alice@localhost> RET=HDRS ENVID=env-42'), /^250/);
+  assert.match(await client.command('RCPT TO:<perm1@mixed.test> NOTIFY=NEVER'), /^250/);
+  assert.match(await client.command('RCPT TO:<perm2@mixed.test> NOTIFY=FAILURE ORCPT=rfc822;list-perm2@example.org'), /^250/);
+  assert.match(await client.command('RCPT TO:<good@mixed.test> NOTIFY=SUCCESS'), /^250/);
+  assert.match(await client.command('RCPT TO:<temp9@mixed.test>'), /^250/);
+  assert.match(await client.command('DATA'), /^354/);
+  const reply = await client.command('Subject: dsn options\r\n\r\nsecret body\r\n.');
+  await client.quit();
+  const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
+  await mx.waitForLog(new RegExp(`${id}: sender non-delivery notification: `));
+  await mx.waitForLog(new RegExp(`${id}: sender delivery status notification: `));
+  const failed = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; perm2@mixed.test')));
+  assert.doesNotMatch(failed, /perm1@mixed\.test/);
+  assert.match(failed, /Original-Envelope-Id: env-42\n/);
+  assert.match(failed, /Final-Recipient: rfc822; perm2@mixed\.test\nOriginal-Recipient: rfc822; list-perm2@example\.org\nAction: failed\n/);
+  assert.match(failed, /Content-Type: text\/rfc822-headers\n/);
+  assert.match(failed, /Subject: dsn options\n/);
+  assert.doesNotMatch(failed, /secret body/);
+  const success = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; good@mixed.test')));
+  assert.match(success, /^Subject: Successful Mail Delivery Report$/m);
+  assert.match(success, /Action: delivered\nStatus: 2\.0\.0\n/);
+  const delayed = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; temp9@mixed.test')));
+  assert.match(delayed, /^Subject: Delayed Mail \(still being retried\)$/m);
+  assert.match(delayed, /Action: delayed\nStatus: 4\.2\.0\n/);
+  assert.equal(mx.run('postqueue', ['-f']).status, 0);
+  await waitFor(() => (mx.logText().split(`${id}: to=<temp9@mixed.test>`).length > 2 ? true : undefined));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(mx.maildir('alice').filter((m) => m.includes('Final-Recipient: rfc822; temp9@mixed.test')).length, 1);
 });
 
 async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {

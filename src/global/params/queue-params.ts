@@ -10,6 +10,8 @@ import { defineParams } from './param-types.js';
 /** Queue, scheduling, cleanup and bounce parameters. */
 export const QUEUE_PARAMS = defineParams({
   maximal_queue_lifetime: { kind: 'time', default: '5d', timeUnit: 'd', min: 0, doc: 'How long a message may stay deferred before it bounces' },
+  bounce_size_limit: { kind: 'size', default: '50000', min: 0, doc: 'The largest original message returned whole in a non-delivery notice (larger ones: headers only)' },
+  delay_warning_time: { kind: 'time', default: '0h', timeUnit: 'h', min: 0, doc: 'When a sender is told that mail is still deferred (0: never)' },
   bounce_queue_lifetime: { kind: 'time', default: '5d', timeUnit: 'd', min: 0, doc: 'How long a bounce message may stay deferred before it is dropped' },
   minimal_backoff_time: { kind: 'time', default: '300s', timeUnit: 's', min: 0, doc: 'The shortest time a deferred message waits before the next attempt' },
   maximal_backoff_time: { kind: 'time', default: '4000s', timeUnit: 's', min: 0, doc: 'The longest time a deferred message waits before the next attempt' },

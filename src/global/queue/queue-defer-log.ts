@@ -1,7 +1,8 @@
 /*
  * queue-defer-log - why recipients of a deferred message are waiting: qmgr
  * writes defer/<ID> after each attempt (one "recipient<TAB>reason" line per
- * deferred recipient, replaced atomically), postqueue shows it, and it goes
+ * deferred recipient, replaced atomically, and a first line "<TAB>warned"
+ * once the sender got a delay warning), postqueue shows it, and it goes
  * away with the message. Postfix keeps the same in its defer/ logs.
  */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
@@ -13,10 +14,12 @@ function deferPath(queueDirectory: string, id: string): string {
   return join(queueDirectory, 'defer', id);
 }
 
-/** Records the deferred recipients of id and why. */
-export async function writeDeferReasons(queueDirectory: string, id: string, reasons: ReadonlyMap<string, string>): Promise<void> {
+const WARNED = '\twarned\n';
+
+/** Records the deferred recipients of id and why, and whether the sender was warned of the delay. */
+export async function writeDeferReasons(queueDirectory: string, id: string, reasons: ReadonlyMap<string, string>, warned = false): Promise<void> {
   const path = deferPath(queueDirectory, id);
-  const text = [...reasons].map(([rcpt, reason]) => `${rcpt}\t${reason.replace(/[\t\n]/g, ' ')}\n`).join('');
+  const text = (warned ? WARNED : '') + [...reasons].map(([rcpt, reason]) => `${rcpt}\t${reason.replace(/[\t\n]/g, ' ')}\n`).join('');
   await writeFile(`${path}.tmp`, text, { mode: 0o600 });
   await rename(`${path}.tmp`, path);
 }
@@ -30,6 +33,12 @@ export async function readDeferReasons(queueDirectory: string, id: string): Prom
     if (tab > 0) reasons.set(line.slice(0, tab), line.slice(tab + 1));
   }
   return reasons;
+}
+
+/** Whether the sender of id was already warned of the delay. */
+export async function delayWarningSent(queueDirectory: string, id: string): Promise<boolean> {
+  const text = await readFile(deferPath(queueDirectory, id), 'utf8').catch(() => '');
+  return text.startsWith(WARNED);
 }
 
 /** Forgets the reasons for id. */

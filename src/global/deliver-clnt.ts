@@ -44,6 +44,8 @@ export interface DeliveryResult {
   readonly status: 'sent' | 'deferred' | 'bounced';
   readonly dsn: string;
   readonly reason: string;
+  /** For a sent recipient: "relayed" when the agent handed it on rather than delivering it finally (pipe without flag X). */
+  readonly action?: 'relayed';
 }
 
 /** agent → qmgr, first thing on a new connection: the agent is ready for the request. */

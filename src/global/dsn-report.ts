@@ -22,6 +22,8 @@ export interface ReportRecipient {
   readonly orcpt: string;
   readonly dsn: string;
   readonly reason: string;
+  /** Overrides the report's action for this recipient ("relayed" in a success report). */
+  readonly action?: 'relayed';
 }
 
 /** The message a report is about. */
@@ -94,7 +96,7 @@ export function reportParts(
       '',
       `Final-Recipient: rfc822; ${r.address}`,
       ...(r.orcpt === '' ? [] : [`Original-Recipient: ${r.orcpt.replace(/^rfc822;\s*/i, 'rfc822; ')}`]),
-      `Action: ${kind}`,
+      `Action: ${r.action ?? kind}`,
       `Status: ${r.dsn}`,
       ...(remote === undefined ? [] : [`Remote-MTA: dns; ${remote.mta}`]),
       `Diagnostic-Code: ${remote === undefined ? `X-Postfix; ${r.reason}` : `smtp; ${remote.reply}`}`,

@@ -8,10 +8,8 @@
  * only through the environment, never through the command line, so nothing
  * in an address can inject a command.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { exitMeaning, type ExitMeaning } from '../global/sysexits.js';
+import { feedCommand } from '../global/command-feed.js';
+import type { ExitMeaning } from '../global/sysexits.js';
 import type { MessageLines } from './local-write.js';
 import { messageBytes } from './local-content.js';
 
@@ -60,28 +58,10 @@ export async function deliverToCommand(command: string, lines: MessageLines, env
     ORIGINAL_RECIPIENT: env.originalRecipient,
     PATH: '/usr/bin:/bin',
   });
-  const cwd = existsSync(options.cwd) ? options.cwd : '/';
-  const child = spawn(options.shell, ['-c', command], { env: environment, cwd, stdio: ['pipe', 'ignore', 'pipe'], ...options.ids });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    if (stderr.length < 1000) stderr += chunk.toString('utf8');
+  return feedCommand(options.shell, ['-c', command], messageBytes(lines), {
+    env: environment,
+    cwd: options.cwd,
+    timeLimitSeconds: options.timeLimitSeconds,
+    ...(options.ids === undefined ? {} : { ids: options.ids }),
   });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeLimitSeconds * 1000);
-  const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
-  try {
-    for await (const chunk of messageBytes(lines)) {
-      if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, 'drain'), exited]);
-      if (child.exitCode !== null || child.signalCode !== null) break;
-    }
-  } catch {
-    // the command stopped reading: its exit status tells the rest
-  }
-  child.stdin.end();
-  child.stdin.on('error', () => undefined);
-  const [code, signal] = await exited;
-  clearTimeout(timer);
-  if (code === 0) return undefined;
-  const meaning = exitMeaning(code, signal);
-  const detail = stderr.trim().split('\n')[0];
-  return detail === undefined || detail === '' ? meaning : { dsn: meaning.dsn, text: `${meaning.text}. Command output: ${detail}` };
 }

@@ -26,6 +26,8 @@ export interface WorkerContext {
   readonly service: string;
   /** The master.cf command ("smtp" or "lmtp" for the one program that serves both). */
   readonly command: string;
+  /** The arguments after the command in master.cf. */
+  readonly args: readonly string[];
   /** True once the process is finishing (max_use, max_idle, reload): a connection that carries many requests should end. */
   retiring(): boolean;
 }
@@ -54,6 +56,8 @@ export interface WorkerArgs {
   readonly overrides: Readonly<Record<string, string>>;
   /** master.cf's unpriv column: run as mail_owner, not as root. */
   readonly unprivileged: boolean;
+  /** The arguments after the command in master.cf (pipe's flags=, user=, argv= ...). */
+  readonly args: readonly string[];
 }
 
 /** Parses the worker's command line. */
@@ -63,10 +67,15 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
   let command = '';
   const overrides: Record<string, string> = {};
   let unprivileged = false;
-  for (let i = 0; i < argv.length; i++) {
+  let i = 0;
+  // The master's options come first; the first other word starts master.cf's own arguments (pipe's argv=...).
+  for (; i < argv.length; i++) {
     const flag = argv[i] as string;
-    if (flag === '-u') unprivileged = true;
-    if (!['-c', '-n', '-t', '-o', '-C'].includes(flag)) continue;
+    if (flag === '-u') {
+      unprivileged = true;
+      continue;
+    }
+    if (!['-c', '-n', '-t', '-o', '-C'].includes(flag)) break;
     const value = argv[++i];
     if (value === undefined) throw new Error(`option ${flag} needs a value`);
     if (flag === '-c') configDir = value;
@@ -79,7 +88,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
     }
   }
   if (configDir === '' || service === '') throw new Error('the master must pass -c and -n');
-  return { configDir, service, command, overrides, unprivileged };
+  return { configDir, service, command, overrides, unprivileged, args: argv.slice(i) };
 }
 
 function tell(message: WorkerToMaster): void {
@@ -106,7 +115,7 @@ export function runDaemon(hooks: DaemonHooks): void {
   let active = 0;
   let served = 0;
   let stopping = false;
-  const ctx: WorkerContext = { config, service: args.service, command: args.command, retiring: () => stopping };
+  const ctx: WorkerContext = { config, service: args.service, command: args.command, args: args.args, retiring: () => stopping };
   let idleTimer: NodeJS.Timeout | undefined;
 
   const exit = async (code: number): Promise<never> => {

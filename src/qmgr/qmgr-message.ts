@@ -103,13 +103,14 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     const limit = recipientLimit(ctx.config, group.resolution.transport) || group.recipients.length;
     for (let i = 0; i < group.recipients.length; i += limit) batches.push({ resolution: group.resolution, recipients: group.recipients.slice(i, i + limit) });
   }
-  const notice = (rcpt: StoredRecipient, dsn: string, reason: string): NoticeRecipient & { readonly stored: StoredRecipient } => ({
+  const notice = (rcpt: StoredRecipient, dsn: string, reason: string, action?: 'relayed'): NoticeRecipient & { readonly stored: StoredRecipient } => ({
     address: rcpt.address,
     orcpt: rcpt.orcpt,
     notify: rcpt.notify,
     dsn,
     reason,
     stored: rcpt,
+    ...(action === undefined ? {} : { action }),
   });
   const bounced: (NoticeRecipient & { readonly stored: StoredRecipient })[] = [];
   const delivered: NoticeRecipient[] = [];
@@ -135,7 +136,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
           bounced.push(notice(rcpt, result.dsn, result.reason));
         } else {
           sent.push(rcpt);
-          delivered.push(notice(rcpt, result.dsn, result.reason));
+          delivered.push(notice(rcpt, result.dsn, result.reason, result.action));
         }
       }
     }),

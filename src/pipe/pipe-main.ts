@@ -1,0 +1,146 @@
+/*
+ * pipe - the pipe delivery agent (pipe(8)): hands a message to a command
+ * named in master.cf (pipe-args.ts), run without a shell as user= (never
+ * root; a development instance runs it as itself), with the message on
+ * standard input: optional From_ line (F), Return-Path (R), Delivered-To
+ * (D) and X-Original-To (O) headers, From_ quoting (>), dot-stuffing (.),
+ * final delivery (X: a success report says "delivered", not "relayed"),
+ * and eol= line endings. Messages over size= bounce. The exit status maps
+ * through sysexits (EX_TEMPFAIL and signals defer, others bounce), the
+ * command is killed after <service>_time_limit, and each recipient gets
+ * Postfix's log line with relay=<service>.
+ */
+import { readFileSync } from 'node:fs';
+import { findAccount } from '../global/accounts.js';
+import { feedCommand } from '../global/command-feed.js';
+import { convertParam } from '../global/config/param-convert.js';
+import type { Config } from '../global/config/load-config.js';
+import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
+import { logDelivery } from '../global/deliver-log.js';
+import { PetrelError } from '../global/errors.js';
+import { contentStream, readQueueFile, type QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { runDaemon } from '../master/skeleton.js';
+import { FramedConnection } from '../util/ipc-frame.js';
+import { asctime } from '../util/time-format.js';
+import { expandArgv, parsePipeArgs, type PipeSettings } from './pipe-args.js';
+
+interface PipeContext {
+  readonly config: Config;
+  readonly service: string;
+  readonly settings: PipeSettings;
+  readonly ids: { uid: number; gid: number } | undefined;
+  readonly timeLimit: number;
+}
+
+let ctx: PipeContext | undefined;
+
+/** The message as the command reads it. */
+async function* pipeInput(context: PipeContext, request: DeliveryRequest, info: QueueFileInfo): AsyncGenerator<Buffer> {
+  const { flags, eol } = context.settings;
+  const head: string[] = [];
+  if (flags.includes('F')) head.push(`From ${request.sender === '' ? 'MAILER-DAEMON' : request.sender}  ${asctime(new Date())}`);
+  if (flags.includes('R')) head.push(`Return-Path: <${request.sender}>`);
+  const single = request.recipients.length === 1 ? request.recipients[0] : undefined;
+  if (flags.includes('D') && single !== undefined) head.push(`Delivered-To: ${single.address}`);
+  if (flags.includes('O') && single !== undefined && single.original !== '') head.push(`X-Original-To: ${single.original}`);
+  const line = (text: Buffer): Buffer => {
+    let out = text;
+    if (flags.includes('.') && out[0] === 0x2e) out = Buffer.concat([Buffer.from('.'), out]);
+    if (flags.includes('>') && out.subarray(0, 5).toString('latin1') === 'From ') out = Buffer.concat([Buffer.from('>'), out]);
+    return Buffer.concat([out, Buffer.from(eol)]);
+  };
+  for (const text of head) yield line(Buffer.from(text, 'utf8'));
+  let rest = Buffer.alloc(0);
+  for await (const chunk of contentStream(request.queueFile, info) as AsyncIterable<Buffer>) {
+    const data = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+    const parts: Buffer[] = [];
+    let start = 0;
+    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
+      parts.push(line(data.subarray(start, nl)));
+      start = nl + 1;
+    }
+    rest = Buffer.from(data.subarray(start));
+    if (parts.length > 0) yield Buffer.concat(parts);
+  }
+  if (rest.length > 0) yield line(rest);
+}
+
+async function deliver(context: PipeContext, request: DeliveryRequest): Promise<DeliveryReply> {
+  const { params } = context.config;
+  const results: DeliveryResult[] = [];
+  const all = (status: DeliveryResult['status'], dsn: string, reason: string): DeliveryReply => {
+    // Without flag X the command is not the final destination: a success report says "relayed".
+    const relayed = status === 'sent' && !context.settings.flags.includes('X');
+    for (const r of request.recipients) {
+      logDelivery({ queueId: request.queueId, recipient: r.address, original: r.original, relay: context.service, arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected: request.requested, dsn, status, reason });
+      results.push({ index: r.index, status, dsn, reason, ...(relayed ? { action: 'relayed' as const } : {}) });
+    }
+    return { results };
+  };
+  let info: QueueFileInfo;
+  try {
+    info = await readQueueFile(request.queueFile);
+  } catch (err) {
+    return all('deferred', '4.3.0', `cannot read queue file: ${(err as Error).message}`);
+  }
+  if (context.settings.size > 0 && info.contentSize > context.settings.size) return all('bounced', '5.2.3', 'message file too big');
+  let argv: string[];
+  try {
+    argv = expandArgv(context.settings, {
+      sender: request.sender,
+      nexthop: request.nexthop,
+      queueId: request.queueId,
+      size: info.contentSize,
+      recipientDelimiter: params.recipient_delimiter,
+      attrs: request.attrs,
+      recipients: request.recipients,
+    });
+  } catch (err) {
+    return all('deferred', '4.3.5', (err as Error).message);
+  }
+  const [file, ...args] = argv as [string, ...string[]];
+  const failure = await feedCommand(file, args, pipeInput(context, request, info), {
+    env: { PATH: '/usr/bin:/bin' },
+    cwd: '/',
+    timeLimitSeconds: context.timeLimit,
+    ...(context.ids === undefined ? {} : { ids: context.ids }),
+  });
+  if (failure === undefined) {
+    return all('sent', '2.0.0', `delivered via ${context.service} service`);
+  }
+  return all(failure.dsn.startsWith('4') ? 'deferred' : 'bounced', failure.dsn, failure.text);
+}
+
+/** The uid and gid of user= (and :group), when this process can switch to them. */
+function commandIds(settings: PipeSettings): { uid: number; gid: number } | undefined {
+  const account = findAccount(settings.user);
+  if (account === undefined) throw new PetrelError('config', `pipe: user=${settings.user}: unknown account`);
+  if (account.uid === 0) throw new PetrelError('config', 'pipe: user= may not be root');
+  let gid = account.gid;
+  if (settings.group !== undefined) {
+    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${settings.group}:`));
+    if (line === undefined) throw new PetrelError('config', `pipe: user=${settings.user}:${settings.group}: unknown group`);
+    gid = Number(line.split(':')[2]);
+  }
+  // Only root can run the command as another account; a development instance runs it as itself.
+  return process.geteuid?.() === 0 ? { uid: account.uid, gid } : undefined;
+}
+
+runDaemon({
+  name: 'pipe',
+  postInit({ config, service, args }) {
+    const settings = parsePipeArgs(args);
+    const limit = config.value(`${service}_time_limit`);
+    ctx = {
+      config,
+      service,
+      settings,
+      ids: commandIds(settings),
+      timeLimit: limit === undefined ? config.params.command_time_limit : convertParam(`${service}_time_limit`, { kind: 'time', default: '', doc: '', min: 1 }, limit),
+    };
+  },
+  onConnection: (socket, { retiring }) => {
+    const context = ctx as PipeContext;
+    return serveDeliveries(new FramedConnection(socket), context.config.params.ipc_timeout * 1000, retiring, (request) => deliver(context, request));
+  },
+});

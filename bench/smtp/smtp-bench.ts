@@ -1,20 +1,23 @@
 /*
  * smtp-bench - the mail path under load: N concurrent SMTP sessions send M
- * messages of S bytes to a local mailbox; reports accepted msg/s,
- * delivered-to-Maildir msg/s, p50/p99 transaction latency and the peak RSS
- * of all of the system's processes. When Debian's postfix is installed the
+ * messages of S bytes, either to a local mailbox (mode "local") or to a
+ * remote domain relayed to Debian's smtp-sink (mode "relay"); reports
+ * accepted msg/s, delivered msg/s (files in the Maildir, or "status=sent"
+ * lines in the mail log), p50/p99 transaction latency and the peak RSS of
+ * all of the system's processes. When Debian's postfix is installed the
  * same load runs against a Postfix instance set up the same way (its own
- * configuration and queue folders, another port, Maildir delivery through
- * virtual(8), fsync before 250 and before reporting a delivery, as Petrel)
- * and the ratios are printed.
- *   npm run build && node dist/bench/smtp/smtp-bench.js [sessions] [messages] [bytes]
- * Defaults are the issue's figure: 20 sessions, 10,000 messages of 10 KB.
+ * configuration and queue folders, another port; Maildir delivery through
+ * virtual(8), fsync before 250 and before reporting a delivery, as Petrel;
+ * or relayhost to the same smtp-sink) and the ratios are printed.
+ *   npm run build && node dist/bench/smtp/smtp-bench.js [sessions] [messages] [bytes] [local|relay]
+ * Defaults are the issues' figure: 20 sessions, 10,000 messages of 10 KB.
  * Running the Postfix side needs root, and Postfix insists that a second
  * instance's folder be listed in /etc/postfix/main.cf; the script adds it
  * there (and says so) when it is missing.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,13 +29,17 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const sessions = Number(process.argv[2] ?? 20);
 const messages = Number(process.argv[3] ?? 10_000);
 const bytes = Number(process.argv[4] ?? 10_240);
+const mode = process.argv[5] ?? 'local';
+const SMTP_SINK = '/usr/sbin/smtp-sink';
+if (mode !== 'local' && mode !== 'relay') throw new Error(`mode must be local or relay, not ${mode}`);
 
 /** One system under test. */
 interface System {
   readonly name: string;
   readonly port: number;
-  readonly maildir: string;
   readonly recipient: string;
+  /** Messages delivered so far. */
+  delivered(): number;
   start(): void;
   stop(): void;
   masterPid(): number | undefined;
@@ -85,9 +92,8 @@ async function load(system: System): Promise<Result> {
     }),
   );
   const accepted = Date.now();
-  const newDir = join(system.maildir, 'new');
   for (;;) {
-    const count = existsSync(newDir) ? readdirSync(newDir).length : 0;
+    const count = system.delivered();
     if (count >= messages) break;
     if (Date.now() - accepted > 600_000) throw new Error(`${system.name}: only ${count} of ${messages} delivered after 10 minutes`);
     await sleep(100);
@@ -105,7 +111,18 @@ async function load(system: System): Promise<Result> {
   };
 }
 
-async function petrel(work: string): Promise<System> {
+/** "status=sent" lines in a mail log: deliveries the system reported. */
+function sentInLog(path: string): number {
+  return existsSync(path) ? readFileSync(path, 'utf8').split('status=sent').length - 1 : 0;
+}
+
+/** The files in a Maildir's new/. */
+function inMaildir(dir: string): number {
+  const newDir = join(dir, 'new');
+  return existsSync(newDir) ? readdirSync(newDir).length : 0;
+}
+
+async function petrel(work: string, sinkPort: number | undefined): Promise<System> {
   const port = await freePort();
   const etc = join(work, 'petrel', 'etc');
   mkdirSync(etc, { recursive: true });
@@ -125,15 +142,20 @@ async function petrel(work: string): Promise<System> {
     // The Postfix side delivers through virtual(8), 20 at a time to the one domain (its default); local's
     // default is 2 at a time per user, so the same concurrency is set here for a like-for-like run.
     'local_destination_concurrency_limit = 20',
+    ...(sinkPort === undefined ? [] : [`relayhost = [127.0.0.1]:${sinkPort}`]),
     '',
   ].join('\n'));
-  writeFileSync(join(etc, 'master.cf'), [`127.0.0.1:${port} inet n - n - - smtpd`, 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr', 'local unix - n n - - local', ''].join('\n'));
+  writeFileSync(
+    join(etc, 'master.cf'),
+    [`127.0.0.1:${port} inet n - n - - smtpd`, 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr', 'local unix - n n - - local', 'smtp unix - - n - - smtp', ''].join('\n'),
+  );
   const petrelBin = join(ROOT, 'bin', 'petrel');
+  const maillog = join(work, 'petrel', 'maillog');
   return {
     name: 'Petrel',
     port,
-    maildir: join(mail, 'sink'),
-    recipient: 'sink@localhost',
+    recipient: sinkPort === undefined ? 'sink@localhost' : 'sink@remote.test',
+    delivered: () => (sinkPort === undefined ? inMaildir(join(mail, 'sink')) : sentInLog(maillog)),
     start: () => execFileSync(petrelBin, ['-c', etc, 'start']),
     stop: () => void spawnSync(petrelBin, ['-c', etc, 'stop']),
     masterPid: () => pidFrom(join(queue, 'pid', 'master.pid')),
@@ -150,7 +172,7 @@ function ensureAlternateDirectory(dir: string): void {
   execFileSync('postconf', ['-c', '/etc/postfix', '-e', `alternate_config_directories = ${dir}`, 'maillog_file_prefixes = /var, /dev/stdout, /tmp']);
 }
 
-async function postfix(work: string): Promise<System | undefined> {
+async function postfix(work: string, sinkPort: number | undefined): Promise<System | undefined> {
   if (!existsSync('/usr/sbin/postfix') || process.getuid?.() !== 0) return undefined;
   const port = await freePort();
   const base = join(work, 'postfix');
@@ -177,6 +199,7 @@ async function postfix(work: string): Promise<System | undefined> {
     `virtual_gid_maps = static:${gid}`,
     `maillog_file = ${join(base, 'maillog')}`,
     'maillog_file_prefixes = /tmp, /var',
+    ...(sinkPort === undefined ? [] : [`relayhost = [127.0.0.1]:${sinkPort}`]),
     '',
   ].join('\n'));
   const master = readFileSync('/usr/share/postfix/master.cf.dist', 'utf8')
@@ -188,8 +211,8 @@ async function postfix(work: string): Promise<System | undefined> {
   return {
     name: 'Postfix',
     port,
-    maildir: join(base, 'mail', 'sink'),
-    recipient: 'sink@bench.test',
+    recipient: sinkPort === undefined ? 'sink@bench.test' : 'sink@remote.test',
+    delivered: () => (sinkPort === undefined ? inMaildir(join(base, 'mail', 'sink')) : sentInLog(join(base, 'maillog'))),
     start: () => {
       const started = spawnSync('postfix', ['-c', etc, 'start'], { encoding: 'utf8' });
       if (started.status !== 0) {
@@ -219,15 +242,42 @@ async function run(system: System): Promise<Result> {
   }
 }
 
+/** Resolves once something accepts connections on 127.0.0.1:port. */
+async function waitForListener(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'petrel-smtp-bench-'));
   // Postfix's daemons run as the postfix user and must reach their folders below this one.
   chmodSync(work, 0o755);
-  console.log(`${sessions} sessions, ${messages} messages of ${bytes} bytes to one Maildir`);
+  let sink: ChildProcess | undefined;
+  let sinkPort: number | undefined;
+  if (mode === 'relay') {
+    if (!existsSync(SMTP_SINK)) throw new Error(`${SMTP_SINK} is missing: relay mode needs Debian's postfix (its smtp-sink)`);
+    sinkPort = await freePort();
+    // smtp-sink refuses to run as root without a user to become.
+    const asUser = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
+    sink = spawn(SMTP_SINK, [...asUser, `127.0.0.1:${sinkPort}`, '256'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await waitForListener(sinkPort);
+  }
+  console.log(`${sessions} sessions, ${messages} messages of ${bytes} bytes ${mode === 'relay' ? 'relayed to smtp-sink' : 'to one Maildir'}`);
   try {
-    const petrelResult = await run(await petrel(work));
+    const petrelResult = await run(await petrel(work, sinkPort));
     show('Petrel', petrelResult);
-    const reference = await postfix(work);
+    const reference = await postfix(work, sinkPort);
     if (reference === undefined) {
       console.log('(Postfix not installed, or not root: no side-by-side figures)');
       return;
@@ -240,6 +290,7 @@ async function main(): Promise<void> {
         `p99 latency ${(petrelResult.p99 / postfixResult.p99).toFixed(2)}x, peak RSS ${(petrelResult.peakRssMb / postfixResult.peakRssMb).toFixed(2)}x`,
     );
   } finally {
+    sink?.kill();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 /*
  * deliver-log - the per-recipient delivery log line every agent and qmgr
  * write, in Postfix's words so pflogsumm reads it: "ID: to=<rcpt>,
- * orig_to=<orig>, relay=R, delay=T, delays=a/b/c/d, dsn=X.Y.Z,
+ * orig_to=<orig>, relay=R, [conn_use=N,] delay=T, delays=a/b/c/d, dsn=X.Y.Z,
  * status=sent|deferred|bounced (reason)". delays: a before the active
  * queue, b in qmgr, c connection set-up, d transmission.
  */
@@ -21,6 +21,8 @@ export interface DeliveryLogEntry {
   readonly recipient: string;
   readonly original: string;
   readonly relay: string;
+  /** The how-manieth transaction on a reused connection (logged as conn_use= when above 1). */
+  readonly connUse?: number;
   readonly arrival: number;
   readonly activeSince: number;
   readonly requested: number;
@@ -37,6 +39,6 @@ export function logDelivery(entry: DeliveryLogEntry, now: number = Date.now()): 
   const orig = entry.original !== '' && entry.original !== entry.recipient ? `, orig_to=<${entry.original}>` : '';
   const delays = [entry.activeSince - entry.arrival, entry.requested - entry.activeSince, entry.connected - entry.requested, now - entry.connected].map(s).join('/');
   msg.info(
-    `${entry.queueId}: to=<${entry.recipient}>${orig}, relay=${entry.relay}, delay=${s(now - entry.arrival)}, delays=${delays}, dsn=${entry.dsn}, status=${entry.status} (${entry.reason})`,
+    `${entry.queueId}: to=<${entry.recipient}>${orig}, relay=${entry.relay}${entry.connUse !== undefined && entry.connUse > 1 ? `, conn_use=${entry.connUse}` : ''}, delay=${s(now - entry.arrival)}, delays=${delays}, dsn=${entry.dsn}, status=${entry.status} (${entry.reason})`,
   );
 }

@@ -6,7 +6,9 @@
  * private/smtp (or relay, lmtp ...), finds the servers for the next hop (smtp-nexthop.ts), tries
  * them in order (the next one after a connection failure or a temporary
  * refusal, at most smtp_mx_session_limit sessions), runs the SMTP
- * transaction (smtp-session.ts) and logs Postfix's line per recipient:
+ * transaction (smtp-session.ts), keeps the connection for the next
+ * delivery to the same next hop for smtp_connection_cache_time_limit
+ * (logged as conn_use=N), and logs Postfix's line per recipient:
  * "to=<...>, relay=host[addr]:port, delay=..., delays=a/b/c/d, dsn=...,
  * status=sent (250 ...)" or the reason it was deferred or bounced.
  */
@@ -21,8 +23,8 @@ import { openTableList, type TableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
-import { NextHopError, NextHopResolver, parseLmtpNextHop, parseNextHop, portNumber, type NextHop } from './smtp-nexthop.js';
-import { runSession, type SessionOutcome, type TlsPolicy } from './smtp-session.js';
+import { NextHopError, NextHopResolver, parseLmtpNextHop, parseNextHop, portNumber, type NextHop, type Target } from './smtp-nexthop.js';
+import { SmtpLink, type SessionOutcome, type TlsPolicy, type Transaction } from './smtp-session.js';
 
 const TLS_LEVELS = ['none', 'may', 'encrypt', 'verify', 'secure'] as const;
 
@@ -41,6 +43,33 @@ interface SmtpContext {
 
 let ctx: SmtpContext | undefined;
 
+/** Connections kept after a delivery, by next hop, for the next delivery there (SMTP only). */
+const links = new Map<string, { link: SmtpLink; target: Target; timer: NodeJS.Timeout }>();
+
+function takeLink(context: SmtpContext, nexthop: string): { link: SmtpLink; target: Target } | undefined {
+  const kept = links.get(nexthop);
+  if (kept === undefined) return undefined;
+  links.delete(nexthop);
+  clearTimeout(kept.timer);
+  if (kept.link.usable && Date.now() - kept.link.openedAt < context.params.smtp_connection_reuse_time_limit * 1000) return kept;
+  kept.link.close();
+  return undefined;
+}
+
+function keepLink(context: SmtpContext, nexthop: string, link: SmtpLink, target: Target): void {
+  const limit = context.params.smtp_connection_cache_time_limit;
+  if (context.lmtp || limit <= 0 || !link.usable || links.has(nexthop)) {
+    link.close();
+    return;
+  }
+  const timer = setTimeout(() => {
+    if (links.get(nexthop)?.link === link) links.delete(nexthop);
+    link.close();
+  }, limit * 1000);
+  timer.unref();
+  links.set(nexthop, { link, target, timer });
+}
+
 async function credentials(context: SmtpContext, request: DeliveryRequest, hop: NextHop): Promise<{ user: string; pass: string } | undefined> {
   if (context.passwords === undefined) return undefined;
   for (const key of new Set([request.nexthop, hop.host])) {
@@ -55,8 +84,8 @@ async function credentials(context: SmtpContext, request: DeliveryRequest, hop: 
 async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<DeliveryReply> {
   const { params } = context;
   const results: DeliveryResult[] = [];
-  const record = (index: number, address: string, original: string, relay: string, connected: number, status: DeliveryResult['status'], dsn: string, reason: string): void => {
-    logDelivery({ queueId: request.queueId, recipient: address, original, relay, arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected, dsn, status, reason });
+  const record = (index: number, address: string, original: string, relay: string, connected: number, status: DeliveryResult['status'], dsn: string, reason: string, connUse?: number): void => {
+    logDelivery({ queueId: request.queueId, recipient: address, original, relay, connUse, arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected, dsn, status, reason });
     results.push({ index, status, dsn, reason });
   };
   const all = (relay: string, status: DeliveryResult['status'], dsn: string, reason: string): DeliveryReply => {
@@ -72,6 +101,31 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
   }
   try {
     info = await readQueueRecords(file, request.queueFile);
+    const tx: Transaction = {
+      sender: request.sender,
+      recipients: request.recipients,
+      ret: request.attrs.ret,
+      envid: request.attrs.envid,
+      size: info.contentSize,
+      lineLengthLimit: context.lineLengthLimit,
+      content: () => contentStream(file, info),
+    };
+    const report = (link: SmtpLink, target: Target, outcome: Extract<SessionOutcome, { kind: 'replied' }>): DeliveryReply => {
+      const relay = target.path === undefined ? `${outcome.relay}:${target.port}` : outcome.relay;
+      request.recipients.forEach((r, i) => {
+        const result = outcome.recipients[i] as (typeof outcome.recipients)[number];
+        record(r.index, r.address, r.original, relay, outcome.connectedAt, result.status, result.dsn, result.reason, link.uses);
+      });
+      keepLink(context, request.nexthop, link, target);
+      return { results };
+    };
+    const kept = takeLink(context, request.nexthop);
+    if (kept !== undefined) {
+      const outcome = await kept.link.send(tx);
+      if (outcome.kind === 'replied') return report(kept.link, kept.target, outcome);
+      // The kept connection failed before anything was accepted: start afresh.
+      kept.link.close();
+    }
     let hop: NextHop;
     let targets;
     try {
@@ -86,38 +140,30 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
     let last: Extract<SessionOutcome, { kind: 'failed' }> | undefined;
     for (const target of targets) {
       if (params.smtp_mx_session_limit > 0 && sessions >= params.smtp_mx_session_limit) break;
-      const outcome = await runSession({
+      const opened = await SmtpLink.open({
         target,
         lmtp: context.lmtp,
         heloName: context.heloName,
         timeouts: context.timeouts,
         tls: { level: context.tlsLevel, ca: context.ca, servername: context.tlsLevel === 'secure' ? hop.host : undefined },
         credentials: login,
-        sender: request.sender,
-        recipients: request.recipients,
-        ret: request.attrs.ret,
-        envid: request.attrs.envid,
-        size: info.contentSize,
-        lineLengthLimit: context.lineLengthLimit,
-        content: () => contentStream(file, info),
       });
+      const outcome = opened instanceof SmtpLink ? await opened.send(tx) : opened;
       const relay = target.path === undefined ? `${outcome.relay}:${target.port}` : outcome.relay;
       if (outcome.kind === 'failed') {
+        if (opened instanceof SmtpLink) opened.close();
         // A connection that never got a greeting is not an SMTP session.
         if (outcome.dsn !== '4.4.1') sessions++;
         last = outcome;
         if (outcome.tryNext) continue;
         return all(relay, 'bounced', outcome.dsn, outcome.reason);
       }
-      if (outcome.tls !== '') {
+      const link = opened as SmtpLink;
+      if (link.tls !== '') {
         const trust = context.tlsLevel === 'verify' || context.tlsLevel === 'secure' ? 'Verified' : 'Untrusted';
-        msg.info(`${trust} TLS connection established to ${relay}: ${outcome.tls}`);
+        msg.info(`${trust} TLS connection established to ${relay}: ${link.tls}`);
       }
-      request.recipients.forEach((r, i) => {
-        const result = outcome.recipients[i] as (typeof outcome.recipients)[number];
-        record(r.index, r.address, r.original, relay, outcome.connectedAt, result.status, result.dsn, result.reason);
-      });
-      return { results };
+      return report(link, target, outcome);
     }
     // Every server failed: try again later, as Postfix does even after 5xx greetings.
     return all('none', 'deferred', last === undefined ? '4.4.1' : `4${last.dsn.slice(1)}`, last?.reason ?? `no server to try for ${request.nexthop}`);

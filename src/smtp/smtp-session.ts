@@ -1,5 +1,5 @@
 /*
- * smtp-session - one SMTP session with one server address, with
+ * smtp-session - SMTP sessions with one server address (SmtpLink), with
  * nodemailer's SMTP connection as the protocol engine: EHLO with
  * smtp_helo_name, STARTTLS per the TLS security level, AUTH when the next
  * hop has credentials, then MAIL FROM (SIZE, RET, ENVID), a RCPT TO per
@@ -7,6 +7,7 @@
  * line endings, dot-stuffing and lines over smtp_line_length_limit broken.
  * The outcome says, per recipient, what the server answered, or why the
  * session failed as a whole and whether the next server should be tried.
+ * A link stays open for further transactions while its owner keeps it.
  * Follows smtp(8); the texts are Postfix's ("host X[A] said: ... (in reply
  * to RCPT TO command)", "connect to X[A]:25: Connection refused").
  */
@@ -25,8 +26,8 @@ export interface TlsPolicy {
   readonly servername?: string;
 }
 
-/** What one session needs. */
-export interface SessionRequest {
+/** How to reach one server. */
+export interface LinkRequest {
   readonly target: Target;
   /** LMTP: LHLO, and a reply per recipient after the data. */
   readonly lmtp: boolean;
@@ -34,13 +35,17 @@ export interface SessionRequest {
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
   readonly tls: TlsPolicy;
   readonly credentials?: { readonly user: string; readonly pass: string };
+}
+
+/** One mail transaction. */
+export interface Transaction {
   readonly sender: string;
   readonly recipients: readonly { readonly address: string; readonly notify: string; readonly orcpt: string }[];
   readonly ret?: string;
   readonly envid?: string;
   readonly size: number;
   readonly lineLengthLimit: number;
-  /** The message content (LF line endings); called once per session. */
+  /** The message content (LF line endings). */
   readonly content: () => Readable;
 }
 
@@ -101,7 +106,7 @@ async function* breakLongLines(source: Readable, limit: number): AsyncGenerator<
   }
 }
 
-function connectFailure(relay: string, port: number | string, err: SmtpError): string {
+function connectFailure(where: string, err: SmtpError): string {
   const detail = (err as NodeJS.ErrnoException & { originalCode?: string }).originalCode ?? err.code;
   const words: Record<string, string> = {
     ECONNREFUSED: 'Connection refused',
@@ -112,162 +117,233 @@ function connectFailure(relay: string, port: number | string, err: SmtpError): s
     EACCES: 'Permission denied',
   };
   const text = detail !== undefined && words[detail] !== undefined ? words[detail] : err.message;
-  return `connect to ${relay}:${port}: ${text}`;
+  return `connect to ${where}: ${text}`;
 }
 
 /** Connects to an LMTP server's UNIX-domain socket; the connection failure outcome when that fails. */
-async function unixSocket(target: Target, relay: string, timeoutMs: number): Promise<Socket | SessionOutcome> {
+async function unixSocket(target: Target, relay: string, timeoutMs: number): Promise<Socket | Failed> {
   const socket = connect(target.path as string);
   const timer = timeoutMs > 0 ? setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs) : undefined;
   try {
     await once(socket, 'connect');
     return socket;
   } catch (err) {
-    return { kind: 'failed', relay, dsn: '4.4.1', reason: connectFailure(relay, target.path as string, err as SmtpError).replace(`${relay}:`, ''), tryNext: true };
+    return { kind: 'failed', relay, dsn: '4.4.1', reason: connectFailure(target.path as string, err as SmtpError), tryNext: true };
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** Runs one session; never rejects. */
-export async function runSession(req: SessionRequest): Promise<SessionOutcome> {
-  const { target } = req;
-  const relay = `${target.hostname}[${target.address}]`;
-  const verify = req.tls.level === 'verify' || req.tls.level === 'secure';
-  let opened: Socket | undefined;
-  if (target.path !== undefined) {
-    const socket = await unixSocket(target, relay, req.timeouts.connect);
-    if (!(socket instanceof Socket)) return socket;
-    opened = socket;
-  }
-  const connection = new SMTPConnection({
-    lmtp: req.lmtp,
-    ...(opened === undefined ? {} : { connection: opened }),
-    host: target.address,
-    port: target.port,
-    name: req.heloName,
-    connectionTimeout: req.timeouts.connect,
-    greetingTimeout: req.timeouts.greeting,
-    socketTimeout: req.timeouts.reply,
-    ignoreTLS: req.tls.level === 'none',
-    requireTLS: req.tls.level !== 'none' && req.tls.level !== 'may',
-    opportunisticTLS: req.tls.level === 'may',
-    allowInternalNetworkInterfaces: true,
-    tls: {
-      rejectUnauthorized: verify,
-      servername: req.tls.servername ?? (verify ? target.hostname : undefined),
-      ...(req.tls.ca === undefined ? {} : { ca: req.tls.ca }),
-    },
-  });
-  // An LMTP server answers the data once per recipient; nodemailer keeps only the last answer
-  // on its result, so each one is taken from its per-recipient hook as it arrives.
-  const lmtpReplies = new Map<string, string>();
-  if (req.lmtp) {
-    const hooked = connection as unknown as { _actionLMTPStream: (recipient: string, final: boolean, reply: string, callback: unknown) => unknown };
-    const original = hooked._actionLMTPStream;
-    hooked._actionLMTPStream = function (recipient, final, reply, callback) {
-      lmtpReplies.set(recipient, reply);
-      return original.call(this, recipient, final, reply, callback);
-    };
-  }
-  return new Promise<SessionOutcome>((resolve) => {
-    let settled = false;
-    const finish = (outcome: SessionOutcome): void => {
-      if (settled) return;
-      settled = true;
-      if (outcome.kind === 'replied') connection.quit();
-      else connection.close();
-      resolve(outcome);
-    };
-    let connected = false;
-    // The command callbacks say more than the error event; it only settles what they did not.
-    connection.on('error', (err: SmtpError) => setImmediate(() => finish(failure(err, connected ? 'end of data' : 'CONNECT'))));
-    const failure = (err: SmtpError, stage: string): SessionOutcome => {
-      if (err.code === 'ETLS' || err.command === 'STARTTLS') {
-        const detail = err.responseCode === undefined ? `: ${err.message}` : '';
-        return { kind: 'failed', relay, dsn: '4.7.4', reason: `TLS is required, but was not offered by host ${relay}${detail}`, tryNext: true };
-      }
-      if (err.responseCode !== undefined && err.response !== undefined) {
-        const greeting = err.command === 'CONN';
-        const permanent = err.responseCode >= 500;
-        return {
-          kind: 'failed',
-          relay,
-          dsn: replyDsn(err.response, err.responseCode),
-          reason: greeting ? `host ${relay} refused to talk to me: ${err.response.trim()}` : said(relay, err.response, err.command ?? stage),
-          tryNext: !permanent || greeting,
-        };
-      }
-      if (stage === 'CONNECT') return { kind: 'failed', relay, dsn: '4.4.1', reason: connectFailure(relay, target.port, err), tryNext: true };
-      return { kind: 'failed', relay, dsn: '4.4.2', reason: `lost connection with ${relay} while sending ${stage}: ${err.message}`, tryNext: true };
-    };
-    connection.connect((connectError) => {
-      if (connectError) {
-        finish(failure(connectError as SmtpError, 'CONNECT'));
-        return;
-      }
-      connected = true;
-      const connectedAt = Date.now();
-      const socket = connection._socket as { getProtocol?: () => string | null; getCipher?: () => { name: string } } | false | null;
-      const tls = connection.secure && socket && socket.getProtocol !== undefined ? `${socket.getProtocol?.() ?? 'TLS'} with cipher ${socket.getCipher?.().name ?? 'unknown'}` : '';
-      const send = (): void => {
-        const notify = req.recipients[0]?.notify ?? '';
-        const sameNotify = notify !== '' && req.recipients.every((r) => r.notify === notify);
-        const single = req.recipients.length === 1 ? req.recipients[0] : undefined;
-        const dsn = {
-          ...(req.ret === undefined ? {} : { ret: req.ret }),
-          ...(req.envid === undefined ? {} : { envid: req.envid }),
-          ...(sameNotify ? { notify: notify.split(',') } : {}),
-          ...(single !== undefined && single.orcpt !== '' ? { orcpt: single.orcpt } : {}),
-        };
-        const content = Readable.from(breakLongLines(req.content(), req.lineLengthLimit));
-        connection.send(
-          { from: req.sender === '' ? false : req.sender, to: req.recipients.map((r) => r.address), size: req.size, ...(Object.keys(dsn).length > 0 ? { dsn } : {}) },
-          content,
-          (err, info) => {
-            const outcomes = new Map<string, RecipientOutcome>();
-            const rejected = (err as SmtpError | null)?.rejectedErrors ?? (info?.rejectedErrors as SmtpError[] | undefined) ?? [];
-            for (const r of rejected) {
-              const code = r.responseCode ?? 450;
-              const response = r.response ?? r.message;
-              const command = r.command === 'DATA' ? 'end of DATA' : 'RCPT TO';
-              outcomes.set(r.recipient ?? '', { status: code >= 500 ? 'bounced' : 'deferred', dsn: replyDsn(response, code), reason: said(relay, response, command) });
-            }
-            if (err && (err as SmtpError).rejectedErrors === undefined) {
-              const whole = failure(err as SmtpError, (err as SmtpError).command ?? 'DATA');
-              if (whole.kind === 'failed') {
-                const status = whole.dsn.startsWith('5') ? 'bounced' : 'deferred';
-                const outcome = { status, dsn: whole.dsn, reason: whole.reason } as const;
-                // Nothing accepted yet and a temporary failure: the next server may do better.
-                if (whole.tryNext && status === 'deferred' && outcomes.size === 0) {
-                  finish(whole);
-                  return;
-                }
-                finish({ kind: 'replied', relay, connectedAt, tls, recipients: req.recipients.map((r) => outcomes.get(r.address) ?? outcome) });
-                return;
-              }
-            }
-            const final = info?.response ?? '250 Ok';
-            const sent = (address: string): RecipientOutcome => {
-              const reply = (lmtpReplies.get(address) ?? final).trim();
-              return { status: 'sent', dsn: replyDsn(reply, 250), reason: reply };
-            };
-            finish({ kind: 'replied', relay, connectedAt, tls, recipients: req.recipients.map((r) => outcomes.get(r.address) ?? sent(r.address)) });
-          },
-        );
+type Failed = Extract<SessionOutcome, { kind: 'failed' }>;
+
+/**
+ * A connection to one server, open for one or more transactions (a reused
+ * connection starts each with RSET). Its methods never reject.
+ */
+export class SmtpLink {
+  /** Transactions run on this connection. */
+  uses = 0;
+  readonly openedAt = Date.now();
+  private broken = false;
+  /** The operation an error event should end, if one is running. */
+  private onError: ((err: SmtpError) => void) | undefined;
+
+  private constructor(
+    private readonly connection: SMTPConnection,
+    readonly relay: string,
+    readonly connectedAt: number,
+    /** "TLSv1.3 with cipher ..." when the session is encrypted, else "". */
+    readonly tls: string,
+    private readonly lmtpReplies: Map<string, string>,
+  ) {}
+
+  /** Connects, says EHLO/LHLO, starts TLS per policy and logs in when there are credentials. */
+  static async open(req: LinkRequest): Promise<SmtpLink | Failed> {
+    const { target } = req;
+    const relay = `${target.hostname}[${target.address}]`;
+    const verify = req.tls.level === 'verify' || req.tls.level === 'secure';
+    let opened: Socket | undefined;
+    if (target.path !== undefined) {
+      const socket = await unixSocket(target, relay, req.timeouts.connect);
+      if (!(socket instanceof Socket)) return socket as Failed;
+      opened = socket;
+    }
+    const connection = new SMTPConnection({
+      lmtp: req.lmtp,
+      ...(opened === undefined ? {} : { connection: opened }),
+      host: target.address,
+      port: target.port,
+      name: req.heloName,
+      connectionTimeout: req.timeouts.connect,
+      greetingTimeout: req.timeouts.greeting,
+      socketTimeout: req.timeouts.reply,
+      ignoreTLS: req.tls.level === 'none',
+      requireTLS: req.tls.level !== 'none' && req.tls.level !== 'may',
+      opportunisticTLS: req.tls.level === 'may',
+      allowInternalNetworkInterfaces: true,
+      tls: {
+        rejectUnauthorized: verify,
+        servername: req.tls.servername ?? (verify ? target.hostname : undefined),
+        ...(req.tls.ca === undefined ? {} : { ca: req.tls.ca }),
+      },
+    });
+    // An LMTP server answers the data once per recipient; nodemailer keeps only the last answer
+    // on its result, so each one is taken from its per-recipient hook as it arrives.
+    const lmtpReplies = new Map<string, string>();
+    if (req.lmtp) {
+      const hooked = connection as unknown as { _actionLMTPStream: (recipient: string, final: boolean, reply: string, callback: unknown) => unknown };
+      const original = hooked._actionLMTPStream;
+      hooked._actionLMTPStream = function (recipient, final, reply, callback) {
+        lmtpReplies.set(recipient, reply);
+        return original.call(this, recipient, final, reply, callback);
       };
-      if (req.credentials !== undefined && connection.allowsAuth) {
+    }
+    const outcome = await new Promise<SmtpLink | Failed>((resolve) => {
+      let settled = false;
+      const settle = (value: SmtpLink | Failed): void => {
+        if (settled) return;
+        settled = true;
+        if (!(value instanceof SmtpLink)) connection.close();
+        resolve(value);
+      };
+      connection.on('error', (err: SmtpError) => setImmediate(() => settle(failureOf(relay, target, err, 'CONNECT'))));
+      connection.connect((connectError) => {
+        if (connectError) {
+          settle(failureOf(relay, target, connectError as SmtpError, 'CONNECT'));
+          return;
+        }
+        const socket = connection._socket as { getProtocol?: () => string | null; getCipher?: () => { name: string } } | false | null;
+        const tls = connection.secure && socket && socket.getProtocol !== undefined ? `${socket.getProtocol?.() ?? 'TLS'} with cipher ${socket.getCipher?.().name ?? 'unknown'}` : '';
+        const link = new SmtpLink(connection, relay, Date.now(), tls, lmtpReplies);
+        if (req.credentials === undefined || !connection.allowsAuth) {
+          settle(link);
+          return;
+        }
         connection.login({ user: req.credentials.user, pass: req.credentials.pass }, (loginError) => {
           if (loginError) {
             const e = loginError as SmtpError;
-            finish({ kind: 'failed', relay, dsn: '4.7.0', reason: `SASL authentication failed; server ${relay} said: ${(e.response ?? e.message).trim()}`, tryNext: true });
+            settle({ kind: 'failed', relay, dsn: '4.7.0', reason: `SASL authentication failed; server ${relay} said: ${(e.response ?? e.message).trim()}`, tryNext: true });
             return;
           }
-          send();
+          settle(link);
         });
-      } else {
-        send();
-      }
+      });
     });
-  });
+    connection.removeAllListeners('error');
+    if (outcome instanceof SmtpLink) {
+      // The command callbacks say more than the error event; it only settles what they did not.
+      connection.on('error', (err: SmtpError) => {
+        outcome.broken = true;
+        setImmediate(() => outcome.onError?.(err));
+      });
+    } else {
+      connection.on('error', () => undefined);
+    }
+    return outcome;
+  }
+
+  /** True while the connection can take another transaction. */
+  get usable(): boolean {
+    return !this.broken && !this.connection.destroyed;
+  }
+
+  /** Runs one transaction (after RSET on a reused connection). */
+  async send(tx: Transaction): Promise<SessionOutcome> {
+    // On a reused connection there was no set-up: delays= c counts from now.
+    const connectedAt = this.uses === 0 ? this.connectedAt : Date.now();
+    if (this.uses > 0) {
+      const reset = await new Promise<boolean>((resolve) => this.connection.reset((err) => resolve(!err)));
+      if (!reset) {
+        this.broken = true;
+        return { kind: 'failed', relay: this.relay, dsn: '4.4.2', reason: `lost connection with ${this.relay} while sending RSET`, tryNext: true };
+      }
+    }
+    this.uses++;
+    const relay = this.relay;
+    return new Promise<SessionOutcome>((resolve) => {
+      let settled = false;
+      const finish = (outcome: SessionOutcome): void => {
+        if (settled) return;
+        settled = true;
+        this.onError = undefined;
+        if (outcome.kind === 'failed') this.broken = true;
+        resolve(outcome);
+      };
+      this.onError = (err) => finish(failureOf(relay, undefined, err, 'end of data'));
+      const notify = tx.recipients[0]?.notify ?? '';
+      const sameNotify = notify !== '' && tx.recipients.every((r) => r.notify === notify);
+      const single = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
+      const dsn = {
+        ...(tx.ret === undefined ? {} : { ret: tx.ret }),
+        ...(tx.envid === undefined ? {} : { envid: tx.envid }),
+        ...(sameNotify ? { notify: notify.split(',') } : {}),
+        ...(single !== undefined && single.orcpt !== '' ? { orcpt: single.orcpt } : {}),
+      };
+      this.lmtpReplies.clear();
+      const content = Readable.from(breakLongLines(tx.content(), tx.lineLengthLimit));
+      this.connection.send(
+        { from: tx.sender === '' ? false : tx.sender, to: tx.recipients.map((r) => r.address), size: tx.size, ...(Object.keys(dsn).length > 0 ? { dsn } : {}) },
+        content,
+        (err, info) => {
+          const outcomes = new Map<string, RecipientOutcome>();
+          const rejected = (err as SmtpError | null)?.rejectedErrors ?? (info?.rejectedErrors as SmtpError[] | undefined) ?? [];
+          for (const r of rejected) {
+            const code = r.responseCode ?? 450;
+            const response = r.response ?? r.message;
+            const command = r.command === 'DATA' ? 'end of DATA' : 'RCPT TO';
+            outcomes.set(r.recipient ?? '', { status: code >= 500 ? 'bounced' : 'deferred', dsn: replyDsn(response, code), reason: said(relay, response, command) });
+          }
+          if (err && (err as SmtpError).rejectedErrors === undefined) {
+            const whole = failureOf(relay, undefined, err as SmtpError, (err as SmtpError).command ?? 'DATA');
+            const status = whole.dsn.startsWith('5') ? 'bounced' : 'deferred';
+            // Nothing accepted yet and a temporary failure: the next server may do better.
+            if (whole.tryNext && status === 'deferred' && outcomes.size === 0) {
+              finish(whole);
+              return;
+            }
+            const outcome = { status, dsn: whole.dsn, reason: whole.reason } as const;
+            this.broken = true;
+            finish({ kind: 'replied', relay, connectedAt, tls: this.tls, recipients: tx.recipients.map((r) => outcomes.get(r.address) ?? outcome) });
+            return;
+          }
+          const final = info?.response ?? '250 Ok';
+          const sent = (address: string): RecipientOutcome => {
+            const reply = (this.lmtpReplies.get(address) ?? final).trim();
+            return { status: 'sent', dsn: replyDsn(reply, 250), reason: reply };
+          };
+          finish({ kind: 'replied', relay, connectedAt, tls: this.tls, recipients: tx.recipients.map((r) => outcomes.get(r.address) ?? sent(r.address)) });
+        },
+      );
+    });
+  }
+
+  /** Ends the session politely (QUIT), or at once when it is broken. */
+  close(): void {
+    if (this.usable) this.connection.quit();
+    else this.connection.close();
+  }
+}
+
+/** The failure outcome of an error at stage (target given: a connection attempt). */
+function failureOf(relay: string, target: Target | undefined, err: SmtpError, stage: string): Failed {
+  if (err.code === 'ETLS' || err.command === 'STARTTLS') {
+    const detail = err.responseCode === undefined ? `: ${err.message}` : '';
+    return { kind: 'failed', relay, dsn: '4.7.4', reason: `TLS is required, but was not offered by host ${relay}${detail}`, tryNext: true };
+  }
+  if (err.responseCode !== undefined && err.response !== undefined) {
+    const greeting = err.command === 'CONN';
+    const permanent = err.responseCode >= 500;
+    return {
+      kind: 'failed',
+      relay,
+      dsn: replyDsn(err.response, err.responseCode),
+      reason: greeting ? `host ${relay} refused to talk to me: ${err.response.trim()}` : said(relay, err.response, err.command ?? stage),
+      tryNext: !permanent || greeting,
+    };
+  }
+  if (target !== undefined) {
+    const where = target.path === undefined ? `${relay}:${target.port}` : target.path;
+    return { kind: 'failed', relay, dsn: '4.4.1', reason: connectFailure(where, err), tryNext: true };
+  }
+  return { kind: 'failed', relay, dsn: '4.4.2', reason: `lost connection with ${relay} while sending ${stage}: ${err.message}`, tryNext: true };
 }

@@ -85,6 +85,14 @@ test('a domain without MX records is reached at its own address; a line over 998
   assert.equal(body, `${'x'.repeat(998)}\r\n ${'x'.repeat(997)}\r\n ${'x'.repeat(505)}\r\n`);
 });
 
+test('a connection is kept for the next delivery to the same next hop, and counted in conn_use=', async () => {
+  const first = await send(['reuse1@plain.test'], 'reuse one');
+  const log = await mx.waitForLog(new RegExp(`${first}: to=<reuse1@plain\\.test>, relay=plain\\.test\\[127\\.0\\.0\\.2\\]:${port}, .*status=sent`));
+  const uses = Number(new RegExp(`${first}: to=<reuse1@plain\\.test>, relay=\\S+, conn_use=(\\d+)`).exec(log)?.[1] ?? 1);
+  const second = await send(['reuse2@plain.test'], 'reuse two');
+  await mx.waitForLog(new RegExp(`${second}: to=<reuse2@plain\\.test>, relay=plain\\.test\\[127\\.0\\.0\\.2\\]:${port}, conn_use=${uses + 1}, delay=.*status=sent`));
+});
+
 test('one message, three answers: 250 delivered, 450 deferred, 550 bounced, and the sender is told about the bounced one', async () => {
   const id = await send(['ok@mixed.test', 'temp@mixed.test', 'perm@mixed.test'], 'mixed answers');
   const log = await mx.waitForLog(new RegExp(`${id}: to=<perm@mixed\\.test>.*status=bounced`));

@@ -19,6 +19,8 @@ export const QMGR_TRIGGER = {
   scanIncoming: 'I',
   /** Deliver deferred mail now (postqueue -f, petrel flush). */
   flush: 'F',
+  /** Look for deferred mail that is due (postqueue -i and -s made some due now). */
+  scanDeferred: 'D',
 } as const;
 
 /** Sends a trigger to qmgr; resolves true when it took it. */

@@ -1,7 +1,9 @@
 /*
  * postqueue - the queue for users (postqueue(1)): -p lists it in mailq's
  * columns, -j as one JSON object per message with Postfix's field names,
- * -f asks qmgr to deliver everything now. mailq is "postqueue -p". Petrel
+ * -f asks qmgr to deliver everything now, -i ID one deferred message, -s
+ * site the deferred mail with a recipient at site (each made due now, then
+ * qmgr is told to look). mailq is "postqueue -p". Petrel
  * reads the queue directly (there is no showq daemon yet), so the caller
  * needs read access to the queue directory.
  */
@@ -10,11 +12,15 @@ import { resolveConfigDir } from '../global/config/config-dir.js';
 import { loadConfig } from '../global/config/load-config.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { listMessages, type ListedMessage } from '../global/queue/queue-list.js';
+import { readQueueFile } from '../global/queue/queue-file-read.js';
+import { isQueueId } from '../global/queue/queue-id.js';
+import { listQueue, setNextAttempt } from '../global/queue/queue-move.js';
+import { queueFilePath } from '../global/queue/queue-paths.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
 
-const USAGE = 'usage: postqueue [-c config_dir] -f | -j | -p';
+const USAGE = 'usage: postqueue [-c config_dir] -f | -i queue_id | -j | -p | -s site';
 
 function arrivalText(ms: number): string {
   const text = new Date(ms).toString();
@@ -59,16 +65,42 @@ export function formatJson(messages: readonly ListedMessage[]): string {
     .join('');
 }
 
+/** Makes the deferred messages among ids whose pending recipients pass wanted due now; returns how many. */
+async function makeDue(queueDirectory: string, ids: readonly string[], wanted: (addresses: string[]) => boolean): Promise<number> {
+  let count = 0;
+  for (const id of ids) {
+    if (!isQueueId(id)) continue;
+    const path = queueFilePath(queueDirectory, 'deferred', id);
+    try {
+      const info = await readQueueFile(path);
+      if (!wanted(info.recipients.filter((r) => r.status === '-').map((r) => r.address))) continue;
+      await setNextAttempt(path, Date.now());
+      count++;
+    } catch {
+      // not (or no longer) in the deferred queue
+    }
+  }
+  return count;
+}
+
 async function main(argv: string[]): Promise<number> {
   const mailq = basename(process.argv[1] ?? '').startsWith('mailq');
-  const { options } = getoptOrUsage(argv, mailq ? 'c:' : 'c:fjp', mailq ? 'usage: mailq [-c config_dir]' : USAGE);
+  const { options } = getoptOrUsage(argv, mailq ? 'c:' : 'c:fi:jps:', mailq ? 'usage: mailq [-c config_dir]' : USAGE);
   const letters = new Set(options.map((o) => o.letter));
   if (mailq) letters.add('p');
-  const modes = ['f', 'j', 'p'].filter((l) => letters.has(l));
+  const modes = ['f', 'i', 'j', 'p', 's'].filter((l) => letters.has(l));
   if (modes.length !== 1) return msg.fatal(USAGE);
   const { params } = loadConfig({ configDir: resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value) });
   if (letters.has('f')) {
     if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('Cannot flush mail queue - mail system is down');
+    return 0;
+  }
+  if (letters.has('i') || letters.has('s')) {
+    const id = options.find((o) => o.letter === 'i')?.value;
+    const site = options.find((o) => o.letter === 's')?.value?.toLowerCase();
+    const due = id !== undefined ? await makeDue(params.queue_directory, [id], () => true) : await makeDue(params.queue_directory, await listQueue(params.queue_directory, 'deferred'), (addresses) => addresses.some((a) => a.toLowerCase().endsWith(`@${site}`)));
+    if (id !== undefined && due === 0) return msg.fatal(`${id}: no such message in the deferred queue`);
+    if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.scanDeferred))) return msg.fatal('Cannot flush mail queue - mail system is down');
     return 0;
   }
   const messages = await listMessages(params.queue_directory);

@@ -1,8 +1,8 @@
 /*
- * qmgr-limits - per-destination concurrency for qmgr: a counting semaphore
- * per transport and next hop, sized by <transport>_destination_concurrency_limit
- * (else default_destination_concurrency_limit), and the recipient limit per
- * delivery, <transport>_destination_recipient_limit (else
+ * qmgr-limits - qmgr's per-destination scheduling: parallel deliveries per
+ * transport and next hop with slow start, dead destinations and rate delay
+ * (DestinationSlots), and the recipient limit per delivery,
+ * <transport>_destination_recipient_limit (else
  * default_destination_recipient_limit). 0 means no limit, as in Postfix.
  */
 import type { Config } from '../global/config/load-config.js';
@@ -18,32 +18,117 @@ export function recipientLimit(config: Config, transport: string): number {
   return perTransport(config, transport, 'destination_recipient_limit', config.params.default_destination_recipient_limit);
 }
 
-/** Parallel deliveries per destination, per transport. */
+function perTransportTime(config: Config, transport: string, suffix: string, fallback: number): number {
+  const text = config.value(`${transport}_${suffix}`);
+  return text === undefined ? fallback : convertParam(`${transport}_${suffix}`, { kind: 'time', default: '', doc: '', min: 0 }, text);
+}
+
+/** How one delivery to a destination went, for the scheduler. */
+export type DeliveryFeedback = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+interface Destination {
+  busy: number;
+  /** The parallel deliveries allowed now: from initial_destination_concurrency up to the limit. */
+  window: number;
+  /** Failed deliveries in a row. */
+  failures: number;
+  /** Until when the destination is dead, and why. */
+  deadUntil: number;
+  deadReason: string;
+  /** When the last delivery started (for the rate delay). */
+  lastStart: number;
+  readonly waiting: (() => void)[];
+}
+
+/**
+ * Parallel deliveries per destination (transport and next hop), the way
+ * Postfix's queue manager schedules them: a destination starts at
+ * initial_destination_concurrency and gains one parallel delivery per
+ * success up to <transport>_destination_concurrency_limit, loses one per
+ * failure, and after <transport>_destination_concurrency_failed_cohort_limit
+ * failures in a row is dead for minimal_backoff_time: its mail is deferred
+ * ("delivery temporarily suspended") without a delivery attempt, unless a
+ * flush revives it.
+ * <transport>_destination_rate_delay spaces deliveries and allows one at a
+ * time.
+ */
 export class DestinationSlots {
-  private readonly busy = new Map<string, number>();
-  private readonly waiting = new Map<string, (() => void)[]>();
+  private readonly destinations = new Map<string, Destination>();
 
   constructor(private readonly config: Config) {}
 
   private limit(transport: string): number {
+    if (this.rateDelay(transport) > 0) return 1;
     return perTransport(this.config, transport, 'destination_concurrency_limit', this.config.params.default_destination_concurrency_limit);
   }
 
-  /** Waits for a free slot for transport/nexthop; call the returned function to give it back. */
-  async acquire(transport: string, nexthop: string): Promise<() => void> {
-    const key = `${transport}/${nexthop}`;
-    const limit = this.limit(transport);
-    while (limit > 0 && (this.busy.get(key) ?? 0) >= limit) {
-      await new Promise<void>((resolve) => {
-        const list = this.waiting.get(key) ?? [];
-        list.push(resolve);
-        this.waiting.set(key, list);
-      });
+  private rateDelay(transport: string): number {
+    return perTransportTime(this.config, transport, 'destination_rate_delay', this.config.params.default_destination_rate_delay) * 1000;
+  }
+
+  private cohortLimit(transport: string): number {
+    return perTransport(this.config, transport, 'destination_concurrency_failed_cohort_limit', this.config.params.default_destination_concurrency_failed_cohort_limit);
+  }
+
+  private destination(key: string, transport: string): Destination {
+    let dest = this.destinations.get(key);
+    if (dest === undefined) {
+      const limit = this.limit(transport);
+      const initial = this.config.params.initial_destination_concurrency;
+      dest = { busy: 0, window: limit > 0 ? Math.min(limit, initial) : initial, failures: 0, deadUntil: 0, deadReason: '', lastStart: 0, waiting: [] };
+      this.destinations.set(key, dest);
     }
-    this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
-    return () => {
-      this.busy.set(key, (this.busy.get(key) ?? 1) - 1);
-      this.waiting.get(key)?.shift()?.();
+    return dest;
+  }
+
+  /** Forgets every dead destination (postqueue -f, -i and -s: the administrator wants them tried now). */
+  reviveAll(): void {
+    for (const dest of this.destinations.values()) {
+      dest.deadUntil = 0;
+      dest.failures = 0;
+    }
+  }
+
+  /** Why transport/nexthop is dead now, or undefined when it may be tried. */
+  dead(transport: string, nexthop: string): string | undefined {
+    const dest = this.destinations.get(`${transport}/${nexthop}`);
+    return dest !== undefined && dest.deadUntil > Date.now() ? dest.deadReason : undefined;
+  }
+
+  /**
+   * Waits for a free slot for transport/nexthop; call the returned function
+   * with how the delivery went to give it back.
+   */
+  async acquire(transport: string, nexthop: string): Promise<(feedback: DeliveryFeedback) => void> {
+    const key = `${transport}/${nexthop}`;
+    const dest = this.destination(key, transport);
+    const limit = this.limit(transport);
+    while (dest.busy >= (limit > 0 ? Math.min(limit, dest.window) : dest.window + dest.busy)) {
+      await new Promise<void>((resolve) => dest.waiting.push(resolve));
+    }
+    dest.busy++;
+    const delay = this.rateDelay(transport);
+    if (delay > 0) {
+      const wait = dest.lastStart + delay - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    dest.lastStart = Date.now();
+    return (feedback) => {
+      dest.busy--;
+      if (feedback.ok) {
+        dest.failures = 0;
+        dest.window = limit > 0 ? Math.min(limit, dest.window + 1) : dest.window + 1;
+      } else {
+        dest.failures++;
+        dest.window = Math.max(1, dest.window - 1);
+        const cohorts = this.cohortLimit(transport);
+        if (cohorts > 0 && dest.failures >= cohorts) {
+          dest.deadUntil = Date.now() + this.config.params.minimal_backoff_time * 1000;
+          dest.deadReason = feedback.reason;
+        }
+      }
+      const free = Math.max(0, (limit > 0 ? Math.min(limit, dest.window) : Infinity) - dest.busy);
+      for (let i = 0; i < free && dest.waiting.length > 0; i++) dest.waiting.shift()?.();
     };
   }
 }

@@ -8,7 +8,8 @@
  * mail is also looked at every queue_run_delay), logs
  * "ID: from=<...>, size=N, nrcpt=N (queue active)" and delivers it
  * (qmgr-message.ts). An unreadable queue file goes to corrupt/ with a
- * warning. A flush trigger delivers all deferred mail now.
+ * warning. A flush trigger delivers all deferred mail now; it and the
+ * deferred-scan trigger (postqueue -i, -s) revive dead destinations.
  */
 import type { Socket } from 'node:net';
 import { stat } from 'node:fs/promises';
@@ -105,7 +106,9 @@ async function recover(config: Config): Promise<void> {
 async function onTrigger(socket: Socket, context: QmgrContext): Promise<void> {
   let codes = '';
   for await (const chunk of socket) codes += (chunk as Buffer).toString('latin1');
+  if (codes.includes(QMGR_TRIGGER.flush) || codes.includes(QMGR_TRIGGER.scanDeferred)) context.slots.reviveAll();
   if (codes.includes(QMGR_TRIGGER.flush)) await scan(context, true, true);
+  else if (codes.includes(QMGR_TRIGGER.scanDeferred)) await scan(context, true);
   else if (codes.includes(QMGR_TRIGGER.scanIncoming)) await scan(context, false);
 }
 

@@ -18,7 +18,7 @@ import { delayWarningSent, removeDeferReasons, writeDeferReasons } from '../glob
 import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { msg } from '../util/msg.js';
 import { sendNotice, type NoticeRecipient } from './qmgr-bounce.js';
-import { recipientLimit, type DestinationSlots } from './qmgr-limits.js';
+import { recipientLimit, type DeliveryFeedback, type DestinationSlots } from './qmgr-limits.js';
 import { unlink } from 'node:fs/promises';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
 
@@ -58,7 +58,10 @@ async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: Qu
   }
   if (transport === 'discard') return local('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`, 'none');
   if (params.defer_transports.includes(transport) && !ctx.flushing) return local('deferred', '4.3.2', 'deferred transport', 'none');
+  const dead = ctx.slots.dead(transport, nexthop);
+  if (dead !== undefined) return local('deferred', '4.4.0', `delivery temporarily suspended: ${dead}`, 'none');
   const release = await ctx.slots.acquire(transport, nexthop);
+  let feedback: DeliveryFeedback = { ok: true };
   try {
     const reply = await requestDelivery(
       params,
@@ -66,12 +69,15 @@ async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: Qu
       { queueId: id, queueFile: path, sender: info.sender, nexthop, arrival: info.arrival, activeSince, requested: Date.now(), attrs: info.attrs, recipients },
       params.daemon_timeout * 1000,
     );
+    // The destination itself failed (unreachable, lost connection, no usable name service answer): every recipient deferred with 4.4.x.
+    const failed = reply.results.length > 0 && reply.results.every((r) => r.status === 'deferred' && r.dsn.startsWith('4.4.'));
+    if (failed) feedback = { ok: false, reason: reply.results[0]?.reason ?? 'destination unavailable' };
     return reply.results;
   } catch (err) {
     msg.warn(`${id}: transport ${transport}: ${(err as Error).message}`);
     return local('deferred', '4.3.0', 'mail transport unavailable', 'none');
   } finally {
-    release();
+    release(feedback);
   }
 }
 

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startDnsServer, type DnsServer } from '../support/dns-server.js';
+import { freePort, TestInstance } from '../support/instance.js';
+import { SmtpClient } from '../support/smtp-client.js';
+import { startSmtpPeer, type SmtpPeer } from '../support/smtp-peer.js';
+
+let mx: TestInstance;
+let dns: DnsServer;
+let port: number;
+let peer: SmtpPeer | undefined;
+
+before(async () => {
+  port = await freePort();
+  dns = await startDnsServer({ 'site.test': { a: ['127.0.0.7'] }, 'other.test': { a: ['127.0.0.8'] } });
+  // Long backoff: only postqueue -s and -i bring the deferred mail back early.
+  mx = await TestInstance.create('', 'postmaster: root\n', {
+    inet_protocols: 'ipv4',
+    dns_servers: `127.0.0.1:${dns.port}`,
+    smtp_tcp_port: String(port),
+    minimal_backoff_time: '1h',
+    maximal_backoff_time: '2h',
+    queue_run_delay: '1h',
+  });
+  appendFileSync(join(mx.etc, 'master.cf'), 'smtp unix - - n - - smtp\n');
+  mx.start();
+});
+
+after(async () => {
+  mx.remove();
+  dns.close();
+  await peer?.close();
+});
+
+async function send(to: string): Promise<string> {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  const reply = await client.send('alice@localhost', [to], `Subject: for ${to}\n\nx\n`);
+  await client.quit();
+  return /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
+}
+
+function attempts(id: string): number {
+  return mx.logText().split(`${id}: to=<`).length - 1;
+}
+
+test('a failed destination is dead: its mail waits without attempts; postqueue -s site revives and delivers that site only; postqueue -i ID retries one message', async () => {
+  const forSite = await send('a@site.test');
+  const forOther = await send('b@other.test');
+  await mx.waitForLog(new RegExp(`${forSite}: to=<a@site\\.test>.*status=deferred`));
+  await mx.waitForLog(new RegExp(`${forOther}: to=<b@other\\.test>.*status=deferred`));
+  // other.test failed once: it is dead now, and new mail for it waits without a delivery attempt.
+  const another = await send('c@other.test');
+  await mx.waitForLog(new RegExp(`${another}: to=<c@other\\.test>, relay=none,.*dsn=4\\.4\\.0, status=deferred \\(delivery temporarily suspended: connect to other\\.test\\[127\\.0\\.0\\.8\\]:${port}: Connection refused\\)`));
+  peer = await startSmtpPeer('127.0.0.7', port);
+  const flushed = mx.run('postqueue', ['-s', 'site.test']);
+  assert.equal(flushed.status, 0, flushed.stderr);
+  await mx.waitForLog(new RegExp(`${forSite}: to=<a@site\\.test>, relay=site\\.test\\[127\\.0\\.0\\.7\\]:${port},.*status=sent`));
+  assert.equal(attempts(forOther), 1);
+  assert.equal(mx.run('postqueue', ['-i', forOther]).status, 0);
+  for (let waited = 0; attempts(forOther) < 2; waited += 50) {
+    assert.ok(waited < 10_000, 'postqueue -i did not bring the message back');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const missing = mx.run('postqueue', ['-i', '0000000000000ABC']);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /0000000000000ABC: no such message in the deferred queue/);
+});

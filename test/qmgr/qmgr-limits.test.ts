@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { loadConfig } from '../../src/global/config/load-config.js';
+import { DestinationSlots } from '../../src/qmgr/qmgr-limits.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'petrel-limits-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(
+  join(dir, 'main.cf'),
+  ['initial_destination_concurrency = 2', 'default_destination_concurrency_limit = 3', 'minimal_backoff_time = 60s', 'slow_destination_rate_delay = 1s', 'patient_destination_concurrency_failed_cohort_limit = 2', ''].join('\n'),
+);
+const config = loadConfig({ configDir: dir });
+
+/** Whether promise settles within ms. */
+async function settles(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+}
+
+test('slow start: a destination begins at initial_destination_concurrency and grows by one per success up to its limit', async () => {
+  const slots = new DestinationSlots(config);
+  const first = await slots.acquire('smtp', 'a.example');
+  await slots.acquire('smtp', 'a.example');
+  const third = slots.acquire('smtp', 'a.example');
+  assert.equal(await settles(third, 50), false);
+  first({ ok: true });
+  assert.equal(await settles(third, 50), true);
+  assert.equal(await settles(slots.acquire('smtp', 'a.example'), 50), true, 'the window is 3 now');
+  assert.equal(await settles(slots.acquire('smtp', 'a.example'), 50), false, 'and the limit of 3 holds');
+});
+
+test('a failed delivery marks the destination dead for minimal_backoff_time (cohort limit 1 by default, per transport otherwise); a flush revives it', async () => {
+  const slots = new DestinationSlots(config);
+  (await slots.acquire('smtp', 'down.example'))({ ok: false, reason: 'connect to down.example[192.0.2.1]:25: Connection refused' });
+  assert.equal(slots.dead('smtp', 'down.example'), 'connect to down.example[192.0.2.1]:25: Connection refused');
+  assert.equal(slots.dead('smtp', 'up.example'), undefined);
+  slots.reviveAll();
+  assert.equal(slots.dead('smtp', 'down.example'), undefined);
+  (await slots.acquire('patient', 'x.example'))({ ok: false, reason: 'one' });
+  assert.equal(slots.dead('patient', 'x.example'), undefined);
+  (await slots.acquire('patient', 'x.example'))({ ok: false, reason: 'two' });
+  assert.equal(slots.dead('patient', 'x.example'), 'two');
+});
+
+test('<transport>_destination_rate_delay spaces deliveries and allows one at a time', async () => {
+  const slots = new DestinationSlots(config);
+  const started = Date.now();
+  const release = await slots.acquire('slow', 'b.example');
+  const second = slots.acquire('slow', 'b.example');
+  assert.equal(await settles(second, 100), false);
+  release({ ok: true });
+  (await second)({ ok: true });
+  assert.ok(Date.now() - started >= 1000, `second delivery started after ${Date.now() - started} ms`);
+});

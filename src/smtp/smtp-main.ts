@@ -24,16 +24,18 @@ import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
 import { NextHopError, NextHopResolver, parseLmtpNextHop, parseNextHop, portNumber, type NextHop, type Target } from './smtp-nexthop.js';
-import { SmtpLink, type SessionOutcome, type TlsPolicy, type Transaction } from './smtp-session.js';
-
-const TLS_LEVELS = ['none', 'may', 'encrypt', 'verify', 'secure'] as const;
+import { SmtpLink, type SessionOutcome, type Transaction } from './smtp-session.js';
+import { parseTlsPolicy, tlsPolicyFor, TLS_LEVELS, type TlsPolicyChoice } from './smtp-tls-policy.js';
 
 interface SmtpContext {
   readonly params: Params;
   readonly lmtp: boolean;
   readonly resolver: NextHopResolver;
   readonly passwords: TableList | undefined;
-  readonly tlsLevel: TlsPolicy['level'];
+  /** The level from <smtp|lmtp>_tls_security_level. */
+  readonly tlsDefault: TlsPolicyChoice;
+  /** smtp_tls_policy_maps (SMTP only). */
+  readonly tlsPolicies: TableList | undefined;
   readonly ca: string | undefined;
   readonly defaultPort: number;
   readonly heloName: string;
@@ -135,6 +137,8 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
       if (!(err instanceof NextHopError)) throw err;
       return all('none', err.temporary ? 'deferred' : 'bounced', err.dsn, err.message);
     }
+    const policy = await tlsPolicyFor(context.tlsPolicies, request.nexthop, hop.host, context.tlsDefault);
+    if ('unsupported' in policy) return all('none', 'deferred', '4.7.5', `TLS policy lookup for ${request.nexthop}: unsupported ${policy.unsupported}`);
     const login = await credentials(context, request, hop);
     let sessions = 0;
     let last: Extract<SessionOutcome, { kind: 'failed' }> | undefined;
@@ -145,7 +149,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
         lmtp: context.lmtp,
         heloName: context.heloName,
         timeouts: context.timeouts,
-        tls: { level: context.tlsLevel, ca: context.ca, servername: context.tlsLevel === 'secure' ? hop.host : undefined },
+        tls: { level: policy.level, ca: context.ca, servername: policy.level === 'secure' ? hop.host : undefined, minVersion: policy.minVersion },
         credentials: login,
       });
       const outcome = opened instanceof SmtpLink ? await opened.send(tx) : opened;
@@ -160,7 +164,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
       }
       const link = opened as SmtpLink;
       if (link.tls !== '') {
-        const trust = context.tlsLevel === 'verify' || context.tlsLevel === 'secure' ? 'Verified' : 'Untrusted';
+        const trust = policy.level === 'verify' || policy.level === 'secure' ? 'Verified' : 'Untrusted';
         msg.info(`${trust} TLS connection established to ${relay}: ${link.tls}`);
       }
       return report(link, target, outcome);
@@ -181,7 +185,8 @@ runDaemon({
     const lmtp = command === 'lmtp';
     const levelParam = lmtp ? 'lmtp_tls_security_level' : 'smtp_tls_security_level';
     const level = params[levelParam] === '' ? 'none' : params[levelParam];
-    if (!(TLS_LEVELS as readonly string[]).includes(level)) {
+    const tlsDefault = parseTlsPolicy(level);
+    if ('unsupported' in tlsDefault || level.includes(' ')) {
       throw new PetrelError('config', `${levelParam}: unsupported level "${level}" (expected ${TLS_LEVELS.join(', ')})`);
     }
     let ca: string | undefined;
@@ -197,7 +202,8 @@ runDaemon({
       lmtp,
       resolver: new NextHopResolver(params),
       passwords: !lmtp && params.smtp_sasl_auth_enable ? await openTableList(params.smtp_sasl_password_maps, { configDir: params.config_directory }) : undefined,
-      tlsLevel: level as TlsPolicy['level'],
+      tlsDefault,
+      tlsPolicies: lmtp || params.smtp_tls_policy_maps.length === 0 ? undefined : await openTableList(params.smtp_tls_policy_maps, { configDir: params.config_directory }),
       ca,
       defaultPort: portNumber(lmtp ? params.lmtp_tcp_port : params.smtp_tcp_port),
       heloName: lmtp ? params.lmtp_lhlo_name : params.smtp_helo_name,

@@ -14,12 +14,16 @@
 import { once } from 'node:events';
 import { connect, Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import type { SecureVersion } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Target } from './smtp-nexthop.js';
+import type { TlsLevel } from './smtp-tls-policy.js';
 
 /** How TLS is used on this session. */
 export interface TlsPolicy {
-  readonly level: 'none' | 'may' | 'encrypt' | 'verify' | 'secure';
+  readonly level: TlsLevel;
+  /** The lowest protocol version accepted (protocols= in a policy). */
+  readonly minVersion?: SecureVersion;
   /** PEM certificate authorities for verify and secure (undefined: the system store). */
   readonly ca?: string;
   /** The name the certificate must carry (verify: the MX host; secure: the next-hop domain). */
@@ -185,6 +189,7 @@ export class SmtpLink {
         rejectUnauthorized: verify,
         servername: req.tls.servername ?? (verify ? target.hostname : undefined),
         ...(req.tls.ca === undefined ? {} : { ca: req.tls.ca }),
+        ...(req.tls.minVersion === undefined ? {} : { minVersion: req.tls.minVersion }),
       },
     });
     // An LMTP server answers the data once per recipient; nodemailer keeps only the last answer

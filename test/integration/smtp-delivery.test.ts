@@ -27,6 +27,8 @@ before(async () => {
     'later.test': { a: ['127.0.0.4'] },
     'tls.test': { a: ['127.0.0.2'] },
     'notls.test': { a: ['127.0.0.5'] },
+    'sub.policy.test': { a: ['127.0.0.5'] },
+    'dane.test': { a: ['127.0.0.2'] },
   });
   up = await startSmtpPeer('127.0.0.2', port);
   plainOnly = await startSmtpPeer('127.0.0.5', port, { startTls: false });
@@ -37,6 +39,7 @@ before(async () => {
     smtp_tcp_port: String(port),
     smtp_connect_timeout: '2s',
     delay_warning_time: '1s',
+    smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
     transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay: }',
   });
   appendFileSync(join(mx.etc, 'master.cf'), 'smtp unix - - n - - smtp\ntlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt\n');
@@ -169,6 +172,14 @@ test('DSN: NOTIFY=NEVER gets no notice, NOTIFY=SUCCESS a delivery report, RET=HD
   await waitFor(() => (mx.logText().split(`${id}: to=<temp9@mixed.test>`).length > 2 ? true : undefined));
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.equal(mx.maildir('alice').filter((m) => m.includes('Final-Recipient: rfc822; temp9@mixed.test')).length, 1);
+});
+
+test('smtp_tls_policy_maps: a parent-domain entry requires TLS; a policy Petrel cannot carry out defers the mail', async () => {
+  const id = await send(['ivy@sub.policy.test', 'jon@dane.test'], 'tls policy');
+  const log = await mx.waitForLog(new RegExp(`${id}: to=<jon@dane\\.test>.*status=deferred`));
+  await mx.waitForLog(new RegExp(`${id}: to=<ivy@sub\\.policy\\.test>.*status=deferred`));
+  assert.match(mx.logText(), new RegExp(`${id}: to=<ivy@sub\\.policy\\.test>,.*dsn=4\\.7\\.4, status=deferred \\(TLS is required, but was not offered by host sub\\.policy\\.test\\[127\\.0\\.0\\.5\\]\\)`));
+  assert.match(log, new RegExp(`${id}: to=<jon@dane\\.test>, relay=none,.*dsn=4\\.7\\.5, status=deferred \\(TLS policy lookup for dane\\.test: unsupported TLS security level "dane"\\)`));
 });
 
 async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {

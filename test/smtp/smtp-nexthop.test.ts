@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NextHopError, parseNextHop } from '../../src/smtp/smtp-nexthop.js';
 import { replyDsn } from '../../src/smtp/smtp-session.js';
+import { parseTlsPolicy } from '../../src/smtp/smtp-tls-policy.js';
 
 test('next hops: [host] and [host]:port skip MX lookups, domain and domain:port use them, service names are ports', () => {
   assert.deepEqual(parseNextHop('example.com', 25), { host: 'example.com', port: 25, mx: true });
@@ -19,4 +20,12 @@ test('the DSN code of a reply is its enhanced status code when it has one of the
   assert.equal(replyDsn('451 Try later', 451), '4.0.0');
   assert.equal(replyDsn('250 2.0.0 Ok: queued as X', 250), '2.0.0');
   assert.equal(replyDsn('550 4.2.0 odd', 550), '5.0.0');
+});
+
+test('TLS policies: a level and protocols=; anything else is reported as unsupported', () => {
+  assert.deepEqual(parseTlsPolicy('encrypt'), { level: 'encrypt' });
+  assert.deepEqual(parseTlsPolicy('verify protocols=>=TLSv1.2'), { level: 'verify', minVersion: 'TLSv1.2' });
+  assert.deepEqual(parseTlsPolicy('may protocols=!SSLv3:!TLSv1:!TLSv1.1'), { level: 'may', minVersion: 'TLSv1.2' });
+  assert.deepEqual(parseTlsPolicy('dane'), { unsupported: 'TLS security level "dane"' });
+  assert.deepEqual(parseTlsPolicy('secure match=.example.com'), { unsupported: 'TLS policy attribute "match=.example.com"' });
 });

@@ -37,7 +37,10 @@ interface Destination {
   deadReason: string;
   /** When the last delivery started (for the rate delay). */
   lastStart: number;
-  readonly waiting: (() => void)[];
+  /** Deliveries waiting for a slot, with the message each is for. */
+  readonly waiting: { readonly message: string; readonly wake: () => void }[];
+  /** Running deliveries per message. */
+  readonly running: Map<string, number>;
 }
 
 /**
@@ -48,7 +51,9 @@ interface Destination {
  * failure, and after <transport>_destination_concurrency_failed_cohort_limit
  * failures in a row is dead for minimal_backoff_time: its mail is deferred
  * ("delivery temporarily suspended") without a delivery attempt, unless a
- * flush revives it.
+ * flush revives it. Free slots go to the waiting message with the fewest
+ * deliveries running, so a large mailing and small messages share a
+ * destination fairly.
  * <transport>_destination_rate_delay spaces deliveries and allows one at a
  * time.
  */
@@ -75,7 +80,7 @@ export class DestinationSlots {
     if (dest === undefined) {
       const limit = this.limit(transport);
       const initial = this.config.params.initial_destination_concurrency;
-      dest = { busy: 0, window: limit > 0 ? Math.min(limit, initial) : initial, failures: 0, deadUntil: 0, deadReason: '', lastStart: 0, waiting: [] };
+      dest = { busy: 0, window: limit > 0 ? Math.min(limit, initial) : initial, failures: 0, deadUntil: 0, deadReason: '', lastStart: 0, waiting: [], running: new Map() };
       this.destinations.set(key, dest);
     }
     return dest;
@@ -95,18 +100,35 @@ export class DestinationSlots {
     return dest !== undefined && dest.deadUntil > Date.now() ? dest.deadReason : undefined;
   }
 
+  /** Wakes the waiting delivery of the message with the fewest deliveries running here (the oldest among equals). */
+  private wakeFairest(dest: Destination): void {
+    let best = -1;
+    let fewest = Infinity;
+    dest.waiting.forEach((w, i) => {
+      const running = dest.running.get(w.message) ?? 0;
+      if (running < fewest) {
+        fewest = running;
+        best = i;
+      }
+    });
+    if (best >= 0) dest.waiting.splice(best, 1)[0]?.wake();
+  }
+
   /**
-   * Waits for a free slot for transport/nexthop; call the returned function
-   * with how the delivery went to give it back.
+   * Waits for a free slot for transport/nexthop for a delivery of message;
+   * call the returned function with how the delivery went to give it back.
+   * Free slots go round the messages waiting for them, so one message with
+   * many recipients does not hold up the others.
    */
-  async acquire(transport: string, nexthop: string): Promise<(feedback: DeliveryFeedback) => void> {
+  async acquire(transport: string, nexthop: string, message = ''): Promise<(feedback: DeliveryFeedback) => void> {
     const key = `${transport}/${nexthop}`;
     const dest = this.destination(key, transport);
     const limit = this.limit(transport);
     while (dest.busy >= (limit > 0 ? Math.min(limit, dest.window) : dest.window + dest.busy)) {
-      await new Promise<void>((resolve) => dest.waiting.push(resolve));
+      await new Promise<void>((resolve) => dest.waiting.push({ message, wake: resolve }));
     }
     dest.busy++;
+    dest.running.set(message, (dest.running.get(message) ?? 0) + 1);
     const delay = this.rateDelay(transport);
     if (delay > 0) {
       const wait = dest.lastStart + delay - Date.now();
@@ -115,6 +137,9 @@ export class DestinationSlots {
     dest.lastStart = Date.now();
     return (feedback) => {
       dest.busy--;
+      const running = (dest.running.get(message) ?? 1) - 1;
+      if (running > 0) dest.running.set(message, running);
+      else dest.running.delete(message);
       if (feedback.ok) {
         dest.failures = 0;
         dest.window = limit > 0 ? Math.min(limit, dest.window + 1) : dest.window + 1;
@@ -128,7 +153,7 @@ export class DestinationSlots {
         }
       }
       const free = Math.max(0, (limit > 0 ? Math.min(limit, dest.window) : Infinity) - dest.busy);
-      for (let i = 0; i < free && dest.waiting.length > 0; i++) dest.waiting.shift()?.();
+      for (let i = 0; i < free && dest.waiting.length > 0; i++) this.wakeFairest(dest);
     };
   }
 }

@@ -60,7 +60,7 @@ async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: Qu
   if (params.defer_transports.includes(transport) && !ctx.flushing) return local('deferred', '4.3.2', 'deferred transport', 'none');
   const dead = ctx.slots.dead(transport, nexthop);
   if (dead !== undefined) return local('deferred', '4.4.0', `delivery temporarily suspended: ${dead}`, 'none');
-  const release = await ctx.slots.acquire(transport, nexthop);
+  const release = await ctx.slots.acquire(transport, nexthop, id);
   let feedback: DeliveryFeedback = { ok: true };
   try {
     const reply = await requestDelivery(

@@ -54,3 +54,17 @@ test('<transport>_destination_rate_delay spaces deliveries and allows one at a t
   (await second)({ ok: true });
   assert.ok(Date.now() - started >= 1000, `second delivery started after ${Date.now() - started} ms`);
 });
+
+test('free slots go round the waiting messages: a large mailing does not hold up a small message', async () => {
+  const slots = new DestinationSlots(config);
+  const held = [await slots.acquire('smtp', 'c.example', 'BIG'), await slots.acquire('smtp', 'c.example', 'BIG')];
+  const order: string[] = [];
+  const waiting = [
+    ...[1, 2, 3, 4].map((n) => slots.acquire('smtp', 'c.example', 'BIG').then((release) => (order.push(`BIG${n}`), release))),
+    slots.acquire('smtp', 'c.example', 'SMALL').then((release) => (order.push('SMALL'), release)),
+  ];
+  (held[0] as (f: { ok: true }) => void)({ ok: true });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(order, ['SMALL', 'BIG1'], 'the slot freed by BIG (and the one gained by slow start) went to SMALL first');
+  void waiting;
+});

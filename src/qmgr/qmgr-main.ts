@@ -4,8 +4,9 @@
  * whatever was left in active/ back to incoming/ (a crash may have
  * interrupted it); on a trigger from cleanup or postsuper and on its wakeup
  * timer it takes new mail from incoming/ and due mail from deferred/ into
- * the active queue (at most qmgr_message_active_limit messages; deferred
- * mail is also looked at every queue_run_delay), logs
+ * the active queue (at most qmgr_message_active_limit messages, of which
+ * deferred mail may take half, so a backlog never starves new mail;
+ * deferred mail is also looked at every queue_run_delay), logs
  * "ID: from=<...>, size=N, nrcpt=N (queue active)" and delivers it
  * (qmgr-message.ts). An unreadable queue file goes to corrupt/ with a
  * warning. A flush trigger delivers all deferred mail now; it and the
@@ -28,6 +29,8 @@ import { runMessage, type QmgrContext } from './qmgr-message.js';
 
 let ctx: QmgrContext | undefined;
 const active = new Set<string>();
+/** Active messages taken from deferred/: at most half the active queue, so new mail is never starved by a backlog. */
+let fromDeferred = 0;
 let scanning = false;
 let again = false;
 
@@ -38,6 +41,7 @@ async function activate(context: QmgrContext, id: string, from: MessageQueue): P
     path = await moveMessage(queueDirectory, id, from, 'active');
   } catch (err) {
     active.delete(id);
+    if (from === 'deferred') fromDeferred--;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') msg.warn(`${id}: cannot move to active: ${(err as Error).message}`);
     return;
   }
@@ -56,6 +60,7 @@ async function activate(context: QmgrContext, id: string, from: MessageQueue): P
     }
   } finally {
     active.delete(id);
+    if (from === 'deferred') fromDeferred--;
     if (again) void scan(context, false);
   }
 }
@@ -82,12 +87,14 @@ async function scan(context: QmgrContext, deferredToo: boolean, flush = false): 
     if (!deferredToo) return;
     context.flushing = flush;
     const now = Date.now();
+    const deferredShare = limit > 0 ? Math.max(1, Math.floor(limit / 2)) : Infinity;
     for (const id of await listQueue(params.queue_directory, 'deferred')) {
-      if (limit > 0 && active.size >= limit) break;
+      if ((limit > 0 && active.size >= limit) || fromDeferred >= deferredShare) break;
       if (active.has(id)) continue;
       const due = flush || (await stat(queueFilePath(params.queue_directory, 'deferred', id)).then((s) => s.mtimeMs <= now, () => false));
       if (due && !active.has(id)) {
         active.add(id);
+        fromDeferred++;
         void activate(context, id, 'deferred');
       }
     }

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startDnsServer, type DnsServer } from '../support/dns-server.js';
+import { freePort, TestInstance } from '../support/instance.js';
+import { SmtpClient } from '../support/smtp-client.js';
+
+let mx: TestInstance;
+let dns: DnsServer;
+let port: number;
+let silent: Server | undefined;
+const held: Socket[] = [];
+
+before(async () => {
+  port = await freePort();
+  dns = await startDnsServer({ 'hang.test': { a: ['127.0.0.9'] } });
+  mx = await TestInstance.create('', 'postmaster: root\n', {
+    inet_protocols: 'ipv4',
+    dns_servers: `127.0.0.1:${dns.port}`,
+    smtp_tcp_port: String(port),
+    smtp_helo_timeout: '60s',
+    qmgr_message_active_limit: '2',
+    minimal_backoff_time: '1h',
+    maximal_backoff_time: '2h',
+    queue_run_delay: '1h',
+  });
+  appendFileSync(join(mx.etc, 'master.cf'), 'smtp unix - - n - - smtp\n');
+  mx.start();
+});
+
+after(async () => {
+  mx.remove();
+  dns.close();
+  for (const socket of held) socket.destroy();
+  await new Promise<void>((resolve) => (silent === undefined ? resolve() : silent.close(() => resolve())));
+});
+
+async function send(to: string): Promise<string> {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  const reply = await client.send('alice@localhost', [to], `Subject: for ${to}\n\nx\n`);
+  await client.quit();
+  return /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
+}
+
+test('a deferred backlog that hangs takes at most half of qmgr_message_active_limit: new mail still goes through', async () => {
+  const backlog = [await send('a@hang.test'), await send('b@hang.test'), await send('c@hang.test')];
+  for (const id of backlog) await mx.waitForLog(new RegExp(`${id}: to=<[abc]@hang\\.test>.*status=deferred`));
+  // Now the destination answers the connection and then says nothing: every delivery to it hangs.
+  silent = createServer((socket) => held.push(socket));
+  await new Promise<void>((resolve) => silent?.listen(port, '127.0.0.9', resolve));
+  assert.equal(mx.run('postqueue', ['-f']).status, 0);
+  await mx.waitForLog(/from=<alice@localhost>, size=\d+, nrcpt=1 \(queue active\)[\s\S]*from=<alice@localhost>, size=\d+, nrcpt=1 \(queue active\)[\s\S]*from=<alice@localhost>, size=\d+, nrcpt=1 \(queue active\)[\s\S]*from=<alice@localhost>, size=\d+, nrcpt=1 \(queue active\)/);
+  const fresh = await send('root@localhost');
+  await mx.waitForLog(new RegExp(`${fresh}: to=<root@localhost>, relay=local,.*status=sent`), 10_000);
+  assert.equal(held.length, 1, `deferred mail held ${held.length} of the 2 active slots`);
+});

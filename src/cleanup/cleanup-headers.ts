@@ -9,7 +9,7 @@
  * The body passes through untouched. Lines are LF-terminated.
  */
 import { randomBytes } from 'node:crypto';
-import { headerAddresses } from '../global/addr/addr-header.js';
+import { headerAddresses, rewriteHeaderAddresses } from '../global/addr/addr-header.js';
 import { rfc5322Date } from '../global/mail-date.js';
 
 /** What the header pass decided. */
@@ -35,23 +35,6 @@ export interface HeaderPolicy {
   readonly fullName: string;
   /** Rewrites one address found in a sender or recipient header (masquerading). */
   readonly rewriteAddress?: (address: string, addressClass: 'header_sender' | 'header_recipient') => string;
-}
-
-const SENDER_HEADERS = new Set(['from', 'sender', 'reply-to', 'errors-to', 'resent-from', 'resent-sender', 'resent-reply-to']);
-const RECIPIENT_HEADERS = new Set(['to', 'cc', 'bcc', 'resent-to', 'resent-cc', 'resent-bcc', 'apparently-to']);
-
-/** header with each address rewritten where rewrite changes it. */
-function rewriteHeader(header: string, rewrite: NonNullable<HeaderPolicy['rewriteAddress']>): string {
-  const name = headerName(header);
-  const addressClass = SENDER_HEADERS.has(name) ? 'header_sender' : RECIPIENT_HEADERS.has(name) ? 'header_recipient' : undefined;
-  if (addressClass === undefined) return header;
-  const colon = header.indexOf(':');
-  let value = header.slice(colon + 1);
-  for (const address of headerAddresses(value)) {
-    const rewritten = rewrite(address, addressClass);
-    if (rewritten !== address) value = value.split(address).join(rewritten);
-  }
-  return header.slice(0, colon + 1) + value;
 }
 
 function headerName(line: string): string {
@@ -138,7 +121,7 @@ export class HeaderPass {
       : [];
     let kept = this.headers.filter((h) => headerName(h) !== 'return-path');
     const rewrite = p.rewriteAddress;
-    if (rewrite !== undefined) kept = kept.map((h) => rewriteHeader(h, rewrite));
+    if (rewrite !== undefined) kept = kept.map((h) => rewriteHeaderAddresses(h, rewrite));
     if (p.removeBcc) kept = kept.filter((h) => headerName(h) !== 'bcc');
     let messageId = '';
     for (const h of kept) {

@@ -13,6 +13,8 @@
  * status=sent (250 ...)" or the reason it was deferred or bounced.
  */
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { AddressResolver } from '../global/addr/addr-resolve.js';
 import type { FileHandle } from 'node:fs/promises';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
@@ -23,6 +25,7 @@ import { openTableList, type TableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
+import { GenericMapper } from './smtp-generic.js';
 import { NextHopError, NextHopResolver, parseLmtpNextHop, parseNextHop, portNumber, type NextHop, type Target } from './smtp-nexthop.js';
 import { SmtpLink, type SessionOutcome, type Transaction } from './smtp-session.js';
 import { parseTlsPolicy, tlsPolicyFor, TLS_LEVELS, type TlsPolicyChoice } from './smtp-tls-policy.js';
@@ -41,6 +44,8 @@ interface SmtpContext {
   readonly heloName: string;
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
   readonly lineLengthLimit: number;
+  /** smtp_generic_maps (SMTP only). */
+  readonly generic: GenericMapper | undefined;
 }
 
 let ctx: SmtpContext | undefined;
@@ -103,14 +108,15 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
   }
   try {
     info = await readQueueRecords(file, request.queueFile);
+    const generic = context.generic;
     const tx: Transaction = {
-      sender: request.sender,
-      recipients: request.recipients,
+      sender: generic === undefined ? request.sender : await generic.address(request.sender),
+      recipients: generic === undefined ? request.recipients : await Promise.all(request.recipients.map(async (r) => ({ ...r, address: await generic.address(r.address) }))),
       ret: request.attrs.ret,
       envid: request.attrs.envid,
       size: info.contentSize,
       lineLengthLimit: context.lineLengthLimit,
-      content: () => contentStream(file, info),
+      content: () => (generic === undefined ? contentStream(file, info) : Readable.from(generic.content(contentStream(file, info)))),
     };
     const report = (link: SmtpLink, target: Target, outcome: Extract<SessionOutcome, { kind: 'replied' }>): DeliveryReply => {
       const relay = target.path === undefined ? `${outcome.relay}:${target.port}` : outcome.relay;
@@ -211,6 +217,10 @@ runDaemon({
         ? { connect: params.lmtp_connect_timeout * 1000, greeting: params.lmtp_lhlo_timeout * 1000, reply: params.lmtp_data_done_timeout * 1000 }
         : { connect: params.smtp_connect_timeout * 1000, greeting: params.smtp_helo_timeout * 1000, reply: params.smtp_data_done_timeout * 1000 },
       lineLengthLimit: lmtp ? params.lmtp_line_length_limit : params.smtp_line_length_limit,
+      generic:
+        lmtp || params.smtp_generic_maps.length === 0
+          ? undefined
+          : new GenericMapper(await openTableList(params.smtp_generic_maps, { configDir: params.config_directory }), await AddressResolver.open(params), params),
     };
   },
   onConnection: (socket, { retiring }) => {

@@ -40,6 +40,7 @@ before(async () => {
     smtp_connect_timeout: '2s',
     delay_warning_time: '1s',
     smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
+    smtp_generic_maps: 'inline:{ gen@localhost=gen@public.example, @box.localdomain=ops@public.example }',
     transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay: }',
   });
   appendFileSync(join(mx.etc, 'master.cf'), 'smtp unix - - n - - smtp\ntlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt\n');
@@ -180,6 +181,24 @@ test('smtp_tls_policy_maps: a parent-domain entry requires TLS; a policy Petrel 
   await mx.waitForLog(new RegExp(`${id}: to=<ivy@sub\\.policy\\.test>.*status=deferred`));
   assert.match(mx.logText(), new RegExp(`${id}: to=<ivy@sub\\.policy\\.test>,.*dsn=4\\.7\\.4, status=deferred \\(TLS is required, but was not offered by host sub\\.policy\\.test\\[127\\.0\\.0\\.5\\]\\)`));
   assert.match(log, new RegExp(`${id}: to=<jon@dane\\.test>, relay=none,.*dsn=4\\.7\\.5, status=deferred \\(TLS policy lookup for dane\\.test: unsupported TLS security level "dane"\\)`));
+});
+
+test('smtp_generic_maps rewrites the envelope and the header addresses of mail leaving by SMTP, not the body', async () => {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  const reply = await client.send(
+    'gen@localhost',
+    ['hdr@plain.test'],
+    'From: Gen <gen@localhost>\nTo: hdr@plain.test,\n root@box.localdomain\nSubject: generic\n\nwritten by gen@localhost\n',
+  );
+  await client.quit();
+  const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
+  await mx.waitForLog(new RegExp(`${id}: to=<hdr@plain\\.test>, relay=plain\\.test.*status=sent`));
+  const got = up.received.find((m) => m.data.includes('Subject: generic'));
+  assert.ok(got);
+  assert.equal(got.from, 'gen@public.example');
+  assert.match(got.data, /\r\nFrom: Gen <gen@public\.example>\r\nTo: hdr@plain\.test,\r\n ops@public\.example\r\n/);
+  assert.match(got.data, /\r\n\r\nwritten by gen@localhost\r\n$/);
 });
 
 async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {

@@ -2,8 +2,9 @@
  * addr-header - the addresses in an address header (To:, Cc:, Bcc:, From:),
  * RFC 5322 style: a comma-separated list where display names may be quoted,
  * comments are in parentheses, an address may be in <angle brackets>, and
- * groups ("friends: a@x, b@y;") list their members. Used by cleanup to
- * extract recipients for "sendmail -t".
+ * groups ("friends: a@x, b@y;") list their members; and the rewriting of
+ * the addresses in sender and recipient headers. Used by cleanup (sendmail
+ * -t recipients, masquerading) and smtp (smtp_generic_maps).
  */
 
 function splitTopLevel(text: string, separators: string): string[] {
@@ -52,4 +53,27 @@ export function headerAddresses(value: string): string[] {
     if (address !== undefined) addresses.push(address);
   }
   return addresses;
+}
+
+const SENDER_HEADERS = new Set(['from', 'sender', 'reply-to', 'errors-to', 'resent-from', 'resent-sender', 'resent-reply-to']);
+const RECIPIENT_HEADERS = new Set(['to', 'cc', 'bcc', 'resent-to', 'resent-cc', 'resent-bcc', 'apparently-to']);
+
+/** The address class of a header ("header_sender", "header_recipient"), or undefined for a header without addresses. */
+export function headerAddressClass(header: string): 'header_sender' | 'header_recipient' | undefined {
+  const colon = header.indexOf(':');
+  const name = colon > 0 ? header.slice(0, colon).trim().toLowerCase() : '';
+  return SENDER_HEADERS.has(name) ? 'header_sender' : RECIPIENT_HEADERS.has(name) ? 'header_recipient' : undefined;
+}
+
+/** header (name, colon, value, continuation lines) with each address rewritten where rewrite changes it. */
+export function rewriteHeaderAddresses(header: string, rewrite: (address: string, addressClass: 'header_sender' | 'header_recipient') => string): string {
+  const addressClass = headerAddressClass(header);
+  if (addressClass === undefined) return header;
+  const colon = header.indexOf(':');
+  let value = header.slice(colon + 1);
+  for (const address of headerAddresses(value)) {
+    const rewritten = rewrite(address, addressClass);
+    if (rewritten !== address) value = value.split(address).join(rewritten);
+  }
+  return header.slice(0, colon + 1) + value;
 }

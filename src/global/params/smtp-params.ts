@@ -27,6 +27,7 @@ export const SMTP_PARAMS = defineParams({
   smtp_connection_reuse_time_limit: { kind: 'time', default: '300s', timeUnit: 's', min: 1, doc: 'How long after it opened a connection may still be reused' },
   smtp_skip_5xx_greeting: { kind: 'bool', default: 'yes', doc: 'Try the next server after a 5xx greeting instead of bouncing' },
   smtp_tls_security_level: { kind: 'string', default: '', doc: 'none, may, encrypt, verify or secure (empty: none)' },
+  smtp_generic_maps: { kind: 'tables', default: '', doc: 'Address rewriting for mail leaving by SMTP: envelope and header addresses (generic(5))' },
   smtp_tls_policy_maps: { kind: 'tables', default: '', doc: 'TLS policy per next hop: a level, optionally protocols= (overrides smtp_tls_security_level)' },
   smtp_tls_CAfile: { kind: 'string', default: '', doc: 'Trusted certificate authorities for verify and secure (empty: the system store)' },
   smtp_line_length_limit: { kind: 'int', default: '998', min: 0, doc: 'Longer lines are broken with CRLF and a space (0: no limit)' },

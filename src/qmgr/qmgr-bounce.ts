@@ -3,12 +3,12 @@
  * (dsn-report.ts builds them): a non-delivery notice for recipients that
  * bounced (a 5xx result, or past maximal_queue_lifetime), a success notice
  * for recipients delivered with NOTIFY=SUCCESS, a delay warning for
- * recipients still deferred after delay_warning_time. Each goes from the
- * null sender through cleanup as a new message. No notice is sent about a
- * message from the null sender (no notice about a notice), nor for
- * recipients whose NOTIFY excludes it. Logs "ID: sender non-delivery
- * notification: NEWID" (or "delivery status notification", "delay
- * status notification").
+ * recipients still deferred after delay_warning_time, each from the null
+ * sender through cleanup as a new message; and the postmaster notices of
+ * notify_classes (bounce, 2bounce, delay) from the double-bounce sender.
+ * No notice goes to the null sender, nor for recipients whose NOTIFY
+ * excludes it. Logs "ID: sender non-delivery notification: NEWID" (or
+ * "delivery status", "delay", "postmaster non-delivery notification").
  */
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { reportParts, wantsNotice, type ReportKind, type ReportRecipient } from '../global/dsn-report.js';
@@ -27,23 +27,19 @@ const LOG_NAMES: Record<ReportKind, string> = {
   delivered: 'sender delivery status notification',
 };
 
-/** Sends the notice of kind about the recipients that want it; returns its queue ID, or undefined when none is due. */
-export async function sendNotice(
-  params: Params,
-  kind: ReportKind,
-  queueId: string,
-  path: string,
-  info: QueueFileInfo,
-  recipients: readonly NoticeRecipient[],
-): Promise<string | undefined> {
-  const named = recipients.filter((r) => wantsNotice(r.notify, kind));
-  if (info.sender === '' || named.length === 0) return undefined;
-  const message = { queueId, sender: info.sender, arrival: info.arrival, envid: info.attrs.envid, ret: info.attrs.ret, contentSize: info.contentSize, headerSize: info.headerSize };
+/** The double-bounce address: the sender of postmaster notices, and a recipient whose mail is discarded. */
+export function doubleBounceAddress(params: Params): string {
+  return params.double_bounce_sender.includes('@') ? params.double_bounce_sender : `${params.double_bounce_sender}@${params.myorigin}`;
+}
+
+/** One notice: to whom, from whom, with the original whole (as allowed) or headers only. */
+async function post(params: Params, kind: ReportKind, queueId: string, path: string, info: QueueFileInfo, named: readonly NoticeRecipient[], to: string, from: string, headersOnly: boolean): Promise<string> {
+  const message = { queueId, sender: info.sender, arrival: info.arrival, envid: info.attrs.envid, ret: headersOnly ? 'HDRS' : info.attrs.ret, contentSize: info.contentSize, headerSize: info.headerSize };
   const { head, includeBody, tail } = reportParts(kind, params.myhostname, message, named, params.bounce_size_limit);
-  const opened = await CleanupClient.begin(params, { op: 'begin', sender: '', arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true });
+  const opened = await CleanupClient.begin(params, { op: 'begin', sender: from, arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true });
   if (!(opened instanceof CleanupClient)) throw new Error(`cleanup refused the notice: ${opened.text}`);
-  await opened.recipient({ address: info.sender, original: info.sender, notify: '', orcpt: '' });
-  await opened.content(Buffer.from(`From: MAILER-DAEMON@${params.myhostname} (Mail Delivery System)\nTo: ${info.sender}\n${head}`, 'utf8'));
+  await opened.recipient({ address: to, original: to, notify: '', orcpt: '' });
+  await opened.content(Buffer.from(`From: MAILER-DAEMON@${params.myhostname} (Mail Delivery System)\nTo: ${to}\n${head}`, 'utf8'));
   const limit = includeBody ? info.contentSize : info.headerSize;
   let sent = 0;
   for await (const chunk of contentStream(path, info) as AsyncIterable<Buffer>) {
@@ -55,6 +51,42 @@ export async function sendNotice(
   await opened.content(Buffer.from(tail, 'utf8'));
   const reply = await opened.finish();
   if (reply.status !== 'ok') throw new Error(`cleanup refused the notice: ${reply.text}`);
-  msg.info(`${queueId}: ${LOG_NAMES[kind]}: ${reply.id}`);
   return reply.id;
+}
+
+/**
+ * Sends the notice of kind about the recipients that want it to the
+ * sender, and the postmaster's notices notify_classes asks for: a copy of
+ * the headers with each non-delivery (bounce) or delay (delay) notice, and
+ * a non-delivery notice about a message from the null sender (2bounce).
+ * Nothing is sent about mail from the double-bounce sender. Returns the
+ * sender's notice's queue ID, or undefined when none went to the sender.
+ */
+export async function sendNotice(
+  params: Params,
+  kind: ReportKind,
+  queueId: string,
+  path: string,
+  info: QueueFileInfo,
+  recipients: readonly NoticeRecipient[],
+): Promise<string | undefined> {
+  const doubleBounce = doubleBounceAddress(params);
+  const classes = params.notify_classes;
+  if (info.sender.toLowerCase() === doubleBounce.toLowerCase()) return undefined;
+  if (info.sender === '') {
+    if (kind !== 'failed' || !classes.includes('2bounce') || recipients.length === 0) return undefined;
+    const id = await post(params, kind, queueId, path, info, recipients, params['2bounce_notice_recipient'], doubleBounce, false);
+    msg.info(`${queueId}: postmaster non-delivery notification: ${id}`);
+    return undefined;
+  }
+  const named = recipients.filter((r) => wantsNotice(r.notify, kind));
+  if (named.length === 0) return undefined;
+  const id = await post(params, kind, queueId, path, info, named, info.sender, '', false);
+  msg.info(`${queueId}: ${LOG_NAMES[kind]}: ${id}`);
+  const copyTo = kind === 'failed' && classes.includes('bounce') ? params.bounce_notice_recipient : kind === 'delayed' && classes.includes('delay') ? params.delay_notice_recipient : undefined;
+  if (copyTo !== undefined) {
+    const copy = await post(params, kind, queueId, path, info, named, copyTo, doubleBounce, true);
+    msg.info(`${queueId}: postmaster ${kind === 'failed' ? 'non-delivery' : 'delay'} notification: ${copy}`);
+  }
+  return id;
 }

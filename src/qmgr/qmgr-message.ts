@@ -17,7 +17,7 @@ import { markRecipientsDone, readQueueFile, type QueueFileInfo, type StoredRecip
 import { delayWarningSent, removeDeferReasons, writeDeferReasons } from '../global/queue/queue-defer-log.js';
 import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { msg } from '../util/msg.js';
-import { sendNotice, type NoticeRecipient } from './qmgr-bounce.js';
+import { doubleBounceAddress, sendNotice, type NoticeRecipient } from './qmgr-bounce.js';
 import { recipientLimit, type DeliveryFeedback, type DestinationSlots } from './qmgr-limits.js';
 import { unlink } from 'node:fs/promises';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
@@ -95,10 +95,13 @@ export function nextAttemptDelay(config: Config, arrival: number, now: number): 
 export async function runMessage(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, from: MessageQueue): Promise<void> {
   const { params } = ctx.config;
   const activeSince = Date.now();
+  const doubleBounce = doubleBounceAddress(params).toLowerCase();
   const pending = info.recipients.filter((r) => r.status === '-');
   const groups = new Map<string, Batch>();
   for (const rcpt of pending) {
-    const resolution = await ctx.resolver.resolve(rcpt.address);
+    // Mail to the double-bounce address (a postmaster notice that itself failed) is discarded, never bounced again.
+    const resolution: Resolution =
+      rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : await ctx.resolver.resolve(rcpt.address);
     const key = `${resolution.transport}\0${resolution.nexthop}`;
     const group = groups.get(key) ?? { resolution, recipients: [] };
     group.recipients.push(rcpt);

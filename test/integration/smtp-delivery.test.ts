@@ -40,6 +40,7 @@ before(async () => {
     smtp_connect_timeout: '2s',
     delay_warning_time: '1s',
     smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
+    notify_classes: 'bounce, 2bounce',
     smtp_generic_maps: 'inline:{ gen@localhost=gen@public.example, @box.localdomain=ops@public.example }',
     transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay: }',
   });
@@ -104,7 +105,7 @@ test('one message, three answers: 250 delivered, 450 deferred, 550 bounced, and 
   assert.match(log, new RegExp(`${id}: to=<temp@mixed\\.test>, relay=mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\]:${port},.*dsn=4\\.2\\.0, status=deferred \\(host mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\] said: 450 4\\.2\\.0 <temp@mixed\\.test>: mailbox busy, try later \\(in reply to RCPT TO command\\)\\)`));
   assert.match(log, new RegExp(`${id}: to=<perm@mixed\\.test>,.*dsn=5\\.1\\.1, status=bounced \\(host mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\] said: 550 5\\.1\\.1 <perm@mixed\\.test>`));
   await mx.waitForLog(new RegExp(`${id}: sender non-delivery notification: [0-9A-Z]+`));
-  const notice = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; perm@mixed.test')));
+  const notice = await waitFor(() => mx.maildir('alice').find((m) => m.includes('\nTo: alice@localhost\n') && m.includes('Final-Recipient: rfc822; perm@mixed.test')));
   assert.doesNotMatch(notice, /Final-Recipient: rfc822; temp@mixed\.test/);
   assert.match(notice, /^From: MAILER-DAEMON@mx\.test\.example \(Mail Delivery System\)$/m);
   assert.match(notice, /^Subject: Undelivered Mail Returned to Sender$/m);
@@ -156,7 +157,7 @@ test('DSN: NOTIFY=NEVER gets no notice, NOTIFY=SUCCESS a delivery report, RET=HD
   const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
   await mx.waitForLog(new RegExp(`${id}: sender non-delivery notification: `));
   await mx.waitForLog(new RegExp(`${id}: sender delivery status notification: `));
-  const failed = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; perm2@mixed.test')));
+  const failed = await waitFor(() => mx.maildir('alice').find((m) => m.includes('\nTo: alice@localhost\n') && m.includes('Final-Recipient: rfc822; perm2@mixed.test')));
   assert.doesNotMatch(failed, /perm1@mixed\.test/);
   assert.match(failed, /Original-Envelope-Id: env-42\n/);
   assert.match(failed, /Final-Recipient: rfc822; perm2@mixed\.test\nOriginal-Recipient: rfc822; list-perm2@example\.org\nAction: failed\n/);
@@ -199,6 +200,26 @@ test('smtp_generic_maps rewrites the envelope and the header addresses of mail l
   assert.equal(got.from, 'gen@public.example');
   assert.match(got.data, /\r\nFrom: Gen <gen@public\.example>\r\nTo: hdr@plain\.test,\r\n ops@public\.example\r\n/);
   assert.match(got.data, /\r\n\r\nwritten by gen@localhost\r\n$/);
+});
+
+test('notify_classes: the postmaster gets the headers of each bounce (bounce) and the bounces that cannot be returned (2bounce); mail to double-bounce is discarded', async () => {
+  const id = await send(['perm7@mixed.test'], 'postmaster copy');
+  await mx.waitForLog(new RegExp(`${id}: postmaster non-delivery notification: `));
+  const copy = await waitFor(() => mx.maildir('alice').find((m) => m.includes('\nTo: postmaster\n') && m.includes('Final-Recipient: rfc822; perm7@mixed.test')));
+  assert.match(copy, /^Return-Path: <double-bounce@mx\.test\.example>$/m);
+  assert.match(copy, /Content-Type: text\/rfc822-headers\n/);
+  assert.doesNotMatch(copy, /body of postmaster copy/);
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  const reply = await client.send('', ['perm8@mixed.test'], 'Subject: a bounce that bounces\n\nnull sender\n');
+  await client.quit();
+  const nullId = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
+  await mx.waitForLog(new RegExp(`${nullId}: postmaster non-delivery notification: `));
+  const double = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; perm8@mixed.test')));
+  assert.match(double, /^Return-Path: <double-bounce@mx\.test\.example>$/m);
+  assert.match(double, /Content-Type: message\/rfc822\n/);
+  const discard = await send(['double-bounce@mx.test.example'], 'to double-bounce');
+  await mx.waitForLog(new RegExp(`${discard}: to=<double-bounce@mx\\.test\\.example>, relay=none,.*status=sent \\(discarded: double-bounce\\)`));
 });
 
 async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {

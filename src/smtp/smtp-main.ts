@@ -115,6 +115,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
       ret: request.attrs.ret,
       envid: request.attrs.envid,
       size: info.contentSize,
+      eightBit: request.attrs.body === '8BITMIME',
       lineLengthLimit: context.lineLengthLimit,
       content: () => (generic === undefined ? contentStream(file, info) : Readable.from(generic.content(contentStream(file, info)))),
     };

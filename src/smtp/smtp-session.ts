@@ -48,6 +48,8 @@ export interface Transaction {
   readonly ret?: string;
   readonly envid?: string;
   readonly size: number;
+  /** The client declared BODY=8BITMIME: passed on where the server has 8BITMIME. */
+  readonly eightBit: boolean;
   readonly lineLengthLimit: number;
   /** The message content (LF line endings). */
   readonly content: () => Readable;
@@ -247,6 +249,11 @@ export class SmtpLink {
     return outcome;
   }
 
+  /** The server's EHLO extensions (nodemailer keeps them on the connection). */
+  private extensions(): readonly string[] {
+    return (this.connection as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? [];
+  }
+
   /** True while the connection can take another transaction. */
   get usable(): boolean {
     return !this.broken && !this.connection.destroyed;
@@ -265,6 +272,12 @@ export class SmtpLink {
     }
     this.uses++;
     const relay = this.relay;
+    // An address that is not ASCII can only travel to a server with SMTPUTF8.
+    const international = [tx.sender, ...tx.recipients.map((r) => r.address)].some((a) => /[^\x00-\x7f]/.test(a));
+    if (international && !this.extensions().includes('SMTPUTF8')) {
+      const reason = `SMTPUTF8 is required, but was not offered by host ${relay}`;
+      return { kind: 'replied', relay, connectedAt, tls: this.tls, recipients: tx.recipients.map(() => ({ status: 'bounced', dsn: '5.6.7', reason })) };
+    }
     return new Promise<SessionOutcome>((resolve) => {
       let settled = false;
       const finish = (outcome: SessionOutcome): void => {
@@ -287,7 +300,7 @@ export class SmtpLink {
       this.lmtpReplies.clear();
       const content = Readable.from(breakLongLines(tx.content(), tx.lineLengthLimit));
       this.connection.send(
-        { from: tx.sender === '' ? false : tx.sender, to: tx.recipients.map((r) => r.address), size: tx.size, ...(Object.keys(dsn).length > 0 ? { dsn } : {}) },
+        { from: tx.sender === '' ? false : tx.sender, to: tx.recipients.map((r) => r.address), size: tx.size, use8BitMime: tx.eightBit, ...(Object.keys(dsn).length > 0 ? { dsn } : {}) },
         content,
         (err, info) => {
           const outcomes = new Map<string, RecipientOutcome>();

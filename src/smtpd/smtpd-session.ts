@@ -99,6 +99,7 @@ export async function onRcpt(state: SmtpdState, address: SMTPServerAddress, sess
     const args = session.envelope.mailFrom === false ? {} : (session.envelope.mailFrom.args as Record<string, string> | false) || {};
     if (typeof args.ENVID === 'string') attrs.envid = args.ENVID;
     if (typeof args.RET === 'string') attrs.ret = args.RET.toUpperCase();
+    if (typeof args.BODY === 'string') attrs.body = args.BODY.toUpperCase();
     const opened = await CleanupClient.begin(
       params,
       { op: 'begin', sender, arrival: Date.now(), attrs, local: false },

@@ -29,9 +29,10 @@ before(async () => {
     'notls.test': { a: ['127.0.0.5'] },
     'sub.policy.test': { a: ['127.0.0.5'] },
     'dane.test': { a: ['127.0.0.2'] },
+    'old.test': { a: ['127.0.0.5'] },
   });
   up = await startSmtpPeer('127.0.0.2', port);
-  plainOnly = await startSmtpPeer('127.0.0.5', port, { startTls: false });
+  plainOnly = await startSmtpPeer('127.0.0.5', port, { startTls: false, minimal: true });
   peers.push(up, plainOnly);
   mx = await TestInstance.create('', 'postmaster: alice\n', {
     inet_protocols: 'ipv4',
@@ -220,6 +221,24 @@ test('notify_classes: the postmaster gets the headers of each bounce (bounce) an
   assert.match(double, /Content-Type: message\/rfc822\n/);
   const discard = await send(['double-bounce@mx.test.example'], 'to double-bounce');
   await mx.waitForLog(new RegExp(`${discard}: to=<double-bounce@mx\\.test\\.example>, relay=none,.*status=sent \\(discarded: double-bounce\\)`));
+});
+
+test('an address that is not ASCII bounces at a server without SMTPUTF8; BODY=8BITMIME is passed on where the server has 8BITMIME', async () => {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  assert.match(await client.command('MAIL FROM:<alice@localhost> SMTPUTF8'), /^250/);
+  assert.match(await client.command('RCPT TO:<jörg@old.test>'), /^250/);
+  assert.match(await client.command('DATA'), /^354/);
+  const utf8 = /queued as ([0-9A-Z]+)/.exec(await client.command('Subject: utf8\r\n\r\nx\r\n.'))?.[1] as string;
+  assert.match(await client.command('MAIL FROM:<alice@localhost> BODY=8BITMIME'), /^250/);
+  assert.match(await client.command('RCPT TO:<eight@plain.test>'), /^250/);
+  assert.match(await client.command('DATA'), /^354/);
+  const eight = /queued as ([0-9A-Z]+)/.exec(await client.command('Subject: 8bit\r\n\r\nçà\r\n.'))?.[1] as string;
+  await client.quit();
+  await mx.waitForLog(new RegExp(`${utf8}: to=<jörg@old\\.test>, relay=old\\.test\\[127\\.0\\.0\\.5\\]:${port},.*dsn=5\\.6\\.7, status=bounced \\(SMTPUTF8 is required, but was not offered by host old\\.test\\[127\\.0\\.0\\.5\\]\\)`));
+  await mx.waitForLog(new RegExp(`${eight}: to=<eight@plain\\.test>.*status=sent`));
+  assert.equal(up.received.find((m) => m.data.includes('Subject: 8bit'))?.body, '8BITMIME');
+  assert.equal(plainOnly.received.length, 0);
 });
 
 async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {

@@ -2,7 +2,8 @@
  * smtp-peer - an SMTP server for tests of Petrel's SMTP client, built on
  * smtp-server: it answers each recipient by its local part ("temp..." 450,
  * "perm..." 550, anything else 250), keeps what it received, and offers
- * STARTTLS (smtp-server's own test certificate) unless told not to.
+ * STARTTLS (smtp-server's own test certificate) unless told not to; a
+ * minimal one offers neither SMTPUTF8 nor 8BITMIME.
  */
 import { SMTPServer } from 'smtp-server';
 
@@ -12,6 +13,8 @@ export interface ReceivedMessage {
   readonly to: readonly string[];
   readonly data: string;
   readonly secure: boolean;
+  /** The BODY= parameter of MAIL FROM, if any. */
+  readonly body?: string;
 }
 
 /** A running peer. */
@@ -21,11 +24,14 @@ export interface SmtpPeer {
 }
 
 /** Starts a peer on host:port. */
-export async function startSmtpPeer(host: string, port: number, options: { startTls?: boolean } = {}): Promise<SmtpPeer> {
+export async function startSmtpPeer(host: string, port: number, options: { startTls?: boolean; minimal?: boolean } = {}): Promise<SmtpPeer> {
   const received: ReceivedMessage[] = [];
   const server = new SMTPServer({
     authOptional: true,
     hideSTARTTLS: options.startTls === false,
+    // minimal: an old server without SMTPUTF8 and 8BITMIME.
+    hideSMTPUTF8: options.minimal === true,
+    hide8BITMIME: options.minimal === true,
     disabledCommands: options.startTls === false ? ['STARTTLS'] : [],
     logger: false,
     onRcptTo(address, _session, callback) {
@@ -49,6 +55,9 @@ export async function startSmtpPeer(host: string, port: number, options: { start
           to: session.envelope.rcptTo.map((r) => r.address),
           data: Buffer.concat(chunks).toString('utf8'),
           secure: session.secure,
+          ...(session.envelope.mailFrom !== false && typeof (session.envelope.mailFrom.args as Record<string, string> | false || {}).BODY === 'string'
+            ? { body: ((session.envelope.mailFrom.args as Record<string, string>).BODY as string).toUpperCase() }
+            : {}),
         });
         callback(null, 'Ok: queued as PEER1');
       });

@@ -7,7 +7,8 @@
  * Follows local(8) "maildir delivery" and the Maildir naming convention
  * (time.MusecPpidQn.host,S=size).
  */
-import { constants, promises as fs } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { fsyncDirectory, fsyncFd, writeAllSync } from '../util/file-io.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeLines, type MessageLines } from './local-write.js';
@@ -25,19 +26,8 @@ const ensured = new Set<string>();
 /** Creates dir and its tmp/, new/ and cur/ when missing (mode 0700). */
 export async function ensureMaildir(dir: string): Promise<void> {
   if (ensured.has(dir)) return;
-  for (const sub of ['', 'tmp', 'new', 'cur']) {
-    await fs.mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
-  }
+  for (const sub of ['', 'tmp', 'new', 'cur']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
   ensured.add(dir);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
@@ -57,22 +47,25 @@ export async function deliverToMaildir(
   deliveries += 1;
   const base = `${seconds}.M${usec}P${process.pid}Q${deliveries}.${maildirHost()}`;
   const tmpPath = join(dir, 'tmp', base);
-  const handle = await fs.open(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((err: unknown) => {
+  let fd: number;
+  try {
+    fd = openSync(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (err) {
     ensured.delete(dir);
     throw err;
-  });
+  }
   let size: number;
   try {
-    size = await writeLines(handle, lines, { quoteFrom: false, sizeLimit: options.sizeLimit });
-    await handle.sync();
+    size = await writeLines((chunk) => writeAllSync(fd, chunk, null), lines, { quoteFrom: false, sizeLimit: options.sizeLimit });
+    await fsyncFd(fd);
   } catch (err) {
-    await handle.close();
-    await fs.rm(tmpPath, { force: true });
+    closeSync(fd);
+    unlinkSync(tmpPath);
     throw err;
   }
-  await handle.close();
+  closeSync(fd);
   const finalPath = join(dir, 'new', `${base},S=${size}`);
-  await fs.rename(tmpPath, finalPath);
-  await fsyncDir(join(dir, 'new'));
+  renameSync(tmpPath, finalPath);
+  await fsyncDirectory(finalPath);
   return finalPath;
 }

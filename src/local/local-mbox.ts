@@ -10,7 +10,8 @@
  * to the user and refuses someone else's.
  * Follows local(8) "UNIX-style mailbox delivery".
  */
-import { constants, promises as fs } from 'node:fs';
+import { closeSync, constants, fchownSync, fstatSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
+import { fsyncFd, writeAllSync } from '../util/file-io.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeLines, type MessageLines } from './local-write.js';
 import { asctime } from '../util/time-format.js';
@@ -72,28 +73,32 @@ export async function deliverToMbox(
   try {
     const owner = options.owner;
     const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (owner === undefined ? 0 : constants.O_NOFOLLOW);
-    const handle = await fs.open(path, flags, 0o600);
-    const st = await handle.stat();
+    const fd = openSync(path, flags, 0o600);
+    const st = fstatSync(fd);
     const originalSize = st.size;
     try {
       if (owner !== undefined && st.uid !== owner.uid) {
         if (st.uid !== process.geteuid?.() || st.size !== 0) throw new Error(`mailbox ${path} belongs to uid ${st.uid}, not to the recipient`);
-        await handle.chown(owner.uid, owner.gid);
+        fchownSync(fd, owner.uid, owner.gid);
       }
       if (!st.isFile()) throw new Error(`mailbox ${path} is not a regular file`);
       const envelope = Buffer.concat([envelopeLine, Buffer.from('\n')]);
-      await handle.write(envelope);
-      await writeLines(handle, withSeparator(lines), {
+      writeAllSync(fd, envelope, null);
+      await writeLines((chunk) => writeAllSync(fd, chunk, null), withSeparator(lines), {
         quoteFrom: true,
         sizeLimit: options.sizeLimit,
         alreadyThere: originalSize + envelope.length,
       });
-      await handle.sync();
+      await fsyncFd(fd);
     } catch (err) {
-      await handle.truncate(originalSize).catch(() => undefined);
+      try {
+        ftruncateSync(fd, originalSize);
+      } catch {
+        // the mailbox could not be cut back: the error below says what failed first
+      }
       throw err;
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } finally {
     await fs.rm(lockPath, { force: true });

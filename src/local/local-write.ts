@@ -5,7 +5,9 @@
  * never grows a mailbox past mailbox_size_limit. Used by local-maildir.ts and
  * local-mbox.ts.
  */
-import type { FileHandle } from 'node:fs/promises';
+
+/** Where written bytes go: all of each chunk, in order. */
+export type ChunkSink = (chunk: Buffer) => void | Promise<void>;
 
 /** Message content as lines without their line endings. */
 export type MessageLines = AsyncIterable<Buffer> | Iterable<Buffer>;
@@ -24,13 +26,13 @@ const QUOTE = Buffer.from('>');
 const LF = Buffer.from('\n');
 
 /**
- * Appends lines to handle at its current end (the file must be opened for
- * appending or be new); returns the bytes written. quoteFrom prefixes ">" to
- * lines starting with "From ". sizeLimit bounds the whole file (0: none),
- * counting from alreadyThere bytes.
+ * Writes lines to sink (an mbox opened for appending, or a new file);
+ * returns the bytes written. quoteFrom prefixes ">" to lines starting
+ * with "From ". sizeLimit bounds the whole file (0: none), counting from
+ * alreadyThere bytes.
  */
 export async function writeLines(
-  handle: FileHandle,
+  sink: ChunkSink,
   lines: MessageLines,
   options: { quoteFrom: boolean; sizeLimit: number; alreadyThere?: number },
 ): Promise<number> {
@@ -43,11 +45,7 @@ export async function writeLines(
     const chunk = Buffer.concat(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
-    let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await handle.write(chunk, offset);
-      offset += bytesWritten;
-    }
+    await sink(chunk);
   };
   const push = (part: Buffer): void => {
     pending.push(part);

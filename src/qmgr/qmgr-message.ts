@@ -19,7 +19,7 @@ import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { msg } from '../util/msg.js';
 import { doubleBounceAddress, sendNotice, type NoticeRecipient } from './qmgr-bounce.js';
 import { recipientLimit, type DeliveryFeedback, type DestinationSlots } from './qmgr-limits.js';
-import { unlink } from 'node:fs/promises';
+import { unlinkSync } from 'node:fs';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
 
 /** What qmgr shares with every active message. */
@@ -190,7 +190,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     await setNextAttempt(target, now + nextAttemptDelay(ctx.config, info.arrival, now));
     return;
   }
-  await unlink(path);
+  unlinkSync(path);
   // Only a message that was deferred before can have a defer log.
   if (from !== 'incoming') await removeDeferReasons(params.queue_directory, id);
   msg.info(`${id}: removed`);

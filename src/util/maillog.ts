@@ -3,8 +3,9 @@
  * ("Nov 22 14:46:29 host postfix/smtpd[1234]: text", what pflogsumm and
  * fail2ban read), JSON lines for log shippers, or stderr when no file is
  * set (under systemd that is the journal). Built on pino and its
- * sonic-boom destination: each line is one append, so many worker processes
- * can share one file. Installed as the msg sink by the worker skeleton and
+ * sonic-boom destination: each line is one synchronous append, so many
+ * worker processes can share one file and a line is written before the
+ * process can die. Installed as the msg sink by the worker skeleton and
  * the master; follows Postfix's maillog_file / postlogd(8) line shape.
  */
 import { hostname as osHostname } from 'node:os';
@@ -52,7 +53,9 @@ export interface Maillog {
 /** Opens the mail log described by options. */
 export function openMaillog(options: MaillogOptions): Maillog {
   const host = (options.hostname ?? osHostname()).split('.')[0] as string;
-  const destination = pino.destination({ dest: options.file === '' ? 2 : options.file, append: true, mkdir: true, sync: false });
+  // Synchronous appends: a write(2) of one line costs microseconds, a round trip through libuv's
+  // thread pool costs tens of them (bench/smtp: about 40 µs of CPU per operation on the reference machine).
+  const destination = pino.destination({ dest: options.file === '' ? 2 : options.file, append: true, mkdir: true, sync: true });
   if (options.format === 'json') {
     const logger = pino(
       { base: { host, pid: process.pid }, messageKey: 'message', timestamp: pino.stdTimeFunctions.isoTime, level: 'info' },

@@ -7,9 +7,10 @@
  * queue_corrupt error naming what is wrong. markRecipientsDone() changes
  * recipients' status bytes in place and fsync()s them.
  */
-import { constants, createReadStream } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { fsyncFd, writeAllSync } from '../../util/file-io.js';
 import { PetrelError } from '../errors.js';
 import { decodeRecipient, QUEUE_FORMAT, RCPT_STATUS, REC, RECORD_HEADER_BYTES, type QueueRecipient } from './queue-records.js';
 
@@ -42,10 +43,31 @@ function corrupt(path: string, problem: string): PetrelError {
 /** The first bytes of a file, read at once: the envelope records almost always lie within them. */
 const HEAD_BYTES = 64 * 1024;
 
-async function readExactly(fh: FileHandle, length: number, position: number, path: string, head?: Buffer): Promise<Buffer> {
+/** An open queue file as the record reader sees it: its size, and positional reads that resolve the bytes read. */
+interface RecordSource {
+  size(): Promise<number>;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+}
+
+function handleSource(fh: FileHandle): RecordSource {
+  return {
+    size: async () => (await fh.stat()).size,
+    read: async (buffer, offset, length, position) => (await fh.read(buffer, offset, length, position)).bytesRead,
+  };
+}
+
+/** Synchronous reads on a descriptor (see util/file-io.ts for why). */
+function descriptorSource(fd: number): RecordSource {
+  return {
+    size: async () => fstatSync(fd).size,
+    read: async (buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
+  };
+}
+
+async function readExactly(source: RecordSource, length: number, position: number, path: string, head?: Buffer): Promise<Buffer> {
   if (head !== undefined && position + length <= head.length) return head.subarray(position, position + length);
   const buffer = Buffer.alloc(length);
-  const { bytesRead } = await fh.read(buffer, 0, length, position);
+  const bytesRead = await source.read(buffer, 0, length, position);
   if (bytesRead !== length) throw corrupt(path, `truncated at offset ${position + bytesRead}`);
   return buffer;
 }
@@ -72,72 +94,79 @@ export async function openQueueFile(path: string, options: { noFollow?: boolean 
   return fh;
 }
 
-/** Reads the records of the queue file at path. */
+/** Reads the records of the queue file at path (synchronous reads: see util/file-io.ts). */
 export async function readQueueFile(path: string): Promise<QueueFileInfo> {
-  const fh = await openQueueFile(path);
+  let fd: number;
   try {
-    return await readQueueRecords(fh, path);
+    fd = openSync(path, constants.O_RDONLY);
+  } catch (err) {
+    throw new PetrelError('io', `open ${path}: ${(err as Error).message}`, { temporary: true, cause: err });
+  }
+  try {
+    return await parseRecords(descriptorSource(fd), path);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
 /** Reads the records of an open queue file (path names it in errors). */
-export async function readQueueRecords(fh: FileHandle, path: string): Promise<QueueFileInfo> {
-  {
-    const size = (await fh.stat()).size;
-    const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
-    const { bytesRead } = await fh.read(buffer, 0, buffer.length, 0);
-    const head = buffer.subarray(0, bytesRead);
-    let position = 0;
-    let arrival = Number.NaN;
-    let sender: string | undefined;
-    const attrs: Record<string, string> = {};
-    const recipients: StoredRecipient[] = [];
-    let contentOffset = -1;
-    let contentSize = 0;
-    let headerSize = 0;
-    let first = true;
-    while (position < size) {
-      const header = await readExactly(fh, RECORD_HEADER_BYTES, position, path, head);
-      const type = String.fromCharCode(header[0] as number);
-      const length = header.readUIntBE(1, 6);
-      const payloadAt = position + RECORD_HEADER_BYTES;
-      if (payloadAt + length > size) throw corrupt(path, `record ${type} at offset ${position} runs past the end of the file`);
-      if (first && type !== REC.version) throw corrupt(path, 'not a queue file (no format record)');
-      first = false;
-      if (type === REC.content) {
-        contentOffset = payloadAt;
-        contentSize = length;
-      } else {
-        const payload = await readExactly(fh, length, payloadAt, path, head);
-        const text = payload.toString('utf8');
-        if (type === REC.version && text !== QUEUE_FORMAT) throw corrupt(path, `unknown format "${text}"`);
-        else if (type === REC.time) arrival = Number(text);
-        else if (type === REC.sender) sender = text;
-        else if (type === REC.attr) {
-          const eq = text.indexOf('=');
-          if (eq <= 0) throw corrupt(path, `bad attribute record at offset ${position}`);
-          attrs[text.slice(0, eq)] = text.slice(eq + 1);
-        } else if (type === REC.recipient) {
-          const { status, recipient } = decodeRecipient(payload);
-          recipients.push({ ...recipient, status, statusOffset: payloadAt, extracted: contentOffset >= 0 });
-        } else if (type === REC.sizes) {
-          headerSize = Number(text.split(' ')[1]);
-        } else if (type === REC.end) {
-          if (payloadAt + length !== size) throw corrupt(path, 'data after the end record');
-          if (contentOffset < 0 || sender === undefined || !Number.isFinite(arrival)) {
-            throw corrupt(path, 'missing envelope or content');
-          }
-          return { arrival, sender, attrs, recipients, contentOffset, contentSize, headerSize };
-        } else if (type !== REC.version) {
-          throw corrupt(path, `unknown record type "${type}" at offset ${position}`);
+export function readQueueRecords(fh: FileHandle, path: string): Promise<QueueFileInfo> {
+  return parseRecords(handleSource(fh), path);
+}
+
+async function parseRecords(source: RecordSource, path: string): Promise<QueueFileInfo> {
+  const size = await source.size();
+  const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
+  const bytesRead = await source.read(buffer, 0, buffer.length, 0);
+  const head = buffer.subarray(0, bytesRead);
+  let position = 0;
+  let arrival = Number.NaN;
+  let sender: string | undefined;
+  const attrs: Record<string, string> = {};
+  const recipients: StoredRecipient[] = [];
+  let contentOffset = -1;
+  let contentSize = 0;
+  let headerSize = 0;
+  let first = true;
+  while (position < size) {
+    const header = await readExactly(source, RECORD_HEADER_BYTES, position, path, head);
+    const type = String.fromCharCode(header[0] as number);
+    const length = header.readUIntBE(1, 6);
+    const payloadAt = position + RECORD_HEADER_BYTES;
+    if (payloadAt + length > size) throw corrupt(path, `record ${type} at offset ${position} runs past the end of the file`);
+    if (first && type !== REC.version) throw corrupt(path, 'not a queue file (no format record)');
+    first = false;
+    if (type === REC.content) {
+      contentOffset = payloadAt;
+      contentSize = length;
+    } else {
+      const payload = await readExactly(source, length, payloadAt, path, head);
+      const text = payload.toString('utf8');
+      if (type === REC.version && text !== QUEUE_FORMAT) throw corrupt(path, `unknown format "${text}"`);
+      else if (type === REC.time) arrival = Number(text);
+      else if (type === REC.sender) sender = text;
+      else if (type === REC.attr) {
+        const eq = text.indexOf('=');
+        if (eq <= 0) throw corrupt(path, `bad attribute record at offset ${position}`);
+        attrs[text.slice(0, eq)] = text.slice(eq + 1);
+      } else if (type === REC.recipient) {
+        const { status, recipient } = decodeRecipient(payload);
+        recipients.push({ ...recipient, status, statusOffset: payloadAt, extracted: contentOffset >= 0 });
+      } else if (type === REC.sizes) {
+        headerSize = Number(text.split(' ')[1]);
+      } else if (type === REC.end) {
+        if (payloadAt + length !== size) throw corrupt(path, 'data after the end record');
+        if (contentOffset < 0 || sender === undefined || !Number.isFinite(arrival)) {
+          throw corrupt(path, 'missing envelope or content');
         }
+        return { arrival, sender, attrs, recipients, contentOffset, contentSize, headerSize };
+      } else if (type !== REC.version) {
+        throw corrupt(path, `unknown record type "${type}" at offset ${position}`);
       }
-      position = payloadAt + length;
     }
-    throw corrupt(path, 'incomplete: no end record');
+    position = payloadAt + length;
   }
+  throw corrupt(path, 'incomplete: no end record');
 }
 
 /** A stream of the message content (LF line endings), from a path or an open file (left open). */
@@ -164,12 +193,12 @@ async function* readRange(fh: FileHandle, start: number, end: number): AsyncGene
 /** Marks recipients done in place and makes that durable (one open and one fsync for all of them). */
 export async function markRecipientsDone(path: string, recipients: readonly StoredRecipient[]): Promise<void> {
   if (recipients.length === 0) return;
-  const fh = await open(path, 'r+');
+  const fd = openSync(path, 'r+');
   try {
     const done = Buffer.from(RCPT_STATUS.done, 'latin1');
-    for (const recipient of recipients) await fh.write(done, 0, 1, recipient.statusOffset);
-    await fh.sync();
+    for (const recipient of recipients) writeAllSync(fd, done, recipient.statusOffset);
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }

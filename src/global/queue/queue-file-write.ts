@@ -7,14 +7,13 @@
  * the directory is fsync()ed before commit() returns: when commit() resolves
  * the message survives a crash, and a reader never sees a half-written file.
  */
-import { constants } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, openSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { PetrelError } from '../errors.js';
 import { newQueueId } from './queue-id.js';
 import { queueFilePath, queuePath, type MessageQueue } from './queue-paths.js';
 import { encodeRecipient, QUEUE_FORMAT, RCPT_STATUS, REC, recordHeader, RECORD_HEADER_BYTES, type QueueRecipient } from './queue-records.js';
-import { fsyncDirectory } from './queue-sync.js';
+import { fsyncDirectory, fsyncFd, writeAllSync } from '../../util/file-io.js';
 
 const FLUSH_BYTES = 64 * 1024;
 
@@ -45,7 +44,7 @@ export class QueueFileWriter {
   private closed = false;
 
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     private readonly queue: MessageQueue,
     id: string,
     tempPath: string,
@@ -65,8 +64,8 @@ export class QueueFileWriter {
       try {
         // A user's maildrop file must be readable by pickup, which runs as mail_owner.
         const mode = queue === 'maildrop' ? 0o644 : 0o600;
-        const fh = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-        const writer = new QueueFileWriter(fh, queue, id, tempPath, finalPath);
+        const fd = openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+        const writer = new QueueFileWriter(fd, queue, id, tempPath, finalPath);
         writer.record(REC.version, QUEUE_FORMAT);
         return writer;
       } catch (err) {
@@ -96,7 +95,7 @@ export class QueueFileWriter {
     this.buffered = [];
     this.bufferedBytes = 0;
     this.contentHeader = undefined;
-    await this.fh.write(data, 0, data.length, this.position - data.length);
+    writeAllSync(this.fd, data, this.position - data.length);
   }
 
   /** Writes the envelope: arrival time, sender and attributes. */
@@ -152,7 +151,7 @@ export class QueueFileWriter {
       this.contentHeader.writeUIntBE(this.contentBytes, 1, 6);
     } else {
       const header = recordHeader(REC.content, this.contentBytes);
-      await this.fh.write(header, 0, header.length, this.contentStart - RECORD_HEADER_BYTES);
+      writeAllSync(this.fd, header, this.contentStart - RECORD_HEADER_BYTES);
     }
     const headerBytes = this.headerBytes < 0 ? this.contentBytes : this.headerBytes;
     this.record(REC.sizes, `${this.contentBytes} ${headerBytes}`);
@@ -172,10 +171,10 @@ export class QueueFileWriter {
     this.record(REC.end, '');
     try {
       await this.flush();
-      await this.fh.sync();
-      await this.fh.close();
+      await fsyncFd(this.fd);
+      closeSync(this.fd);
       this.closed = true;
-      await rename(this.tempPath, this.finalPath);
+      renameSync(this.tempPath, this.finalPath);
       await fsyncDirectory(this.finalPath).catch((err: unknown) => {
         // A user other than mail_owner may write into maildrop/ (mode 1733) but cannot open it to fsync it.
         if (this.queue !== 'maildrop' || (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
@@ -191,8 +190,16 @@ export class QueueFileWriter {
   async abort(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      await this.fh.close().catch(() => undefined);
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already gone
+      }
     }
-    await unlink(this.tempPath).catch(() => undefined);
+    try {
+      unlinkSync(this.tempPath);
+    } catch {
+      // never created, or already removed
+    }
   }
 }

@@ -3,10 +3,11 @@
  * (durable on request, by fsync()ing both directories), and lists the
  * message files of a queue. Used by qmgr and postsuper.
  */
-import { readdir, rename, utimes } from 'node:fs/promises';
+import { renameSync } from 'node:fs';
+import { readdir, utimes } from 'node:fs/promises';
 import { isQueueId } from './queue-id.js';
 import { queueFilePath, queuePath, type MessageQueue } from './queue-paths.js';
-import { fsyncDirectory } from './queue-sync.js';
+import { fsyncDirectory } from '../../util/file-io.js';
 
 /**
  * Moves message id from one queue to another. qmgr's own moves need no
@@ -17,7 +18,7 @@ import { fsyncDirectory } from './queue-sync.js';
 export async function moveMessage(queueDirectory: string, id: string, from: MessageQueue, to: MessageQueue, durable = false): Promise<string> {
   const source = queueFilePath(queueDirectory, from, id);
   const target = queueFilePath(queueDirectory, to, id);
-  await rename(source, target);
+  renameSync(source, target);
   if (durable) {
     await fsyncDirectory(target);
     await fsyncDirectory(source);

@@ -5,12 +5,11 @@
  * at a time; and the Delivered-To: values already in the message, for loop
  * detection.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { contentStream, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import type { MessageLines } from './local-write.js';
 
 /** The content of a queue file as lines, after the given header lines. */
-export async function* messageLines(queueFile: string | FileHandle, info: QueueFileInfo, prepend: readonly string[]): AsyncGenerator<Buffer> {
+export async function* messageLines(queueFile: string | number, info: QueueFileInfo, prepend: readonly string[]): AsyncGenerator<Buffer> {
   for (const header of prepend) yield Buffer.from(header, 'utf8');
   let rest: Buffer = Buffer.alloc(0);
   for await (const chunk of contentStream(queueFile, info) as AsyncIterable<Buffer>) {
@@ -32,7 +31,7 @@ export async function* messageBytes(lines: MessageLines): AsyncGenerator<Buffer>
 }
 
 /** The Delivered-To: addresses in the message header, lower-cased. */
-export async function deliveredTo(queueFile: string | FileHandle, info: QueueFileInfo): Promise<Set<string>> {
+export async function deliveredTo(queueFile: string | number, info: QueueFileInfo): Promise<Set<string>> {
   const found = new Set<string>();
   let inHeader = 0;
   for await (const line of messageLines(queueFile, info, [])) {

@@ -13,7 +13,7 @@
  * is missing.
  */
 import { existsSync } from 'node:fs';
-import { readFile, type FileHandle } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { userInfo, type UserInfo } from 'node:os';
 import { parsePasswdLine, type Account } from '../global/accounts.js';
 import { CleanupClient } from '../global/cleanup-clnt.js';
@@ -47,7 +47,7 @@ export interface LocalContext {
 export interface LocalMessage {
   readonly request: DeliveryRequest;
   /** The queue file, opened before any change of rights. */
-  readonly file: FileHandle;
+  readonly file: number;
   readonly info: QueueFileInfo;
   readonly deliveredTo: ReadonlySet<string>;
 }

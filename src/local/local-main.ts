@@ -5,7 +5,7 @@
  * answers qmgr with the results.
  */
 import type { Socket } from 'node:net';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync } from 'node:fs';
 import { serveDeliveries, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { PetrelError } from '../global/errors.js';
@@ -29,7 +29,7 @@ async function serve(socket: Socket, context: LocalContext, retiring: () => bool
 }
 
 async function deliver(context: LocalContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
-  let file: FileHandle;
+  let file: number;
   let info: QueueFileInfo;
   try {
     file = await openQueueFile(request.queueFile);
@@ -51,7 +51,7 @@ async function deliver(context: LocalContext, request: DeliveryRequest): Promise
     const reason = `cannot read queue file: ${(err as Error).message}`;
     return request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn: '4.3.0', reason }));
   } finally {
-    await file.close();
+    closeSync(file);
   }
 }
 

@@ -7,7 +7,8 @@
  * link or a hard link (maildrop/ is writable by every user) is removed. Logs
  * "ID: uid=N from=<sender>".
  */
-import { unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { PetrelError } from '../global/errors.js';
@@ -25,7 +26,7 @@ async function pickOne(params: Params, id: string): Promise<void> {
   const path = queueFilePath(params.queue_directory, 'maildrop', id);
   // maildrop/ is writable by every local user: a symlink or a hard link there could make pickup
   // read a file its submitter cannot read (another message in the queue), so neither is followed.
-  let fh: FileHandle;
+  let fh: number;
   let info: QueueFileInfo;
   try {
     fh = await openQueueFile(path, { noFollow: true });
@@ -39,7 +40,7 @@ async function pickOne(params: Params, id: string): Promise<void> {
   try {
     info = await readQueueRecords(fh, path);
   } catch (err) {
-    await fh.close();
+    closeSync(fh);
     if (err instanceof PetrelError && err.code === 'queue_corrupt') {
       msg.warn(`maildrop/${id}: ${err.message}; moved to corrupt`);
       await moveMessage(params.queue_directory, id, 'maildrop', 'corrupt');
@@ -49,11 +50,11 @@ async function pickOne(params: Params, id: string): Promise<void> {
   try {
     await submit(params, id, path, fh, info);
   } finally {
-    await fh.close();
+    closeSync(fh);
   }
 }
 
-async function submit(params: Params, id: string, path: string, fh: FileHandle, info: QueueFileInfo): Promise<void> {
+async function submit(params: Params, id: string, path: string, fh: number, info: QueueFileInfo): Promise<void> {
   const { attrs } = info;
   const passed: Record<string, string> = { rewrite_context: 'local' };
   for (const name of ['envid', 'ret']) if (attrs[name] !== undefined) passed[name] = attrs[name] as string;
@@ -66,7 +67,7 @@ async function submit(params: Params, id: string, path: string, fh: FileHandle, 
     return;
   }
   // As Postfix's pickup, the uid logged is the maildrop file's owner: the submitting user.
-  msg.info(`${client.id}: uid=${(await fh.stat()).uid} from=<${info.sender}>`);
+  msg.info(`${client.id}: uid=${fstatSync(fh).uid} from=<${info.sender}>`);
   // A message requeued by postsuper -r keeps its delivered recipients marked done: they are not sent again.
   for (const r of info.recipients.filter((rcpt) => rcpt.status === '-')) {
     await client.recipient({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt });

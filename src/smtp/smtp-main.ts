@@ -12,10 +12,9 @@
  * "to=<...>, relay=host[addr]:port, delay=..., delays=a/b/c/d, dsn=...,
  * status=sent (250 ...)" or the reason it was deferred or bounced.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
-import type { FileHandle } from 'node:fs/promises';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { PetrelError } from '../global/errors.js';
@@ -99,7 +98,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
     for (const r of request.recipients) record(r.index, r.address, r.original, relay, Date.now(), status, dsn, reason);
     return { results };
   };
-  let file: FileHandle;
+  let file: number;
   let info: QueueFileInfo;
   try {
     file = await openQueueFile(request.queueFile);
@@ -181,7 +180,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
   } catch (err) {
     return all('none', 'deferred', '4.3.0', `delivery failed: ${(err as Error).message}`);
   } finally {
-    await file.close();
+    closeSync(file);
   }
 }
 

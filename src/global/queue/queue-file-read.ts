@@ -8,7 +8,6 @@
  * recipients' status bytes in place and fsync()s them.
  */
 import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { fsyncFd, writeAllSync } from '../../util/file-io.js';
 import { PetrelError } from '../errors.js';
@@ -49,13 +48,6 @@ interface RecordSource {
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
 }
 
-function handleSource(fh: FileHandle): RecordSource {
-  return {
-    size: async () => (await fh.stat()).size,
-    read: async (buffer, offset, length, position) => (await fh.read(buffer, offset, length, position)).bytesRead,
-  };
-}
-
 /** Synchronous reads on a descriptor (see util/file-io.ts for why). */
 function descriptorSource(fd: number): RecordSource {
   return {
@@ -73,45 +65,41 @@ async function readExactly(source: RecordSource, length: number, position: numbe
 }
 
 /**
- * Opens the queue file at path for reading. noFollow refuses a symbolic
- * link and a file with more than one link (a file a user put in maildrop/).
+ * Opens the queue file at path for reading; returns its descriptor.
+ * noFollow refuses a symbolic link and a file with more than one link (a
+ * file a user put in maildrop/).
  */
-export async function openQueueFile(path: string, options: { noFollow?: boolean } = {}): Promise<FileHandle> {
-  let fh: FileHandle;
+export async function openQueueFile(path: string, options: { noFollow?: boolean } = {}): Promise<number> {
+  let fd: number;
   try {
-    fh = await open(path, options.noFollow === true ? constants.O_RDONLY | constants.O_NOFOLLOW : constants.O_RDONLY);
+    fd = openSync(path, options.noFollow === true ? constants.O_RDONLY | constants.O_NOFOLLOW : constants.O_RDONLY);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw corrupt(path, 'a symbolic link, not a queue file');
     throw new PetrelError('io', `open ${path}: ${(err as Error).message}`, { temporary: true, cause: err });
   }
   if (options.noFollow === true) {
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (!st.isFile() || st.nlink !== 1) {
-      await fh.close();
+      closeSync(fd);
       throw corrupt(path, 'not a regular file with one link');
     }
   }
-  return fh;
+  return fd;
 }
 
 /** Reads the records of the queue file at path (synchronous reads: see util/file-io.ts). */
 export async function readQueueFile(path: string): Promise<QueueFileInfo> {
-  let fd: number;
+  const fd = await openQueueFile(path);
   try {
-    fd = openSync(path, constants.O_RDONLY);
-  } catch (err) {
-    throw new PetrelError('io', `open ${path}: ${(err as Error).message}`, { temporary: true, cause: err });
-  }
-  try {
-    return await parseRecords(descriptorSource(fd), path);
+    return await readQueueRecords(fd, path);
   } finally {
     closeSync(fd);
   }
 }
 
 /** Reads the records of an open queue file (path names it in errors). */
-export function readQueueRecords(fh: FileHandle, path: string): Promise<QueueFileInfo> {
-  return parseRecords(handleSource(fh), path);
+export function readQueueRecords(fd: number, path: string): Promise<QueueFileInfo> {
+  return parseRecords(descriptorSource(fd), path);
 }
 
 async function parseRecords(source: RecordSource, path: string): Promise<QueueFileInfo> {
@@ -169,8 +157,8 @@ async function parseRecords(source: RecordSource, path: string): Promise<QueueFi
   throw corrupt(path, 'incomplete: no end record');
 }
 
-/** A stream of the message content (LF line endings), from a path or an open file (left open). */
-export function contentStream(source: string | FileHandle, info: QueueFileInfo): Readable {
+/** A stream of the message content (LF line endings), from a path or an open descriptor (left open). */
+export function contentStream(source: string | number, info: QueueFileInfo): Readable {
   if (info.contentSize === 0) return Readable.from([]);
   const range = { start: info.contentOffset, end: info.contentOffset + info.contentSize - 1 };
   if (typeof source === 'string') return createReadStream(source, range);
@@ -180,10 +168,10 @@ export function contentStream(source: string | FileHandle, info: QueueFileInfo):
 
 const CHUNK_BYTES = 64 * 1024;
 
-async function* readRange(fh: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
+async function* readRange(fd: number, start: number, end: number): AsyncGenerator<Buffer> {
   for (let position = start; position < end; ) {
     const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, end - position));
-    const { bytesRead } = await fh.read(buffer, 0, buffer.length, position);
+    const bytesRead = readSync(fd, buffer, 0, buffer.length, position);
     if (bytesRead === 0) throw new PetrelError('queue_corrupt', `queue file truncated at offset ${position}`);
     position += bytesRead;
     yield buffer.subarray(0, bytesRead);

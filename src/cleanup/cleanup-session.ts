@@ -9,7 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import type { CleanupFailure, CleanupReply, CleanupRequest } from '../global/cleanup-clnt.js';
-import { isTemporary } from '../global/errors.js';
+import { isTemporary, PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { QueueFileWriter } from '../global/queue/queue-file-write.js';
@@ -50,6 +50,15 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
   }
 }
 
+/** Reads and drops the client's frames up to its end frame; false when the client went away first. */
+async function skipToEnd(conn: FramedConnection, timeout: number): Promise<boolean> {
+  for (;;) {
+    const frame = await conn.next(timeout).catch(() => undefined);
+    if (frame === undefined) return false;
+    if (frame.kind === FRAME.end) return true;
+  }
+}
+
 /** One message; resolves true when the connection may carry another. */
 async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequest, { op: 'begin' }>, params: Params, rewriter: CleanupRewriter): Promise<boolean> {
   const socket = conn.socket;
@@ -63,6 +72,7 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
     return false;
   }
   let committed = false;
+  let endSeen = false;
   try {
     await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
     const sender = await rewriter.sender(begin.sender);
@@ -114,6 +124,7 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
           failure = { status: 'reject', dsn: '5.3.4', text: 'Message size exceeds fixed limit' };
         }
       } else if (frame.kind === FRAME.end) {
+        endSeen = true;
         break;
       }
     }
@@ -149,7 +160,11 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
     if (!committed) {
       await writer.abort();
       if (!(err instanceof ClientGone)) msg.warn(`${writer.id}: ${(err as Error).message}`);
-      if (!socket.destroyed) await conn.sendJson(defer('Error: internal error')).catch(() => undefined);
+      // A failed write (a full disk, an I/O error) is said as Postfix says it; anything else is an internal error.
+      const written = err instanceof PetrelError ? err.code === 'io' : typeof (err as NodeJS.ErrnoException).code === 'string';
+      // The client may still be sending content: it hears the reply after its end frame, not a closed connection.
+      const listening = !(err instanceof ClientGone) && (endSeen || (await skipToEnd(conn, timeout)));
+      if (listening && !socket.destroyed) await conn.sendJson(defer(written ? 'Error: queue file write error' : 'Error: internal error')).catch(() => undefined);
     }
     if (committed) throw err;
     return false;

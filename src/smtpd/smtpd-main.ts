@@ -17,7 +17,7 @@ import { openTableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
 import { msg } from '../util/msg.js';
 import { SmtpdChecks } from './smtpd-checks.js';
-import { onData, onRcpt, peerAddress, SmtpdState } from './smtpd-session.js';
+import { onData, onMail, onRcpt, peerAddress, SmtpdState } from './smtpd-session.js';
 
 /** Seconds to wait for a reverse name before calling the client "unknown". */
 const REVERSE_LOOKUP_SECONDS = 5;
@@ -54,10 +54,10 @@ function createServer(params: Params): SMTPServer {
     banner,
     socketTimeout: params.smtpd_timeout * 1000,
     maxClients: 0,
-    onMailFrom(_address, session, callback) {
+    onMailFrom(address, session, callback) {
       state(session).count('mail');
       state(session).reset();
-      callback();
+      onMail(state(session), address.address, session).then(() => callback(), callback);
     },
     onRcptTo(address, session, callback) {
       onRcpt(state(session), address, session).then(() => callback(), callback);

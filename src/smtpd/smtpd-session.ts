@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { rfc5322Date } from '../global/mail-date.js';
+import { statfs } from 'node:fs/promises';
 import type { Params } from '../global/params/param-registry.js';
 import { msg } from '../util/msg.js';
 import { LineEndingNormalizer } from '../util/line-endings.js';
@@ -20,6 +21,25 @@ import type { SmtpdChecks } from './smtpd-checks.js';
 /** An SMTP error for smtp-server's callbacks, with its own enhanced status code. */
 export function smtpError(code: number, dsn: string, text: string): Error & { responseCode: number } {
   return Object.assign(new Error(`${dsn} ${text}`), { responseCode: code });
+}
+
+/**
+ * MAIL FROM: refused with 452 4.3.1 while the queue file system has less
+ * free space than queue_minfree or 1.5 × message_size_limit, as Postfix's
+ * smtpd does, so a full disk turns into a clear temporary refusal instead of
+ * a failure in the middle of DATA.
+ */
+export async function onMail(state: SmtpdState, address: string, session: SMTPServerSession): Promise<void> {
+  const { params } = state;
+  const needed = Math.max(params.queue_minfree, params.message_size_limit > 0 ? 1.5 * params.message_size_limit : 0);
+  if (needed <= 0) return;
+  const fsStats = await statfs(params.queue_directory).catch(() => undefined);
+  if (fsStats === undefined) return;
+  const free = fsStats.bavail * fsStats.bsize;
+  if (free >= needed) return;
+  msg.warn(`not enough free space in mail queue: ${free} bytes < ${params.queue_minfree > 1.5 * params.message_size_limit ? 'queue_minfree' : '1.5*message_size_limit'}`);
+  msg.info(`NOQUEUE: reject: MAIL from ${state.client}: 452 4.3.1 Insufficient system storage; from=<${address}> proto=${protocol(session)} helo=<${helo(session)}>`);
+  throw smtpError(452, '4.3.1', 'Insufficient system storage');
 }
 
 /** Per-connection state smtpd keeps beside smtp-server's session. */

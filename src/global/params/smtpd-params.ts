@@ -16,6 +16,7 @@ export const SMTPD_PARAMS = defineParams({
   smtpd_relay_restrictions: { kind: 'list', default: '${{$compatibility_level} <level {1} ? {} : {permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination}}', doc: 'Relay restrictions applied to RCPT TO' },
   smtpd_recipient_restrictions: { kind: 'list', default: '', doc: 'Restrictions applied to RCPT TO' },
   smtpd_data_restrictions: { kind: 'list', default: '', doc: 'Restrictions applied to DATA' },
+  queue_minfree: { kind: 'size', default: '0', min: 0, doc: 'Free space the queue file system must keep for smtpd to accept MAIL FROM (and at least 1.5 × message_size_limit)' },
   smtpd_recipient_limit: { kind: 'int', default: '1000', min: 0, doc: 'The most recipients per message' },
   smtpd_timeout: { kind: 'time', default: '${stress?{10}:{300}}s', timeUnit: 's', min: 0, doc: "The time limit on a client's SMTP command or data" },
 });

@@ -4,17 +4,19 @@
  * in the background (and wait until it has opened its listeners, or report
  * why it died), run it in the foreground, signal it (SIGTERM stop, SIGKILL
  * abort, SIGHUP reload), report whether it runs, check the configuration
- * and the queue directories, and ask qmgr to deliver deferred mail now.
+ * and the queue directories (and that mail_owner can reach them), and ask
+ * qmgr to deliver deferred mail now.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
-import { unprivilegedOwner } from '../global/accounts.js';
+import { unprivilegedOwner, type Account } from '../global/accounts.js';
 import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { ALL_PARAMS } from '../global/params/param-registry.js';
@@ -94,10 +96,18 @@ export async function masterStatus(config: Config): Promise<number> {
 /** petrel check: queue directories, master.cf, and every table parameter opens. */
 export async function checkInstance(config: Config): Promise<number> {
   const { params } = config;
-  for (const path of ensureQueueDirectories(params.queue_directory, unprivilegedOwner(params))) msg.info(`${path}: owner set to ${params.mail_owner}`);
+  const owner = unprivilegedOwner(params);
+  for (const path of ensureQueueDirectories(params.queue_directory, owner)) msg.info(`${path}: owner set to ${params.mail_owner}`);
   const entries = readMasterCf(join(config.configDir, 'master.cf'));
   planServices(entries, params, config.configDir);
   let problems = 0;
+  if (owner !== undefined) {
+    const blocked = blockingDirectory(params.queue_directory, owner);
+    if (blocked !== undefined) {
+      msg.warn(`queue_directory ${params.queue_directory}: ${params.mail_owner} cannot reach it: ${blocked} is not searchable by that account`);
+      problems++;
+    }
+  }
   for (const [name, spec] of Object.entries(ALL_PARAMS as Record<string, ParamSpec>)) {
     if (spec.kind !== 'tables') continue;
     const specs = (params as Record<string, unknown>)[name] as readonly string[];
@@ -109,6 +119,16 @@ export async function checkInstance(config: Config): Promise<number> {
     }
   }
   return problems === 0 ? 0 : 1;
+}
+
+/** The first directory above path (path excluded) that account cannot search, if any. */
+function blockingDirectory(path: string, account: Account): string | undefined {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    const searchable = (st.mode & 0o001) !== 0 || (st.uid === account.uid && (st.mode & 0o100) !== 0) || (st.gid === account.gid && (st.mode & 0o010) !== 0);
+    if (!searchable) return dir;
+    if (dir === dirname(dir)) return undefined;
+  }
 }
 
 /** petrel flush: deliver deferred mail now. */

@@ -35,8 +35,6 @@ function processUid(pid: number): number {
 before(async () => {
   if (skip !== false) return;
   mx = await TestInstance.create('', '', { mail_owner: OWNER, home_mailbox: '', mail_spool_directory: '', default_privs: 'nobody' });
-  // Daemons that run as mail_owner must reach the queue below the test folder.
-  chmodSync(mx.root, 0o755);
   const spool = join(mx.root, 'spool');
   mkdirSync(spool);
   chownSync(spool, 0, 8);
@@ -48,6 +46,12 @@ before(async () => {
   accounts.alice = ensureUser(ALICE, join(mx.root, 'home', ALICE));
   accounts.bob = ensureUser(BOB, join(mx.root, 'home', BOB));
   chmodSync(join(mx.root, 'home'), 0o755);
+  // Daemons that run as mail_owner must reach the queue below the test folder: petrel check says so.
+  chmodSync(mx.root, 0o700);
+  const check = mx.run('petrel', ['check']);
+  assert.equal(check.status, 1);
+  assert.match(check.stderr, new RegExp(`ptowner cannot reach it: ${mx.root} is not searchable by that account`));
+  chmodSync(mx.root, 0o755);
   const forward = join(mx.root, 'home', ALICE, '.forward');
   writeFileSync(forward, `${join(mx.root, 'home', ALICE, 'Maildir')}/\n"|id -u > $HOME/command-uid"\n`);
   chownSync(forward, accounts.alice.uid, accounts.alice.gid);

@@ -44,8 +44,10 @@ export interface DeliveryResult {
   readonly status: 'sent' | 'deferred' | 'bounced';
   readonly dsn: string;
   readonly reason: string;
-  /** For a sent recipient: "relayed" when the agent handed it on rather than delivering it finally (pipe without flag X). */
+  /** For a sent recipient: "relayed" when the agent handed it on rather than delivering it finally (pipe without flag X, SMTP). */
   readonly action?: 'relayed';
+  /** For a sent recipient: the next hop took its NOTIFY over (it announced DSN), so no success report is due from here. */
+  readonly notifyPassed?: boolean;
 }
 
 /** agent → qmgr, first thing on a new connection: the agent is ready for the request. */

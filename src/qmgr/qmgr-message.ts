@@ -145,7 +145,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
           bounced.push(notice(rcpt, result.dsn, result.reason));
         } else {
           sent.push(rcpt);
-          delivered.push(notice(rcpt, result.dsn, result.reason, result.action));
+          if (result.notifyPassed !== true) delivered.push(notice(rcpt, result.dsn, result.reason, result.action));
         }
       }
     }),

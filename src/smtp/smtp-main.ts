@@ -90,9 +90,11 @@ async function credentials(context: SmtpContext, request: DeliveryRequest, hop: 
 async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<DeliveryReply> {
   const { params } = context;
   const results: DeliveryResult[] = [];
-  const record = (index: number, address: string, original: string, relay: string, connected: number, status: DeliveryResult['status'], dsn: string, reason: string, connUse?: number): void => {
+  const record = (index: number, address: string, original: string, relay: string, connected: number, status: DeliveryResult['status'], dsn: string, reason: string, connUse?: number, notifyPassed?: boolean): void => {
     logDelivery({ queueId: request.queueId, recipient: address, original, relay, connUse, arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected, dsn, status, reason });
-    results.push({ index, status, dsn, reason });
+    // A message handed to another MTA is "relayed" in a success report, unless that MTA took the report over.
+    const handed = status === 'sent' && !context.lmtp ? (notifyPassed === true ? { notifyPassed: true } : { action: 'relayed' as const }) : {};
+    results.push({ index, status, dsn, reason, ...handed });
   };
   const all = (relay: string, status: DeliveryResult['status'], dsn: string, reason: string): DeliveryReply => {
     for (const r of request.recipients) record(r.index, r.address, r.original, relay, Date.now(), status, dsn, reason);
@@ -122,7 +124,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
       const relay = target.path === undefined ? `${outcome.relay}:${target.port}` : outcome.relay;
       request.recipients.forEach((r, i) => {
         const result = outcome.recipients[i] as (typeof outcome.recipients)[number];
-        record(r.index, r.address, r.original, relay, outcome.connectedAt, result.status, result.dsn, result.reason, link.uses);
+        record(r.index, r.address, r.original, relay, outcome.connectedAt, result.status, result.dsn, result.reason, link.uses, result.notifyPassed);
       });
       keepLink(context, request.nexthop, link, target);
       return { results };

@@ -60,6 +60,8 @@ export interface RecipientOutcome {
   readonly status: 'sent' | 'deferred' | 'bounced';
   readonly dsn: string;
   readonly reason: string;
+  /** Sent, and the server announced DSN and got the recipient's NOTIFY: success reports are its job now. */
+  readonly notifyPassed?: boolean;
 }
 
 /** The end of a session. */
@@ -325,9 +327,10 @@ export class SmtpLink {
             return;
           }
           const final = info?.response ?? '250 Ok';
+          const passed = sameNotify && this.extensions().includes('DSN');
           const sent = (address: string): RecipientOutcome => {
             const reply = (this.lmtpReplies.get(address) ?? final).trim();
-            return { status: 'sent', dsn: replyDsn(reply, 250), reason: reply };
+            return { status: 'sent', dsn: replyDsn(reply, 250), reason: reply, ...(passed ? { notifyPassed: true } : {}) };
           };
           finish({ kind: 'replied', relay, connectedAt, tls: this.tls, recipients: tx.recipients.map((r) => outcomes.get(r.address) ?? sent(r.address)) });
         },

@@ -167,7 +167,8 @@ test('DSN: NOTIFY=NEVER gets no notice, NOTIFY=SUCCESS a delivery report, RET=HD
   assert.doesNotMatch(failed, /secret body/);
   const success = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; good@mixed.test')));
   assert.match(success, /^Subject: Successful Mail Delivery Report$/m);
-  assert.match(success, /Action: delivered\nStatus: 2\.0\.0\n/);
+  // The recipients' NOTIFY differed, so none was passed on: the success report is ours, and says "relayed".
+  assert.match(success, /Action: relayed\nStatus: 2\.0\.0\n/);
   const delayed = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; temp9@mixed.test')));
   assert.match(delayed, /^Subject: Delayed Mail \(still being retried\)$/m);
   assert.match(delayed, /Action: delayed\nStatus: 4\.2\.0\n/);
@@ -239,6 +240,25 @@ test('an address that is not ASCII bounces at a server without SMTPUTF8; BODY=8B
   await mx.waitForLog(new RegExp(`${eight}: to=<eight@plain\\.test>.*status=sent`));
   assert.equal(up.received.find((m) => m.data.includes('Subject: 8bit'))?.body, '8BITMIME');
   assert.equal(plainOnly.received.length, 0);
+});
+
+test('NOTIFY=SUCCESS: a next hop with DSN takes the report over; one without gets a "relayed" report from here', async () => {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  assert.match(await client.command('MAIL FROM:<alice@localhost>'), /^250/);
+  assert.match(await client.command('RCPT TO:<passed@plain.test> NOTIFY=SUCCESS'), /^250/);
+  assert.match(await client.command('DATA'), /^354/);
+  const passed = /queued as ([0-9A-Z]+)/.exec(await client.command('Subject: dsn passed\r\n\r\nx\r\n.'))?.[1] as string;
+  assert.match(await client.command('MAIL FROM:<alice@localhost>'), /^250/);
+  assert.match(await client.command('RCPT TO:<kept@old.test> NOTIFY=SUCCESS'), /^250/);
+  assert.match(await client.command('DATA'), /^354/);
+  const kept = /queued as ([0-9A-Z]+)/.exec(await client.command('Subject: dsn kept\r\n\r\nx\r\n.'))?.[1] as string;
+  await client.quit();
+  await mx.waitForLog(new RegExp(`${kept}: sender delivery status notification: `));
+  await mx.waitForLog(new RegExp(`${passed}: removed`));
+  assert.doesNotMatch(mx.logText(), new RegExp(`${passed}: sender delivery status notification`));
+  const report = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; kept@old.test')));
+  assert.match(report, /Action: relayed\nStatus: 2\.0\.0\n/);
 });
 
 async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {

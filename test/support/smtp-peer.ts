@@ -3,7 +3,7 @@
  * smtp-server: it answers each recipient by its local part ("temp..." 450,
  * "perm..." 550, anything else 250), keeps what it received, and offers
  * STARTTLS (smtp-server's own test certificate) unless told not to; a
- * minimal one offers neither SMTPUTF8 nor 8BITMIME.
+ * minimal one offers neither SMTPUTF8, 8BITMIME nor DSN.
  */
 import { SMTPServer } from 'smtp-server';
 
@@ -32,6 +32,7 @@ export async function startSmtpPeer(host: string, port: number, options: { start
     // minimal: an old server without SMTPUTF8 and 8BITMIME.
     hideSMTPUTF8: options.minimal === true,
     hide8BITMIME: options.minimal === true,
+    hideDSN: options.minimal === true,
     disabledCommands: options.startTls === false ? ['STARTTLS'] : [],
     logger: false,
     onRcptTo(address, _session, callback) {

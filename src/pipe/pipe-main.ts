@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { findAccount } from '../global/accounts.js';
 import { feedCommand } from '../global/command-feed.js';
-import { convertParam } from '../global/config/param-convert.js';
+import { perServiceValue } from '../global/config/per-service-params.js';
 import type { Config } from '../global/config/load-config.js';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
@@ -130,13 +130,12 @@ runDaemon({
   name: 'pipe',
   postInit({ config, service, args }) {
     const settings = parsePipeArgs(args);
-    const limit = config.value(`${service}_time_limit`);
     ctx = {
       config,
       service,
       settings,
       ids: commandIds(settings),
-      timeLimit: limit === undefined ? config.params.command_time_limit : convertParam(`${service}_time_limit`, { kind: 'time', default: '', doc: '', min: 1 }, limit),
+      timeLimit: perServiceValue(config, service, 'time_limit', 'time', config.params.command_time_limit, 1),
     };
   },
   onConnection: (socket, { retiring }) => {

@@ -6,21 +6,11 @@
  * default_destination_recipient_limit). 0 means no limit, as in Postfix.
  */
 import type { Config } from '../global/config/load-config.js';
-import { convertParam } from '../global/config/param-convert.js';
-
-function perTransport(config: Config, transport: string, suffix: string, fallback: number): number {
-  const text = config.value(`${transport}_${suffix}`);
-  return text === undefined ? fallback : convertParam(`${transport}_${suffix}`, { kind: 'int', default: '', doc: '', min: 0 }, text);
-}
+import { perServiceValue } from '../global/config/per-service-params.js';
 
 /** The most recipients one delivery request to transport may carry (0: no limit). */
 export function recipientLimit(config: Config, transport: string): number {
-  return perTransport(config, transport, 'destination_recipient_limit', config.params.default_destination_recipient_limit);
-}
-
-function perTransportTime(config: Config, transport: string, suffix: string, fallback: number): number {
-  const text = config.value(`${transport}_${suffix}`);
-  return text === undefined ? fallback : convertParam(`${transport}_${suffix}`, { kind: 'time', default: '', doc: '', min: 0 }, text);
+  return perServiceValue(config, transport, 'destination_recipient_limit', 'int', config.params.default_destination_recipient_limit);
 }
 
 /** How one delivery to a destination went, for the scheduler. */
@@ -64,15 +54,15 @@ export class DestinationSlots {
 
   private limit(transport: string): number {
     if (this.rateDelay(transport) > 0) return 1;
-    return perTransport(this.config, transport, 'destination_concurrency_limit', this.config.params.default_destination_concurrency_limit);
+    return perServiceValue(this.config, transport, 'destination_concurrency_limit', 'int', this.config.params.default_destination_concurrency_limit);
   }
 
   private rateDelay(transport: string): number {
-    return perTransportTime(this.config, transport, 'destination_rate_delay', this.config.params.default_destination_rate_delay) * 1000;
+    return perServiceValue(this.config, transport, 'destination_rate_delay', 'time', this.config.params.default_destination_rate_delay) * 1000;
   }
 
   private cohortLimit(transport: string): number {
-    return perTransport(this.config, transport, 'destination_concurrency_failed_cohort_limit', this.config.params.default_destination_concurrency_failed_cohort_limit);
+    return perServiceValue(this.config, transport, 'destination_concurrency_failed_cohort_limit', 'int', this.config.params.default_destination_concurrency_failed_cohort_limit);
   }
 
   private destination(key: string, transport: string): Destination {

@@ -22,12 +22,11 @@ import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
 import type { DeliveryRecipient, DeliveryRequest } from '../global/deliver-clnt.js';
 import { isTemporary, PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
-import type { QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { contentLines, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { splitAliasValue } from '../global/tables/alias-source.js';
 import type { TableList } from '../global/tables/table-list.js';
 import type { LookupTable } from '../global/tables/table.js';
 import { deliverToCommand, type CommandEnv } from './local-command.js';
-import { messageLines } from './local-content.js';
 import { deliverToMailbox, deliverToPath, type Outcome } from './local-mailbox.js';
 import type { UserRights } from './local-rights.js';
 
@@ -89,7 +88,7 @@ class RecipientDelivery {
   }
 
   private lines(): AsyncGenerator<Buffer> {
-    return messageLines(this.msg.file, this.msg.info, this.headers());
+    return contentLines(this.msg.file, this.msg.info, this.headers());
   }
 
   /** local(8)'s $name macros for forward_path, luser_relay and mailbox_command. */
@@ -272,7 +271,7 @@ class RecipientDelivery {
     ).catch((err: unknown) => ({ status: 'defer' as const, dsn: '4.3.0', text: (err as Error).message }));
     if (!(client instanceof CleanupClient)) return { status: 'deferred', dsn: '4.3.0', reason: `cannot forward: ${client.text}` };
     for (const address of addresses) await client.recipient({ address, original: this.rcpt.original, notify: this.rcpt.notify, orcpt: this.rcpt.orcpt });
-    const lines = messageLines(this.msg.request.queueFile, this.msg.info, [`Delivered-To: ${this.rcpt.address}`]);
+    const lines = contentLines(this.msg.file, this.msg.info, [`Delivered-To: ${this.rcpt.address}`]);
     for await (const line of lines) await client.content(Buffer.concat([line, Buffer.from('\n')]));
     const reply = await client.finish();
     if (reply.status !== 'ok') return { status: reply.status === 'reject' ? 'bounced' : 'deferred', dsn: reply.dsn, reason: `cannot forward: ${reply.text}` };

@@ -10,7 +10,7 @@
  * command is killed after <service>_time_limit, and each recipient gets
  * Postfix's log line with relay=<service>.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { findAccount } from '../global/accounts.js';
 import { feedCommand } from '../global/command-feed.js';
 import { perServiceValue } from '../global/config/per-service-params.js';
@@ -18,7 +18,7 @@ import type { Config } from '../global/config/load-config.js';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { PetrelError } from '../global/errors.js';
-import { contentStream, readQueueFile, type QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { contentLines, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { asctime } from '../util/time-format.js';
@@ -34,8 +34,8 @@ interface PipeContext {
 
 let ctx: PipeContext | undefined;
 
-/** The message as the command reads it. */
-async function* pipeInput(context: PipeContext, request: DeliveryRequest, info: QueueFileInfo): AsyncGenerator<Buffer> {
+/** The message as the command reads it, from the open queue file. */
+async function* pipeInput(context: PipeContext, request: DeliveryRequest, file: number, info: QueueFileInfo): AsyncGenerator<Buffer> {
   const { flags, eol } = context.settings;
   const head: string[] = [];
   if (flags.includes('F')) head.push(`From ${request.sender === '' ? 'MAILER-DAEMON' : request.sender}  ${asctime(new Date())}`);
@@ -43,47 +43,45 @@ async function* pipeInput(context: PipeContext, request: DeliveryRequest, info: 
   const single = request.recipients.length === 1 ? request.recipients[0] : undefined;
   if (flags.includes('D') && single !== undefined) head.push(`Delivered-To: ${single.address}`);
   if (flags.includes('O') && single !== undefined && single.original !== '') head.push(`X-Original-To: ${single.original}`);
-  const line = (text: Buffer): Buffer => {
+  const end = Buffer.from(eol);
+  for await (const text of contentLines(file, info, head)) {
     let out = text;
     if (flags.includes('.') && out[0] === 0x2e) out = Buffer.concat([Buffer.from('.'), out]);
     if (flags.includes('>') && out.subarray(0, 5).toString('latin1') === 'From ') out = Buffer.concat([Buffer.from('>'), out]);
-    return Buffer.concat([out, Buffer.from(eol)]);
-  };
-  for (const text of head) yield line(Buffer.from(text, 'utf8'));
-  let rest = Buffer.alloc(0);
-  for await (const chunk of contentStream(request.queueFile, info) as AsyncIterable<Buffer>) {
-    const data = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
-    const parts: Buffer[] = [];
-    let start = 0;
-    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
-      parts.push(line(data.subarray(start, nl)));
-      start = nl + 1;
-    }
-    rest = Buffer.from(data.subarray(start));
-    if (parts.length > 0) yield Buffer.concat(parts);
+    yield Buffer.concat([out, end]);
   }
-  if (rest.length > 0) yield line(rest);
 }
 
-async function deliver(context: PipeContext, request: DeliveryRequest): Promise<DeliveryReply> {
-  const { params } = context.config;
-  const results: DeliveryResult[] = [];
-  const all = (status: DeliveryResult['status'], dsn: string, reason: string): DeliveryReply => {
-    // Without flag X the command is not the final destination: a success report says "relayed".
-    const relayed = status === 'sent' && !context.settings.flags.includes('X');
-    for (const r of request.recipients) {
-      logDelivery({ queueId: request.queueId, recipient: r.address, original: r.original, relay: context.service, arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected: request.requested, dsn, status, reason });
-      results.push({ index: r.index, status, dsn, reason, ...(relayed ? { action: 'relayed' as const } : {}) });
-    }
-    return { results };
-  };
+/** What became of one delivery request (every recipient shares it). */
+interface PipeOutcome {
+  readonly status: DeliveryResult['status'];
+  readonly dsn: string;
+  readonly reason: string;
+}
+
+/** Runs the command with the message of the request's queue file. */
+async function runCommand(context: PipeContext, request: DeliveryRequest): Promise<PipeOutcome> {
+  let file: number;
+  try {
+    file = await openQueueFile(request.queueFile);
+  } catch (err) {
+    return { status: 'deferred', dsn: '4.3.0', reason: `cannot read queue file: ${(err as Error).message}` };
+  }
+  try {
+    return await commandOutcome(context, request, file);
+  } finally {
+    closeSync(file);
+  }
+}
+
+async function commandOutcome(context: PipeContext, request: DeliveryRequest, file: number): Promise<PipeOutcome> {
   let info: QueueFileInfo;
   try {
-    info = await readQueueFile(request.queueFile);
+    info = await readQueueRecords(file, request.queueFile);
   } catch (err) {
-    return all('deferred', '4.3.0', `cannot read queue file: ${(err as Error).message}`);
+    return { status: 'deferred', dsn: '4.3.0', reason: `cannot read queue file: ${(err as Error).message}` };
   }
-  if (context.settings.size > 0 && info.contentSize > context.settings.size) return all('bounced', '5.2.3', 'message file too big');
+  if (context.settings.size > 0 && info.contentSize > context.settings.size) return { status: 'bounced', dsn: '5.2.3', reason: 'message file too big' };
   let argv: string[];
   try {
     argv = expandArgv(context.settings, {
@@ -91,24 +89,33 @@ async function deliver(context: PipeContext, request: DeliveryRequest): Promise<
       nexthop: request.nexthop,
       queueId: request.queueId,
       size: info.contentSize,
-      recipientDelimiter: params.recipient_delimiter,
+      recipientDelimiter: context.config.params.recipient_delimiter,
       attrs: request.attrs,
       recipients: request.recipients,
     });
   } catch (err) {
-    return all('deferred', '4.3.5', (err as Error).message);
+    return { status: 'deferred', dsn: '4.3.5', reason: (err as Error).message };
   }
-  const [file, ...args] = argv as [string, ...string[]];
-  const failure = await feedCommand(file, args, pipeInput(context, request, info), {
+  const [command, ...args] = argv as [string, ...string[]];
+  const failure = await feedCommand(command, args, pipeInput(context, request, file, info), {
     env: { PATH: '/usr/bin:/bin' },
     cwd: '/',
     timeLimitSeconds: context.timeLimit,
     ...(context.ids === undefined ? {} : { ids: context.ids }),
   });
-  if (failure === undefined) {
-    return all('sent', '2.0.0', `delivered via ${context.service} service`);
-  }
-  return all(failure.dsn.startsWith('4') ? 'deferred' : 'bounced', failure.dsn, failure.text);
+  if (failure === undefined) return { status: 'sent', dsn: '2.0.0', reason: `delivered via ${context.service} service` };
+  return { status: failure.dsn.startsWith('4') ? 'deferred' : 'bounced', dsn: failure.dsn, reason: failure.text };
+}
+
+async function deliver(context: PipeContext, request: DeliveryRequest): Promise<DeliveryReply> {
+  const { status, dsn, reason } = await runCommand(context, request);
+  // Without flag X the command is not the final destination: a success report says "relayed".
+  const relayed = status === 'sent' && !context.settings.flags.includes('X');
+  const results = request.recipients.map((r): DeliveryResult => {
+    logDelivery({ queueId: request.queueId, recipient: r.address, original: r.original, relay: context.service, arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected: request.requested, dsn, status, reason });
+    return { index: r.index, status, dsn, reason, ...(relayed ? { action: 'relayed' as const } : {}) };
+  });
+  return { results };
 }
 
 /** The uid and gid of user= (and :group), when this process can switch to them. */

@@ -166,6 +166,22 @@ export function contentStream(source: string | number, info: QueueFileInfo): Rea
   return Readable.from(readRange(source, range.start, range.end + 1));
 }
 
+/** The content as lines without their LF, after the given header lines; read one chunk at a time. */
+export async function* contentLines(source: string | number, info: QueueFileInfo, prepend: readonly string[]): AsyncGenerator<Buffer> {
+  for (const header of prepend) yield Buffer.from(header, 'utf8');
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of contentStream(source, info) as AsyncIterable<Buffer>) {
+    const data = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+    let start = 0;
+    for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
+      yield data.subarray(start, nl);
+      start = nl + 1;
+    }
+    rest = Buffer.from(data.subarray(start));
+  }
+  if (rest.length > 0) yield rest;
+}
+
 const CHUNK_BYTES = 64 * 1024;
 
 async function* readRange(fd: number, start: number, end: number): AsyncGenerator<Buffer> {

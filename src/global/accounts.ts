@@ -1,7 +1,7 @@
 /*
  * accounts - system accounts as the mail system needs them: name, uid, gid,
- * home and shell from an /etc/passwd line, the lookup of one account by
- * name, and mail_owner, the unprivileged account the daemons run as when
+ * home and shell from an /etc/passwd line, the lookup of one account (or
+ * group) by name, and mail_owner, the unprivileged account the daemons run as when
  * the master starts as root. Accounts that exist only in other name
  * services (LDAP, NIS through nsswitch) are not seen.
  */
@@ -25,11 +25,22 @@ export function parsePasswdLine(line: string): Account {
   return { name, uid: Number(uid), gid: Number(gid), home: home === '' ? '/' : home, shell: shell === '' ? '/bin/sh' : shell };
 }
 
+/** The line for name in a colon-separated system file (/etc/passwd, /etc/group). */
+function entryLine(file: string, name: string): string | undefined {
+  const prefix = `${name}:`;
+  return readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(prefix));
+}
+
 /** The account called name in /etc/passwd, if any. */
 export function findAccount(name: string, passwdFile = '/etc/passwd'): Account | undefined {
-  const prefix = `${name}:`;
-  const line = readFileSync(passwdFile, 'utf8').split('\n').find((l) => l.startsWith(prefix));
+  const line = entryLine(passwdFile, name);
   return line === undefined ? undefined : parsePasswdLine(line);
+}
+
+/** The gid of the group called name in /etc/group, if any. */
+export function findGroupId(name: string, groupFile = '/etc/group'): number | undefined {
+  const gid = entryLine(groupFile, name)?.split(':')[2];
+  return gid === undefined || !/^\d+$/.test(gid) ? undefined : Number(gid);
 }
 
 /**

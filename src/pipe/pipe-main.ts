@@ -10,8 +10,8 @@
  * command is killed after <service>_time_limit, and each recipient gets
  * Postfix's log line with relay=<service>.
  */
-import { closeSync, readFileSync } from 'node:fs';
-import { findAccount } from '../global/accounts.js';
+import { closeSync } from 'node:fs';
+import { findAccount, findGroupId } from '../global/accounts.js';
 import { feedCommand } from '../global/command-feed.js';
 import { perServiceValue } from '../global/config/per-service-params.js';
 import type { Config } from '../global/config/load-config.js';
@@ -123,12 +123,8 @@ function commandIds(settings: PipeSettings): { uid: number; gid: number } | unde
   const account = findAccount(settings.user);
   if (account === undefined) throw new PetrelError('config', `pipe: user=${settings.user}: unknown account`);
   if (account.uid === 0) throw new PetrelError('config', 'pipe: user= may not be root');
-  let gid = account.gid;
-  if (settings.group !== undefined) {
-    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${settings.group}:`));
-    if (line === undefined) throw new PetrelError('config', `pipe: user=${settings.user}:${settings.group}: unknown group`);
-    gid = Number(line.split(':')[2]);
-  }
+  const gid = settings.group === undefined ? account.gid : findGroupId(settings.group);
+  if (gid === undefined) throw new PetrelError('config', `pipe: user=${settings.user}:${settings.group}: unknown group`);
   // Only root can run the command as another account; a development instance runs it as itself.
   return process.geteuid?.() === 0 ? { uid: account.uid, gid } : undefined;
 }

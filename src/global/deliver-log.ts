@@ -6,6 +6,7 @@
  * queue, b in qmgr, c connection set-up, d transmission.
  */
 import { msg } from '../util/msg.js';
+import type { DeliveryRecipient, DeliveryRequest } from './deliver-clnt.js';
 
 /** A delay in seconds as Postfix prints it: hundredths below 1 s, tenths below 10 s, whole seconds above; 0 below 10 ms. */
 export function formatDelay(seconds: number): string {
@@ -41,4 +42,26 @@ export function logDelivery(entry: DeliveryLogEntry, now: number = Date.now()): 
   msg.info(
     `${entry.queueId}: to=<${entry.recipient}>${orig}, relay=${entry.relay}${entry.connUse !== undefined && entry.connUse > 1 ? `, conn_use=${entry.connUse}` : ''}, delay=${s(now - entry.arrival)}, delays=${delays}, dsn=${entry.dsn}, status=${entry.status} (${entry.reason})`,
   );
+}
+
+/**
+ * Logs one recipient of a delivery request, as a delivery agent does: the
+ * queue ID and times come from the request; without a connection of its
+ * own (local, pipe) the agent was connected when it was asked.
+ */
+export function logAgentDelivery(
+  request: DeliveryRequest,
+  rcpt: Pick<DeliveryRecipient, 'address' | 'original'>,
+  entry: Pick<DeliveryLogEntry, 'relay' | 'status' | 'dsn' | 'reason' | 'connUse'> & { readonly connected?: number },
+): void {
+  logDelivery({
+    queueId: request.queueId,
+    recipient: rcpt.address,
+    original: rcpt.original,
+    arrival: request.arrival,
+    activeSince: request.activeSince,
+    requested: request.requested,
+    ...entry,
+    connected: entry.connected ?? request.requested,
+  });
 }

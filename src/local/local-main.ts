@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { closeSync } from 'node:fs';
 import { serveDeliveries, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
-import { logDelivery } from '../global/deliver-log.js';
+import { logAgentDelivery } from '../global/deliver-log.js';
 import { PetrelError } from '../global/errors.js';
 import { EffectiveUser } from '../global/privileges.js';
 import { openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
@@ -43,7 +43,7 @@ async function deliver(context: LocalContext, request: DeliveryRequest): Promise
     const results: DeliveryResult[] = [];
     for (const rcpt of request.recipients) {
       const outcome = await deliverRecipient(context, message, rcpt);
-      logDelivery({ queueId: request.queueId, recipient: rcpt.address, original: rcpt.original, relay: 'local', arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected: request.requested, ...outcome });
+      logAgentDelivery(request, rcpt, { relay: 'local', ...outcome });
       results.push({ index: rcpt.index, ...outcome });
     }
     return results;

@@ -16,7 +16,7 @@ import { feedCommand } from '../global/command-feed.js';
 import { perServiceValue } from '../global/config/per-service-params.js';
 import type { Config } from '../global/config/load-config.js';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
-import { logDelivery } from '../global/deliver-log.js';
+import { logAgentDelivery } from '../global/deliver-log.js';
 import { PetrelError } from '../global/errors.js';
 import { contentLines, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { runDaemon } from '../master/skeleton.js';
@@ -112,7 +112,7 @@ async function deliver(context: PipeContext, request: DeliveryRequest): Promise<
   // Without flag X the command is not the final destination: a success report says "relayed".
   const relayed = status === 'sent' && !context.settings.flags.includes('X');
   const results = request.recipients.map((r): DeliveryResult => {
-    logDelivery({ queueId: request.queueId, recipient: r.address, original: r.original, relay: context.service, arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected: request.requested, dsn, status, reason });
+    logAgentDelivery(request, r, { relay: context.service, dsn, status, reason });
     return { index: r.index, status, dsn, reason, ...(relayed ? { action: 'relayed' as const } : {}) };
   });
   return { results };

@@ -16,7 +16,7 @@ import { closeSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
-import { logDelivery } from '../global/deliver-log.js';
+import { logAgentDelivery } from '../global/deliver-log.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentStream, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
@@ -91,7 +91,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
   const { params } = context;
   const results: DeliveryResult[] = [];
   const record = (index: number, address: string, original: string, relay: string, connected: number, status: DeliveryResult['status'], dsn: string, reason: string, connUse?: number, notifyPassed?: boolean): void => {
-    logDelivery({ queueId: request.queueId, recipient: address, original, relay, connUse, arrival: request.arrival, activeSince: request.activeSince, requested: request.requested, connected, dsn, status, reason });
+    logAgentDelivery(request, { address, original }, { relay, connUse, connected, dsn, status, reason });
     // A message handed to another MTA is "relayed" in a success report, unless that MTA took the report over.
     const handed = status === 'sent' && !context.lmtp ? (notifyPassed === true ? { notifyPassed: true } : { action: 'relayed' as const }) : {};
     results.push({ index, status, dsn, reason, ...handed });

@@ -87,6 +87,11 @@ async function credentials(context: SmtpContext, request: DeliveryRequest, hop: 
   return undefined;
 }
 
+/** relay= in the log: host[address]:port, or host[/path] for a UNIX-domain socket. */
+function relayName(relay: string, target: Target): string {
+  return target.path === undefined ? `${relay}:${target.port}` : relay;
+}
+
 async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<DeliveryReply> {
   const { params } = context;
   const results: DeliveryResult[] = [];
@@ -121,7 +126,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
       content: () => (generic === undefined ? contentStream(file, info) : Readable.from(generic.content(contentStream(file, info)))),
     };
     const report = (link: SmtpLink, target: Target, outcome: Extract<SessionOutcome, { kind: 'replied' }>): DeliveryReply => {
-      const relay = target.path === undefined ? `${outcome.relay}:${target.port}` : outcome.relay;
+      const relay = relayName(outcome.relay, target);
       request.recipients.forEach((r, i) => {
         const result = outcome.recipients[i] as (typeof outcome.recipients)[number];
         record(r.index, r.address, r.original, relay, outcome.connectedAt, result.status, result.dsn, result.reason, link.uses, result.notifyPassed);
@@ -161,7 +166,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
         credentials: login,
       });
       const outcome = opened instanceof SmtpLink ? await opened.send(tx) : opened;
-      const relay = target.path === undefined ? `${outcome.relay}:${target.port}` : outcome.relay;
+      const relay = relayName(outcome.relay, target);
       if (outcome.kind === 'failed') {
         if (opened instanceof SmtpLink) opened.close();
         // A connection that never got a greeting is not an SMTP session.

@@ -42,24 +42,11 @@ function corrupt(path: string, problem: string): PetrelError {
 /** The first bytes of a file, read at once: the envelope records almost always lie within them. */
 const HEAD_BYTES = 64 * 1024;
 
-/** An open queue file as the record reader sees it: its size, and positional reads that resolve the bytes read. */
-interface RecordSource {
-  size(): Promise<number>;
-  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
-}
-
-/** Synchronous reads on a descriptor (see util/file-io.ts for why). */
-function descriptorSource(fd: number): RecordSource {
-  return {
-    size: async () => fstatSync(fd).size,
-    read: async (buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
-  };
-}
-
-async function readExactly(source: RecordSource, length: number, position: number, path: string, head?: Buffer): Promise<Buffer> {
+/** length bytes at position, from the head already read when they lie within it (synchronous reads: see util/file-io.ts). */
+function readExactly(fd: number, length: number, position: number, path: string, head?: Buffer): Buffer {
   if (head !== undefined && position + length <= head.length) return head.subarray(position, position + length);
   const buffer = Buffer.alloc(length);
-  const bytesRead = await source.read(buffer, 0, length, position);
+  const bytesRead = readSync(fd, buffer, 0, length, position);
   if (bytesRead !== length) throw corrupt(path, `truncated at offset ${position + bytesRead}`);
   return buffer;
 }
@@ -98,14 +85,10 @@ export async function readQueueFile(path: string): Promise<QueueFileInfo> {
 }
 
 /** Reads the records of an open queue file (path names it in errors). */
-export function readQueueRecords(fd: number, path: string): Promise<QueueFileInfo> {
-  return parseRecords(descriptorSource(fd), path);
-}
-
-async function parseRecords(source: RecordSource, path: string): Promise<QueueFileInfo> {
-  const size = await source.size();
+export async function readQueueRecords(fd: number, path: string): Promise<QueueFileInfo> {
+  const size = fstatSync(fd).size;
   const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
-  const bytesRead = await source.read(buffer, 0, buffer.length, 0);
+  const bytesRead = readSync(fd, buffer, 0, buffer.length, 0);
   const head = buffer.subarray(0, bytesRead);
   let position = 0;
   let arrival = Number.NaN;
@@ -117,7 +100,7 @@ async function parseRecords(source: RecordSource, path: string): Promise<QueueFi
   let headerSize = 0;
   let first = true;
   while (position < size) {
-    const header = await readExactly(source, RECORD_HEADER_BYTES, position, path, head);
+    const header = readExactly(fd, RECORD_HEADER_BYTES, position, path, head);
     const type = String.fromCharCode(header[0] as number);
     const length = header.readUIntBE(1, 6);
     const payloadAt = position + RECORD_HEADER_BYTES;
@@ -128,7 +111,7 @@ async function parseRecords(source: RecordSource, path: string): Promise<QueueFi
       contentOffset = payloadAt;
       contentSize = length;
     } else {
-      const payload = await readExactly(source, length, payloadAt, path, head);
+      const payload = readExactly(fd, length, payloadAt, path, head);
       const text = payload.toString('utf8');
       if (type === REC.version && text !== QUEUE_FORMAT) throw corrupt(path, `unknown format "${text}"`);
       else if (type === REC.time) arrival = Number(text);

@@ -9,8 +9,8 @@
  * cleanup closed meanwhile is replaced by a new one.
  */
 import { join } from 'node:path';
-import { FRAME, FramedConnection, IpcError } from '../util/ipc-frame.js';
-import { keepConnection, takeConnection } from '../util/ipc-pool.js';
+import { FRAME, type FramedConnection } from '../util/ipc-frame.js';
+import { keepConnection, openPooled } from '../util/ipc-pool.js';
 import type { Params } from './params/param-registry.js';
 
 /** The cleanup service socket, relative to the queue directory. */
@@ -56,25 +56,15 @@ export class CleanupClient {
   static async begin(params: CleanupClientParams, request: Extract<CleanupRequest, { op: 'begin' }>): Promise<CleanupClient | CleanupFailure> {
     const path = join(params.queue_directory, CLEANUP_SOCKET);
     const timeoutMs = params.ipc_timeout * 1000;
-    for (;;) {
-      const kept = takeConnection(path);
-      const conn = kept ?? (await FramedConnection.connect(path, timeoutMs));
-      let reply: CleanupReply;
-      try {
-        await conn.sendJson(request);
-        reply = await conn.nextJson<CleanupReply>(timeoutMs);
-      } catch (err) {
-        conn.socket.destroy();
-        // A kept connection that cleanup closed meanwhile (it retired): try again on a new one.
-        if (kept !== undefined && err instanceof IpcError) continue;
-        throw err;
-      }
-      if (reply.status !== 'ok') {
-        conn.close();
-        return reply;
-      }
-      return new CleanupClient(conn, params, path, reply.id);
+    const { conn, result: reply } = await openPooled(path, timeoutMs, async (c) => {
+      await c.sendJson(request);
+      return c.nextJson<CleanupReply>(timeoutMs);
+    });
+    if (reply.status !== 'ok') {
+      conn.close();
+      return reply;
     }
+    return new CleanupClient(conn, params, path, reply.id);
   }
 
   /** Adds a recipient. */

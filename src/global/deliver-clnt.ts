@@ -10,8 +10,8 @@
  * records the results in the queue file. Shared by qmgr and the agents.
  */
 import { join } from 'node:path';
-import { FramedConnection, IpcError } from '../util/ipc-frame.js';
-import { keepConnection, takeConnection } from '../util/ipc-pool.js';
+import type { FramedConnection } from '../util/ipc-frame.js';
+import { keepConnection, openPooled } from '../util/ipc-pool.js';
 import type { Params } from './params/param-registry.js';
 
 /** One recipient in a delivery request. */
@@ -109,26 +109,18 @@ export type DeliveryClientParams = Pick<Params, 'queue_directory' | 'ipc_timeout
 /** Asks the agent of transport to deliver; resolves with its reply, rejects when the agent is unavailable. */
 export async function requestDelivery(params: DeliveryClientParams, transport: string, request: DeliveryRequest, timeoutMs: number): Promise<DeliveryReply> {
   const path = join(params.queue_directory, transportSocket(transport));
-  for (;;) {
-    const kept = takeConnection(path);
-    const conn = kept ?? (await FramedConnection.connect(path, Math.min(timeoutMs, 10_000)));
-    try {
-      if (kept === undefined) await conn.nextJson<DeliveryHello>(Math.min(timeoutMs, HELLO_TIMEOUT_MS));
-      await conn.sendJson(request);
-    } catch (err) {
-      conn.socket.destroy();
-      // A kept connection the agent closed meanwhile (it retired): try again on a new one.
-      if (kept !== undefined && err instanceof IpcError) continue;
-      throw err;
-    }
-    let reply: DeliveryReply;
-    try {
-      reply = await conn.nextJson<DeliveryReply>(timeoutMs);
-    } catch (err) {
-      conn.close();
-      throw err;
-    }
-    void keepAfterHello(path, conn, params);
-    return reply;
+  // A kept connection had its hello already; a new one waits for it.
+  const { conn } = await openPooled(path, Math.min(timeoutMs, 10_000), async (c, fresh) => {
+    if (fresh) await c.nextJson<DeliveryHello>(Math.min(timeoutMs, HELLO_TIMEOUT_MS));
+    await c.sendJson(request);
+  });
+  let reply: DeliveryReply;
+  try {
+    reply = await conn.nextJson<DeliveryReply>(timeoutMs);
+  } catch (err) {
+    conn.close();
+    throw err;
   }
+  void keepAfterHello(path, conn, params);
+  return reply;
 }

@@ -5,9 +5,9 @@
  * connecting again, which spares a connect and the master's hand-over of
  * the socket to a worker. A connection the peer closed meanwhile is
  * dropped. Idle connections keep no process alive. Used by cleanup-clnt.ts
- * and deliver-clnt.ts.
+ * and deliver-clnt.ts through openPooled.
  */
-import type { FramedConnection } from './ipc-frame.js';
+import { FramedConnection, IpcError } from './ipc-frame.js';
 
 /** Kept connections by socket path, newest last. */
 const idle = new Map<string, FramedConnection[]>();
@@ -41,4 +41,24 @@ export function keepConnection(path: string, conn: FramedConnection, idleSeconds
   }, idleSeconds * 1000);
   timer.unref();
   conn.socket.unref();
+}
+
+/**
+ * A kept or a new connection to path with its opening exchange done
+ * (fresh: the connection is new). A kept connection the peer closed
+ * meanwhile (it retired) fails the exchange with an IpcError: it is dropped
+ * and the exchange runs again on a new one.
+ */
+export async function openPooled<T>(path: string, connectTimeoutMs: number, opening: (conn: FramedConnection, fresh: boolean) => Promise<T>): Promise<{ conn: FramedConnection; result: T }> {
+  for (;;) {
+    const kept = takeConnection(path);
+    const conn = kept ?? (await FramedConnection.connect(path, connectTimeoutMs));
+    try {
+      return { conn, result: await opening(conn, kept === undefined) };
+    } catch (err) {
+      conn.socket.destroy();
+      if (kept !== undefined && err instanceof IpcError) continue;
+      throw err;
+    }
+  }
 }

@@ -127,7 +127,6 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
   const sent: StoredRecipient[] = [];
   let deferred = 0;
   let lastDefer = { dsn: '4.0.0', reason: '' };
-  const deferReasons = new Map<string, string>();
   await Promise.all(
     batches.map(async (batch) => {
       const results = await deliverBatch(ctx, id, path, info, batch, activeSince);
@@ -137,7 +136,6 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
         if (result.status === 'deferred') {
           deferred++;
           lastDefer = { dsn: result.dsn, reason: result.reason };
-          deferReasons.set(rcpt.address, result.reason);
           waiting.push(notice(rcpt, result.dsn, result.reason));
           continue;
         }
@@ -185,7 +183,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
         msg.warn(`${id}: cannot send the delay notice: ${(err as Error).message}`);
       }
     }
-    await writeDeferReasons(params.queue_directory, id, deferReasons, warned);
+    await writeDeferReasons(params.queue_directory, id, new Map(waiting.map((w) => [w.address, w.reason])), warned);
     const target = await moveMessage(params.queue_directory, id, 'active', 'deferred');
     await setNextAttempt(target, now + nextAttemptDelay(ctx.config, info.arrival, now));
     return;

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
-import { SmtpClient } from '../support/smtp-client.js';
 import { startSmtpPeer, type SmtpPeer } from '../support/smtp-peer.js';
 
 let mx: TestInstance;
@@ -34,12 +33,8 @@ after(async () => {
   await peer?.close();
 });
 
-async function send(to: string): Promise<string> {
-  const { client } = await SmtpClient.open(mx.port);
-  await client.command('EHLO client.example');
-  const reply = await client.send('alice@localhost', [to], `Subject: for ${to}\n\nx\n`);
-  await client.quit();
-  return /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
+function send(to: string): Promise<string> {
+  return mx.submit('alice@localhost', [to], `Subject: for ${to}\n\nx\n`);
 }
 
 function attempts(id: string): number {

@@ -11,6 +11,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runPetrel, type CommandResult } from './run-command.js';
+import { SmtpClient } from './smtp-client.js';
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -92,6 +93,17 @@ export class TestInstance {
 
   stop(): void {
     this.run('petrel', ['stop']);
+  }
+
+  /** Sends one message over SMTP (EHLO client.example); returns its queue ID, throwing when it was not queued. */
+  async submit(from: string, recipients: readonly string[], body: string): Promise<string> {
+    const { client } = await SmtpClient.open(this.port);
+    await client.command('EHLO client.example');
+    const reply = await client.send(from, recipients, body);
+    await client.quit();
+    const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1];
+    if (id === undefined) throw new Error(`not queued: ${reply}`);
+    return id;
   }
 
   /** The mail log so far. */

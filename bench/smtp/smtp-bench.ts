@@ -31,6 +31,8 @@ const messages = Number(process.argv[3] ?? 10_000);
 const bytes = Number(process.argv[4] ?? 10_240);
 const mode = process.argv[5] ?? 'local';
 const SMTP_SINK = '/usr/sbin/smtp-sink';
+/** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 if (mode !== 'local' && mode !== 'relay') throw new Error(`mode must be local or relay, not ${mode}`);
 
 /** One system under test. */
@@ -51,6 +53,10 @@ interface Result {
   readonly p50: number;
   readonly p99: number;
   readonly peakRssMb: number;
+  /** CPU time (user + system) of all of the system's processes per message, in ms. */
+  readonly cpuMsPerMessage: number;
+  /** The same by process name (a daemon's processes together; the master keeps what its exited children used). */
+  readonly cpuByProcess: ReadonlyMap<string, number>;
 }
 
 function pidFrom(path: string): number | undefined {
@@ -61,6 +67,39 @@ function pidFrom(path: string): number | undefined {
 function rssKb(master: number): number {
   const out = spawnSync('ps', ['-o', 'rss=', '--pid', String(master), '--ppid', String(master)], { encoding: 'utf8' }).stdout;
   return out.split('\n').map(Number).filter((n) => n > 0).reduce((a, b) => a + b, 0);
+}
+
+/** User + system clock ticks of one process and its reaped children, from /proc/PID/stat. */
+function processTicks(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime, stime, cutime, cstime are fields 14 to 17 of stat(5); index 0 here is field 3.
+    return [11, 12, 13, 14].reduce((sum, at) => sum + Number(fields[at] ?? 0), 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** What a process is: the daemon's script name for Node processes, the program name otherwise. */
+function processName(pid: number): string {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const script = args.find((arg) => arg.endsWith('-main.js'));
+    return script !== undefined ? (script.split('/').pop() as string).replace('-main.js', '') : readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/** CPU clock ticks used so far by master and every process it started (living or reaped), by process name. */
+function systemTicks(master: number): Map<string, number> {
+  const children = spawnSync('ps', ['-o', 'pid=', '--ppid', String(master)], { encoding: 'utf8' }).stdout;
+  const byName = new Map<string, number>();
+  for (const pid of [master, ...children.split('\n').map(Number).filter((n) => n > 0)]) {
+    const name = processName(pid);
+    byName.set(name, (byName.get(name) ?? 0) + processTicks(pid));
+  }
+  return byName;
 }
 
 function body(n: number): string {
@@ -77,6 +116,9 @@ async function load(system: System): Promise<Result> {
     const pid = system.masterPid();
     if (pid !== undefined) peak = Math.max(peak, rssKb(pid));
   }, 200);
+  const master = system.masterPid();
+  if (master === undefined) throw new Error(`${system.name}: no master pid`);
+  const ticksBefore = systemTicks(master);
   const started = Date.now();
   await Promise.all(
     Array.from({ length: sessions }, async () => {
@@ -99,6 +141,9 @@ async function load(system: System): Promise<Result> {
     await sleep(100);
   }
   const delivered = Date.now();
+  const ticksAfter = systemTicks(master);
+  const cpuByProcess = new Map<string, number>();
+  for (const [name, ticks] of ticksAfter) cpuByProcess.set(name, ((ticks - (ticksBefore.get(name) ?? 0)) * (1000 / CLOCK_TICKS)) / messages);
   clearInterval(sampler);
   latencies.sort((a, b) => a - b);
   const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
@@ -108,6 +153,8 @@ async function load(system: System): Promise<Result> {
     p50: pick(0.5),
     p99: pick(0.99),
     peakRssMb: peak / 1024,
+    cpuMsPerMessage: [...cpuByProcess.values()].reduce((a, b) => a + b, 0),
+    cpuByProcess,
   };
 }
 
@@ -228,8 +275,10 @@ async function postfix(work: string, sinkPort: number | undefined): Promise<Syst
 function show(name: string, r: Result): void {
   console.log(
     `${name.padEnd(8)} accepted ${r.acceptedPerSecond.toFixed(0).padStart(6)} msg/s  delivered ${r.deliveredPerSecond.toFixed(0).padStart(6)} msg/s  ` +
-      `latency p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms  peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+      `latency p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms  peak RSS ${r.peakRssMb.toFixed(0)} MB  CPU ${r.cpuMsPerMessage.toFixed(2)} ms/msg`,
   );
+  const parts = [...r.cpuByProcess].filter(([, ms]) => ms >= 0.005).sort((a, b) => b[1] - a[1]);
+  console.log(`${''.padEnd(8)} CPU ms/msg by process: ${parts.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ')}`);
 }
 
 async function run(system: System): Promise<Result> {
@@ -287,7 +336,8 @@ async function main(): Promise<void> {
     console.log(
       `Petrel/Postfix: accepted ${(petrelResult.acceptedPerSecond / postfixResult.acceptedPerSecond).toFixed(2)}x, ` +
         `delivered ${(petrelResult.deliveredPerSecond / postfixResult.deliveredPerSecond).toFixed(2)}x, ` +
-        `p99 latency ${(petrelResult.p99 / postfixResult.p99).toFixed(2)}x, peak RSS ${(petrelResult.peakRssMb / postfixResult.peakRssMb).toFixed(2)}x`,
+        `p99 latency ${(petrelResult.p99 / postfixResult.p99).toFixed(2)}x, peak RSS ${(petrelResult.peakRssMb / postfixResult.peakRssMb).toFixed(2)}x, ` +
+        `CPU per message ${(petrelResult.cpuMsPerMessage / postfixResult.cpuMsPerMessage).toFixed(2)}x`,
     );
   } finally {
     sink?.kill();

@@ -16,10 +16,10 @@ import { logDelivery } from '../global/deliver-log.js';
 import { markRecipientsDone, readQueueFile, type QueueFileInfo, type StoredRecipient } from '../global/queue/queue-file-read.js';
 import { delayWarningSent, removeDeferReasons, writeDeferReasons } from '../global/queue/queue-defer-log.js';
 import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
+import { recycleQueueFile } from '../global/queue/queue-recycle.js';
 import { msg } from '../util/msg.js';
 import { doubleBounceAddress, sendNotice, type NoticeRecipient } from './qmgr-bounce.js';
 import { recipientLimit, type DeliveryFeedback, type DestinationSlots } from './qmgr-limits.js';
-import { unlinkSync } from 'node:fs';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
 
 /** What qmgr shares with every active message. */
@@ -188,7 +188,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     await setNextAttempt(target, now + nextAttemptDelay(ctx.config, info.arrival, now));
     return;
   }
-  unlinkSync(path);
+  recycleQueueFile(params.queue_directory, path);
   // Only a message that was deferred before can have a defer log.
   if (from !== 'incoming') await removeDeferReasons(params.queue_directory, id);
   msg.info(`${id}: removed`);

@@ -2,15 +2,17 @@
  * queue-file-write - writes a new queue file (DESIGN §2) for cleanup and
  * postdrop: envelope records, then the content streamed in (never held whole
  * in memory) with its length patched in afterwards, then sizes, late
- * recipients and the end record. The file is built under a temporary name in
- * the target queue and published by rename only after it is fsync()ed, and
- * the directory is fsync()ed before commit() returns: when commit() resolves
+ * recipients and the end record. The file (a new one, or for cleanup one
+ * that a finished message left in recycle/, see queue-recycle.ts) is built
+ * under a temporary name in the target queue and published by rename once
+ * it is complete; the file and its directory are fsync()ed before commit() returns: when commit() resolves
  * the message survives a crash, and a reader never sees a half-written file.
  */
-import { closeSync, constants, openSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { PetrelError } from '../errors.js';
 import { newQueueId } from './queue-id.js';
+import { takeRecycledFile } from './queue-recycle.js';
 import { queueFilePath, queuePath, type MessageQueue } from './queue-paths.js';
 import { encodeRecipient, QUEUE_FORMAT, RCPT_STATUS, REC, recordHeader, RECORD_HEADER_BYTES, type QueueRecipient } from './queue-records.js';
 import { fsyncDirectory, fsyncFd, writeAllSync } from '../../util/file-io.js';
@@ -42,6 +44,8 @@ export class QueueFileWriter {
   private recipients = 0;
   private contentEnded = false;
   private closed = false;
+  /** True once the file carries its final name. */
+  private published = false;
 
   private constructor(
     private readonly fd: number,
@@ -49,6 +53,8 @@ export class QueueFileWriter {
     id: string,
     tempPath: string,
     finalPath: string,
+    /** A recycled file still holds an old message past what is written: it is cut at commit. */
+    private readonly recycled: boolean,
   ) {
     this.id = id;
     this.tempPath = tempPath;
@@ -62,10 +68,12 @@ export class QueueFileWriter {
       const finalPath = queueFilePath(queueDirectory, queue, id);
       const tempPath = join(queuePath(queueDirectory, queue), `.${id}.tmp`);
       try {
-        // A user's maildrop file must be readable by pickup, which runs as mail_owner.
-        const mode = queue === 'maildrop' ? 0o644 : 0o600;
-        const fd = openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-        const writer = new QueueFileWriter(fd, queue, id, tempPath, finalPath);
+        // A user's maildrop file must be readable by pickup, which runs as mail_owner; it is never a recycled one.
+        const recycled = queue !== 'maildrop' && takeRecycledFile(queueDirectory, tempPath);
+        const fd = recycled
+          ? openSync(tempPath, constants.O_WRONLY | constants.O_NOFOLLOW)
+          : openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, queue === 'maildrop' ? 0o644 : 0o600);
+        const writer = new QueueFileWriter(fd, queue, id, tempPath, finalPath, recycled);
         writer.record(REC.version, QUEUE_FORMAT);
         return writer;
       } catch (err) {
@@ -171,10 +179,16 @@ export class QueueFileWriter {
     this.record(REC.end, '');
     try {
       await this.flush();
+      if (this.recycled) ftruncateSync(this.fd, this.position);
+      // Published complete but before it is durable: on journalling file systems fsync() of the file then
+      // commits its data and the rename together (the directory fsync finds nothing left to do), one wait
+      // for the disk instead of two. A reader that finds the file early sees all of it; if the fsync fails
+      // the file is removed again and the client told to retry, so at worst a message goes out twice.
+      renameSync(this.tempPath, this.finalPath);
+      this.published = true;
       await fsyncFd(this.fd);
       closeSync(this.fd);
       this.closed = true;
-      renameSync(this.tempPath, this.finalPath);
       await fsyncDirectory(this.finalPath).catch((err: unknown) => {
         // A user other than mail_owner may write into maildrop/ (mode 1733) but cannot open it to fsync it.
         if (this.queue !== 'maildrop' || (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
@@ -197,7 +211,7 @@ export class QueueFileWriter {
       }
     }
     try {
-      unlinkSync(this.tempPath);
+      unlinkSync(this.published ? this.finalPath : this.tempPath);
     } catch {
       // never created, or already removed
     }

@@ -22,6 +22,9 @@ export type MessageQueue = (typeof MESSAGE_QUEUES)[number];
 /** Per-message delivery logs kept beside the queues (bounce and defer reasons, trace). */
 export const LOG_QUEUES = ['bounce', 'defer', 'trace'] as const;
 
+/** Spare files of finished messages, kept for new ones (queue-recycle.ts). */
+export const RECYCLE_DIRECTORY = 'recycle';
+
 /** Every directory under queue_directory, with its mode. */
 export const QUEUE_DIRECTORIES: Readonly<Record<string, number>> = {
   maildrop: 0o1733,
@@ -34,6 +37,7 @@ export const QUEUE_DIRECTORIES: Readonly<Record<string, number>> = {
   bounce: 0o700,
   defer: 0o700,
   trace: 0o700,
+  [RECYCLE_DIRECTORY]: 0o700,
   public: 0o711,
   private: 0o700,
   pid: 0o755,

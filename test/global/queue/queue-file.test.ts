@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -7,7 +7,8 @@ import { PetrelError } from '../../../src/global/errors.js';
 import { contentStream, markRecipientsDone, readQueueFile } from '../../../src/global/queue/queue-file-read.js';
 import { QueueFileWriter } from '../../../src/global/queue/queue-file-write.js';
 import { isQueueId, newQueueId, queueIdTime } from '../../../src/global/queue/queue-id.js';
-import { ensureQueueDirectories, queueFilePath } from '../../../src/global/queue/queue-paths.js';
+import { ensureQueueDirectories, queueFilePath, RECYCLE_DIRECTORY } from '../../../src/global/queue/queue-paths.js';
+import { RECYCLE_POOL_LIMIT, recycleQueueFile } from '../../../src/global/queue/queue-recycle.js';
 
 const queue = mkdtempSync(join(tmpdir(), 'petrel-queue-'));
 after(() => rmSync(queue, { recursive: true }));
@@ -106,4 +107,41 @@ test('a message larger than the write buffer streams through and reads back whol
   const text = await readAll(contentStream(path, info));
   assert.equal(text.length, info.contentSize);
   assert.ok(text.endsWith(`${'z'.repeat(99)}\n`));
+});
+
+test('a finished file is recycled: the next message reuses its inode, cut to its own length, and reads back whole', async () => {
+  const big = await QueueFileWriter.create(queue);
+  big.envelope({ arrival: 3, sender: 'old@example.com', attrs: {} });
+  big.recipient({ address: 'old@example.com', original: 'old@example.com', notify: '', orcpt: '' });
+  big.beginContent();
+  await big.writeContent(Buffer.from(`Subject: old\n\n${'old content\n'.repeat(5000)}`));
+  await big.endContent();
+  const oldPath = queueFilePath(queue, 'incoming', await big.commit());
+  const inode = statSync(oldPath).ino;
+  recycleQueueFile(queue, oldPath);
+  assert.deepEqual(readdirSync(join(queue, RECYCLE_DIRECTORY)).length, 1);
+  const id = await writeMessage();
+  const path = queueFilePath(queue, 'incoming', id);
+  assert.equal(statSync(path).ino, inode, 'the spare file was taken');
+  assert.deepEqual(readdirSync(join(queue, RECYCLE_DIRECTORY)), []);
+  const info = await readQueueFile(path);
+  assert.equal(info.sender, 'a@example.com');
+  assert.equal(await readAll(contentStream(path, info)), CONTENT);
+  assert.ok(!readFileSync(path).includes('old content'), 'nothing of the old message is left');
+  recycleQueueFile(queue, path);
+});
+
+test('the spare pool stays bounded: past its limit a finished file is removed', async () => {
+  const pool = join(queue, RECYCLE_DIRECTORY);
+  for (const name of readdirSync(pool)) rmSync(join(pool, name));
+  for (let i = 0; i < RECYCLE_POOL_LIMIT + 3; i++) {
+    const path = join(queue, 'active', newQueueId());
+    writeFileSync(path, 'x');
+    recycleQueueFile(queue, path);
+    assert.throws(() => statSync(path), /ENOENT/);
+  }
+  // qmgr counts the pool now and then and adds what it put in since, so it may keep a few fewer than the limit.
+  const kept = readdirSync(pool).length;
+  assert.ok(kept <= RECYCLE_POOL_LIMIT && kept >= RECYCLE_POOL_LIMIT - 3, `${kept} spare files`);
+  for (const name of readdirSync(pool)) rmSync(join(pool, name));
 });

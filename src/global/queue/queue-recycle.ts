@@ -1,0 +1,78 @@
+/*
+ * queue-recycle - keeps the files of finished messages for new ones. When
+ * qmgr is done with a message it renames the file into recycle/ instead of
+ * removing it (up to RECYCLE_POOL_LIMIT files), and cleanup renames one from
+ * there to the temporary name of a new queue file instead of creating one.
+ * A message then costs no inode allocation and no inode release: on ext4
+ * without a journal every allocation checks each recently freed inode of
+ * its block group (the kernel avoids reusing them for 60 to 360 seconds),
+ * which was measured at up to 1 ms of system time per new file under a
+ * steady flow of deliveries, and elsewhere it still saves the bitmap and
+ * directory work of a create and a remove. The old content is overwritten
+ * and the file cut to its new length before it is fsync()ed (see
+ * queue-file-write.ts); a file in recycle/ is never read as a message.
+ */
+import { readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { isQueueId } from './queue-id.js';
+import { queuePath, RECYCLE_DIRECTORY } from './queue-paths.js';
+
+/** The most spare files kept; beyond that a finished message's file is removed. */
+export const RECYCLE_POOL_LIMIT = 256;
+
+/** How often the keeper of the pool counts its files again (others take from it meanwhile). */
+const RECOUNT_MS = 1000;
+
+/** qmgr's view of the pool: its size as last counted plus what it added since. */
+let kept = { count: 0, countedAt: Number.NEGATIVE_INFINITY };
+
+/** Spare file names cleanup saw at its last look and has not tried yet (an empty pool is looked at again each time: one readdir). */
+let spares: string[] = [];
+
+function spareNames(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter(isQueueId);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Disposes of a finished message's file at path: renamed into the pool
+ * while the pool has room, removed otherwise. Throws when neither works.
+ */
+export function recycleQueueFile(queueDirectory: string, path: string): void {
+  const dir = queuePath(queueDirectory, RECYCLE_DIRECTORY);
+  const now = Date.now();
+  if (now - kept.countedAt >= RECOUNT_MS) kept = { count: spareNames(dir).length, countedAt: now };
+  if (kept.count < RECYCLE_POOL_LIMIT) {
+    try {
+      renameSync(path, join(dir, basename(path)));
+      kept.count++;
+      return;
+    } catch {
+      // No pool directory (a queue made before there was one): the file is removed instead.
+    }
+  }
+  unlinkSync(path);
+}
+
+/**
+ * Moves a spare file to target (a new queue file's temporary name);
+ * returns false when the pool is empty, and the caller creates a file.
+ */
+export function takeRecycledFile(queueDirectory: string, target: string): boolean {
+  const dir = queuePath(queueDirectory, RECYCLE_DIRECTORY);
+  for (;;) {
+    if (spares.length === 0) spares = spareNames(dir);
+    const name = spares.pop();
+    if (name === undefined) return false;
+    try {
+      renameSync(join(dir, name), target);
+      return true;
+    } catch (err) {
+      // Another cleanup process took it first.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+    }
+  }
+}

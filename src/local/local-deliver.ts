@@ -87,7 +87,7 @@ class RecipientDelivery {
     return out;
   }
 
-  private lines(): AsyncGenerator<Buffer> {
+  private lines(): Generator<Buffer> {
     return contentLines(this.msg.file, this.msg.info, this.headers());
   }
 

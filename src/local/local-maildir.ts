@@ -15,10 +15,8 @@ import { writeLines, type MessageLines } from './local-write.js';
 
 let deliveries = 0;
 
-/** Host part of a Maildir name, with "/" and ":" escaped as the convention asks. */
-function maildirHost(): string {
-  return hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
-}
+/** Host part of a Maildir name, with "/" and ":" escaped as the convention asks (read once per process). */
+const MAILDIR_HOST = hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
 
 /** Maildirs this process already made sure of (a removed one is made again after a failed write). */
 const ensured = new Set<string>();
@@ -45,7 +43,7 @@ export async function deliverToMaildir(
   const seconds = Math.floor(Date.now() / 1000);
   const usec = Number((now / 1000n) % 1000000n);
   deliveries += 1;
-  const base = `${seconds}.M${usec}P${process.pid}Q${deliveries}.${maildirHost()}`;
+  const base = `${seconds}.M${usec}P${process.pid}Q${deliveries}.${MAILDIR_HOST}`;
   const tmpPath = join(dir, 'tmp', base);
   let fd: number;
   try {

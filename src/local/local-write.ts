@@ -52,12 +52,23 @@ export async function writeLines(
     pendingBytes += part.length;
     written += part.length;
   };
-  for await (const line of lines) {
+  const add = (line: Buffer): void => {
     if (options.quoteFrom && line.subarray(0, FROM_.length).equals(FROM_)) push(QUOTE);
     push(line);
     push(LF);
     if (options.sizeLimit > 0 && base + written > options.sizeLimit) throw new MailboxLimitError(options.sizeLimit);
-    if (pendingBytes >= FLUSH_AT) await flush();
+  };
+  // Lines read from the queue file come synchronously: no promise per line.
+  if (Symbol.iterator in lines) {
+    for (const line of lines) {
+      add(line);
+      if (pendingBytes >= FLUSH_AT) await flush();
+    }
+  } else {
+    for await (const line of lines) {
+      add(line);
+      if (pendingBytes >= FLUSH_AT) await flush();
+    }
   }
   await flush();
   return written;

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
-import { contentStream, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { contentChunks, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { listQueue, moveMessage } from '../global/queue/queue-move.js';
 import { queueFilePath } from '../global/queue/queue-paths.js';
 import { runDaemon } from '../master/skeleton.js';
@@ -72,7 +72,7 @@ async function submit(params: Params, id: string, path: string, fh: number, info
   for (const r of info.recipients.filter((rcpt) => rcpt.status === '-')) {
     await client.recipient({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt });
   }
-  for await (const chunk of contentStream(fh, info) as AsyncIterable<Buffer>) await client.content(chunk);
+  for (const chunk of contentChunks(fh, info)) await client.content(chunk);
   const reply = await client.finish();
   if (reply.status === 'ok') {
     await unlink(path);

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { resolveConfigDir } from '../global/config/config-dir.js';
 import { loadConfig } from '../global/config/load-config.js';
-import { contentStream, readQueueFile, type QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { contentChunks, readQueueFile, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { queueFilePath, type MessageQueue } from '../global/queue/queue-paths.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
@@ -47,9 +47,8 @@ function recipientLines(rcpt: QueueFileInfo['recipients'][number]): string[] {
 }
 
 async function writeContent(path: string, info: QueueFileInfo, part: 'all' | 'header' | 'body'): Promise<void> {
-  const stream = contentStream(path, info);
   let offset = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for (const chunk of contentChunks(path, info)) {
     const start = offset;
     offset += chunk.length;
     const from = part === 'body' ? Math.max(0, info.headerSize - start) : 0;

@@ -13,7 +13,7 @@
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { reportParts, wantsNotice, type ReportKind, type ReportRecipient } from '../global/dsn-report.js';
 import type { Params } from '../global/params/param-registry.js';
-import { contentStream, type QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { contentChunks, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { msg } from '../util/msg.js';
 
 /** A recipient a notice is about, with its NOTIFY. */
@@ -42,7 +42,7 @@ async function post(params: Params, kind: ReportKind, queueId: string, path: str
   await opened.content(Buffer.from(`From: MAILER-DAEMON@${params.myhostname} (Mail Delivery System)\nTo: ${to}\n${head}`, 'utf8'));
   const limit = includeBody ? info.contentSize : info.headerSize;
   let sent = 0;
-  for await (const chunk of contentStream(path, info) as AsyncIterable<Buffer>) {
+  for (const chunk of contentChunks(path, info)) {
     const take = Math.min(chunk.length, limit - sent);
     if (take <= 0) break;
     await opened.content(chunk.subarray(0, take));

@@ -7,7 +7,7 @@
  * queue_corrupt error naming what is wrong. markRecipientsDone() changes
  * recipients' status bytes in place and fsync()s them.
  */
-import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { fsyncFd, writeAllSync } from '../../util/file-io.js';
 import { PetrelError } from '../errors.js';
@@ -140,20 +140,38 @@ export async function readQueueRecords(fd: number, path: string): Promise<QueueF
   throw corrupt(path, 'incomplete: no end record');
 }
 
-/** A stream of the message content (LF line endings), from a path or an open descriptor (left open). */
+/**
+ * The message content (LF line endings) in chunks, from a path or an open
+ * descriptor (left open). Synchronous reads (see util/file-io.ts): a
+ * consumer that stops early leaves nothing to tear down.
+ */
+export function* contentChunks(source: string | number, info: QueueFileInfo): Generator<Buffer> {
+  if (info.contentSize === 0) return;
+  const fd = typeof source === 'number' ? source : openSync(source, constants.O_RDONLY);
+  try {
+    const end = info.contentOffset + info.contentSize;
+    for (let position = info.contentOffset; position < end; ) {
+      const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, end - position));
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, position);
+      if (bytesRead === 0) throw new PetrelError('queue_corrupt', `queue file truncated at offset ${position}`);
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    if (typeof source !== 'number') closeSync(fd);
+  }
+}
+
+/** The content as a stream, for consumers that want one (an SMTP client, a child's stdin). */
 export function contentStream(source: string | number, info: QueueFileInfo): Readable {
-  if (info.contentSize === 0) return Readable.from([]);
-  const range = { start: info.contentOffset, end: info.contentOffset + info.contentSize - 1 };
-  if (typeof source === 'string') return createReadStream(source, range);
-  // Not createReadStream({ fd }): a stream closes its descriptor when destroyed, and the caller keeps this one.
-  return Readable.from(readRange(source, range.start, range.end + 1));
+  return Readable.from(contentChunks(source, info));
 }
 
 /** The content as lines without their LF, after the given header lines; read one chunk at a time. */
-export async function* contentLines(source: string | number, info: QueueFileInfo, prepend: readonly string[]): AsyncGenerator<Buffer> {
+export function* contentLines(source: string | number, info: QueueFileInfo, prepend: readonly string[]): Generator<Buffer> {
   for (const header of prepend) yield Buffer.from(header, 'utf8');
   let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of contentStream(source, info) as AsyncIterable<Buffer>) {
+  for (const chunk of contentChunks(source, info)) {
     const data = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
     let start = 0;
     for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
@@ -166,16 +184,6 @@ export async function* contentLines(source: string | number, info: QueueFileInfo
 }
 
 const CHUNK_BYTES = 64 * 1024;
-
-async function* readRange(fd: number, start: number, end: number): AsyncGenerator<Buffer> {
-  for (let position = start; position < end; ) {
-    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, end - position));
-    const bytesRead = readSync(fd, buffer, 0, buffer.length, position);
-    if (bytesRead === 0) throw new PetrelError('queue_corrupt', `queue file truncated at offset ${position}`);
-    position += bytesRead;
-    yield buffer.subarray(0, bytesRead);
-  }
-}
 
 /** Marks recipients done in place and makes that durable (one open and one fsync for all of them). */
 export async function markRecipientsDone(path: string, recipients: readonly StoredRecipient[]): Promise<void> {

@@ -9,8 +9,19 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 /** Building an Intl formatter costs far more than using one: it is made once. */
 const ZONE_NAME = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' });
 
+/** The last date made, by its second: a busy server asks for the same second many times. */
+let last = { second: Number.NaN, text: '' };
+
 /** when as an RFC 5322 date in local time with the zone's name. */
 export function rfc5322Date(when: Date): string {
+  const second = Math.floor(when.getTime() / 1000);
+  if (second === last.second) return last.text;
+  const text = formatDate(when);
+  last = { second, text };
+  return text;
+}
+
+function formatDate(when: Date): string {
   const offset = -when.getTimezoneOffset();
   const sign = offset >= 0 ? '+' : '-';
   const abs = Math.abs(offset);

@@ -165,7 +165,8 @@ export async function onData(state: SmtpdState, stream: SMTPServerDataStream, se
   await cleanup.content(Buffer.from(received, 'utf8'));
   const normalizer = new LineEndingNormalizer();
   for await (const chunk of stream as Readable) await cleanup.content(normalizer.write(chunk as Buffer));
-  await cleanup.content(normalizer.end());
+  const rest = normalizer.end();
+  if (rest.length > 0) await cleanup.content(rest);
   if (stream.sizeExceeded) {
     state.reset();
     throw smtpError(552, '5.3.4', 'Error: message file too big');

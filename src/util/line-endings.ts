@@ -22,19 +22,17 @@ export class LineEndingNormalizer {
       if (chunk[0] === 10) i = 1;
       this.pendingCr = false;
     }
-    for (; i < chunk.length; i++) {
-      const byte = chunk[i] as number;
-      if (byte !== 13) {
-        out[n++] = byte;
-        continue;
-      }
-      if (i + 1 === chunk.length) {
+    // Copies the runs between CRs whole; each CR (with the LF after it, if any) becomes one LF.
+    for (let cr = chunk.indexOf(13, i); cr >= 0; cr = chunk.indexOf(13, i)) {
+      n += chunk.copy(out, n, i, cr);
+      if (cr + 1 === chunk.length) {
         this.pendingCr = true;
-      } else {
-        out[n++] = 10;
-        if (chunk[i + 1] === 10) i++;
+        return out.subarray(0, n);
       }
+      out[n++] = 10;
+      i = chunk[cr + 1] === 10 ? cr + 2 : cr + 1;
     }
+    n += chunk.copy(out, n, i);
     return out.subarray(0, n);
   }
 

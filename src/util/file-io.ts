@@ -8,7 +8,7 @@
  * waits for the disk, so it alone stays asynchronous and never blocks the
  * event loop.
  */
-import { closeSync, constants, fsync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsync, openSync, statfsSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** fsync() through the thread pool: the disk wait does not block the event loop. */
@@ -33,4 +33,29 @@ export async function fsyncDirectory(path: string): Promise<void> {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * File systems on which fsync() of a file also makes durable the name a
+ * rename() just gave it: ext2/3/4 (with a journal the rename is in the
+ * transaction the fsync commits; without one the file's new parent directory
+ * is written with it), XFS (the log is forced up to the file's last change,
+ * the rename included) and btrfs (the new name is logged with the file).
+ */
+const FSYNC_COVERS_RENAME = new Set([0xef53, 0x58465342, 0x9123683e]);
+
+const coversRename = new Map<string, boolean>();
+
+/** True when fsync() of a file renamed into dir makes its new name durable too (decided once per directory). */
+export function fsyncCoversRename(dir: string): boolean {
+  let covers = coversRename.get(dir);
+  if (covers === undefined) {
+    try {
+      covers = FSYNC_COVERS_RENAME.has(statfsSync(dir).type);
+    } catch {
+      covers = false;
+    }
+    coversRename.set(dir, covers);
+  }
+  return covers;
 }

@@ -20,11 +20,11 @@ import { queuePath, RECYCLE_DIRECTORY } from './queue-paths.js';
 /** The most spare files kept; beyond that a finished message's file is removed. */
 export const RECYCLE_POOL_LIMIT = 256;
 
-/** How often the keeper of the pool counts its files again (others take from it meanwhile). */
-const RECOUNT_MS = 1000;
+/** How often, at most, the keeper of a pool it believes full counts its files again. */
+const RECOUNT_MS = 100;
 
-/** qmgr's view of the pool: its size as last counted plus what it added since. */
-let kept = { count: 0, countedAt: Number.NEGATIVE_INFINITY };
+/** qmgr's view of the pool: its size as last counted plus what it added since (unknown, so full, at first). */
+let kept = { count: RECYCLE_POOL_LIMIT, countedAt: Number.NEGATIVE_INFINITY };
 
 /** Spare file names cleanup saw at its last look and has not tried yet (an empty pool is looked at again each time: one readdir). */
 let spares: string[] = [];
@@ -44,7 +44,8 @@ function spareNames(dir: string): string[] {
 export function recycleQueueFile(queueDirectory: string, path: string): void {
   const dir = queuePath(queueDirectory, RECYCLE_DIRECTORY);
   const now = Date.now();
-  if (now - kept.countedAt >= RECOUNT_MS) kept = { count: spareNames(dir).length, countedAt: now };
+  // The count only grows here while cleanup takes files out: it is checked when it says full.
+  if (kept.count >= RECYCLE_POOL_LIMIT && now - kept.countedAt >= RECOUNT_MS) kept = { count: spareNames(dir).length, countedAt: now };
   if (kept.count < RECYCLE_POOL_LIMIT) {
     try {
       renameSync(path, join(dir, basename(path)));

@@ -3,12 +3,13 @@
  * to public/qmgr (new mail in incoming/, or flush) or public/pickup (new
  * mail in maildrop/), send one trigger byte, close. Failure is not an error
  * for the caller: the mail is already safe in the queue and both daemons
- * also scan on their own timers. Triggers asked for while the same one is
- * on its way are folded into one more, sent after it: a busy cleanup wakes
- * qmgr a few times, not once per message, and no new mail is missed.
+ * also scan on their own timers. One kind of trigger goes out at most every
+ * few milliseconds, requests meanwhile folded into the next one: a busy
+ * cleanup wakes qmgr for several messages at once, and no new mail is missed.
  */
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The trigger sockets, relative to the queue directory. */
 export const TRIGGER_SOCKETS = { qmgr: join('public', 'qmgr'), pickup: join('public', 'pickup') } as const;
@@ -33,28 +34,35 @@ export function triggerPickup(queueDirectory: string, timeoutMs = 5000): Promise
   return coalesced(join(queueDirectory, TRIGGER_SOCKETS.pickup), 'W', timeoutMs);
 }
 
-/** Triggers on their way, by socket and code; again: asked for once more meanwhile. */
-const onTheirWay = new Map<string, { again: boolean; done: Promise<boolean> }>();
+/** The shortest time between two triggers of one kind: a busy cleanup wakes qmgr for several messages at once. */
+const TRIGGER_INTERVAL_MS = 5;
 
+/** Per socket and code: when the last trigger went out, and the next one while it waits for its turn. */
+const channels = new Map<string, { lastSent: number; next: Promise<boolean> | undefined }>();
+
+/**
+ * Sends a trigger at most once per TRIGGER_INTERVAL_MS: a request while one
+ * waits for its turn rides on it; a request after one went out gets one of
+ * its own (later), so nothing that happens after a trigger is missed.
+ */
 function coalesced(path: string, code: string, timeoutMs: number): Promise<boolean> {
   const key = `${path}\0${code}`;
-  const current = onTheirWay.get(key);
-  if (current !== undefined) {
-    current.again = true;
-    return current.done;
+  let channel = channels.get(key);
+  if (channel === undefined) {
+    channel = { lastSent: Number.NEGATIVE_INFINITY, next: undefined };
+    channels.set(key, channel);
   }
-  const state = { again: false, done: Promise.resolve(false) };
-  state.done = (async () => {
-    let taken: boolean;
-    do {
-      state.again = false;
-      taken = await sendTrigger(path, code, timeoutMs);
-    } while (state.again);
-    onTheirWay.delete(key);
-    return taken;
-  })();
-  onTheirWay.set(key, state);
-  return state.done;
+  if (channel.next !== undefined) return channel.next;
+  const state = channel;
+  const send = (): Promise<boolean> => {
+    state.next = undefined;
+    state.lastSent = Date.now();
+    return sendTrigger(path, code, timeoutMs);
+  };
+  const wait = state.lastSent + TRIGGER_INTERVAL_MS - Date.now();
+  if (wait <= 0) return send();
+  state.next = sleep(wait).then(send);
+  return state.next;
 }
 
 function sendTrigger(path: string, code: string, timeoutMs: number): Promise<boolean> {

@@ -61,40 +61,40 @@ export class HeaderPass {
     return this.inBody;
   }
 
-  /** Takes a chunk; returns what to store now. */
+  /** Takes a chunk; returns what to store now. Only header lines are decoded: the body passes as it came. */
   write(chunk: Buffer): Buffer {
     if (this.inBody) return chunk;
-    const text = this.pending + chunk.toString('latin1');
-    const lines = text.split('\n');
-    this.pending = lines.pop() as string;
     const out: Buffer[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i] as string;
-      if (this.inBody) {
-        out.push(Buffer.from(`${lines.slice(i).join('\n')}\n`, 'latin1'));
-        break;
+    let start = 0;
+    while (!this.inBody) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) {
+        this.pending += chunk.toString('latin1', start);
+        return Buffer.concat(out);
       }
-      const isContinuation = (line.startsWith(' ') || line.startsWith('\t')) && this.headers.length > 0;
-      const isHeader = /^[\x21-\x39\x3b-\x7e]+:/.test(line);
-      const limit = this.policy.headerSizeLimit;
-      if (isContinuation) {
-        // header_size_limit bounds each header; the excess is discarded, as Postfix does.
-        const last = this.headers.length - 1;
-        const room = limit - (this.headers[last] as string).length - 1;
-        if (room > 0) this.headers[last] += `\n${line.slice(0, room)}`;
-      } else if (isHeader) {
-        this.headers.push(line.slice(0, limit));
-      } else {
-        out.push(this.endHeaders(line === ''));
-        if (line !== '') out.push(Buffer.from(`${line}\n`, 'latin1'));
-      }
-    }
-    if (this.inBody && this.pending !== '') {
-      // The body started in this chunk: its unfinished last line goes out now, in order.
-      out.push(Buffer.from(this.pending, 'latin1'));
+      const line = this.pending + chunk.toString('latin1', start, nl);
       this.pending = '';
+      start = nl + 1;
+      this.headerLine(line, out);
     }
-    return Buffer.concat(out);
+    if (start < chunk.length) out.push(chunk.subarray(start));
+    return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
+  }
+
+  /** One line of the header block: a header, a continuation, or the line that ends the block. */
+  private headerLine(line: string, out: Buffer[]): void {
+    const limit = this.policy.headerSizeLimit;
+    if ((line.startsWith(' ') || line.startsWith('\t')) && this.headers.length > 0) {
+      // header_size_limit bounds each header; the excess is discarded, as Postfix does.
+      const last = this.headers.length - 1;
+      const room = limit - (this.headers[last] as string).length - 1;
+      if (room > 0) this.headers[last] += `\n${line.slice(0, room)}`;
+    } else if (/^[\x21-\x39\x3b-\x7e]+:/.test(line)) {
+      this.headers.push(line.slice(0, limit));
+    } else {
+      out.push(this.endHeaders(line === ''));
+      if (line !== '') out.push(Buffer.from(`${line}\n`, 'latin1'));
+    }
   }
 
   /** Ends the content; returns the last bytes to store. */

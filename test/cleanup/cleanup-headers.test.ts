@@ -44,3 +44,16 @@ test('a body line without the empty separator starts the body; header_size_limit
   const big = pass(`A: ${'x'.repeat(50)}\nB: short\n  ${'y'.repeat(50)}\n  more\nC: z\n\nbody\n`, { headerSizeLimit: 20 });
   assert.equal(big.out, `A: ${'x'.repeat(17)}\nB: short\n  ${'y'.repeat(9)}\nC: z\n\nbody\n`);
 });
+
+test('the output does not depend on how the content is cut into chunks', () => {
+  const texts = [
+    'Received: from a\n\tby b\nReturn-Path: <x@y>\nSubject: hi\n\nbody\nReturn-Path: stays\n',
+    'Subject: s\nnot a header line\nmore\n',
+    'Subject: no newline at end',
+    `A: ${'x'.repeat(50)}\nB: short\n  ${'y'.repeat(50)}\n\n${'body line\n'.repeat(200)}`,
+  ];
+  for (const text of texts) {
+    const whole = pass(text, { headerSizeLimit: 30 }, 1_000_000).out;
+    for (const chunk of [1, 2, 7, 64]) assert.equal(pass(text, { headerSizeLimit: 30 }, chunk).out, whole, `chunks of ${chunk}`);
+  }
+});

@@ -87,7 +87,7 @@ export async function readQueueFile(path: string): Promise<QueueFileInfo> {
 /** Reads the records of an open queue file (path names it in errors). */
 export async function readQueueRecords(fd: number, path: string): Promise<QueueFileInfo> {
   const size = fstatSync(fd).size;
-  const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
+  const buffer = Buffer.allocUnsafe(Math.min(size, HEAD_BYTES));
   const bytesRead = readSync(fd, buffer, 0, buffer.length, 0);
   const head = buffer.subarray(0, bytesRead);
   let position = 0;

@@ -25,9 +25,48 @@ export function writeAllSync(fd: number, data: Buffer, position: number | null):
   }
 }
 
-/** fsync()s the directory that holds path, making a create, rename or unlink in it durable. */
-export async function fsyncDirectory(path: string): Promise<void> {
-  const fd = openSync(dirname(path), constants.O_RDONLY);
+/** Per directory: the fsync() under way, and the one that will follow it for those who came meanwhile. */
+const directorySyncs = new Map<string, { running: Promise<void>; next: Promise<void> | undefined }>();
+
+/**
+ * fsync()s the directory that holds path, making a create, rename or unlink
+ * in it durable. Concurrent callers share: one who comes while an fsync of
+ * the directory runs (it may have started before this caller's change)
+ * waits for the next one, which starts when it ends and serves everyone
+ * who came meanwhile. Twenty deliveries into one Maildir cost two
+ * directory fsyncs, not twenty.
+ */
+export function fsyncDirectory(path: string): Promise<void> {
+  const dir = dirname(path);
+  const state = directorySyncs.get(dir);
+  if (state === undefined) {
+    const entry = { running: syncDirectoryNow(dir), next: undefined as Promise<void> | undefined };
+    directorySyncs.set(dir, entry);
+    settle(dir, entry);
+    return entry.running;
+  }
+  if (state.next === undefined) {
+    state.next = state.running.catch(() => undefined).then(() => {
+      state.running = syncDirectoryNow(dir);
+      state.next = undefined;
+      settle(dir, state);
+      return state.running;
+    });
+  }
+  return state.next;
+}
+
+/** Forgets the directory once its last fsync is over and none is waiting. */
+function settle(dir: string, state: { running: Promise<void>; next: Promise<void> | undefined }): void {
+  const running = state.running;
+  const forget = (): void => {
+    if (state.running === running && state.next === undefined) directorySyncs.delete(dir);
+  };
+  running.then(forget, forget);
+}
+
+async function syncDirectoryNow(dir: string): Promise<void> {
+  const fd = openSync(dir, constants.O_RDONLY);
   try {
     await fsyncFd(fd);
   } finally {

@@ -188,7 +188,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     await setNextAttempt(target, now + nextAttemptDelay(ctx.config, info.arrival, now));
     return;
   }
-  recycleQueueFile(params.queue_directory, path);
+  recycleQueueFile(params.queue_directory, path, info.contentOffset + info.contentSize);
   // Only a message that was deferred before can have a defer log.
   if (from !== 'incoming') await removeDeferReasons(params.queue_directory, id);
   msg.info(`${id}: removed`);

@@ -1,7 +1,8 @@
 /*
  * queue-recycle - keeps the files of finished messages for new ones. When
  * qmgr is done with a message it renames the file into recycle/ instead of
- * removing it (up to RECYCLE_POOL_LIMIT files), and cleanup renames one from
+ * removing it (up to RECYCLE_POOL_LIMIT files of at most RECYCLE_MAX_BYTES,
+ * so the pool never holds more than 64 MB), and cleanup renames one from
  * there to the temporary name of a new queue file instead of creating one.
  * A message then costs no inode allocation and no inode release: on ext4
  * without a journal every allocation checks each recently freed inode of
@@ -17,8 +18,15 @@ import { basename, join } from 'node:path';
 import { isQueueId } from './queue-id.js';
 import { queuePath, RECYCLE_DIRECTORY } from './queue-paths.js';
 
-/** The most spare files kept; beyond that a finished message's file is removed. */
-export const RECYCLE_POOL_LIMIT = 256;
+/**
+ * The most spare files kept; beyond that a finished message's file is
+ * removed. Large enough to take back what a backlog of deliveries made
+ * cleanup create while the pool was empty.
+ */
+export const RECYCLE_POOL_LIMIT = 1024;
+
+/** The largest file kept (its old content stays until it is reused); a larger one is removed. */
+export const RECYCLE_MAX_BYTES = 64 * 1024;
 
 /** How often, at most, the keeper of a pool it believes full counts its files again. */
 const RECOUNT_MS = 100;
@@ -38,10 +46,15 @@ function spareNames(dir: string): string[] {
 }
 
 /**
- * Disposes of a finished message's file at path: renamed into the pool
- * while the pool has room, removed otherwise. Throws when neither works.
+ * Disposes of a finished message's file at path (of about size bytes):
+ * renamed into the pool while the pool has room and the file is small,
+ * removed otherwise. Throws when neither works.
  */
-export function recycleQueueFile(queueDirectory: string, path: string): void {
+export function recycleQueueFile(queueDirectory: string, path: string, size: number): void {
+  if (size > RECYCLE_MAX_BYTES) {
+    unlinkSync(path);
+    return;
+  }
   const dir = queuePath(queueDirectory, RECYCLE_DIRECTORY);
   const now = Date.now();
   // The count only grows here while cleanup takes files out: it is checked when it says full.

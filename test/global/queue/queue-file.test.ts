@@ -8,7 +8,7 @@ import { contentStream, markRecipientsDone, readQueueFile } from '../../../src/g
 import { QueueFileWriter } from '../../../src/global/queue/queue-file-write.js';
 import { isQueueId, newQueueId, queueIdTime } from '../../../src/global/queue/queue-id.js';
 import { ensureQueueDirectories, queueFilePath, RECYCLE_DIRECTORY } from '../../../src/global/queue/queue-paths.js';
-import { RECYCLE_POOL_LIMIT, recycleQueueFile } from '../../../src/global/queue/queue-recycle.js';
+import { RECYCLE_MAX_BYTES, RECYCLE_POOL_LIMIT, recycleQueueFile } from '../../../src/global/queue/queue-recycle.js';
 
 const queue = mkdtempSync(join(tmpdir(), 'petrel-queue-'));
 after(() => rmSync(queue, { recursive: true }));
@@ -118,7 +118,7 @@ test('a finished file is recycled: the next message reuses its inode, cut to its
   await big.endContent();
   const oldPath = queueFilePath(queue, 'incoming', await big.commit());
   const inode = statSync(oldPath).ino;
-  recycleQueueFile(queue, oldPath);
+  recycleQueueFile(queue, oldPath, statSync(oldPath).size);
   assert.deepEqual(readdirSync(join(queue, RECYCLE_DIRECTORY)).length, 1);
   const id = await writeMessage();
   const path = queueFilePath(queue, 'incoming', id);
@@ -128,20 +128,25 @@ test('a finished file is recycled: the next message reuses its inode, cut to its
   assert.equal(info.sender, 'a@example.com');
   assert.equal(await readAll(contentStream(path, info)), CONTENT);
   assert.ok(!readFileSync(path).includes('old content'), 'nothing of the old message is left');
-  recycleQueueFile(queue, path);
+  recycleQueueFile(queue, path, statSync(path).size);
 });
 
-test('the spare pool stays bounded: past its limit a finished file is removed', async () => {
+test('the spare pool stays bounded: past its limit, and for a large message, a finished file is removed', async () => {
   const pool = join(queue, RECYCLE_DIRECTORY);
   for (const name of readdirSync(pool)) rmSync(join(pool, name));
   for (let i = 0; i < RECYCLE_POOL_LIMIT + 3; i++) {
     const path = join(queue, 'active', newQueueId());
     writeFileSync(path, 'x');
-    recycleQueueFile(queue, path);
+    recycleQueueFile(queue, path, 1);
     assert.throws(() => statSync(path), /ENOENT/);
   }
   // qmgr counts the pool now and then and adds what it put in since, so it may keep a few fewer than the limit.
   const kept = readdirSync(pool).length;
   assert.ok(kept <= RECYCLE_POOL_LIMIT && kept >= RECYCLE_POOL_LIMIT - 3, `${kept} spare files`);
   for (const name of readdirSync(pool)) rmSync(join(pool, name));
+  const large = join(queue, 'active', newQueueId());
+  writeFileSync(large, 'x');
+  recycleQueueFile(queue, large, RECYCLE_MAX_BYTES + 1);
+  assert.throws(() => statSync(large), /ENOENT/);
+  assert.deepEqual(readdirSync(pool), []);
 });

@@ -13,6 +13,8 @@ import { once } from 'node:events';
 export const FRAME = { json: 0x4a, data: 0x44, end: 0x45 } as const;
 
 const HEADER = 5;
+/** The most bytes hold() keeps back before it sends them anyway. */
+const HOLD_LIMIT = 64 * 1024;
 /** The largest frame accepted; a peer sending more is broken. */
 const MAX_FRAME = 16 * 1024 * 1024;
 
@@ -32,6 +34,8 @@ export class FramedConnection {
   private waiter: (() => void) | undefined;
   private ended = false;
   private failure: Error | undefined;
+  private holding = false;
+  private held = 0;
 
   constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -132,6 +136,15 @@ export class FramedConnection {
     this.socket.write(header);
     const room = this.socket.write(payload);
     this.socket.uncork();
+    if (this.holding) {
+      this.held += HEADER + payload.length;
+      if (!room || this.held >= HOLD_LIMIT) {
+        // Held frames leave before any wait for room: a corked socket never drains.
+        this.socket.uncork();
+        this.socket.cork();
+        this.held = 0;
+      }
+    }
     if (room) return;
     await new Promise<void>((resolve, reject) => {
       const settle = (err?: Error): void => {
@@ -145,6 +158,25 @@ export class FramedConnection {
       this.socket.on('drain', onDrain);
       this.socket.on('close', onClose);
     });
+  }
+
+  /**
+   * Holds the frames sent from now on until release() (or until HOLD_LIMIT
+   * bytes are held), so that frames sent one after another while the peer
+   * has nothing to answer leave in one write and arrive as one read.
+   */
+  hold(): void {
+    if (this.holding) return;
+    this.holding = true;
+    this.held = 0;
+    this.socket.cork();
+  }
+
+  /** Sends what hold() kept. */
+  release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.socket.uncork();
   }
 
   /** Sends a JSON frame. */

@@ -41,3 +41,27 @@ test('a silent peer times out; a closed one is reported', async () => {
   await assert.rejects(client.nextJson(2000), /closed the connection/);
   await assert.rejects(FramedConnection.connect(join(dir, 'nobody-listens'), 500), IpcError);
 });
+
+test('held frames leave together on release; holding more than fits in the socket buffer does not stall', async () => {
+  let reads = 0;
+  const client = await pair('held', async (conn) => {
+    conn.socket.on('data', () => reads++);
+    const sizes: number[] = [];
+    for (let frame = await conn.next(5000); frame !== undefined && frame.kind !== FRAME.end; frame = await conn.next(5000)) sizes.push(frame.payload.length);
+    await conn.sendJson({ sizes, reads });
+    conn.close();
+  });
+  client.hold();
+  for (let i = 0; i < 10; i++) await client.send(FRAME.data, Buffer.alloc(100, i));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(reads, 0, 'nothing left before release()');
+  client.release();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(reads, 1, 'ten frames, one read');
+  client.hold();
+  for (let i = 0; i < 40; i++) await client.send(FRAME.data, Buffer.alloc(10_000, i));
+  await client.send(FRAME.end, Buffer.alloc(0));
+  client.release();
+  const reply = await client.nextJson<{ sizes: number[] }>(5000);
+  assert.deepEqual(reply.sizes, [...Array(10).fill(100), ...Array(40).fill(10_000)]);
+});

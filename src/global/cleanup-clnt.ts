@@ -67,19 +67,22 @@ export class CleanupClient {
     return new CleanupClient(conn, params, path, reply.id);
   }
 
-  /** Adds a recipient. */
+  /** Adds a recipient. Recipients and content are held and leave together (cleanup answers only at the end). */
   recipient(rcpt: Omit<Extract<CleanupRequest, { op: 'rcpt' }>, 'op'>): Promise<void> {
+    this.conn.hold();
     return this.conn.sendJson({ op: 'rcpt', ...rcpt } satisfies CleanupRequest);
   }
 
   /** Sends a chunk of content (LF line endings). */
   content(chunk: Buffer): Promise<void> {
+    this.conn.hold();
     return this.conn.send(FRAME.data, chunk);
   }
 
   /** Ends the content and waits for cleanup's verdict. */
   async finish(): Promise<CleanupReply> {
     await this.conn.send(FRAME.end, Buffer.alloc(0));
+    this.conn.release();
     let reply: CleanupReply;
     try {
       reply = await this.conn.nextJson<CleanupReply>(this.params.ipc_timeout * 1000);

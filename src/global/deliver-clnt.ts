@@ -79,8 +79,9 @@ export async function serveDeliveries(
   retiring: () => boolean,
   deliver: (request: DeliveryRequest) => Promise<DeliveryReply>,
 ): Promise<void> {
-  while (!retiring()) {
-    await conn.sendJson({ ready: true } satisfies DeliveryHello);
+  if (retiring()) return;
+  await conn.sendJson({ ready: true } satisfies DeliveryHello);
+  for (;;) {
     let frame;
     try {
       frame = await conn.next(timeoutMs);
@@ -89,7 +90,14 @@ export async function serveDeliveries(
     }
     if (frame === undefined) return;
     const request = JSON.parse(frame.payload.toString('utf8')) as DeliveryRequest;
-    await conn.sendJson(await deliver(request));
+    const reply = await deliver(request);
+    const more = !retiring();
+    // The reply and the next hello leave in one write.
+    conn.hold();
+    await conn.sendJson(reply);
+    if (more) await conn.sendJson({ ready: true } satisfies DeliveryHello);
+    conn.release();
+    if (!more) return;
   }
 }
 

@@ -35,7 +35,7 @@ export function triggerPickup(queueDirectory: string, timeoutMs = 5000): Promise
 }
 
 /** The shortest time between two triggers of one kind: a busy cleanup wakes qmgr for several messages at once. */
-const TRIGGER_INTERVAL_MS = 5;
+const TRIGGER_INTERVAL_MS = 20;
 
 /** Per socket and code: when the last trigger went out, and the next one while it waits for its turn. */
 const channels = new Map<string, { lastSent: number; next: Promise<boolean> | undefined }>();

@@ -8,9 +8,11 @@
  * recipients' status bytes in place and fsync()s them.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { fsyncFd, writeAllSync } from '../../util/file-io.js';
 import { PetrelError } from '../errors.js';
+import { isQueueId } from './queue-id.js';
 import { decodeRecipient, QUEUE_FORMAT, RCPT_STATUS, REC, RECORD_HEADER_BYTES, type QueueRecipient } from './queue-records.js';
 
 /** A recipient as read, with its status and where its record is. */
@@ -114,6 +116,10 @@ export async function readQueueRecords(fd: number, path: string): Promise<QueueF
       const payload = readExactly(fd, length, payloadAt, path, head);
       const text = payload.toString('utf8');
       if (type === REC.version && text !== QUEUE_FORMAT) throw corrupt(path, `unknown format "${text}"`);
+      else if (type === REC.queueId) {
+        const name = basename(path);
+        if (isQueueId(name) && text !== name) throw corrupt(path, `holds the old content of message ${text} (a reused file whose new content was lost in a crash)`);
+      }
       else if (type === REC.time) arrival = Number(text);
       else if (type === REC.sender) sender = text;
       else if (type === REC.attr) {

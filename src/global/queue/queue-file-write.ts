@@ -76,6 +76,7 @@ export class QueueFileWriter {
           : openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, queue === 'maildrop' ? 0o644 : 0o600);
         const writer = new QueueFileWriter(fd, queue, id, tempPath, finalPath, recycled);
         writer.record(REC.version, QUEUE_FORMAT);
+        writer.record(REC.queueId, id);
         return writer;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {

@@ -1,7 +1,9 @@
 /*
  * queue-records - the record types of a queue file (DESIGN §2) and their
  * on-disk framing. A record is one type byte, a 6-byte big-endian payload
- * length and the payload. A file is: V (format), T (arrival), S (sender),
+ * length and the payload. A file is: V (format), I (its queue ID, so that
+ * a reused file whose new content never reached the disk before a crash
+ * is told from the message it held before), T (arrival), S (sender),
  * A* (attributes name=value), R* (recipients), C (the message content, LF
  * line endings), Z (sizes), R* (recipients found in the content), E (end).
  * A file without its E record is incomplete and never delivered. A recipient
@@ -13,6 +15,7 @@
 /** Record type bytes. */
 export const REC = {
   version: 'V',
+  queueId: 'I',
   time: 'T',
   sender: 'S',
   attr: 'A',

@@ -150,3 +150,12 @@ test('the spare pool stays bounded: past its limit, and for a large message, a f
   assert.throws(() => statSync(large), /ENOENT/);
   assert.deepEqual(readdirSync(pool), []);
 });
+
+test("a file that holds another message's content under a new name (a reused file, its new content lost in a crash) is corrupt, never delivered", async () => {
+  const id = await writeMessage();
+  const path = queueFilePath(queue, 'incoming', id);
+  const other = queueFilePath(queue, 'incoming', newQueueId());
+  writeFileSync(other, readFileSync(path));
+  await assert.rejects(readQueueFile(other), (err: unknown) => err instanceof PetrelError && err.code === 'queue_corrupt' && /old content of message/.test(err.message));
+  rmSync(other);
+});

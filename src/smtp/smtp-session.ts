@@ -163,7 +163,24 @@ export class SmtpLink {
     /** "TLSv1.3 with cipher ..." when the session is encrypted, else "". */
     readonly tls: string,
     private readonly lmtpReplies: Map<string, string>,
-  ) {}
+  ) {
+    // nodemailer's envelope carries one NOTIFY and one ORCPT for all recipients; RFC 3461 gives each
+    // recipient its own, so the RCPT TO parameters are taken per recipient from rcptParams.
+    const hooked = connection as unknown as { _sendRcpt?: (recipient: string, callback: unknown) => unknown; _getDsnRcptToArgs?: () => string };
+    const sendRcpt = hooked._sendRcpt;
+    if (typeof sendRcpt !== 'function' || typeof hooked._getDsnRcptToArgs !== 'function') {
+      throw new Error('this nodemailer version has no _sendRcpt/_getDsnRcptToArgs: per-recipient DSN parameters cannot be sent');
+    }
+    let current = '';
+    hooked._sendRcpt = function (recipient, callback) {
+      current = recipient;
+      return sendRcpt.call(this, recipient, callback);
+    };
+    hooked._getDsnRcptToArgs = () => this.rcptParams.get(current) ?? '';
+  }
+
+  /** " NOTIFY=... ORCPT=..." by recipient address, for the transaction being sent. */
+  private readonly rcptParams = new Map<string, string>();
 
   /** Connects, says EHLO/LHLO, starts TLS per policy and logs in when there are credentials. */
   static async open(req: LinkRequest): Promise<SmtpLink | Failed> {
@@ -290,14 +307,17 @@ export class SmtpLink {
         resolve(outcome);
       };
       this.onError = (err) => finish(failureOf(relay, undefined, err, 'end of data'));
-      const notify = tx.recipients[0]?.notify ?? '';
-      const sameNotify = notify !== '' && tx.recipients.every((r) => r.notify === notify);
-      const single = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
+      const dsnServer = this.extensions().includes('DSN');
+      this.rcptParams.clear();
+      if (dsnServer) {
+        for (const r of tx.recipients) {
+          const params = [...(r.notify === '' ? [] : [`NOTIFY=${r.notify}`]), ...(r.orcpt === '' ? [] : [`ORCPT=${xtext(r.orcpt)}`])];
+          if (params.length > 0 && !this.rcptParams.has(r.address)) this.rcptParams.set(r.address, ` ${params.join(' ')}`);
+        }
+      }
       const dsn = {
         ...(tx.ret === undefined ? {} : { ret: tx.ret }),
         ...(tx.envid === undefined ? {} : { envid: tx.envid }),
-        ...(sameNotify ? { notify: notify.split(',') } : {}),
-        ...(single !== undefined && single.orcpt !== '' ? { orcpt: single.orcpt } : {}),
       };
       this.lmtpReplies.clear();
       const content = Readable.from(breakLongLines(tx.content(), tx.lineLengthLimit));
@@ -327,12 +347,13 @@ export class SmtpLink {
             return;
           }
           const final = info?.response ?? '250 Ok';
-          const passed = sameNotify && this.extensions().includes('DSN');
-          const sent = (address: string): RecipientOutcome => {
-            const reply = (this.lmtpReplies.get(address) ?? final).trim();
+          const sent = (r: { readonly address: string; readonly notify: string }): RecipientOutcome => {
+            const reply = (this.lmtpReplies.get(r.address) ?? final).trim();
+            // A server with DSN that got this recipient's NOTIFY sends any report it asks for.
+            const passed = dsnServer && r.notify !== '';
             return { status: 'sent', dsn: replyDsn(reply, 250), reason: reply, ...(passed ? { notifyPassed: true } : {}) };
           };
-          finish({ kind: 'replied', relay, connectedAt, tls: this.tls, recipients: tx.recipients.map((r) => outcomes.get(r.address) ?? sent(r.address)) });
+          finish({ kind: 'replied', relay, connectedAt, tls: this.tls, recipients: tx.recipients.map((r) => outcomes.get(r.address) ?? sent(r)) });
         },
       );
     });
@@ -343,6 +364,15 @@ export class SmtpLink {
     if (this.usable) this.connection.quit();
     else this.connection.close();
   }
+}
+
+/** text as RFC 3461 xtext: "+", "=" and bytes outside "!" to "~" as "+XX". */
+function xtext(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out += byte < 0x21 || byte > 0x7e || byte === 0x2b || byte === 0x3d ? `+${byte.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(byte);
+  }
+  return out;
 }
 
 /** The failure outcome of an error at stage (target given: a connection attempt). */

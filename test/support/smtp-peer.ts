@@ -3,7 +3,8 @@
  * smtp-server: it answers each recipient by its local part ("temp..." 450,
  * "perm..." 550, anything else 250), keeps what it received, and offers
  * STARTTLS (smtp-server's own test certificate) unless told not to; a
- * minimal one offers neither SMTPUTF8, 8BITMIME nor DSN.
+ * minimal one offers neither SMTPUTF8, 8BITMIME nor DSN. The parameters of
+ * every RCPT TO (NOTIFY, ORCPT) are kept too, accepted or not.
  */
 import { SMTPServer } from 'smtp-server';
 
@@ -17,15 +18,24 @@ export interface ReceivedMessage {
   readonly body?: string;
 }
 
+/** One RCPT TO with its DSN parameters (ORCPT as decoded from xtext). */
+export interface RcptParams {
+  readonly address: string;
+  readonly notify?: string;
+  readonly orcpt?: string;
+}
+
 /** A running peer. */
 export interface SmtpPeer {
   readonly received: ReceivedMessage[];
+  readonly rcpts: RcptParams[];
   close(): Promise<void>;
 }
 
 /** Starts a peer on host:port. */
 export async function startSmtpPeer(host: string, port: number, options: { startTls?: boolean; minimal?: boolean } = {}): Promise<SmtpPeer> {
   const received: ReceivedMessage[] = [];
+  const rcpts: RcptParams[] = [];
   const server = new SMTPServer({
     authOptional: true,
     hideSTARTTLS: options.startTls === false,
@@ -36,6 +46,8 @@ export async function startSmtpPeer(host: string, port: number, options: { start
     disabledCommands: options.startTls === false ? ['STARTTLS'] : [],
     logger: false,
     onRcptTo(address, _session, callback) {
+      const args = (address.args as Record<string, string> | false) || {};
+      rcpts.push({ address: address.address, ...(args.NOTIFY === undefined ? {} : { notify: args.NOTIFY }), ...(args.ORCPT === undefined ? {} : { orcpt: args.ORCPT }) });
       const local = address.address.split('@')[0] ?? '';
       if (local.startsWith('temp')) {
         const err = Object.assign(new Error('4.2.0 <' + address.address + '>: mailbox busy, try later'), { responseCode: 450 });
@@ -69,5 +81,5 @@ export async function startSmtpPeer(host: string, port: number, options: { start
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  return { received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { received, rcpts, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

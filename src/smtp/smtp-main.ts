@@ -122,6 +122,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
       envid: request.attrs.envid,
       size: info.contentSize,
       eightBit: request.attrs.body === '8BITMIME',
+      downgradeNesting: context.params.disable_mime_output_conversion ? undefined : context.params.mime_nesting_limit,
       lineLengthLimit: context.lineLengthLimit,
       content: () => (generic === undefined ? contentStream(file, info) : Readable.from(generic.content(contentStream(file, info)))),
     };

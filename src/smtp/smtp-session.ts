@@ -4,7 +4,8 @@
  * smtp_helo_name, STARTTLS per the TLS security level, AUTH when the next
  * hop has credentials, then MAIL FROM (SIZE, RET, ENVID), a RCPT TO per
  * recipient (NOTIFY, ORCPT), and the content from the queue file with CRLF
- * line endings, dot-stuffing and lines over smtp_line_length_limit broken.
+ * line endings, dot-stuffing and lines over smtp_line_length_limit broken,
+ * 8-bit parts converted for a server without 8BITMIME (smtp-mime-downgrade.ts).
  * The outcome says, per recipient, what the server answered, or why the
  * session failed as a whole and whether the next server should be tried.
  * A link stays open for further transactions while its owner keeps it.
@@ -16,6 +17,7 @@ import { connect, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { SecureVersion } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { downgradeTo7bit } from './smtp-mime-downgrade.js';
 import type { Target } from './smtp-nexthop.js';
 import type { TlsLevel } from './smtp-tls-policy.js';
 
@@ -50,6 +52,8 @@ export interface Transaction {
   readonly size: number;
   /** The client declared BODY=8BITMIME: passed on where the server has 8BITMIME. */
   readonly eightBit: boolean;
+  /** For a server without 8BITMIME, 8-bit parts are converted to quoted-printable following MIME this deep; undefined: sent as they are. */
+  readonly downgradeNesting: number | undefined;
   readonly lineLengthLimit: number;
   /** The message content (LF line endings). */
   readonly content: () => Readable;
@@ -91,9 +95,9 @@ function said(relay: string, reply: string, command: string): string {
 }
 
 /** Breaks lines longer than limit with LF and a space (the wire turns it into CRLF SP). */
-async function* breakLongLines(source: Readable, limit: number): AsyncGenerator<Buffer> {
+async function* breakLongLines(source: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
   let column = 0;
-  for await (const chunk of source as AsyncIterable<Buffer>) {
+  for await (const chunk of source) {
     if (limit <= 0) {
       yield chunk;
       continue;
@@ -320,7 +324,8 @@ export class SmtpLink {
         ...(tx.envid === undefined ? {} : { envid: tx.envid }),
       };
       this.lmtpReplies.clear();
-      const content = Readable.from(breakLongLines(tx.content(), tx.lineLengthLimit));
+      const source = tx.downgradeNesting !== undefined && !this.extensions().includes('8BITMIME') ? downgradeTo7bit(tx.content(), tx.downgradeNesting) : tx.content();
+      const content = Readable.from(breakLongLines(source, tx.lineLengthLimit));
       this.connection.send(
         { from: tx.sender === '' ? false : tx.sender, to: tx.recipients.map((r) => r.address), size: tx.size, use8BitMime: tx.eightBit, ...(Object.keys(dsn).length > 0 ? { dsn } : {}) },
         content,

@@ -222,7 +222,7 @@ test('notify_classes: the postmaster gets the headers of each bounce (bounce) an
   await mx.waitForLog(new RegExp(`${discard}: to=<double-bounce@mx\\.test\\.example>, relay=none,.*status=sent \\(discarded: double-bounce\\)`));
 });
 
-test('an address that is not ASCII bounces at a server without SMTPUTF8; BODY=8BITMIME is passed on where the server has 8BITMIME', async () => {
+test('an address that is not ASCII bounces at a server without SMTPUTF8; BODY=8BITMIME is passed on where the server has 8BITMIME, 8-bit parts are converted to quoted-printable where it has not', async () => {
   const { client } = await SmtpClient.open(mx.port);
   await client.command('EHLO client.example');
   assert.match(await client.command('MAIL FROM:<alice@localhost> SMTPUTF8'), /^250/);
@@ -233,11 +233,21 @@ test('an address that is not ASCII bounces at a server without SMTPUTF8; BODY=8B
   assert.match(await client.command('RCPT TO:<eight@plain.test>'), /^250/);
   assert.match(await client.command('DATA'), /^354/);
   const eight = /queued as ([0-9A-Z]+)/.exec(await client.command('Subject: 8bit\r\n\r\nçà\r\n.'))?.[1] as string;
+  assert.match(await client.command('MAIL FROM:<alice@localhost> BODY=8BITMIME'), /^250/);
+  assert.match(await client.command('RCPT TO:<seven@old.test>'), /^250/);
+  assert.match(await client.command('DATA'), /^354/);
+  const mime = 'Subject: to 7bit\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße\r\n';
+  const seven = /queued as ([0-9A-Z]+)/.exec(await client.command(`${mime}.`))?.[1] as string;
   await client.quit();
   await mx.waitForLog(new RegExp(`${utf8}: to=<jörg@old\\.test>, relay=old\\.test\\[127\\.0\\.0\\.5\\]:${port},.*dsn=5\\.6\\.7, status=bounced \\(SMTPUTF8 is required, but was not offered by host old\\.test\\[127\\.0\\.0\\.5\\]\\)`));
   await mx.waitForLog(new RegExp(`${eight}: to=<eight@plain\\.test>.*status=sent`));
   assert.equal(up.received.find((m) => m.data.includes('Subject: 8bit'))?.body, '8BITMIME');
-  assert.equal(plainOnly.received.length, 0);
+  await mx.waitForLog(new RegExp(`${seven}: to=<seven@old\\.test>.*status=sent`));
+  const converted = plainOnly.received.find((m) => m.data.includes('Subject: to 7bit'));
+  assert.ok(converted);
+  assert.equal(converted.body, undefined);
+  assert.match(converted.data, /\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe\r\n$/);
+  assert.ok(!/[^\x00-\x7f]/.test(converted.data), 'nothing 8-bit reached the 7-bit server');
 });
 
 test('NOTIFY=SUCCESS: a next hop with DSN takes the report over; one without gets a "relayed" report from here', async () => {

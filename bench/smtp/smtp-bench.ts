@@ -194,7 +194,7 @@ async function petrel(work: string, sinkPort: number | undefined): Promise<Syste
   ].join('\n'));
   writeFileSync(
     join(etc, 'master.cf'),
-    [`127.0.0.1:${port} inet n - n - - smtpd`, 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr', 'local unix - n n - - local', 'smtp unix - - n - - smtp', ''].join('\n'),
+    [`127.0.0.1:${port} inet n - n - - smtpd`, 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr', 'bounce unix - - n - 0 bounce', 'local unix - n n - - local', 'smtp unix - - n - - smtp', ''].join('\n'),
   );
   const petrelBin = join(ROOT, 'bin', 'petrel');
   const maillog = join(work, 'petrel', 'maillog');

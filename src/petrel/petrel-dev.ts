@@ -47,6 +47,7 @@ ${String(port).padEnd(9)} inet  n       -       n       -       -       smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
+bounce    unix  -       -       n       -       0       bounce
 local     unix  -       n       n       -       -       local
 `;
 }

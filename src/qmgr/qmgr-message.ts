@@ -11,6 +11,7 @@
  */
 import type { Config } from '../global/config/load-config.js';
 import type { AddressResolver, Resolution } from '../global/addr/addr-resolve.js';
+import { doubleBounceAddress, requestNotice, type NoticeRecipient } from '../global/bounce-clnt.js';
 import { requestDelivery, type DeliveryRecipient, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { markRecipientsDone, readQueueFile, type QueueFileInfo, type StoredRecipient } from '../global/queue/queue-file-read.js';
@@ -18,7 +19,6 @@ import { delayWarningSent, removeDeferReasons, writeDeferReasons } from '../glob
 import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { recycleQueueFile } from '../global/queue/queue-recycle.js';
 import { msg } from '../util/msg.js';
-import { doubleBounceAddress, sendNotice, type NoticeRecipient } from './qmgr-bounce.js';
 import { recipientLimit, type DeliveryFeedback, type DestinationSlots } from './qmgr-limits.js';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
 
@@ -160,11 +160,11 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     deferred = 0;
   }
   if (delivered.length > 0) {
-    await sendNotice(params, 'delivered', id, path, info, delivered).catch((err: unknown) => msg.warn(`${id}: cannot send the delivery status notice: ${(err as Error).message}`));
+    await requestNotice(params, { kind: 'delivered', queueId: id, recipients: delivered }).catch((err: unknown) => msg.warn(`${id}: cannot send the delivery status notice: ${(err as Error).message}`));
   }
   if (bounced.length > 0) {
     try {
-      await sendNotice(params, 'failed', id, path, info, bounced);
+      await requestNotice(params, { kind: 'failed', queueId: id, recipients: bounced.map(({ stored: _stored, ...recipient }) => recipient) });
       sent.push(...bounced.map((b) => b.stored));
     } catch (err) {
       // The bounced recipients stay pending, so the next attempt bounces them (and notifies) again.
@@ -177,7 +177,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     let warned = from !== 'incoming' && (await delayWarningSent(params.queue_directory, id));
     if (!warned && params.delay_warning_time > 0 && now - info.arrival >= params.delay_warning_time * 1000 && waiting.length > 0) {
       try {
-        await sendNotice(params, 'delayed', id, path, info, waiting);
+        await requestNotice(params, { kind: 'delayed', queueId: id, recipients: waiting });
         warned = true;
       } catch (err) {
         msg.warn(`${id}: cannot send the delay notice: ${(err as Error).message}`);

@@ -72,6 +72,7 @@ export class TestInstance {
         'pickup unix n - n 60 1 pickup',
         'cleanup unix n - n - 0 cleanup',
         'qmgr unix n - n 1 1 qmgr',
+        'bounce unix - - n - 0 bounce',
         'local unix - n n - - local',
         '',
       ].join('\n'),

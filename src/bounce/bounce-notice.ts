@@ -1,6 +1,6 @@
 /*
- * qmgr-bounce - the delivery status notifications qmgr sends to the sender
- * (dsn-report.ts builds them): a non-delivery notice for recipients that
+ * bounce-notice - the delivery status notifications the bounce daemon sends
+ * to the sender for qmgr (dsn-report.ts builds them): a non-delivery notice for recipients that
  * bounced (a 5xx result, or past maximal_queue_lifetime), a success notice
  * for recipients delivered with NOTIFY=SUCCESS, a delay warning for
  * recipients still deferred after delay_warning_time, each from the null
@@ -10,27 +10,18 @@
  * excludes it. Logs "ID: sender non-delivery notification: NEWID" (or
  * "delivery status", "delay", "postmaster non-delivery notification").
  */
+import { doubleBounceAddress, type NoticeRecipient } from '../global/bounce-clnt.js';
 import { CleanupClient } from '../global/cleanup-clnt.js';
-import { reportParts, wantsNotice, type ReportKind, type ReportRecipient } from '../global/dsn-report.js';
+import { reportParts, wantsNotice, type ReportKind } from '../global/dsn-report.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentChunks, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { msg } from '../util/msg.js';
-
-/** A recipient a notice is about, with its NOTIFY. */
-export interface NoticeRecipient extends ReportRecipient {
-  readonly notify: string;
-}
 
 const LOG_NAMES: Record<ReportKind, string> = {
   failed: 'sender non-delivery notification',
   delayed: 'sender delay notification',
   delivered: 'sender delivery status notification',
 };
-
-/** The double-bounce address: the sender of postmaster notices, and a recipient whose mail is discarded. */
-export function doubleBounceAddress(params: Params): string {
-  return params.double_bounce_sender.includes('@') ? params.double_bounce_sender : `${params.double_bounce_sender}@${params.myorigin}`;
-}
 
 /** One notice: to whom, from whom, with the original whole (as allowed) or headers only. */
 async function post(params: Params, kind: ReportKind, queueId: string, path: string, info: QueueFileInfo, named: readonly NoticeRecipient[], to: string, from: string, headersOnly: boolean): Promise<string> {

@@ -126,8 +126,8 @@ runDaemon({
     // A qmgr of a master that was killed may still be finishing; its leftovers in active/ are recovered once it is gone.
     await lockSingleton(config.params.queue_directory, 'qmgr');
     ctx = { config, resolver: await AddressResolver.open(config.params), slots: new DestinationSlots(config), flushing: false };
-    const unsent = config.params.notify_classes.filter((c) => !['bounce', '2bounce', 'delay'].includes(c));
-    if (unsent.length > 0) msg.info(`notify_classes: ${unsent.join(', ')}: Petrel sends no postmaster notices of these classes (it sends bounce, 2bounce and delay)`);
+    const unsent = config.params.notify_classes.filter((c) => !['bounce', '2bounce', 'delay', 'policy', 'protocol', 'resource', 'software'].includes(c));
+    if (unsent.length > 0) msg.info(`notify_classes: ${unsent.join(', ')}: Petrel sends no postmaster notices of these classes (it sends bounce, 2bounce, delay, policy, protocol, resource and software)`);
     await recover(config);
     await scan(ctx, true);
     const context = ctx;

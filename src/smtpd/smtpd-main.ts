@@ -2,7 +2,8 @@
  * smtpd - the SMTP server daemon (smtpd(8)) on smtp-server: EHLO with
  * PIPELINING, SIZE (message_size_limit), ENHANCEDSTATUSCODES, 8BITMIME,
  * SMTPUTF8 and DSN; the banner from smtpd_banner; the checks and the cleanup
- * hand-off of smtpd-session.ts. No STARTTLS or AUTH yet: they are not
+ * hand-off of smtpd-session.ts; a transcript of each session for the
+ * postmaster notices of notify_classes (smtpd-chat.ts). No STARTTLS or AUTH yet: they are not
  * offered. smtp-server adds its own enhanced status code to every reply, so
  * replies whose text already carries Postfix's code are sent without it
  * (a one-method wrapper on each connection).
@@ -16,6 +17,7 @@ import type { Params } from '../global/params/param-registry.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
 import { msg } from '../util/msg.js';
+import { notifyPostmaster, SmtpChat } from './smtpd-chat.js';
 import { SmtpdChecks } from './smtpd-checks.js';
 import { onData, onMail, onRcpt, peerAddress, SmtpdState } from './smtpd-session.js';
 
@@ -87,8 +89,15 @@ async function serve(socket: Socket, params: Params): Promise<void> {
   const connection = [...server.connections].find((c) => !before.has(c)) as unknown as Record<string, unknown> & { session: SMTPServerSession };
   states.set(connection.session, st);
   const send = connection.send as (code: number, data: unknown, context?: unknown) => void;
+  const chat = new SmtpChat();
   connection.send = function (code: number, data: unknown, context?: unknown): void {
+    chat.reply(code, Array.isArray(data) ? data.map(String) : [String(data ?? '')]);
     send.call(this, code, data, typeof data === 'string' && OWN_CODE.test(data) ? false : context);
+  };
+  const onCommand = connection._onCommand as (command: Buffer | string, callback: unknown) => unknown;
+  connection._onCommand = function (command: Buffer | string, callback: unknown): unknown {
+    chat.command(String(command ?? ''));
+    return onCommand.call(this, command, callback);
   };
   for (const command of COUNTED_COMMANDS) {
     const handler = connection[`handler_${command}`] as ((...args: unknown[]) => unknown) | undefined;
@@ -101,6 +110,7 @@ async function serve(socket: Socket, params: Params): Promise<void> {
   await new Promise<void>((resolve) => socket.once('close', () => resolve()));
   st.reset();
   msg.info(`disconnect from ${st.client} ${st.summary()}`);
+  await notifyPostmaster(params, chat, st.client).catch((err: unknown) => msg.warn(`cannot send the postmaster a transcript of the session with ${st.client}: ${(err as Error).message}`));
 }
 
 runDaemon({

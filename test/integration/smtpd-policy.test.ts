@@ -52,3 +52,29 @@ test('client restrictions are applied at RCPT TO; an unsupported lock method sto
   assert.match(mx.run('sendmail', ['a@localhost'], 'Subject: x\n\ny\n').stderr, /^$/);
   await mx.waitForLog(/mailbox_delivery_lock: fcntl not available \(Petrel locks mailboxes with dotlock only\)/);
 });
+
+test('notify_classes policy and protocol: the postmaster gets a transcript of a session with a refused relay and an unknown command', async () => {
+  const mx = await TestInstance.create('', 'postmaster: root\n', { notify_classes: 'policy, protocol', mynetworks: '127.0.0.2/32' });
+  instances.push(mx);
+  mx.start();
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  assert.match(await client.command('BOGUS'), /^50[02] /);
+  await client.command('MAIL FROM:<s@example.org>');
+  assert.match(await client.command('RCPT TO:<victim@far.example>'), /^[45]54 [45]\.7\.1 /);
+  await client.quit();
+  const log = await mx.waitForLog(/postmaster notice of SMTP server errors \(protocol, policy\) from localhost\[127\.0\.0\.1\]/);
+  assert.match(log, /[0-9A-Z]+: postmaster notice of SMTP server errors/);
+  await mx.waitForLog(/to=<root@mx\.test\.example>, orig_to=<postmaster>.*status=sent \(delivered to maildir\)/);
+  const [notice] = mx.maildir('root');
+  assert.match(notice ?? '', /^Return-Path: <double-bounce@mx\.test\.example>\n/);
+  assert.match(notice ?? '', /\nSubject: Petrel SMTP server: errors from localhost\[127\.0\.0\.1\]\n/);
+  assert.match(notice ?? '', /\nTranscript of session follows\.\n\n Out: 220 [^\n]+\n In:  EHLO client\.example\n/);
+  assert.match(notice ?? '', /\n In:  BOGUS\n Out: 50[02] [^\n]+\n/);
+  assert.match(notice ?? '', /\n In:  RCPT TO:<victim@far\.example>\n Out: [45]54 [45]\.7\.1 [^\n]*Relay access denied\n/);
+  // A clean session sends nothing.
+  await mx.submit('s@example.org', ['root@localhost'], 'Subject: fine\n\nok\n');
+  await mx.waitForLog(/to=<root@localhost>.*status=sent[\s\S]*disconnect from|disconnect from[\s\S]*disconnect from[\s\S]*to=<root@localhost>.*status=sent/);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(mx.logText().split('postmaster notice of SMTP server errors').length, 2);
+});

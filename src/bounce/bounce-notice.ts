@@ -10,7 +10,7 @@
  * excludes it. Logs "ID: sender non-delivery notification: NEWID" (or
  * "delivery status", "delay", "postmaster non-delivery notification").
  */
-import { doubleBounceAddress, type NoticeRecipient } from '../global/bounce-clnt.js';
+import { doubleBounceAddress, noticeDue, type NoticeRecipient } from '../global/bounce-clnt.js';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { reportParts, wantsNotice, type ReportKind } from '../global/dsn-report.js';
 import type { Params } from '../global/params/param-registry.js';
@@ -63,15 +63,13 @@ export async function sendNotice(
 ): Promise<string | undefined> {
   const doubleBounce = doubleBounceAddress(params);
   const classes = params.notify_classes;
-  if (info.sender.toLowerCase() === doubleBounce.toLowerCase()) return undefined;
+  if (!noticeDue(params, kind, info.sender, recipients)) return undefined;
   if (info.sender === '') {
-    if (kind !== 'failed' || !classes.includes('2bounce') || recipients.length === 0) return undefined;
     const id = await post(params, kind, queueId, path, info, recipients, params['2bounce_notice_recipient'], doubleBounce, false);
     msg.info(`${queueId}: postmaster non-delivery notification: ${id}`);
     return undefined;
   }
   const named = recipients.filter((r) => wantsNotice(r.notify, kind));
-  if (named.length === 0) return undefined;
   const id = await post(params, kind, queueId, path, info, named, info.sender, '', false);
   msg.info(`${queueId}: ${LOG_NAMES[kind]}: ${id}`);
   const copyTo = kind === 'failed' && classes.includes('bounce') ? params.bounce_notice_recipient : kind === 'delayed' && classes.includes('delay') ? params.delay_notice_recipient : undefined;

@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { IpcError } from '../util/ipc-frame.js';
 import { keepConnection, openPooled } from '../util/ipc-pool.js';
-import type { ReportKind, ReportRecipient } from './dsn-report.js';
+import { wantsNotice, type ReportKind, type ReportRecipient } from './dsn-report.js';
 import type { Params } from './params/param-registry.js';
 
 /** The bounce service socket, relative to the queue directory. */
@@ -36,8 +36,28 @@ export function doubleBounceAddress(params: Pick<Params, 'double_bounce_sender' 
   return params.double_bounce_sender.includes('@') ? params.double_bounce_sender : `${params.double_bounce_sender}@${params.myorigin}`;
 }
 
-/** Has the notice sent (or found none due); rejects when the bounce service cannot do it now. */
-export async function requestNotice(params: Pick<Params, 'queue_directory' | 'ipc_timeout' | 'ipc_idle'>, request: NoticeRequest): Promise<void> {
+/**
+ * True when a notice of kind about recipients of mail from sender goes to
+ * anyone: never about mail from the double-bounce sender; about mail from
+ * the null sender only a non-delivery notice to the postmaster (2bounce);
+ * otherwise when a recipient's NOTIFY asks for it.
+ */
+export function noticeDue(params: Pick<Params, 'double_bounce_sender' | 'myorigin' | 'notify_classes'>, kind: ReportKind, sender: string, recipients: readonly NoticeRecipient[]): boolean {
+  if (sender.toLowerCase() === doubleBounceAddress(params).toLowerCase()) return false;
+  if (sender === '') return kind === 'failed' && params.notify_classes.includes('2bounce') && recipients.length > 0;
+  return recipients.some((r) => wantsNotice(r.notify, kind));
+}
+
+/**
+ * Has the notice sent (or finds none due, without asking the bounce
+ * service); rejects when the bounce service cannot do it now.
+ */
+export async function requestNotice(
+  params: Pick<Params, 'queue_directory' | 'ipc_timeout' | 'ipc_idle' | 'double_bounce_sender' | 'myorigin' | 'notify_classes'>,
+  request: NoticeRequest,
+  sender: string,
+): Promise<void> {
+  if (!noticeDue(params, request.kind, sender, request.recipients)) return;
   const path = join(params.queue_directory, BOUNCE_SOCKET);
   const timeoutMs = params.ipc_timeout * 1000;
   let opened;

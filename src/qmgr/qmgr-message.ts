@@ -160,11 +160,11 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     deferred = 0;
   }
   if (delivered.length > 0) {
-    await requestNotice(params, { kind: 'delivered', queueId: id, recipients: delivered }).catch((err: unknown) => msg.warn(`${id}: cannot send the delivery status notice: ${(err as Error).message}`));
+    await requestNotice(params, { kind: 'delivered', queueId: id, recipients: delivered }, info.sender).catch((err: unknown) => msg.warn(`${id}: cannot send the delivery status notice: ${(err as Error).message}`));
   }
   if (bounced.length > 0) {
     try {
-      await requestNotice(params, { kind: 'failed', queueId: id, recipients: bounced.map(({ stored: _stored, ...recipient }) => recipient) });
+      await requestNotice(params, { kind: 'failed', queueId: id, recipients: bounced.map(({ stored: _stored, ...recipient }) => recipient) }, info.sender);
       sent.push(...bounced.map((b) => b.stored));
     } catch (err) {
       // The bounced recipients stay pending, so the next attempt bounces them (and notifies) again.
@@ -177,7 +177,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     let warned = from !== 'incoming' && (await delayWarningSent(params.queue_directory, id));
     if (!warned && params.delay_warning_time > 0 && now - info.arrival >= params.delay_warning_time * 1000 && waiting.length > 0) {
       try {
-        await requestNotice(params, { kind: 'delayed', queueId: id, recipients: waiting });
+        await requestNotice(params, { kind: 'delayed', queueId: id, recipients: waiting }, info.sender);
         warned = true;
       } catch (err) {
         msg.warn(`${id}: cannot send the delay notice: ${(err as Error).message}`);

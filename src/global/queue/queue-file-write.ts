@@ -20,6 +20,20 @@ import { fsyncCoversRename, fsyncDirectory, fsyncFd, writeAllSync } from '../../
 
 const FLUSH_BYTES = 64 * 1024;
 
+/** Opens a spare file taken from recycle/; one that cannot be opened (someone else's, say) is removed, and undefined returned. */
+function openRecycled(path: string): number | undefined {
+  try {
+    return openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+  } catch {
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+    return undefined;
+  }
+}
+
 /** The envelope cleanup knows before the content arrives. */
 export interface QueueEnvelope {
   readonly arrival: number;
@@ -70,10 +84,9 @@ export class QueueFileWriter {
       const tempPath = join(queuePath(queueDirectory, queue), `.${id}.tmp`);
       try {
         // A user's maildrop file must be readable by pickup, which runs as mail_owner; it is never a recycled one.
-        const recycled = queue !== 'maildrop' && takeRecycledFile(queueDirectory, tempPath);
-        const fd = recycled
-          ? openSync(tempPath, constants.O_WRONLY | constants.O_NOFOLLOW)
-          : openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, queue === 'maildrop' ? 0o644 : 0o600);
+        const reused = queue !== 'maildrop' && takeRecycledFile(queueDirectory, tempPath) ? openRecycled(tempPath) : undefined;
+        const recycled = reused !== undefined;
+        const fd = reused ?? openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, queue === 'maildrop' ? 0o644 : 0o600);
         const writer = new QueueFileWriter(fd, queue, id, tempPath, finalPath, recycled);
         writer.record(REC.version, QUEUE_FORMAT);
         writer.record(REC.queueId, id);

@@ -37,9 +37,12 @@ let kept = { count: RECYCLE_POOL_LIMIT, countedAt: Number.NEGATIVE_INFINITY };
 /** Spare file names cleanup saw at its last look and has not tried yet (an empty pool is looked at again each time: one readdir). */
 let spares: string[] = [];
 
+/** The regular files in the pool (anything else there is left alone). */
 function spareNames(dir: string): string[] {
   try {
-    return readdirSync(dir).filter(isQueueId);
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isFile() && isQueueId(entry.name))
+      .map((entry) => entry.name);
   } catch {
     return [];
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -158,4 +158,19 @@ test("a file that holds another message's content under a new name (a reused fil
   writeFileSync(other, readFileSync(path));
   await assert.rejects(readQueueFile(other), (err: unknown) => err instanceof PetrelError && err.code === 'queue_corrupt' && /old content of message/.test(err.message));
   rmSync(other);
+});
+
+test('only regular files are taken from the pool; one that cannot be opened is dropped and a new file made instead', async () => {
+  const pool = join(queue, RECYCLE_DIRECTORY);
+  for (const name of readdirSync(pool)) rmSync(join(pool, name));
+  const planted = newQueueId();
+  mkdirSync(join(pool, planted));
+  const unreadable = newQueueId();
+  writeFileSync(join(pool, unreadable), 'old', { mode: 0o400 });
+  const id = await writeMessage();
+  assert.equal((await readQueueFile(queueFilePath(queue, 'incoming', id))).sender, 'a@example.com');
+  // The directory stays; the read-only file was reused (root may write it) or dropped (no one else may).
+  assert.deepEqual(readdirSync(pool), [planted]);
+  assert.ok(!readdirSync(join(queue, 'incoming')).some((name) => name.endsWith('.tmp')));
+  rmSync(join(pool, planted), { recursive: true });
 });

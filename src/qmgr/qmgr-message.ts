@@ -56,6 +56,11 @@ async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: Qu
     const { dsn, reason } = dsnOf(nexthop, '5.0.0');
     return local(dsn.startsWith('4') ? 'deferred' : 'bounced', dsn, reason, 'none');
   }
+  if (transport === 'retry') {
+    // retry(8): always a temporary failure, whatever class the text names.
+    const { dsn, reason } = dsnOf(nexthop, '4.0.0');
+    return local('deferred', `4${dsn.slice(1)}`, reason, 'none');
+  }
   if (transport === 'discard') return local('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`, 'none');
   if (params.defer_transports.includes(transport) && !ctx.flushing) return local('deferred', '4.3.2', 'deferred transport', 'none');
   const dead = ctx.slots.dead(transport, nexthop);

@@ -7,7 +7,7 @@ import { TestInstance } from '../support/instance.js';
 let mx: TestInstance;
 
 before(async () => {
-  mx = await TestInstance.create('transport_maps = inline:{ { nowhere.test = error:5.1.2 no such domain here } }');
+  mx = await TestInstance.create('transport_maps = inline:{ { nowhere.test = error:5.1.2 no such domain here }, { later.test = retry:5.4.1 try again later } }');
   // Started without its bounce service: notices cannot go out yet.
   const masterCf = join(mx.etc, 'master.cf');
   writeFileSync(masterCf, readFileSync(masterCf, 'utf8').replace(/^bounce .*\n/m, ''));
@@ -34,4 +34,14 @@ test('the bounce daemon sends the non-delivery notice; while it is missing the m
   assert.match(mail ?? '', /Final-Recipient: rfc822; bob@nowhere\.test\nAction: failed\nStatus: 5\.1\.2\n/);
   assert.match(mail ?? '', /Subject: goes nowhere/);
   assert.deepEqual(mx.queued('deferred'), []);
+});
+
+test('the retry transport defers, always with a 4.x.x code, and sends no notice', async () => {
+  const id = await mx.submit('alice@localhost', ['carol@later.test'], 'Subject: later\n\nbody\n');
+  await mx.waitForLog(new RegExp(`${id}: to=<carol@later\\.test>, relay=none,.*dsn=4\\.4\\.1, status=deferred \\(try again later\\)`));
+  for (let waited = 0; !mx.queued('deferred').includes(id); waited += 50) {
+    assert.ok(waited < 5000, 'the message is kept in deferred/');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.doesNotMatch(mx.logText(), new RegExp(`${id}: sender (non-delivery|delay) notification`));
 });

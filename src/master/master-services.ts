@@ -5,7 +5,8 @@
  * unprivileged service, the -o overrides and
  * master.cf's own arguments), maxproc, wakeup, the process cap, and the
  * listeners. An entry whose daemon Petrel does not have is skipped with a
- * warning naming it, never silently. Used by master-main.ts at start and on
+ * warning naming it, never silently (an info line for the Postfix daemons
+ * whose work Petrel does inside other processes). Used by master-main.ts at start and on
  * reload.
  */
 import { existsSync } from 'node:fs';
@@ -24,6 +25,18 @@ export interface PlannedService {
   readonly addresses: readonly ListenAddress[];
 }
 
+/**
+ * Postfix daemons whose work Petrel does inside other processes: a
+ * master.cf line naming one starts nothing, and says so in an info line
+ * rather than a warning, since every Postfix master.cf has these lines.
+ */
+const IN_PROCESS: Readonly<Record<string, string>> = {
+  'trivial-rewrite': 'rewriting and routing run inside each daemon that needs them',
+  showq: 'postqueue and mailq read the queue themselves',
+  error: 'qmgr carries out the error and retry transports itself',
+  discard: 'qmgr carries out the discard transport itself',
+};
+
 /** master.cf commands served by another command's program (Postfix's lmtp is its smtp). */
 const SHARED_PROGRAMS: Readonly<Record<string, string>> = { lmtp: 'smtp' };
 
@@ -39,6 +52,11 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
   for (const entry of entries) {
     const key = `${entry.service}/${entry.type}`;
     const entryFile = daemonEntry(params, entry.command);
+    const inProcess = IN_PROCESS[entry.command];
+    if (inProcess !== undefined) {
+      msg.info(`master.cf: line ${entry.line}: service ${key}: no process of its own (${inProcess})`);
+      continue;
+    }
     if (!/^[a-z0-9-]+$/.test(entry.command) || !existsSync(entryFile)) {
       msg.warn(`master.cf: line ${entry.line}: service ${key}: Petrel has no "${entry.command}" daemon; service not started`);
       continue;

@@ -10,7 +10,7 @@ let mx: TestInstance;
 
 before(async () => {
   mx = await TestInstance.create('', 'postmaster: root\n', { service_throttle_time: '2s' });
-  appendFileSync(join(mx.etc, 'master.cf'), 'broken unix - n n - - local -o append_dot_mydomain=perhaps\nnothere unix - n n - - no-such-daemon\n');
+  appendFileSync(join(mx.etc, 'master.cf'), 'broken unix - n n - - local -o append_dot_mydomain=perhaps\nnothere unix - n n - - no-such-daemon\nretry unix - - n - - error\n');
   mx.start();
 });
 
@@ -18,6 +18,7 @@ after(() => mx.remove());
 
 test('a service whose workers die at start-up is throttled, with Postfix\'s log lines', async () => {
   await mx.waitForLog(/warning: master\.cf: line \d+: service nothere\/unix: Petrel has no "no-such-daemon" daemon; service not started/);
+  await mx.waitForLog(/postfix\/master\[\d+\]: master\.cf: line \d+: service retry\/unix: no process of its own \(qmgr carries out the error and retry transports itself\)/);
   // The listeners are open once the master says it started.
   await mx.waitForLog(/daemon started/);
   const socket = connect(join(mx.queue, 'private', 'broken'));

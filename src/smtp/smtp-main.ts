@@ -49,7 +49,7 @@ interface SmtpContext {
 
 let ctx: SmtpContext | undefined;
 
-/** Connections kept after a delivery, by next hop, for the next delivery there (SMTP only). */
+/** Connections kept after a delivery, by next hop, for the next delivery there. */
 const links = new Map<string, { link: SmtpLink; target: Target; timer: NodeJS.Timeout }>();
 
 function takeLink(context: SmtpContext, nexthop: string): { link: SmtpLink; target: Target } | undefined {
@@ -57,14 +57,15 @@ function takeLink(context: SmtpContext, nexthop: string): { link: SmtpLink; targ
   if (kept === undefined) return undefined;
   links.delete(nexthop);
   clearTimeout(kept.timer);
-  if (kept.link.usable && Date.now() - kept.link.openedAt < context.params.smtp_connection_reuse_time_limit * 1000) return kept;
+  const reuseLimit = context.lmtp ? context.params.lmtp_connection_reuse_time_limit : context.params.smtp_connection_reuse_time_limit;
+  if (kept.link.usable && Date.now() - kept.link.openedAt < reuseLimit * 1000) return kept;
   kept.link.close();
   return undefined;
 }
 
 function keepLink(context: SmtpContext, nexthop: string, link: SmtpLink, target: Target): void {
-  const limit = context.params.smtp_connection_cache_time_limit;
-  if (context.lmtp || limit <= 0 || !link.usable || links.has(nexthop)) {
+  const limit = context.lmtp ? context.params.lmtp_connection_cache_time_limit : context.params.smtp_connection_cache_time_limit;
+  if (limit <= 0 || !link.usable || links.has(nexthop)) {
     link.close();
     return;
   }

@@ -19,6 +19,8 @@ before(async () => {
   dovecot = await startDovecot(dovecotDir, await freePort());
   mx = await TestInstance.create('', 'postmaster: root\n', {
     transport_maps: `inline:{ dove.test=lmtp:unix:${dovecot.socket}, dovetcp.test=lmtp:inet:127.0.0.1:${dovecot.port} }`,
+    // Long enough that a slow machine still finds the connection kept between two messages.
+    lmtp_connection_cache_time_limit: '10s',
   });
   appendFileSync(join(mx.etc, 'master.cf'), 'lmtp unix - - n - - lmtp\n');
   mx.start();
@@ -53,4 +55,12 @@ test('LMTP over TCP (lmtp:inet:host:port)', { skip }, async () => {
   const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
   await mx.waitForLog(new RegExp(`${id}: to=<known@dovetcp\\.test>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${dovecot.port},.*status=sent`));
   assert.equal(dovecot.delivered('known').length, 2);
+});
+
+test('an LMTP connection is kept for the next delivery to the same next hop (conn_use=2)', { skip }, async () => {
+  const first = await mx.submit('alice@localhost', ['known@dovetcp.test'], 'Subject: first\n\none\n');
+  await mx.waitForLog(new RegExp(`${first}: to=<known@dovetcp\\.test>.*status=sent`));
+  const second = await mx.submit('alice@localhost', ['known@dovetcp.test'], 'Subject: second\n\ntwo\n');
+  await mx.waitForLog(new RegExp(`${second}: to=<known@dovetcp\\.test>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${dovecot.port}, conn_use=\\d+,.*status=sent`));
+  assert.equal(dovecot.delivered('known').length, 4);
 });

@@ -25,6 +25,8 @@ export const SMTP_PARAMS = defineParams({
   smtp_mx_session_limit: { kind: 'int', default: '2', min: 0, doc: 'The most SMTP sessions tried for one delivery (0: no limit)' },
   smtp_connection_cache_time_limit: { kind: 'time', default: '2s', timeUnit: 's', min: 0, doc: 'How long an idle SMTP connection is kept for the next delivery to the same next hop (0: none)' },
   smtp_connection_reuse_time_limit: { kind: 'time', default: '300s', timeUnit: 's', min: 1, doc: 'How long after it opened a connection may still be reused' },
+  lmtp_connection_cache_time_limit: { kind: 'time', default: '2s', timeUnit: 's', min: 0, doc: 'How long an idle LMTP connection is kept for the next delivery to the same next hop (0: none)' },
+  lmtp_connection_reuse_time_limit: { kind: 'time', default: '300s', timeUnit: 's', min: 1, doc: 'How long after it opened an LMTP connection may still be reused' },
   disable_mime_output_conversion: { kind: 'bool', default: 'no', doc: 'Send 8-bit content as it is to a server without 8BITMIME instead of converting it to quoted-printable' },
   mime_nesting_limit: { kind: 'int', default: '100', min: 1, doc: 'The deepest MIME nesting followed when 8-bit content is converted for a server without 8BITMIME' },
   smtp_skip_5xx_greeting: { kind: 'bool', default: 'yes', doc: 'Try the next server after a 5xx greeting instead of bouncing' },

@@ -9,7 +9,9 @@
  * configuration and queue folders, another port; Maildir delivery through
  * virtual(8), fsync before 250 and before reporting a delivery, as Petrel;
  * or relayhost to the same smtp-sink) and the ratios are printed.
- *   npm run build && node dist/bench/smtp/smtp-bench.js [sessions] [messages] [bytes] [local|relay]
+ *   npm run build && node dist/bench/smtp/smtp-bench.js [sessions] [messages] [bytes] [local|relay] [rounds]
+ * With rounds 2 (the default) the systems run Petrel, Postfix, Postfix,
+ * Petrel, so that neither always runs first, and the ratios are of the means.
  * Defaults are the issues' figure: 20 sessions, 10,000 messages of 10 KB.
  * Running the Postfix side needs root, and Postfix insists that a second
  * instance's folder be listed in /etc/postfix/main.cf; the script adds it
@@ -30,6 +32,9 @@ const sessions = Number(process.argv[2] ?? 20);
 const messages = Number(process.argv[3] ?? 10_000);
 const bytes = Number(process.argv[4] ?? 10_240);
 const mode = process.argv[5] ?? 'local';
+/** 2 (the default): Petrel, Postfix, Postfix, Petrel, and the means; 1: one run of each. */
+const rounds = Number(process.argv[6] ?? 2);
+if (rounds !== 1 && rounds !== 2) throw new Error(`rounds must be 1 or 2, not ${process.argv[6]}`);
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 /** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
@@ -272,13 +277,29 @@ async function postfix(work: string, sinkPort: number | undefined): Promise<Syst
   };
 }
 
-function show(name: string, r: Result): void {
+/** The mean of each figure over runs (the CPU by process: of every process seen). */
+function mean(runs: readonly Result[]): Result | undefined {
+  if (runs.length === 0) return undefined;
+  const avg = (pick: (r: Result) => number): number => runs.reduce((sum, r) => sum + pick(r), 0) / runs.length;
+  const names = new Set(runs.flatMap((r) => [...r.cpuByProcess.keys()]));
+  return {
+    acceptedPerSecond: avg((r) => r.acceptedPerSecond),
+    deliveredPerSecond: avg((r) => r.deliveredPerSecond),
+    p50: avg((r) => r.p50),
+    p99: avg((r) => r.p99),
+    peakRssMb: avg((r) => r.peakRssMb),
+    cpuMsPerMessage: avg((r) => r.cpuMsPerMessage),
+    cpuByProcess: new Map([...names].map((name) => [name, avg((r) => r.cpuByProcess.get(name) ?? 0)])),
+  };
+}
+
+function show(name: string, r: Result, label = ''): void {
   console.log(
-    `${name.padEnd(8)} accepted ${r.acceptedPerSecond.toFixed(0).padStart(6)} msg/s  delivered ${r.deliveredPerSecond.toFixed(0).padStart(6)} msg/s  ` +
+    `${`${name}${label === '' ? '' : ` ${label}`}`.padEnd(13)} accepted ${r.acceptedPerSecond.toFixed(0).padStart(6)} msg/s  delivered ${r.deliveredPerSecond.toFixed(0).padStart(6)} msg/s  ` +
       `latency p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms  peak RSS ${r.peakRssMb.toFixed(0)} MB  CPU ${r.cpuMsPerMessage.toFixed(2)} ms/msg`,
   );
   const parts = [...r.cpuByProcess].filter(([, ms]) => ms >= 0.005).sort((a, b) => b[1] - a[1]);
-  console.log(`${''.padEnd(8)} CPU ms/msg by process: ${parts.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ')}`);
+  console.log(`${''.padEnd(13)} CPU ms/msg by process: ${parts.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ')}`);
 }
 
 async function run(system: System): Promise<Result> {
@@ -324,15 +345,31 @@ async function main(): Promise<void> {
   }
   console.log(`${sessions} sessions, ${messages} messages of ${bytes} bytes ${mode === 'relay' ? 'relayed to smtp-sink' : 'to one Maildir'}`);
   try {
-    const petrelResult = await run(await petrel(work, sinkPort));
-    show('Petrel', petrelResult);
-    const reference = await postfix(work, sinkPort);
-    if (reference === undefined) {
-      console.log('(Postfix not installed, or not root: no side-by-side figures)');
-      return;
+    // Petrel, Postfix, Postfix, Petrel: each system runs as often first as last, so what the
+    // machine carries over from one run to the next (a file system busy with the removals of a
+    // previous run, say) weighs on both alike. Each run has folders of its own.
+    const order = rounds === 1 ? (['Petrel', 'Postfix'] as const) : (['Petrel', 'Postfix', 'Postfix', 'Petrel'] as const);
+    const results = new Map<string, Result[]>();
+    for (const [k, name] of order.entries()) {
+      const dir = join(work, `run${k + 1}`);
+      mkdirSync(dir, { mode: 0o755 });
+      chmodSync(dir, 0o755);
+      const system = name === 'Petrel' ? await petrel(dir, sinkPort) : await postfix(dir, sinkPort);
+      if (system === undefined) {
+        console.log('(Postfix not installed, or not root: no side-by-side figures)');
+        continue;
+      }
+      const result = await run(system);
+      show(name, result);
+      results.set(name, [...(results.get(name) ?? []), result]);
     }
-    const postfixResult = await run(reference);
-    show('Postfix', postfixResult);
+    const petrelResult = mean(results.get('Petrel') ?? []);
+    const postfixResult = mean(results.get('Postfix') ?? []);
+    if (petrelResult === undefined || postfixResult === undefined) return;
+    if (rounds > 1) {
+      show('Petrel', petrelResult, 'mean');
+      show('Postfix', postfixResult, 'mean');
+    }
     console.log(
       `Petrel/Postfix: accepted ${(petrelResult.acceptedPerSecond / postfixResult.acceptedPerSecond).toFixed(2)}x, ` +
         `delivered ${(petrelResult.deliveredPerSecond / postfixResult.deliveredPerSecond).toFixed(2)}x, ` +

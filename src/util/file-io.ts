@@ -25,8 +25,13 @@ export function writeAllSync(fd: number, data: Buffer, position: number | null):
   }
 }
 
-/** Per directory: the fsync() under way, and the one that will follow it for those who came meanwhile. */
-const directorySyncs = new Map<string, { running: Promise<void>; next: Promise<void> | undefined }>();
+/** One directory's fsyncs: the one under way, and the one that will follow it for those who came meanwhile. */
+interface DirectorySync {
+  running: Promise<void> | undefined;
+  next: Promise<void> | undefined;
+}
+
+const directorySyncs = new Map<string, DirectorySync>();
 
 /**
  * fsync()s the directory that holds path, making a create, rename or unlink
@@ -38,31 +43,23 @@ const directorySyncs = new Map<string, { running: Promise<void>; next: Promise<v
  */
 export function fsyncDirectory(path: string): Promise<void> {
   const dir = dirname(path);
-  const state = directorySyncs.get(dir);
-  if (state === undefined) {
-    const entry = { running: syncDirectoryNow(dir), next: undefined as Promise<void> | undefined };
-    directorySyncs.set(dir, entry);
-    settle(dir, entry);
-    return entry.running;
-  }
-  if (state.next === undefined) {
-    state.next = state.running.catch(() => undefined).then(() => {
-      state.running = syncDirectoryNow(dir);
-      state.next = undefined;
-      settle(dir, state);
-      return state.running;
-    });
-  }
+  const state = directorySyncs.get(dir) ?? { running: undefined, next: undefined };
+  if (state.running === undefined) return beginDirectorySync(dir, state);
+  state.next ??= state.running.catch(() => undefined).then(() => beginDirectorySync(dir, state));
   return state.next;
 }
 
-/** Forgets the directory once its last fsync is over and none is waiting. */
-function settle(dir: string, state: { running: Promise<void>; next: Promise<void> | undefined }): void {
-  const running = state.running;
+/** Starts an fsync of dir; the directory is forgotten once it ends with none waiting. */
+function beginDirectorySync(dir: string, state: DirectorySync): Promise<void> {
+  const running = syncDirectoryNow(dir);
+  state.running = running;
+  state.next = undefined;
+  directorySyncs.set(dir, state);
   const forget = (): void => {
     if (state.running === running && state.next === undefined) directorySyncs.delete(dir);
   };
   running.then(forget, forget);
+  return running;
 }
 
 async function syncDirectoryNow(dir: string): Promise<void> {

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
@@ -15,15 +13,7 @@ before(async () => {
   port = await freePort();
   dns = await startDnsServer({ 'site.test': { a: ['127.0.0.7'] }, 'other.test': { a: ['127.0.0.8'] } });
   // Long backoff: only postqueue -s and -i bring the deferred mail back early.
-  mx = await TestInstance.create('', 'postmaster: root\n', {
-    inet_protocols: 'ipv4',
-    dns_servers: `127.0.0.1:${dns.port}`,
-    smtp_tcp_port: String(port),
-    minimal_backoff_time: '1h',
-    maximal_backoff_time: '2h',
-    queue_run_delay: '1h',
-  });
-  appendFileSync(join(mx.etc, 'master.cf'), 'smtp unix - - n - - smtp\n');
+  mx = await TestInstance.createSmtpClient(dns.port, port, { minimal_backoff_time: '1h', maximal_backoff_time: '2h', queue_run_delay: '1h' });
   mx.start();
 });
 

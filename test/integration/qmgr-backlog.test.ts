@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
@@ -15,17 +13,13 @@ const held: Socket[] = [];
 before(async () => {
   port = await freePort();
   dns = await startDnsServer({ 'hang.test': { a: ['127.0.0.9'] } });
-  mx = await TestInstance.create('', 'postmaster: root\n', {
-    inet_protocols: 'ipv4',
-    dns_servers: `127.0.0.1:${dns.port}`,
-    smtp_tcp_port: String(port),
+  mx = await TestInstance.createSmtpClient(dns.port, port, {
     smtp_helo_timeout: '60s',
     qmgr_message_active_limit: '2',
     minimal_backoff_time: '1h',
     maximal_backoff_time: '2h',
     queue_run_delay: '1h',
   });
-  appendFileSync(join(mx.etc, 'master.cf'), 'smtp unix - - n - - smtp\n');
   mx.start();
 });
 

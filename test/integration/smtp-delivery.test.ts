@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
@@ -34,18 +32,20 @@ before(async () => {
   up = await startSmtpPeer('127.0.0.2', port);
   plainOnly = await startSmtpPeer('127.0.0.5', port, { startTls: false, minimal: true });
   peers.push(up, plainOnly);
-  mx = await TestInstance.create('', 'postmaster: alice\n', {
-    inet_protocols: 'ipv4',
-    dns_servers: `127.0.0.1:${dns.port}`,
-    smtp_tcp_port: String(port),
-    smtp_connect_timeout: '2s',
-    delay_warning_time: '1s',
-    smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
-    notify_classes: 'bounce, 2bounce',
-    smtp_generic_maps: 'inline:{ gen@localhost=gen@public.example, @box.localdomain=ops@public.example }',
-    transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay: }',
-  });
-  appendFileSync(join(mx.etc, 'master.cf'), 'smtp unix - - n - - smtp\ntlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt\n');
+  mx = await TestInstance.createSmtpClient(
+    dns.port,
+    port,
+    {
+      smtp_connect_timeout: '2s',
+      delay_warning_time: '1s',
+      smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
+      notify_classes: 'bounce, 2bounce',
+      smtp_generic_maps: 'inline:{ gen@localhost=gen@public.example, @box.localdomain=ops@public.example }',
+      transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay: }',
+    },
+    'postmaster: alice\n',
+    ['tlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt'],
+  );
   mx.start();
 });
 

@@ -5,7 +5,7 @@
  * an administrator would. Nothing is mocked: the master forks the real
  * daemons.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,23 @@ export class TestInstance {
     );
     const built = runPetrel('newaliases', ['-c', instance.etc]);
     if (built.status !== 0) throw new Error(built.stderr);
+    return instance;
+  }
+
+  /**
+   * Creates an instance that delivers by SMTP: its lookups go to the DNS
+   * server on dnsPort (IPv4 only), its SMTP client connects to smtpPort, and
+   * master.cf runs the smtp agent and the further services given.
+   */
+  static async createSmtpClient(
+    dnsPort: number,
+    smtpPort: number,
+    settings: Readonly<Record<string, string>>,
+    aliases = 'postmaster: root\n',
+    services: readonly string[] = [],
+  ): Promise<TestInstance> {
+    const instance = await TestInstance.create('', aliases, { inet_protocols: 'ipv4', dns_servers: `127.0.0.1:${dnsPort}`, smtp_tcp_port: String(smtpPort), ...settings });
+    appendFileSync(join(instance.etc, 'master.cf'), ['smtp unix - - n - - smtp', ...services, ''].join('\n'));
     return instance;
   }
 

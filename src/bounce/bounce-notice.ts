@@ -11,7 +11,7 @@
  * "delivery status", "delay", "postmaster non-delivery notification").
  */
 import { doubleBounceAddress, noticeDue, type NoticeRecipient } from '../global/bounce-clnt.js';
-import { CleanupClient } from '../global/cleanup-clnt.js';
+import { postNotice } from '../global/cleanup-clnt.js';
 import { reportParts, wantsNotice, type ReportKind } from '../global/dsn-report.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentChunks, type QueueFileInfo } from '../global/queue/queue-file-read.js';
@@ -27,22 +27,21 @@ const LOG_NAMES: Record<ReportKind, string> = {
 async function post(params: Params, kind: ReportKind, queueId: string, path: string, info: QueueFileInfo, named: readonly NoticeRecipient[], to: string, from: string, headersOnly: boolean): Promise<string> {
   const message = { queueId, sender: info.sender, arrival: info.arrival, envid: info.attrs.envid, ret: headersOnly ? 'HDRS' : info.attrs.ret, contentSize: info.contentSize, headerSize: info.headerSize };
   const { head, includeBody, tail } = reportParts(kind, params.myhostname, message, named, params.bounce_size_limit);
-  const opened = await CleanupClient.begin(params, { op: 'begin', sender: from, arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true });
-  if (!(opened instanceof CleanupClient)) throw new Error(`cleanup refused the notice: ${opened.text}`);
-  await opened.recipient({ address: to, original: to, notify: '', orcpt: '' });
-  await opened.content(Buffer.from(`From: MAILER-DAEMON@${params.myhostname} (Mail Delivery System)\nTo: ${to}\n${head}`, 'utf8'));
+  return postNotice(params, from, to, noticeContent(path, info, `From: MAILER-DAEMON@${params.myhostname} (Mail Delivery System)\nTo: ${to}\n${head}`, includeBody, tail));
+}
+
+/** The notice's content: its head, the original (whole or up to the end of its header), its tail. */
+function* noticeContent(path: string, info: QueueFileInfo, head: string, includeBody: boolean, tail: string): Generator<Buffer> {
+  yield Buffer.from(head, 'utf8');
   const limit = includeBody ? info.contentSize : info.headerSize;
   let sent = 0;
   for (const chunk of contentChunks(path, info)) {
     const take = Math.min(chunk.length, limit - sent);
     if (take <= 0) break;
-    await opened.content(chunk.subarray(0, take));
+    yield chunk.subarray(0, take);
     sent += take;
   }
-  await opened.content(Buffer.from(tail, 'utf8'));
-  const reply = await opened.finish();
-  if (reply.status !== 'ok') throw new Error(`cleanup refused the notice: ${reply.text}`);
-  return reply.id;
+  yield Buffer.from(tail, 'utf8');
 }
 
 /**

@@ -99,3 +99,18 @@ export class CleanupClient {
     this.conn.socket.destroy();
   }
 }
+
+/**
+ * Queues a notice Petrel writes itself: from sender to one recipient, as a
+ * local submission (missing headers added), the content as given; returns
+ * its queue ID, or throws when cleanup refuses it.
+ */
+export async function postNotice(params: CleanupClientParams, sender: string, recipient: string, content: Iterable<Buffer>): Promise<string> {
+  const opened = await CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true });
+  if (!(opened instanceof CleanupClient)) throw new Error(`cleanup refused the notice: ${opened.text}`);
+  await opened.recipient({ address: recipient, original: recipient, notify: '', orcpt: '' });
+  for (const chunk of content) await opened.content(chunk);
+  const reply = await opened.finish();
+  if (reply.status !== 'ok') throw new Error(`cleanup refused the notice: ${reply.text}`);
+  return reply.id;
+}

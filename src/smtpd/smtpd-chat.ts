@@ -11,7 +11,7 @@
  * the client is gone.
  */
 import { doubleBounceAddress } from '../global/bounce-clnt.js';
-import { CleanupClient } from '../global/cleanup-clnt.js';
+import { postNotice } from '../global/cleanup-clnt.js';
 import type { Params } from '../global/params/param-registry.js';
 import { msg } from '../util/msg.js';
 
@@ -68,9 +68,6 @@ export async function notifyPostmaster(params: Params, chat: SmtpChat, client: s
   const classes = [...chat.errors].filter((c) => params.notify_classes.includes(c));
   if (classes.length === 0) return;
   const to = params.error_notice_recipient;
-  const opened = await CleanupClient.begin(params, { op: 'begin', sender: doubleBounceAddress(params), arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true });
-  if (!(opened instanceof CleanupClient)) throw new Error(`cleanup refused the notice: ${opened.text}`);
-  await opened.recipient({ address: to, original: to, notify: '', orcpt: '' });
   const head = [
     `From: MAILER-DAEMON@${params.myhostname} (Mail Delivery System)`,
     `To: ${to} (Postmaster)`,
@@ -81,8 +78,6 @@ export async function notifyPostmaster(params: Params, chat: SmtpChat, client: s
     `Client: ${client}`,
     '',
   ].join('\n');
-  await opened.content(Buffer.from(`${head}\n${chat.transcript()}`, 'utf8'));
-  const reply = await opened.finish();
-  if (reply.status !== 'ok') throw new Error(`cleanup refused the notice: ${reply.text}`);
-  msg.info(`${reply.id}: postmaster notice of SMTP server errors (${classes.join(', ')}) from ${client}`);
+  const id = await postNotice(params, doubleBounceAddress(params), to, [Buffer.from(`${head}\n${chat.transcript()}`, 'utf8')]);
+  msg.info(`${id}: postmaster notice of SMTP server errors (${classes.join(', ')}) from ${client}`);
 }

@@ -107,7 +107,7 @@ export class DovecotAuthConnection {
 
   /** Sends one line of fields (each already escaped) and waits up to timeoutMs for the reply to id. */
   request(id: number, fields: readonly string[], timeoutMs: number): Promise<AuthAnswer> {
-    if (this.closedReason !== undefined) return Promise.resolve({ kind: 'lost', reason: this.closedReason });
+    if (this.closedReason !== undefined) return Promise.resolve({ kind: 'lost', reason: `Dovecot auth server ${this.name}: ${this.closedReason}` });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.delete(id);

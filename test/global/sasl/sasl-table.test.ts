@@ -111,10 +111,15 @@ test('an unknown user costs as much hash work as a known one', async () => {
     assert.deepEqual(await plain(server, user, 'guess'), refused);
     return performance.now() - started;
   };
-  // "slow" has 20 times the default rounds: about 300 ms a check here.
-  const known = await time('slow');
-  const unknown = await time('no-such-user');
+  // "slow" has 20 times the default rounds: about 300 ms a check here. The
+  // first check also starts the hashing worker, so it is left out, and the
+  // quickest of three runs each stands for a machine busy with other work.
+  await time('alice');
+  const runs: { known: number; unknown: number }[] = [];
+  for (let i = 0; i < 3; i++) runs.push({ known: await time('slow'), unknown: await time('no-such-user') });
   await server.close();
+  const known = Math.min(...runs.map((run) => run.known));
+  const unknown = Math.min(...runs.map((run) => run.unknown));
   assert.ok(known > 100, `a known user's check took ${known} ms`);
   assert.ok(unknown > known * 0.5, `an unknown user took ${unknown} ms, a known one ${known} ms`);
 });

@@ -4,7 +4,9 @@
  * master.cf itself, and runs each service's workers (master-service.ts).
  * SIGHUP re-reads main.cf and master.cf: unchanged listeners stay open,
  * workers are replaced as they go idle, services are added and removed.
- * SIGTERM and SIGINT stop every worker and exit. Runs in the foreground;
+ * A configuration that asks for protection Petrel does not implement
+ * (config-fail-closed.ts) stops it before anything is opened, and a reload
+ * to one is refused. SIGTERM and SIGINT stop every worker and exit. Runs in the foreground;
  * "petrel start" runs it in the background. Started as
  * "master -c config_dir".
  */
@@ -13,6 +15,7 @@ import { userInfo } from 'node:os';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
+import { failClosedProblems, masterCfServices } from '../global/config/config-fail-closed.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { unprivilegedOwner, type Account } from '../global/accounts.js';
@@ -20,7 +23,7 @@ import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { openMaillog, type Maillog } from '../util/maillog.js';
-import { msg, setMsgSink, setProgramName } from '../util/msg.js';
+import { msg, setMsgSink, setProgramName, stderrSink } from '../util/msg.js';
 import { lockMaster } from './master-lock.js';
 import { MasterService } from './master-service.js';
 import { addressKey, openListeners, planServices, type PlannedService } from './master-services.js';
@@ -34,10 +37,28 @@ interface Running {
   readonly addresses: string;
 }
 
-function load(configDir: string): { config: Config; plan: () => PlannedService[] } {
+/** The configuration, what the master would run, and the settings it must refuse to run with. */
+function load(configDir: string): { config: Config; problems: string[]; plan: () => PlannedService[] } {
   const entries = readMasterCf(join(configDir, 'master.cf'));
   const config = loadConfig({ configDir, warnUnused: true }, entries.map((e) => e.service));
-  return { config, plan: () => planServices(entries, config.params, configDir) };
+  const problems = failClosedProblems({ configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, configDir) });
+  return { config, problems, plan: () => planServices(entries, config.params, configDir) };
+}
+
+/** Reports each problem (on stderr too when logging to a file) and ends with a fatal error, before anything is opened. */
+async function refuseToStart(problems: readonly string[], log: Maillog, logsToFile: boolean): Promise<never> {
+  if (logsToFile) {
+    setMsgSink((severity, program, text) => {
+      log.sink(severity, program, text);
+      stderrSink(severity, program, text);
+    });
+  }
+  for (const problem of problems.slice(0, -1)) msg.error(problem);
+  try {
+    return msg.fatal(problems[problems.length - 1] as string);
+  } finally {
+    await log.flush();
+  }
 }
 
 async function start(running: Map<string, Running>, planned: PlannedService): Promise<void> {
@@ -58,7 +79,15 @@ async function stopService(running: Map<string, Running>, key: string): Promise<
 async function reload(running: Map<string, Running>, configDir: string): Promise<void> {
   let plan: PlannedService[];
   try {
-    plan = load(configDir).plan();
+    const loaded = load(configDir);
+    // Fail closed: a configuration the master would refuse at start is not taken on a reload either.
+    // Running workers keep the configuration they loaded; ones started later read main.cf and refuse too.
+    if (loaded.problems.length > 0) {
+      for (const problem of loaded.problems) msg.error(problem);
+      msg.error('reload refused, keeping the running configuration until the settings above are fixed');
+      return;
+    }
+    plan = loaded.plan();
   } catch (err) {
     msg.warn(`reload failed, keeping the running configuration: ${(err as Error).message}`);
     return;
@@ -85,11 +114,12 @@ async function main(argv: string[]): Promise<number> {
   const READY_FD = 3;
   const notifyReady = options.some((o) => o.letter === 'w');
   const configDir = resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value);
-  const { config, plan } = load(configDir);
+  const { config, problems, plan } = load(configDir);
   const { params } = config;
   const log: Maillog = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname });
   setProgramName(`${params.syslog_name}/master`);
   setMsgSink(log.sink);
+  if (problems.length > 0) return refuseToStart(problems, log, params.maillog_file !== '');
   const planned = plan();
   let owner: Account | undefined;
   try {

@@ -2,7 +2,8 @@
  * skeleton - the one server skeleton every daemon runs in (STYLE: a thin
  * daemon main over a shared skeleton). It parses what the master passes
  * (-c config_dir, -n service, -t type, -C command, -o name=value, -u unprivileged),
- * loads main.cf with the service's -o overrides on top, sends diagnostics
+ * loads main.cf with the service's -o overrides on top, refuses to serve
+ * when they ask for protection Petrel does not implement (config-fail-closed.ts), sends diagnostics
  * to the mail log as "syslog_name/daemon[pid]", drops root for mail_owner
  * when the service is unprivileged (master.cf's unpriv column), serves each client connection the master hands
  * over (the master keeps maxproc) and reports it done, counts requests for
@@ -12,7 +13,10 @@
  * multi_server(3) and trigger_server(3) as one event loop.
  */
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { failClosedProblems } from '../global/config/config-fail-closed.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
+import { readMasterCf } from '../global/config/master-cf-read.js';
 import { unprivilegedOwner } from '../global/accounts.js';
 import { dropPrivileges } from '../global/privileges.js';
 import { openMaillog } from '../util/maillog.js';
@@ -91,6 +95,26 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
   return { configDir, service, command, overrides, unprivileged, args: argv.slice(i) };
 }
 
+/** The -o values of every master.cf service: their $name references make a main.cf name a user-defined macro. */
+function masterCfOverrideTexts(configDir: string): string[] {
+  try {
+    return readMasterCf(join(configDir, 'master.cf')).flatMap((entry) => entry.overrides.map(([, value]) => value));
+  } catch {
+    // the master read this file before it started the worker; a later edit is the next reload's business
+    return [];
+  }
+}
+
+/** The settings this service must refuse to serve with, each naming where it is set. */
+function serviceProblems(args: WorkerArgs, config: Config): string[] {
+  return failClosedProblems({
+    configDir: args.configDir,
+    mainCf: config.source.mainCf,
+    services: [{ where: `${join(args.configDir, 'master.cf')}: service ${args.service}`, overrides: Object.entries(args.overrides) }],
+    otherTexts: masterCfOverrideTexts(args.configDir),
+  });
+}
+
 function tell(message: WorkerToMaster): void {
   // The master may be gone (killed); the worker then finishes on its own ("disconnect").
   if (process.connected) process.send?.(message, undefined, {}, () => undefined);
@@ -112,6 +136,17 @@ export function runDaemon(hooks: DaemonHooks): void {
   const log = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname.split('.')[0] });
   setProgramName(`${params.syslog_name}/${hooks.name}`);
   setMsgSink(log.sink);
+  // Fail closed: the service never serves with settings Petrel would ignore.
+  const problems = serviceProblems(args, config);
+  if (problems.length > 0) {
+    for (const problem of problems.slice(0, -1)) msg.error(problem);
+    try {
+      msg.fatal(problems[problems.length - 1] as string);
+    } catch {
+      void log.flush().then(() => process.exit(1));
+    }
+    return;
+  }
   let active = 0;
   let served = 0;
   let stopping = false;

@@ -4,7 +4,7 @@
  * in the background (and wait until it has opened its listeners, or report
  * why it died), run it in the foreground, signal it (SIGTERM stop, SIGKILL
  * abort, SIGHUP reload), report whether it runs, check the configuration
- * and the queue directories (and that mail_owner can reach them), and ask
+ * (settings Petrel would have to ignore included) and the queue directories (and that mail_owner can reach them), and ask
  * qmgr to deliver deferred mail now.
  */
 import { spawn } from 'node:child_process';
@@ -13,12 +13,14 @@ import type { Readable } from 'node:stream';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { failClosedProblems, masterCfServices } from '../global/config/config-fail-closed.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { unprivilegedOwner, type Account } from '../global/accounts.js';
 import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
 import { openTableList } from '../global/tables/table-list.js';
+import { unsupportedTableType } from '../global/tables/table-registry.js';
 import { ALL_PARAMS } from '../global/params/param-registry.js';
 import type { ParamSpec } from '../global/params/param-types.js';
 import { masterIsRunning, runningMasterPid } from '../master/master-lock.js';
@@ -93,7 +95,10 @@ export async function masterStatus(config: Config): Promise<number> {
   return 0;
 }
 
-/** petrel check: queue directories, master.cf, and every table parameter opens. */
+/**
+ * petrel check: queue directories, master.cf, settings Petrel would have to
+ * ignore (config-fail-closed.ts, each one an error), and every table parameter opens.
+ */
 export async function checkInstance(config: Config): Promise<number> {
   const { params } = config;
   const owner = unprivilegedOwner(params);
@@ -101,6 +106,10 @@ export async function checkInstance(config: Config): Promise<number> {
   const entries = readMasterCf(join(config.configDir, 'master.cf'));
   planServices(entries, params, config.configDir);
   let problems = 0;
+  for (const problem of failClosedProblems({ configDir: config.configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, config.configDir) })) {
+    msg.error(problem);
+    problems++;
+  }
   if (owner !== undefined) {
     const blocked = blockingDirectory(params.queue_directory, owner);
     if (blocked !== undefined) {
@@ -111,6 +120,8 @@ export async function checkInstance(config: Config): Promise<number> {
   for (const [name, spec] of Object.entries(ALL_PARAMS as Record<string, ParamSpec>)) {
     if (spec.kind !== 'tables') continue;
     const specs = (params as Record<string, unknown>)[name] as readonly string[];
+    // an unsupported type was reported above, naming where it is set
+    if (specs.some((spec) => unsupportedTableType(spec) !== undefined)) continue;
     try {
       await (await openTableList(specs, { configDir: config.configDir })).close();
     } catch (err) {

@@ -2,13 +2,15 @@
  * load-config - builds the frozen, typed parameter object every daemon and
  * command reads (STYLE "Parameters"): each declared parameter's text from
  * config-source.ts, expanded (unless declared raw) and converted once. Names set in main.cf that
- * Petrel does not implement are warned about as "unused parameter", never
- * fatal. Called by the worker skeleton and by commands.
+ * Petrel does not implement are warned about as "unused parameter", unless
+ * config-fail-closed.ts refuses them (the master, the skeleton and petrel
+ * check do that). Called by the worker skeleton and by commands.
  */
 import { join } from 'node:path';
 import { msg } from '../../util/msg.js';
 import { ALL_PARAMS, paramSpec, type Params } from '../params/param-registry.js';
 import type { ParamSpec } from '../params/param-types.js';
+import { unimplementedRule } from '../params/param-unimplemented.js';
 import { referencedNames } from './config-expand.js';
 import { ConfigSource } from './config-source.js';
 import { convertParam } from './param-convert.js';
@@ -32,13 +34,22 @@ export interface Config {
   value(name: string): string | undefined;
 }
 
-/** The names main.cf or the overrides set that nothing declares or refers to. */
+/** True when name's setting is refused as unimplemented (config-fail-closed.ts), which says more than "unused". */
+function refusedSetting(source: ConfigSource, name: string): boolean {
+  try {
+    return unimplementedRule(name, source.value(name) ?? '', false) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** The names main.cf or the overrides set that nothing declares or refers to (and that are not refused as unimplemented). */
 export function unusedParameters(source: ConfigSource, serviceNames: readonly string[]): string[] {
   const referenced = new Set<string>();
   const texts = [...[...source.mainCf.settings.values()].map((s) => s.value), ...Object.values(source.overrides)];
   for (const text of texts) for (const name of referencedNames(text)) referenced.add(name);
   return [...source.mainCf.settings.keys()].filter(
-    (name) => paramSpec(name) === undefined && !referenced.has(name) && !isPerServiceParam(name, serviceNames),
+    (name) => paramSpec(name) === undefined && !referenced.has(name) && !isPerServiceParam(name, serviceNames) && !refusedSetting(source, name),
   );
 }
 

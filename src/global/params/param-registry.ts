@@ -6,6 +6,7 @@
  */
 import { ADDRESS_PARAMS } from './address-params.js';
 import { GLOBAL_PARAMS } from './global-params.js';
+import { INSTALLER_PARAMS } from './installer-params.js';
 import { LOCAL_PARAMS } from './local-params.js';
 import type { ParamsOf, ParamSpec, ParamTable } from './param-types.js';
 import { QUEUE_PARAMS } from './queue-params.js';
@@ -27,7 +28,15 @@ export function mergeParamTables<const T extends readonly ParamTable[]>(...table
 }
 
 /** Every parameter, keyed by its main.cf name. */
-export const ALL_PARAMS = mergeParamTables(GLOBAL_PARAMS, ADDRESS_PARAMS, QUEUE_PARAMS, SMTPD_PARAMS, LOCAL_PARAMS, SMTP_PARAMS);
+export const ALL_PARAMS = mergeParamTables(
+  GLOBAL_PARAMS,
+  INSTALLER_PARAMS,
+  ADDRESS_PARAMS,
+  QUEUE_PARAMS,
+  SMTPD_PARAMS,
+  LOCAL_PARAMS,
+  SMTP_PARAMS,
+);
 
 /** The typed, frozen parameter object code reads. */
 export type Params = ParamsOf<typeof ALL_PARAMS>;

@@ -6,6 +6,7 @@
  * Follows Postfix's dict_open(3).
  */
 import { PetrelError } from '../errors.js';
+import { splitBraceList } from './table-braces.js';
 import { openCidr } from './table-cidr.js';
 import { openPipemap, openProxy, openUnionmap } from './table-compose.js';
 import { openFail } from './table-fail.js';
@@ -52,6 +53,35 @@ export function splitTableSpec(spec: string): { type: string; name: string } {
     throw new PetrelError('table_spec', `lookup table "${spec}" is not of the form type:name`);
   }
   return { type: spec.slice(0, colon).toLowerCase(), name: spec.slice(colon + 1) };
+}
+
+/** Types whose name is a list of other tables in { }. */
+const LIST_TYPES: ReadonlySet<string> = new Set(['unionmap', 'pipemap']);
+
+/**
+ * The first table type in spec (nested proxy:, unionmap:{...} and
+ * pipemap:{...} included) that Petrel lacks, without opening anything; for
+ * start-up checks. A malformed spec answers undefined: opening it reports that.
+ */
+export function unsupportedTableType(spec: string): string | undefined {
+  const colon = spec.indexOf(':');
+  if (colon <= 0) return undefined;
+  const type = spec.slice(0, colon).toLowerCase();
+  const name = spec.slice(colon + 1);
+  if (TABLE_TYPES[type] === undefined) return type;
+  if (type === 'proxy') return unsupportedTableType(name);
+  if (!LIST_TYPES.has(type)) return undefined;
+  let inner: string[];
+  try {
+    inner = splitBraceList(name, spec);
+  } catch {
+    return undefined;
+  }
+  for (const item of inner) {
+    const found = unsupportedTableType(item);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** Opens a lookup table from its "type:name" text; unknown types are a configuration error. */

@@ -1,0 +1,175 @@
+/*
+ * param-unimplemented - the one table of Postfix 3.7 parameters Petrel does
+ * not implement that protect something or decide where mail goes (DESIGN §3
+ * "Fail closed"). Setting one in main.cf or a master.cf -o is a start-up
+ * error: running without it would leave mail less protected, or route it
+ * differently, than the configuration says. Names are matched by the
+ * patterns below and by an explicit list, each entry with why it is fatal.
+ * A declared parameter (param-registry.ts) is implemented and never matches
+ * here, so declaring one (smtpd_tls_* ...) makes it accepted at once.
+ * Every other unknown name keeps Postfix's "unused parameter" warning:
+ * postscreen_*, tlsproxy_* and dnsblog settings belong to services Petrel
+ * does not run (a master.cf line for one starts nothing, so nothing is
+ * served less protected), and milter_* tuning, anvil_* timing, queue
+ * scheduler tuning, reply codes and time limits protect nothing on their
+ * own. Used by config-fail-closed.ts.
+ */
+import { paramSpec } from './param-registry.js';
+
+/** Why a parameter Petrel lacks may not be ignored, and the values that ask for nothing. */
+export interface UnimplementedRule {
+  /** Why running without it is less protected or routes differently. */
+  readonly why: string;
+  /** Values (besides the empty one) that ask for no protection, so ignoring them changes nothing. */
+  readonly harmless?: readonly string[];
+}
+
+interface PatternRule extends UnimplementedRule {
+  readonly pattern: RegExp;
+}
+
+const OFF = ['no', 'none'];
+
+/** Name families: the list (smtpd_tls_*, smtpd_sasl_*, smtp_tls_*, *_restrictions, smtpd_*_maps, *_checks, *_milters) and LMTP's TLS. */
+const UNIMPLEMENTED_PATTERNS: readonly PatternRule[] = [
+  { pattern: /^smtpd_tls_/, why: 'the SMTP server would offer no TLS, or weaker TLS, than configured', harmless: OFF },
+  { pattern: /^smtpd_sasl_/, why: 'the SMTP server would authenticate clients differently than configured', harmless: OFF },
+  { pattern: /^(smtp|lmtp)_tls_/, why: 'the SMTP/LMTP client would use weaker TLS, or no TLS, than configured', harmless: OFF },
+  { pattern: /_restrictions$/, why: 'SMTP access restrictions would not be applied' },
+  { pattern: /^smtpd_.+_maps$/, why: 'an SMTP server lookup that restricts or checks clients would not be made' },
+  { pattern: /_checks$/, why: 'header or body content checks would not be applied' },
+  { pattern: /_milters$/, why: 'mail filters (milters) would never see the mail' },
+];
+
+/** Further parameters, each with why it is fatal (Postfix's own names: never taken for a user-defined $macro). */
+export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> = {
+  header_checks: { why: 'header content checks would not be applied' },
+  body_checks: { why: 'body content checks would not be applied' },
+  mime_header_checks: { why: 'MIME header content checks would not be applied' },
+  nested_header_checks: { why: 'attached-message header checks would not be applied' },
+  milter_header_checks: { why: 'checks of headers that milters add would not be applied' },
+  non_smtpd_milters: { why: 'mail filters (milters) would never see locally submitted mail' },
+  content_filter: { why: 'mail would bypass the configured content filter (virus or spam scanning)' },
+  smtpd_proxy_filter: { why: 'mail would bypass the configured before-queue content filter' },
+  receive_override_options: { why: 'address mapping and checks would run where the configuration turns them off (twice, for re-injected mail)' },
+  smtpd_use_tls: { why: 'the SMTP server would offer no TLS', harmless: ['no'] },
+  smtpd_enforce_tls: { why: 'the SMTP server would accept mail without TLS', harmless: ['no'] },
+  smtp_use_tls: { why: 'the SMTP client would not use TLS', harmless: ['no'] },
+  smtp_enforce_tls: { why: 'the SMTP client would deliver without TLS', harmless: ['no'] },
+  lmtp_use_tls: { why: 'the LMTP client would not use TLS', harmless: ['no'] },
+  lmtp_enforce_tls: { why: 'the LMTP client would deliver without TLS', harmless: ['no'] },
+  smtp_sasl_security_options: { why: 'the SMTP client could send its password in ways the configuration forbids' },
+  smtp_sasl_tls_security_options: { why: 'the SMTP client could send its password in ways the configuration forbids' },
+  smtp_sasl_tls_verified_security_options: { why: 'the SMTP client could send its password in ways the configuration forbids' },
+  smtp_sasl_mechanism_filter: { why: 'the SMTP client could use SASL mechanisms the configuration excludes' },
+  lmtp_sasl_security_options: { why: 'the LMTP client could send its password in ways the configuration forbids' },
+  lmtp_sasl_tls_security_options: { why: 'the LMTP client could send its password in ways the configuration forbids' },
+  lmtp_sasl_mechanism_filter: { why: 'the LMTP client could use SASL mechanisms the configuration excludes' },
+  tls_high_cipherlist: { why: 'TLS would use other ciphers than the configured "high" grade' },
+  tls_medium_cipherlist: { why: 'TLS would use other ciphers than the configured "medium" grade' },
+  tls_ssl_options: { why: 'TLS would run without the configured OpenSSL options' },
+  tls_server_sni_maps: { why: 'the SMTP server would present other certificates than configured' },
+  smtpd_client_connection_count_limit: { why: 'clients would not be limited to the configured parallel connections', harmless: ['0'] },
+  smtpd_client_connection_rate_limit: { why: 'clients would not be limited to the configured connection rate', harmless: ['0'] },
+  smtpd_client_message_rate_limit: { why: 'clients would not be limited to the configured message rate', harmless: ['0'] },
+  smtpd_client_recipient_rate_limit: { why: 'clients would not be limited to the configured recipient rate', harmless: ['0'] },
+  smtpd_client_new_tls_session_rate_limit: { why: 'clients would not be limited to the configured TLS session rate', harmless: ['0'] },
+  smtpd_client_auth_rate_limit: { why: 'clients would not be limited to the configured AUTH rate', harmless: ['0'] },
+  smtpd_hard_error_limit: { why: 'clients making errors would not be disconnected at the configured count' },
+  smtpd_junk_command_limit: { why: 'clients sending junk commands would not be slowed down at the configured count' },
+  smtpd_helo_required: { why: 'clients would not have to send HELO/EHLO', harmless: ['no'] },
+  strict_rfc821_envelopes: { why: 'addresses that break RFC 821 syntax would be accepted', harmless: ['no'] },
+  disable_vrfy_command: { why: 'VRFY would not be turned off as configured', harmless: ['no'] },
+  allow_untrusted_routing: { why: 'sender-specified routing (user@a@b, user%a@b, a!user@b) from untrusted clients would not be handled as configured' },
+  smtpd_reject_unlisted_recipient: { why: 'unknown recipients would not be handled as configured' },
+  smtpd_reject_unlisted_sender: { why: 'unknown sender addresses would not be rejected', harmless: ['no'] },
+  smtpd_restriction_classes: { why: 'restriction classes named in access tables would not exist' },
+  smtpd_forbid_unauth_pipelining: { why: 'clients that pipeline before the greeting would not be refused', harmless: ['no'] },
+  smtpd_forbid_bare_newline: { why: 'bare newlines (SMTP smuggling) would not be refused as configured', harmless: ['no'] },
+  smtpd_forbidden_commands: { why: 'the configured forbidden commands would not disconnect clients' },
+  smtpd_discard_ehlo_keywords: { why: 'EHLO features the configuration hides (AUTH, ETRN ...) would be offered' },
+  smtpd_upstream_proxy_protocol: { why: 'the proxy address would be taken for the client address (mynetworks would match the proxy)' },
+  permit_mx_backup_networks: { why: 'permit_mx_backup would not be limited to the configured networks' },
+  master_service_disable: { why: 'services the configuration disables would run' },
+  authorized_submit_users: { why: 'any local user could submit mail with sendmail', harmless: ['static:anyone'] },
+  authorized_mailq_users: { why: 'any local user could list the queue', harmless: ['static:anyone'] },
+  authorized_flush_users: { why: 'any local user could flush the queue', harmless: ['static:anyone'] },
+  local_login_sender_maps: { why: 'local users could submit mail with any sender address', harmless: ['static:*'] },
+  message_reject_characters: { why: 'messages with the configured characters would be accepted' },
+  message_strip_characters: { why: 'the configured characters would stay in messages' },
+  message_drop_headers: { why: 'the configured headers (Bcc ...) would not be removed' },
+  strict_mailbox_ownership: { why: 'mailbox files owned by another user would not be handled as configured', harmless: ['no'] },
+  relay_recipient_maps: { why: 'mail for any recipient in relay_domains would be accepted instead of only the listed ones' },
+  relocated_maps: { why: 'mail for moved users would be delivered or bounced instead of refused with their new address' },
+  mailbox_transport: { why: 'local mailbox delivery would not go to the configured transport (Dovecot LMTP ...)' },
+  mailbox_transport_maps: { why: 'local mailbox delivery would not go to the configured transports' },
+  mailbox_command_maps: { why: 'local mailbox delivery would not use the configured per-user commands' },
+  fallback_transport: { why: 'mail for unknown local users would not go to the configured transport' },
+  fallback_transport_maps: { why: 'mail for unknown local users would not go to the configured transports' },
+  sender_dependent_relayhost_maps: { why: 'mail would leave through another relay than configured for its sender' },
+  sender_dependent_default_transport_maps: { why: 'mail would leave through another transport than configured for its sender' },
+  best_mx_transport: { why: 'mail for which this host is the best MX would not be delivered as configured' },
+  smtp_fallback_relay: { why: 'undeliverable mail would not go to the configured fallback relay' },
+  lmtp_fallback_relay: { why: 'undeliverable LMTP mail would not go to the configured fallback relay' },
+  smtp_bind_address: { why: 'mail would leave from another source address than configured' },
+  smtp_bind_address6: { why: 'mail would leave from another source address than configured' },
+  lmtp_bind_address: { why: 'LMTP would connect from another source address than configured' },
+  lmtp_bind_address6: { why: 'LMTP would connect from another source address than configured' },
+  smtp_host_lookup: { why: 'next hops would be looked up differently than configured', harmless: ['dns'] },
+  smtp_dns_support_level: { why: 'DNS (DNSSEC for DANE) would be used differently than configured', harmless: ['enabled'] },
+  disable_dns_lookups: { why: 'next hops would be looked up differently than configured', harmless: ['no'] },
+  lmtp_generic_maps: { why: 'addresses leaving by LMTP would not be rewritten as configured' },
+  sender_bcc_maps: { why: 'the configured copies of mail (archiving) would not be made' },
+  recipient_bcc_maps: { why: 'the configured copies of mail (archiving) would not be made' },
+  sender_canonical_classes: { why: 'sender_canonical_maps would rewrite other addresses than configured' },
+  recipient_canonical_classes: { why: 'recipient_canonical_maps would rewrite other addresses than configured' },
+  resolve_dequoted_address: { why: 'quoted addresses ("user@a"@b) would be routed differently than configured' },
+  resolve_numeric_domain: { why: 'user@ipaddress would be routed differently than configured' },
+  resolve_null_domain: { why: 'addresses without a domain would be routed differently than configured' },
+  soft_bounce: { why: 'mail would bounce where the configuration defers it', harmless: ['no'] },
+  virtual_mailbox_base: { why: 'Petrel has no virtual(8) delivery agent: virtual mailboxes would not be delivered as configured' },
+  virtual_uid_maps: { why: 'Petrel has no virtual(8) delivery agent: virtual mailboxes would not be delivered as configured' },
+  virtual_gid_maps: { why: 'Petrel has no virtual(8) delivery agent: virtual mailboxes would not be delivered as configured' },
+  virtual_minimum_uid: { why: 'Petrel has no virtual(8) delivery agent: virtual mailboxes would not be delivered as configured' },
+};
+
+/**
+ * Declared parameters Petrel reads but does not act on yet, in whole or in
+ * part: the same rule applies when they are set. tablesOnly: only type:name
+ * items are ignored (plain domain names work).
+ */
+export const DECLARED_NOT_ACTED_ON: Readonly<Record<string, UnimplementedRule & { readonly tablesOnly?: boolean }>> = {
+  virtual_mailbox_maps: { why: 'recipients of virtual mailbox domains would not be checked, and domains listed only in these tables would be refused as relay' },
+  virtual_mailbox_domains: { why: 'domains listed in these tables would not be hosted: their mail would be refused as relay', tablesOnly: true },
+  virtual_alias_domains: { why: 'domains listed in these tables would not be hosted: their mail would be refused as relay', tablesOnly: true },
+};
+
+/** The prefixes of Postfix's own parameters: such a name is never a user-defined $macro. */
+const POSTFIX_PREFIX = /^(smtpd|smtp|lmtp)_/;
+
+/** True for a list item that names a lookup table (type:name), as the address resolver tells them apart. */
+export function isTableItem(item: string): boolean {
+  return /^[a-z0-9]+:/i.test(item) && !item.startsWith('[');
+}
+
+/**
+ * The rule that makes setting name to value an error, or undefined when it
+ * is implemented, harmless or unknown. referenced: name is used as $name
+ * elsewhere in main.cf or master.cf, which makes a pattern match that is not
+ * a Postfix prefix a user-defined macro ($mua_client_restrictions).
+ */
+export function unimplementedRule(name: string, value: string, referenced: boolean): UnimplementedRule | undefined {
+  const trimmed = value.trim();
+  if (trimmed === '') return undefined;
+  const partial = DECLARED_NOT_ACTED_ON[name];
+  if (partial !== undefined) {
+    if (partial.tablesOnly === true && !trimmed.split(/[\s,]+/).some(isTableItem)) return undefined;
+    return partial;
+  }
+  if (paramSpec(name) !== undefined) return undefined;
+  const rule =
+    UNIMPLEMENTED_PARAMS[name] ??
+    (referenced && !POSTFIX_PREFIX.test(name) ? undefined : UNIMPLEMENTED_PATTERNS.find((entry) => entry.pattern.test(name)));
+  if (rule === undefined || rule.harmless?.includes(trimmed.toLowerCase()) === true) return undefined;
+  return rule;
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { INSTALLER_PARAMS } from '../../../src/global/params/installer-params.js';
+import { paramSpec } from '../../../src/global/params/param-registry.js';
+import { DECLARED_NOT_ACTED_ON, UNIMPLEMENTED_PARAMS, unimplementedRule } from '../../../src/global/params/param-unimplemented.js';
+
+const FATAL: readonly (readonly [string, string])[] = [
+  ['smtpd_milters', 'inet:127.0.0.1:8891'],
+  ['non_smtpd_milters', '$smtpd_milters'],
+  ['header_checks', 'regexp:/etc/postfix/header_checks'],
+  ['body_checks', 'pcre:/etc/postfix/body_checks'],
+  ['smtp_header_checks', 'pcre:/etc/postfix/smtp_header_checks'],
+  ['smtpd_tls_cert_file', '/etc/ssl/certs/ssl-cert-snakeoil.pem'],
+  ['smtpd_tls_security_level', 'may'],
+  ['smtpd_sasl_auth_enable', 'yes'],
+  ['smtp_tls_CApath', '/etc/ssl/certs'],
+  ['lmtp_tls_CAfile', '/etc/ssl/dovecot-ca.pem'],
+  ['smtpd_end_of_data_restrictions', 'check_policy_service unix:private/policy'],
+  ['smtpd_sender_login_maps', 'hash:/etc/postfix/logins'],
+  ['smtpd_client_connection_count_limit', '10'],
+  ['smtpd_helo_required', 'yes'],
+  ['disable_vrfy_command', 'yes'],
+  ['content_filter', 'amavis:[127.0.0.1]:10024'],
+  ['relay_recipient_maps', 'hash:/etc/postfix/relay_recipients'],
+  ['mailbox_transport', 'lmtp:unix:private/dovecot-lmtp'],
+  ['virtual_mailbox_maps', 'mysql:/etc/postfix/mysql-virtual-mailbox-maps.cf'],
+  ['virtual_mailbox_domains', 'mysql:/etc/postfix/mysql-virtual-mailbox-domains.cf'],
+  ['virtual_alias_domains', 'example.com, hash:/etc/postfix/virtual-domains'],
+];
+
+const ACCEPTED: readonly (readonly [string, string, string])[] = [
+  ['smtpd_milters', '', 'empty: asks for no milter'],
+  ['smtpd_tls_security_level', 'none', 'asks for no TLS'],
+  ['smtpd_helo_required', 'no', 'the Postfix default that asks for nothing'],
+  ['smtpd_client_connection_count_limit', '0', 'no limit'],
+  ['virtual_mailbox_domains', 'example.com example.net', 'plain domain names are acted on'],
+  ['smtp_tls_security_level', 'encrypt', 'declared: implemented wins over the smtp_tls_* pattern'],
+  ['smtpd_relay_restrictions', 'permit_mynetworks reject', 'declared: implemented wins over *_restrictions'],
+  ['postscreen_dnsbl_sites', 'zen.spamhaus.org', 'postscreen is a service Petrel does not run: unused'],
+  ['milter_default_action', 'tempfail', 'only protective through the (fatal) milter lists'],
+  ['foo_bar', '1', 'unknown and harmless'],
+];
+
+test('protective parameters Petrel lacks are refused; each reason is one line', () => {
+  for (const [name, value] of FATAL) {
+    const rule = unimplementedRule(name, value, false);
+    assert.ok(rule !== undefined, `${name} = ${value} should be refused`);
+    assert.ok(rule.why.length > 0 && !rule.why.includes('\n'), name);
+  }
+});
+
+test('empty, "off" and declared settings, and unknown harmless names are not refused', () => {
+  for (const [name, value, why] of ACCEPTED) assert.equal(unimplementedRule(name, value, false), undefined, `${name} = ${value}: ${why}`);
+});
+
+test('a user-defined $macro named like a pattern is not refused, but a Postfix-prefixed name is', () => {
+  assert.equal(unimplementedRule('mua_client_restrictions', 'permit_sasl_authenticated, reject', true), undefined);
+  assert.ok(unimplementedRule('mua_client_restrictions', 'permit_sasl_authenticated, reject', false) !== undefined);
+  assert.ok(unimplementedRule('smtpd_etrn_restrictions', 'reject', true) !== undefined);
+  assert.ok(unimplementedRule('header_checks', 'regexp:/x', true) !== undefined);
+});
+
+test('installer parameters are declared, so a Debian main.cf loads them silently', () => {
+  for (const name of ['biff', 'data_directory', 'readme_directory', 'html_directory', 'command_directory', 'setgid_group', 'sendmail_path', 'mailq_path', 'newaliases_path', 'shlib_directory', 'meta_directory']) {
+    assert.ok(paramSpec(name) !== undefined, name);
+    assert.equal(unimplementedRule(name, 'x', false), undefined, name);
+  }
+  for (const [name, spec] of Object.entries(INSTALLER_PARAMS)) assert.ok(spec.doc.length > 0, name);
+});
+
+test('the table stays true: explicit entries are not declared, partly acted-on ones are', () => {
+  for (const name of Object.keys(UNIMPLEMENTED_PARAMS)) assert.equal(paramSpec(name), undefined, `${name} is declared now: remove it from UNIMPLEMENTED_PARAMS`);
+  for (const name of Object.keys(DECLARED_NOT_ACTED_ON)) assert.ok(paramSpec(name) !== undefined, name);
+});

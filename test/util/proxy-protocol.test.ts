@@ -2,12 +2,20 @@
  * proxy-protocol tests: tables of valid, truncated, oversized and broken
  * PROXY v1/v2 headers for the parser, built here from proxy-protocol.txt, and
  * readProxyHeader on real loopback connections (one byte per read, data in the
- * same packet, time limit, client going away, listeners left behind).
+ * same packet, time limit, client going away, listeners left behind), and
+ * what a real HAProxy (Debian's haproxy) sends with send-proxy and
+ * send-proxy-v2 and all its proxy-v2-options.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type ServerOpts, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as connectTls } from 'node:tls';
 import {
   crc32c,
   parseProxyHeader,
@@ -17,6 +25,8 @@ import {
   readProxyHeader,
   type ProxyHeader,
 } from '../../src/util/proxy-protocol.js';
+import { freePort } from '../support/instance.js';
+import { needFile } from '../support/need.js';
 
 const SIGNATURE = Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1');
 const PROXY = 0x21;
@@ -417,3 +427,125 @@ test('readProxyHeader on a socket that is already closed fails at once', async (
     listener.close();
   }
 });
+
+const HAPROXY = '/usr/sbin/haproxy';
+const OPENSSL = '/usr/bin/openssl';
+
+/** A self-signed P-256 certificate for cn: [certificate, key] in PEM. */
+function certificate(dir: string, cn: string): [string, string] {
+  const [crt, key] = [join(dir, `${cn}.crt`), join(dir, `${cn}.key`)];
+  execFileSync(OPENSSL, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${cn}`, '-keyout', key, '-out', crt], { stdio: 'ignore' });
+  return [readFileSync(crt, 'utf8'), readFileSync(key, 'utf8')];
+}
+
+test(
+  'a real HAProxy: send-proxy (v1), and send-proxy-v2 after TLS with a client certificate and every proxy-v2-option',
+  { skip: needFile(HAPROXY, 'the PROXY protocol sender to test against') || needFile(OPENSSL, 'test certificates'), timeout: 30_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'petrel-haproxy-'));
+    const [serverCert, serverKey] = certificate(dir, 'mx.example.org');
+    const [clientCert, clientKey] = certificate(dir, 'client.example.org');
+    writeFileSync(join(dir, 'server.pem'), serverCert + serverKey);
+    const [plainPort, tlsPort, readyPort, backendPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    writeFileSync(
+      join(dir, 'haproxy.cfg'),
+      [
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 5s',
+        '  timeout client 10s',
+        '  timeout server 10s',
+        'frontend ready',
+        `  bind 127.0.0.1:${readyPort}`,
+        '  tcp-request connection reject',
+        'frontend plain',
+        `  bind 127.0.0.1:${plainPort}`,
+        '  default_backend v1',
+        'frontend tls',
+        `  bind 127.0.0.1:${tlsPort} ssl crt ${join(dir, 'server.pem')} ca-file ${join(dir, 'client.example.org.crt')} verify optional`,
+        '  unique-id-format %ci:%cp',
+        '  default_backend v2',
+        'backend v1',
+        `  server petrel 127.0.0.1:${backendPort} send-proxy`,
+        'backend v2',
+        `  server petrel 127.0.0.1:${backendPort} send-proxy-v2 proxy-v2-options ssl,cert-cn,ssl-cipher,cert-sig,cert-key,authority,crc32c,unique-id`,
+        '',
+      ].join('\n'),
+    );
+    const backend = createServer();
+    backend.listen(backendPort, '127.0.0.1');
+    await once(backend, 'listening');
+    const haproxy = spawn(HAPROXY, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    haproxy.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const sockets: Socket[] = [];
+    /** What the backend reads when HAProxy relays a client that sends smtp. */
+    const relayed = async (open: () => Socket, smtp: string): Promise<{ header: ProxyHeader; client: Socket }> => {
+      const accepted = once(backend, 'connection');
+      const client = open();
+      sockets.push(client);
+      client.write(smtp);
+      const [server] = (await accepted) as [Socket];
+      sockets.push(server);
+      const { header, rest } = await readProxyHeader(server, 5000);
+      assert.equal((await readBytes(server, rest, smtp.length)).toString(), smtp, 'the client data follows the header');
+      return { header, client };
+    };
+    try {
+      for (let waited = 0; ; waited += 50) {
+        const probe = connect(readyPort, '127.0.0.1');
+        const up = await new Promise<boolean>((resolve) => {
+          probe.once('connect', () => resolve(true));
+          probe.once('error', () => resolve(false));
+        });
+        probe.destroy();
+        if (up) break;
+        if (haproxy.exitCode !== null || waited > 10_000) throw new Error(`haproxy did not start: ${stderr}`);
+        await sleep(50);
+      }
+      const v1 = await relayed(() => connect(plainPort, '127.0.0.1'), 'EHLO client.example.org\r\n');
+      assert.deepEqual(v1.header, {
+        version: 1,
+        command: 'proxy',
+        family: 'tcp4',
+        sourceAddress: '127.0.0.1',
+        sourcePort: v1.client.localPort,
+        destinationAddress: '127.0.0.1',
+        destinationPort: plainPort,
+        tlvs: [],
+      });
+      const tls = connectTls({ host: '127.0.0.1', port: tlsPort, servername: 'mx.example.org', cert: clientCert, key: clientKey, rejectUnauthorized: false });
+      await once(tls, 'secureConnect');
+      const v2 = await relayed(() => tls, 'EHLO client.example.org\r\n');
+      const { tlvs, ssl, ...rest } = v2.header;
+      assert.deepEqual(rest, {
+        version: 2,
+        command: 'proxy',
+        family: 'tcp4',
+        sourceAddress: '127.0.0.1',
+        sourcePort: tls.localPort,
+        destinationAddress: '127.0.0.1',
+        destinationPort: tlsPort,
+      });
+      const value = (type: number): string | undefined => tlvs.find((tlv) => tlv.type === type)?.value.toString();
+      assert.equal(value(PP2_TYPE.authority), 'mx.example.org');
+      assert.equal(value(PP2_TYPE.uniqueId), `127.0.0.1:${tls.localPort}`);
+      assert.equal(tlvs.filter((tlv) => tlv.type === PP2_TYPE.crc32c).length, 1, 'HAProxy sent a CRC32C, and it verified');
+      assert.ok(ssl !== undefined);
+      assert.equal(ssl.client & PP2_CLIENT.ssl, PP2_CLIENT.ssl);
+      assert.equal(ssl.client & PP2_CLIENT.certConn, PP2_CLIENT.certConn);
+      assert.equal(ssl.verify, 0, 'the client certificate verified');
+      assert.equal(ssl.cn, 'client.example.org');
+      assert.equal(ssl.version, tls.getProtocol());
+      assert.equal(ssl.cipher, tls.getCipher().name);
+      assert.match(ssl.sigAlg ?? '', /ecdsa/i);
+      assert.match(ssl.keyAlg ?? '', /EC/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      haproxy.kill();
+      if (haproxy.exitCode === null) await once(haproxy, 'exit');
+      backend.close();
+      rmSync(dir, { recursive: true });
+    }
+  },
+);

@@ -16,6 +16,7 @@ import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
 import { failClosedProblems, masterCfServices } from '../global/config/config-fail-closed.js';
+import { serverTlsProblems } from '../global/tls/tls-server.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { unprivilegedOwner, type Account } from '../global/accounts.js';
@@ -38,10 +39,10 @@ interface Running {
 }
 
 /** The configuration, what the master would run, and the settings it must refuse to run with. */
-function load(configDir: string): { config: Config; problems: string[]; plan: () => PlannedService[] } {
+async function load(configDir: string): Promise<{ config: Config; problems: string[]; plan: () => PlannedService[] }> {
   const entries = readMasterCf(join(configDir, 'master.cf'));
   const config = loadConfig({ configDir, warnUnused: true }, entries.map((e) => e.service));
-  const problems = failClosedProblems({ configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, configDir) });
+  const problems = [...failClosedProblems({ configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, configDir) }), ...(await serverTlsProblems(configDir, entries))];
   return { config, problems, plan: () => planServices(entries, config.params, configDir) };
 }
 
@@ -79,7 +80,7 @@ async function stopService(running: Map<string, Running>, key: string): Promise<
 async function reload(running: Map<string, Running>, configDir: string): Promise<void> {
   let plan: PlannedService[];
   try {
-    const loaded = load(configDir);
+    const loaded = await load(configDir);
     // Fail closed: a configuration the master would refuse at start is not taken on a reload either.
     // Running workers keep the configuration they loaded; ones started later read main.cf and refuse too.
     if (loaded.problems.length > 0) {
@@ -114,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
   const READY_FD = 3;
   const notifyReady = options.some((o) => o.letter === 'w');
   const configDir = resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value);
-  const { config, problems, plan } = load(configDir);
+  const { config, problems, plan } = await load(configDir);
   const { params } = config;
   const log: Maillog = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname });
   setProgramName(`${params.syslog_name}/master`);

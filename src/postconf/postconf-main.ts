@@ -12,6 +12,7 @@ import { ConfigSource } from '../global/config/config-source.js';
 import { parseMasterCf, readMasterCf, type MasterEntry } from '../global/config/master-cf-read.js';
 import { PetrelError } from '../global/errors.js';
 import { TABLE_TYPES } from '../global/tables/table-registry.js';
+import { SASL_SERVER_TYPES } from '../global/sasl/sasl-server.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
@@ -62,7 +63,9 @@ function main(argv: string[]): number {
 
   if (flags.has('m')) return print(Object.keys(TABLE_TYPES).sort()), 0;
   if (flags.has('l')) return print(LOCK_METHODS), 0;
-  if (flags.has('a') || flags.has('A')) return 0;
+  if (flags.has('a')) return print([...SASL_SERVER_TYPES]), 0;
+  // The SMTP client authenticates by itself (smtp_sasl_*), through no SASL plug-in to list.
+  if (flags.has('A')) return 0;
 
   const editing = flags.has('e') || flags.has('X') || flags.has('#');
   if (editing && names.length === 0) msg.fatal(`${USAGE}`);

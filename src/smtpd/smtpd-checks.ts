@@ -1,19 +1,27 @@
 /*
  * smtpd-checks - the recipient checks smtpd(8) makes at RCPT TO with the
- * default policy Postfix ships: smtpd_relay_restrictions and
- * smtpd_recipient_restrictions made of permit_mynetworks,
- * permit_sasl_authenticated, reject_unauth_destination,
- * defer_unauth_destination, permit, reject and defer (the full restriction
- * language is a later piece of work: any other name is a configuration
- * error at start-up, never ignored), then the unknown-local-recipient check
- * against local_recipient_maps. Each check answers a reply or "no opinion".
+ * default policy Postfix ships and what submission services add:
+ * permit_mynetworks, permit_sasl_authenticated, permit_tls_clientcerts
+ * (relay_clientcerts fingerprints), permit_tls_all_clientcerts,
+ * reject_unauth_destination, defer_unauth_destination, the three
+ * reject_*_sender_login_mismatch checks against smtpd_sender_login_maps,
+ * permit, reject and defer (the full restriction language is a later piece
+ * of work: any other name is a configuration error at start-up, never
+ * ignored), then the unknown-local-recipient check against
+ * local_recipient_maps (postmaster is always accepted, RFC 5321 4.5.1).
+ * Each check answers a reply or "no opinion".
  */
+import { statfsSync, type StatsFs } from 'node:fs';
 import ipaddr from 'ipaddr.js';
+import { findFirst } from '../global/addr/addr-find.js';
 import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
+import { mailAddrKeys } from '../global/addr/addr-search-keys.js';
 import type { AddressResolver } from '../global/addr/addr-resolve.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
+import { splitList } from '../global/config/param-convert.js';
 import type { TableList } from '../global/tables/table-list.js';
+import { msg } from '../util/msg.js';
 
 /** An SMTP reply to a rejected command. */
 export interface CheckReply {
@@ -25,9 +33,15 @@ export interface CheckReply {
 /** What a restriction sees. */
 export interface RcptContext {
   readonly clientAddress: string;
-  readonly authenticated: boolean;
+  /** The SASL login, when the client authenticated. */
+  readonly saslUsername: string | undefined;
+  /** The TLS client certificate's fingerprint and whether it verified, when one was presented. */
+  readonly clientCert: { readonly fingerprint: string; readonly verified: boolean } | undefined;
+  readonly sender: string;
   readonly recipient: string;
 }
+
+type Network = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 type Verdict = 'permit' | CheckReply | undefined;
 type Restriction = (ctx: RcptContext, checks: SmtpdChecks) => Promise<Verdict>;
@@ -38,13 +52,42 @@ async function unauthDestination(ctx: RcptContext, checks: SmtpdChecks, code: nu
   return { code, dsn, text: `<${ctx.recipient}>: Relay access denied` };
 }
 
+/** The logins that own sender per smtpd_sender_login_maps, or undefined when nobody does. */
+async function senderOwners(ctx: RcptContext, checks: SmtpdChecks): Promise<string[] | undefined> {
+  if (ctx.sender === '' || checks.senderLogins === undefined) return undefined;
+  const keys = mailAddrKeys(ctx.sender.toLowerCase(), { delimiters: checks.params.recipient_delimiter, isLocalDomain: (d) => checks.localDomains.has(d.toLowerCase()) });
+  const found = await findFirst(checks.senderLogins, keys);
+  return found === undefined ? undefined : splitList(found.value);
+}
+
+async function authenticatedMismatch(ctx: RcptContext, checks: SmtpdChecks): Promise<Verdict> {
+  if (ctx.saslUsername === undefined) return undefined;
+  const owners = await senderOwners(ctx, checks);
+  if (owners !== undefined && owners.some((o) => o.toLowerCase() === (ctx.saslUsername as string).toLowerCase())) return undefined;
+  return { code: 553, dsn: '5.7.1', text: `<${ctx.sender}>: Sender address rejected: not owned by user ${ctx.saslUsername}` };
+}
+
+async function unauthenticatedMismatch(ctx: RcptContext, checks: SmtpdChecks): Promise<Verdict> {
+  if (ctx.saslUsername !== undefined) return undefined;
+  if ((await senderOwners(ctx, checks)) === undefined) return undefined;
+  return { code: 553, dsn: '5.7.1', text: `<${ctx.sender}>: Sender address rejected: not logged in` };
+}
+
 /** Every restriction name Petrel implements so far. */
 export const RESTRICTIONS: Readonly<Record<string, Restriction>> = {
   permit: async () => 'permit',
   reject: async () => ({ code: 554, dsn: '5.7.1', text: 'Access denied' }),
   defer: async () => ({ code: 450, dsn: '4.7.1', text: 'Try again later' }),
-  permit_mynetworks: async (ctx, checks) => (checks.inMynetworks(ctx.clientAddress) ? 'permit' : undefined),
-  permit_sasl_authenticated: async (ctx) => (ctx.authenticated ? 'permit' : undefined),
+  permit_mynetworks: async (ctx, checks) => (checks.inNetworks(ctx.clientAddress, checks.mynetworks) ? 'permit' : undefined),
+  permit_sasl_authenticated: async (ctx) => (ctx.saslUsername !== undefined ? 'permit' : undefined),
+  permit_tls_all_clientcerts: async (ctx) => (ctx.clientCert?.verified === true ? 'permit' : undefined),
+  permit_tls_clientcerts: async (ctx, checks) => {
+    if (ctx.clientCert?.verified !== true || checks.relayClientCerts === undefined) return undefined;
+    return (await checks.relayClientCerts.lookup(ctx.clientCert.fingerprint)) !== undefined ? 'permit' : undefined;
+  },
+  reject_authenticated_sender_login_mismatch: authenticatedMismatch,
+  reject_unauthenticated_sender_login_mismatch: unauthenticatedMismatch,
+  reject_sender_login_mismatch: async (ctx, checks) => (await authenticatedMismatch(ctx, checks)) ?? unauthenticatedMismatch(ctx, checks),
   reject_unauth_destination: (ctx, checks) => unauthDestination(ctx, checks, 554, '5.7.1'),
   defer_unauth_destination: (ctx, checks) => unauthDestination(ctx, checks, 454, '4.7.1'),
 };
@@ -58,33 +101,81 @@ export function validateRestrictions(name: string, list: readonly string[]): voi
   }
 }
 
+function parseNetworks(name: string, items: readonly string[]): Network[] {
+  return items.map((item) => {
+    const text = item.replace(/^\[([^\]]+)\]/, '$1');
+    try {
+      if (text.includes('/')) return ipaddr.parseCIDR(text);
+      const address = ipaddr.parse(text);
+      return [address, address.kind() === 'ipv4' ? 32 : 128];
+    } catch {
+      throw new PetrelError('config', `${name}: bad network "${item}"`);
+    }
+  });
+}
+
+/** The tables a process's checks read besides the resolver. */
+export interface CheckTables {
+  readonly localRecipients: TableList;
+  readonly senderLogins: TableList | undefined;
+  readonly relayClientCerts: TableList | undefined;
+}
+
 /** The checks of one smtpd process. */
 export class SmtpdChecks {
-  private readonly networks: [ipaddr.IPv4 | ipaddr.IPv6, number][];
+  readonly mynetworks: Network[];
+  readonly bareNewlineExclusions: Network[];
+  readonly saslExceptions: Network[];
+  readonly localDomains: ReadonlySet<string>;
+  readonly senderLogins: TableList | undefined;
+  readonly relayClientCerts: TableList | undefined;
+  private readonly localRecipients: TableList;
 
   constructor(
-    private readonly params: Params,
+    readonly params: Params,
     readonly resolver: AddressResolver,
-    private readonly localRecipients: TableList,
+    tables: CheckTables,
   ) {
     for (const [name, list] of this.lists()) validateRestrictions(name, list);
     validateRestrictions('smtpd_data_restrictions', params.smtpd_data_restrictions);
-    this.networks = params.mynetworks.map((item) => {
-      const text = item.replace(/^\[([^\]]+)\]/, '$1');
-      try {
-        return text.includes('/') ? ipaddr.parseCIDR(text) : [ipaddr.parse(text), ipaddr.parse(text).kind() === 'ipv4' ? 32 : 128];
-      } catch {
-        throw new PetrelError('config', `mynetworks: bad network "${item}"`);
-      }
-    });
+    this.mynetworks = parseNetworks('mynetworks', params.mynetworks);
+    this.bareNewlineExclusions = parseNetworks('smtpd_forbid_bare_newline_exclusions', params.smtpd_forbid_bare_newline_exclusions);
+    this.saslExceptions = parseNetworks('smtpd_sasl_exceptions_networks', params.smtpd_sasl_exceptions_networks);
+    this.localDomains = new Set(params.mydestination.map((d) => d.toLowerCase()));
+    this.localRecipients = tables.localRecipients;
+    this.senderLogins = tables.senderLogins;
+    this.relayClientCerts = tables.relayClientCerts;
   }
 
-  /** True when address is in mynetworks. */
-  inMynetworks(address: string): boolean {
-    if (!ipaddr.isValid(address)) return false;
+  /**
+   * False (with a warning) while the queue file system has less free space
+   * than queue_minfree or 1.5 × message_size_limit, as Postfix's smtpd
+   * checks at MAIL FROM, so a full disk is a clear temporary refusal, not a
+   * failure in the middle of DATA.
+   */
+  enoughSpace(): boolean {
+    const p = this.params;
+    const needed = Math.max(p.queue_minfree, p.message_size_limit > 0 ? 1.5 * p.message_size_limit : 0);
+    if (needed <= 0) return true;
+    let fsStats: StatsFs;
+    try {
+      // Synchronous: a statfs takes microseconds, a thread-pool round trip far more (util/file-io.ts).
+      fsStats = statfsSync(p.queue_directory);
+    } catch {
+      return true;
+    }
+    const free = fsStats.bavail * fsStats.bsize;
+    if (free >= needed) return true;
+    msg.warn(`not enough free space in mail queue: ${free} bytes < ${p.queue_minfree > 1.5 * p.message_size_limit ? 'queue_minfree' : '1.5*message_size_limit'}`);
+    return false;
+  }
+
+  /** True when address is in one of networks. */
+  inNetworks(address: string, networks: readonly Network[]): boolean {
+    if (networks.length === 0 || !ipaddr.isValid(address)) return false;
     let parsed = ipaddr.parse(address);
     if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-    return this.networks.some(([net, bits]) => net.kind() === parsed.kind() && parsed.match(net, bits));
+    return networks.some(([net, bits]) => net.kind() === parsed.kind() && parsed.match(net, bits));
   }
 
   private async runList(list: readonly string[], ctx: RcptContext): Promise<Verdict> {
@@ -124,6 +215,7 @@ export class SmtpdChecks {
     if (resolution.addressClass !== 'local' || this.localRecipients.tables.length === 0) return undefined;
     const { local } = splitAddress(address);
     const lower = local.toLowerCase();
+    if (lower === 'postmaster') return undefined;
     const base = splitExtension(lower, this.params.recipient_delimiter).base;
     for (const key of new Set([lower, base, address.toLowerCase()])) {
       if ((await this.localRecipients.lookup(key)) !== undefined) return undefined;

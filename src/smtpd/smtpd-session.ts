@@ -1,185 +1,250 @@
 /*
- * smtpd-session - the SMTP conversation of one client, on smtp-server
- * (DESIGN §7): Postfix's log lines ("connect from", "ID: client=",
- * "NOQUEUE: reject: RCPT ...", "disconnect from ... commands=N"), the
- * recipient checks of smtpd-checks.ts, a cleanup connection opened at the
- * first accepted recipient, DATA streamed to cleanup behind a Received:
- * header with line endings normalized, and "250 2.0.0 Ok: queued as ID"
- * only after cleanup reports the queue file durable.
+ * smtpd-session - one client's SMTP session: the greeting, the command
+ * loop, replies (held while the client's pipelined commands are still
+ * being read, then sent in one write), the error and junk-command limits
+ * with their delays, the pipelining and bare-newline rules
+ * (smtpd_forbid_unauth_pipelining, smtpd_forbid_bare_newline), the
+ * session's TLS and SASL state, and Postfix's log lines ("connect from",
+ * "lost connection after DATA from", "disconnect from ... commands=N").
+ * The commands themselves are in smtpd-commands.ts. Follows smtpd(8).
  */
-import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
-import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { CleanupClient } from '../global/cleanup-clnt.js';
-import { rfc5322Date } from '../global/mail-date.js';
-import { statfsSync, type StatsFs } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Params } from '../global/params/param-registry.js';
+import type { SaslServer } from '../global/sasl/sasl-server.js';
+import type { ServerTls } from '../global/tls/tls-server.js';
+import type { LineEndingNormalizer } from '../util/line-endings.js';
 import { msg } from '../util/msg.js';
-import { LineEndingNormalizer } from '../util/line-endings.js';
+import type { SmtpChat } from './smtpd-chat.js';
 import type { SmtpdChecks } from './smtpd-checks.js';
+import type { BareNewlineMode } from './smtpd-dot-decoder.js';
+import { SmtpInput, type CommandLine, type InputEnd } from './smtpd-input.js';
+import type { Transaction } from './smtpd-transaction.js';
 
-/** An SMTP error for smtp-server's callbacks, with its own enhanced status code. */
-export function smtpError(code: number, dsn: string, text: string): Error & { responseCode: number } {
-  return Object.assign(new Error(`${dsn} ${text}`), { responseCode: code });
+/** What every session of one smtpd process shares. */
+export interface SmtpdServices {
+  readonly params: Params;
+  readonly checks: SmtpdChecks;
+  readonly tls: ServerTls | undefined;
+  readonly sasl: SaslServer | undefined;
 }
 
-/**
- * MAIL FROM: refused with 452 4.3.1 while the queue file system has less
- * free space than queue_minfree or 1.5 × message_size_limit, as Postfix's
- * smtpd does, so a full disk turns into a clear temporary refusal instead of
- * a failure in the middle of DATA.
- */
-export async function onMail(state: SmtpdState, address: string, session: SMTPServerSession): Promise<void> {
-  const { params } = state;
-  const needed = Math.max(params.queue_minfree, params.message_size_limit > 0 ? 1.5 * params.message_size_limit : 0);
-  if (needed <= 0) return;
-  // Synchronous: a statfs takes microseconds, a thread-pool round trip far more, on every MAIL FROM (util/file-io.ts).
-  let fsStats: StatsFs;
-  try {
-    fsStats = statfsSync(params.queue_directory);
-  } catch {
-    return;
+/** The client as smtpd knows it. */
+export interface SmtpdClient {
+  name: string;
+  address: string;
+  port: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+/** The TLS state of a session once the handshake is done. */
+export interface SessionTls {
+  readonly protocol: string;
+  readonly cipher: string;
+  readonly bits: number;
+  /** The peer certificate's fingerprint, when one was presented. */
+  readonly fingerprint: string | undefined;
+  readonly verified: boolean;
+  readonly subject: string | undefined;
+  readonly issuer: string | undefined;
+}
+
+/** Thrown by a command to end the session after its reply went out. */
+export class SessionEnd extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
   }
-  const free = fsStats.bavail * fsStats.bsize;
-  if (free >= needed) return;
-  msg.warn(`not enough free space in mail queue: ${free} bytes < ${params.queue_minfree > 1.5 * params.message_size_limit ? 'queue_minfree' : '1.5*message_size_limit'}`);
-  msg.info(`NOQUEUE: reject: MAIL from ${state.client}: 452 4.3.1 Insufficient system storage; from=<${address}> proto=${protocol(session)} helo=<${helo(session)}>`);
-  throw smtpError(452, '4.3.1', 'Insufficient system storage');
 }
 
-/** Per-connection state smtpd keeps beside smtp-server's session. */
-export class SmtpdState {
-  cleanup: CleanupClient | undefined;
-  recipients: string[] = [];
-  readonly counts = new Map<string, number>();
+/** Commands that may only end a pipelined group (RFC 2920 3.1), checked when smtpd_forbid_unauth_pipelining is on. */
+const GROUP_ENDERS = new Set(['EHLO', 'HELO', 'DATA', 'VRFY', 'EXPN', 'TURN', 'QUIT', 'NOOP', 'STARTTLS', 'AUTH', 'ETRN']);
+
+/** One SMTP session. */
+export class SmtpdSession {
+  readonly params: Params;
+  socket: Duplex;
+  readonly input: SmtpInput;
+  private replies: string[] = [];
+  helo: string | undefined;
+  esmtp = false;
+  tls: SessionTls | undefined;
+  sasl: { readonly method: string; readonly username: string } | undefined;
+  transaction: Transaction | undefined;
+  /** The line-ending state of a BDAT transaction in progress. */
+  chunking: LineEndingNormalizer | undefined;
+  /** The command being served, for "lost connection after X" (Postfix's state->where). */
+  where = 'CONNECT';
+  private errors = 0;
+  private errorReplies = 0;
+  private junk = 0;
+  private readonly counts = new Map<string, { ok: number; total: number }>();
+  bareNewline: BareNewlineMode;
+  private closed = false;
 
   constructor(
-    readonly params: Params,
-    readonly checks: SmtpdChecks,
-    readonly clientName: string,
-    readonly clientAddress: string,
-  ) {}
-
-  /** "name[address]" as Postfix logs a client. */
-  get client(): string {
-    return `${this.clientName}[${this.clientAddress}]`;
+    readonly services: SmtpdServices,
+    readonly client: SmtpdClient,
+    socket: Duplex,
+    readonly chat: SmtpChat,
+  ) {
+    this.params = services.params;
+    this.socket = socket;
+    this.input = new SmtpInput(this.params.smtpd_timeout * 1000, () => this.flush());
+    // In wrapper mode the first bytes are the TLS handshake's: they must reach the TLS socket, not the SMTP input.
+    if (services.tls?.wrapper !== true) this.input.attach(socket);
+    const mode = this.params.smtpd_forbid_bare_newline.toLowerCase();
+    const excluded = services.checks.inNetworks(client.address, services.checks.bareNewlineExclusions);
+    this.bareNewline = excluded || mode === 'no' ? 'no' : mode === 'reject' ? 'reject' : 'normalize';
   }
 
-  count(command: string): void {
-    this.counts.set(command, (this.counts.get(command) ?? 0) + 1);
+  /** "name[address]" as Postfix logs a client. */
+  get peer(): string {
+    return `${this.client.name}[${this.client.address}]`;
+  }
+
+  /** Queues a reply; multi-line when text is an array. Replies go out when the client must wait for them. */
+  reply(code: number, text: string | readonly string[]): void {
+    const lines = typeof text === 'string' ? [text] : text;
+    this.chat.reply(code, lines);
+    if (code >= 400) {
+      this.errors++;
+      this.errorReplies++;
+    }
+    lines.forEach((line, i) => this.replies.push(`${code}${i < lines.length - 1 ? '-' : ' '}${line}\r\n`));
+  }
+
+  /** Sends the queued replies now. */
+  flush(): void {
+    if (this.replies.length === 0 || this.closed) return;
+    this.socket.write(this.replies.join(''));
+    this.replies = [];
+  }
+
+  /** Error replies so far, never reset (the command loop compares before and after a command). */
+  get errorCount(): number {
+    return this.errorReplies;
+  }
+
+  /** Counts a command for the disconnect summary (Postfix's "rcpt=1/2"). */
+  count(command: string, ok: boolean): void {
+    const entry = this.counts.get(command) ?? { ok: 0, total: 0 };
+    entry.total++;
+    if (ok) entry.ok++;
+    this.counts.set(command, entry);
+  }
+
+  /** A junk command (NOOP, VRFY, RSET, ETRN, unknown); past smtpd_junk_command_limit the session ends. */
+  junkCommand(): void {
+    this.junk++;
+    if (this.junk > this.params.smtpd_junk_command_limit) this.tooManyErrors();
+  }
+
+  /** A message was queued: Postfix forgives earlier errors. */
+  delivered(): void {
+    this.errors = 0;
   }
 
   /** The "ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5" summary. */
   summary(): string {
-    const order = ['helo', 'ehlo', 'starttls', 'auth', 'mail', 'rcpt', 'data', 'rset', 'quit'];
+    const order = ['connect', 'helo', 'ehlo', 'starttls', 'auth', 'mail', 'rcpt', 'data', 'bdat', 'rset', 'noop', 'vrfy', 'quit', 'unknown'];
     const parts: string[] = [];
     let total = 0;
+    let ok = 0;
     for (const name of order) {
       const n = this.counts.get(name);
-      if (n === undefined) continue;
-      parts.push(`${name}=${n}`);
-      total += n;
+      if (n === undefined || name === 'connect') continue;
+      parts.push(`${name}=${n.ok === n.total ? n.ok : `${n.ok}/${n.total}`}`);
+      total += n.total;
+      ok += n.ok;
     }
-    return `${parts.join(' ')}${parts.length > 0 ? ' ' : ''}commands=${total}`;
+    return `${parts.join(' ')}${parts.length > 0 ? ' ' : ''}commands=${ok === total ? total : `${ok}/${total}`}`;
   }
 
-  /** Forgets the current transaction (RSET, end of DATA, a failure). */
-  reset(): void {
-    this.cleanup?.abort();
-    this.cleanup = undefined;
-    this.recipients = [];
+  /** The protocol name in Received: and the log: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA. */
+  get protocol(): string {
+    if (!this.esmtp) return 'SMTP';
+    return `ESMTP${this.tls !== undefined ? 'S' : ''}${this.sasl !== undefined ? 'A' : ''}`;
   }
-}
 
-function helo(session: SMTPServerSession): string {
-  return session.hostNameAppearsAs ?? '';
-}
-
-function protocol(session: SMTPServerSession): string {
-  const base = session.openingCommand === 'HELO' ? 'SMTP' : 'ESMTP';
-  if (base === 'SMTP') return base;
-  return `ESMTP${session.secure ? 'S' : ''}${session.user !== undefined ? 'A' : ''}`;
-}
-
-/** RCPT TO: checks, then the recipient goes to cleanup (opened for the first one). */
-export async function onRcpt(state: SmtpdState, address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
-  state.count('rcpt');
-  const recipient = address.address;
-  const limit = state.params.smtpd_recipient_limit;
-  if (limit > 0 && state.recipients.length >= limit) throw smtpError(452, '4.5.3', 'Error: too many recipients');
-  const sender = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-  const reject = await state.checks.recipient({ clientAddress: state.clientAddress, authenticated: session.user !== undefined, recipient });
-  if (reject !== undefined) {
-    msg.info(`NOQUEUE: reject: RCPT from ${state.client}: ${reject.code} ${reject.dsn} ${reject.text}; from=<${sender}> to=<${recipient}> proto=${protocol(session)} helo=<${helo(session)}>`);
-    throw smtpError(reject.code, reject.dsn, reject.text);
+  /** Replaces the socket with its TLS successor; what the client sent ahead in plaintext is gone. */
+  upgraded(tlsSocket: TLSSocket, state: SessionTls): void {
+    this.input.discard();
+    this.socket = tlsSocket;
+    this.input.attach(tlsSocket);
+    this.tls = state;
+    this.helo = undefined;
+    this.esmtp = false;
   }
-  const { params } = state;
-  if (state.cleanup === undefined) {
-    const attrs: Record<string, string> = {
-      client_name: state.clientName,
-      client_address: state.clientAddress,
-      helo_name: helo(session),
-      protocol_name: protocol(session),
-    };
-    const args = session.envelope.mailFrom === false ? {} : (session.envelope.mailFrom.args as Record<string, string> | false) || {};
-    if (typeof args.ENVID === 'string') attrs.envid = args.ENVID;
-    if (typeof args.RET === 'string') attrs.ret = args.RET.toUpperCase();
-    if (typeof args.BODY === 'string') attrs.body = args.BODY.toUpperCase();
-    const opened = await CleanupClient.begin(
-      params,
-      { op: 'begin', sender, arrival: Date.now(), attrs, local: false },
-    ).catch((err: unknown) => {
-      msg.warn(`connect to cleanup service: ${(err as Error).message}`);
+
+  /**
+   * True (after the reply and log line) when the client sent more input
+   * where it had to wait for a reply: before the greeting, after a command
+   * that ends a pipelined group, or at all when it did not say EHLO.
+   */
+  pipelinedAhead(command: string): boolean {
+    if (!this.params.smtpd_forbid_unauth_pipelining || this.input.pending === 0) return false;
+    if (command !== 'CONNECT' && this.esmtp && !GROUP_ENDERS.has(command)) return false;
+    const ahead = this.input.peek(100).toString('latin1').replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+    msg.info(`improper command pipelining after ${command} from ${this.peer}: ${ahead.trim()}`);
+    this.reply(554, '5.5.0 Error: SMTP protocol synchronization');
+    return true;
+  }
+
+  /** Ends the session with 421 after too many errors. */
+  tooManyErrors(): never {
+    msg.info(`too many errors after ${this.where} from ${this.peer}`);
+    this.reply(421, `4.7.0 ${this.params.myhostname} Error: too many errors`);
+    throw new SessionEnd('too many errors');
+  }
+
+  /** Reads the next command line; undefined when the session is over (the log line already written). */
+  async nextLine(limit: number): Promise<CommandLine | undefined> {
+    if (this.errors >= this.params.smtpd_hard_error_limit) this.tooManyErrors();
+    if (this.errors > this.params.smtpd_soft_error_limit && this.params.smtpd_error_sleep_time > 0 && !this.input.hasLine()) {
+      this.flush();
+      await sleep(this.params.smtpd_error_sleep_time * 1000);
+    }
+    const line = await this.input.line(limit);
+    if (typeof line === 'string') {
+      this.ended(line);
       return undefined;
-    });
-    if (opened === undefined || !(opened instanceof CleanupClient)) {
-      throw smtpError(451, '4.3.0', 'Error: queue file write error');
     }
-    state.cleanup = opened;
-    msg.info(`${opened.id}: client=${state.client}`);
+    if (line.bareLf && this.bareNewline === 'reject') {
+      msg.info(`bare <LF> received after ${this.where} from ${this.peer}`);
+      this.reply(521, `5.5.2 ${this.params.myhostname} Error: bare <LF> received`);
+      throw new SessionEnd('bare LF');
+    }
+    return line;
   }
-  const rcptArgs = (address.args as Record<string, string> | false) || {};
-  await state.cleanup.recipient({
-    address: state.checks.resolver.rewrite(recipient),
-    original: recipient,
-    notify: typeof rcptArgs.NOTIFY === 'string' ? rcptArgs.NOTIFY.toUpperCase() : '',
-    orcpt: typeof rcptArgs.ORCPT === 'string' ? rcptArgs.ORCPT : '',
-  });
-  state.recipients.push(recipient);
-}
 
-/** DATA: the Received: header, then the message, to cleanup; the reply once the file is durable. */
-export async function onData(state: SmtpdState, stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-  state.count('data');
-  const cleanup = state.cleanup;
-  if (cleanup === undefined) throw smtpError(554, '5.5.1', 'Error: no valid recipients');
-  const refused = await state.checks.data({ clientAddress: state.clientAddress, authenticated: session.user !== undefined });
-  if (refused !== undefined) {
-    msg.info(`${cleanup.id}: reject: DATA from ${state.client}: ${refused.code} ${refused.dsn} ${refused.text}; proto=${protocol(session)} helo=<${helo(session)}>`);
-    state.reset();
-    throw smtpError(refused.code, refused.dsn, refused.text);
+  /** Logs why input ended: "lost connection after X" or "timeout after X". */
+  ended(why: InputEnd): void {
+    if (why === 'timeout') {
+      msg.info(`timeout after ${this.where} from ${this.peer}`);
+      this.reply(421, `4.4.2 ${this.params.myhostname} Error: timeout exceeded`);
+    } else {
+      msg.info(`lost connection after ${this.where} from ${this.peer}`);
+    }
   }
-  const { params } = state;
-  const forClause = state.recipients.length === 1 ? `\n\tfor <${state.recipients[0] as string}>` : '';
-  const received = `Received: from ${helo(session)} (${state.clientName} [${state.clientAddress}])\n\tby ${params.myhostname} (${params.mail_name}) with ${protocol(session)} id ${cleanup.id}${forClause};\n\t${rfc5322Date(new Date())}\n`;
-  await cleanup.content(Buffer.from(received, 'utf8'));
-  const normalizer = new LineEndingNormalizer();
-  for await (const chunk of stream as Readable) await cleanup.content(normalizer.write(chunk as Buffer));
-  const rest = normalizer.end();
-  if (rest.length > 0) await cleanup.content(rest);
-  if (stream.sizeExceeded) {
-    state.reset();
-    throw smtpError(552, '5.3.4', 'Error: message file too big');
-  }
-  state.cleanup = undefined;
-  const reply = await cleanup.finish();
-  state.recipients = [];
-  if (reply.status === 'ok') return `2.0.0 Ok: queued as ${reply.id}`;
-  const code = reply.status === 'reject' ? (reply.dsn.startsWith('5.3.4') ? 552 : 550) : 451;
-  throw smtpError(code, reply.dsn, reply.text);
-}
 
-/** The socket's peer, for logging before smtp-server's session exists. */
-export function peerAddress(socket: Socket): string {
-  return (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+  /** Sends what is queued and closes the connection. */
+  async close(): Promise<void> {
+    this.flush();
+    this.closed = true;
+    this.input.detach();
+    const socket = this.socket;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, 1000);
+      socket.end(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    socket.destroy();
+  }
 }

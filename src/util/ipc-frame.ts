@@ -8,6 +8,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { Wakeup } from './wakeup.js';
 
 /** Frame kinds. */
 export const FRAME = { json: 0x4a, data: 0x44, end: 0x45 } as const;
@@ -31,7 +32,7 @@ export class IpcError extends Error {}
 export class FramedConnection {
   private buffer: Buffer = Buffer.alloc(0);
   private readonly frames: Frame[] = [];
-  private waiter: (() => void) | undefined;
+  private readonly wakeup = new Wakeup();
   private ended = false;
   private failure: Error | undefined;
   private holding = false;
@@ -84,9 +85,7 @@ export class FramedConnection {
   }
 
   private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
+    this.wakeup.wake();
   }
 
   /** The next frame, or undefined when the peer closed; throws after timeoutMs. */
@@ -96,16 +95,7 @@ export class FramedConnection {
         if (this.failure !== undefined) throw new IpcError(this.failure.message);
         return undefined;
       }
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await new Promise<boolean>((resolve) => {
-        this.waiter = () => resolve(false);
-        timer = setTimeout(() => resolve(true), timeoutMs);
-      });
-      clearTimeout(timer);
-      if (timedOut) {
-        this.waiter = undefined;
-        throw new IpcError('timed out waiting for the peer');
-      }
+      if (!(await this.wakeup.wait(timeoutMs))) throw new IpcError('timed out waiting for the peer');
     }
     const frame = this.frames.shift() as Frame;
     if (this.frames.length <= 4) this.socket.resume();

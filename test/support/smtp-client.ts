@@ -4,6 +4,7 @@
  * reply, so a test can check exact codes. Not used by Petrel itself.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 
 /** An open SMTP conversation. */
 export class SmtpClient {
@@ -12,7 +13,11 @@ export class SmtpClient {
   private waiter: (() => void) | undefined;
   private closed = false;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(private socket: Socket) {
+    this.listen(socket);
+  }
+
+  private listen(socket: Socket): void {
     socket.setEncoding('utf8');
     socket.on('data', (text: string) => {
       this.buffer += text;
@@ -45,6 +50,38 @@ export class SmtpClient {
     });
     const client = new SmtpClient(socket);
     return { client, greeting: await client.reply() };
+  }
+
+  /** Connects with TLS from the first byte (port 465) and reads the greeting. */
+  static async openTls(port: number, options: ConnectionOptions = {}): Promise<{ client: SmtpClient; greeting: string; socket: TLSSocket }> {
+    const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ...options });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    const client = new SmtpClient(socket);
+    return { client, greeting: await client.reply(), socket };
+  }
+
+  /** STARTTLS: sends the command and, after its 220, runs the handshake on the same connection. */
+  async startTls(options: ConnectionOptions = {}): Promise<TLSSocket> {
+    const reply = await this.command('STARTTLS');
+    if (!reply.startsWith('220')) throw new Error(`STARTTLS refused: ${reply}`);
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    const secure = tlsConnect({ socket: plain, rejectUnauthorized: false, ...options });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    this.socket = secure;
+    this.listen(secure);
+    return secure;
+  }
+
+  /** True once the server has closed the connection. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** The next complete reply (multi-line replies joined with newlines). */

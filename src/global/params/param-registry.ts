@@ -11,7 +11,9 @@ import { LOCAL_PARAMS } from './local-params.js';
 import type { ParamsOf, ParamSpec, ParamTable } from './param-types.js';
 import { QUEUE_PARAMS } from './queue-params.js';
 import { SMTP_PARAMS } from './smtp-params.js';
+import { SASL_SERVER_PARAMS } from './sasl-server-params.js';
 import { SMTPD_PARAMS } from './smtpd-params.js';
+import { TLS_SERVER_PARAMS } from './tls-server-params.js';
 
 type Intersect<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void ? I : never;
 
@@ -34,6 +36,8 @@ export const ALL_PARAMS = mergeParamTables(
   ADDRESS_PARAMS,
   QUEUE_PARAMS,
   SMTPD_PARAMS,
+  TLS_SERVER_PARAMS,
+  SASL_SERVER_PARAMS,
   LOCAL_PARAMS,
   SMTP_PARAMS,
 );

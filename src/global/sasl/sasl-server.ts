@@ -64,3 +64,9 @@ export interface SaslServer {
   /** Releases connections to the back end (the process is exiting). */
   close(): Promise<void>;
 }
+
+/** The smtpd_sasl_type values Petrel implements (postconf -a lists them). */
+export const SASL_SERVER_TYPES = ['cyrus', 'dovecot', 'petrel'] as const;
+
+/** One of SASL_SERVER_TYPES. */
+export type SaslServerType = (typeof SASL_SERVER_TYPES)[number];

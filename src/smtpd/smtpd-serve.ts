@@ -1,0 +1,132 @@
+/*
+ * smtpd-serve - serves one client connection: the client's name (a
+ * reverse lookup bounded in time), the TLS handshake first in wrapper mode,
+ * the early-talker check and the greeting, then the command loop with its
+ * dispatch through smtpd-commands.ts, and at the end the connection closed,
+ * "disconnect from ... commands=N" logged and the postmaster told of the
+ * session's errors per notify_classes. A fault inside a session ends that
+ * session with 421, never the process. Called by smtpd-main.ts.
+ */
+import { lookupService } from 'node:dns/promises';
+import type { Socket } from 'node:net';
+import { msg } from '../util/msg.js';
+import { notifyPostmaster, SmtpChat } from './smtpd-chat.js';
+import { COMMANDS, commandAllowed } from './smtpd-commands.js';
+import { readProxyHeader, type ProxyHeader } from '../util/proxy-protocol.js';
+import { SessionEnd, SmtpdSession, type SmtpdClient, type SmtpdServices } from './smtpd-session.js';
+import { handshake, requireClientCert } from './smtpd-tls.js';
+
+/** Seconds to wait for a reverse name before calling the client "unknown". */
+const REVERSE_LOOKUP_SECONDS = 5;
+
+/** First words that show a client is not speaking SMTP at all (a web browser, a proxy probe). */
+const NON_SMTP = new Set(['CONNECT', 'GET', 'POST', 'PUT', 'HEAD', 'USER']);
+
+async function reverseName(address: string): Promise<string> {
+  const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), REVERSE_LOOKUP_SECONDS * 1000).unref());
+  const found = await Promise.race([lookupService(address, 0).then((r) => r.hostname).catch(() => undefined), timeout]);
+  return found === undefined || found === address ? 'unknown' : found;
+}
+
+async function commandLoop(s: SmtpdSession): Promise<void> {
+  for (;;) {
+    const line = await s.nextLine(s.params.line_length_limit);
+    if (line === undefined) return;
+    const text = line.text.toString('utf8');
+    s.chat.command(text);
+    const space = text.search(/[ \t]/);
+    const name = (space < 0 ? text : text.slice(0, space)).toUpperCase();
+    const arg = space < 0 ? '' : text.slice(space + 1);
+    if (line.tooLong) {
+      s.reply(500, '5.5.2 Error: line too long');
+      continue;
+    }
+    const handler = COMMANDS[name];
+    if (handler === undefined) {
+      if (NON_SMTP.has(name) || !/^[A-Za-z]/.test(text)) {
+        msg.warn(`non-SMTP command from ${s.peer}: ${text.slice(0, 100).replace(/[^\x20-\x7e]/g, '?')}`);
+        s.reply(521, '5.7.0 Error: I can break rules, too. Goodbye.');
+        throw new SessionEnd('non-SMTP');
+      }
+      s.where = 'UNKNOWN';
+      s.count('unknown', false);
+      s.reply(502, '5.5.2 Error: command not recognized');
+      s.junkCommand();
+      continue;
+    }
+    s.where = name;
+    const before = s.errorCount;
+    try {
+      if (!commandAllowed(s, name)) continue;
+      if (name !== 'STARTTLS' && name !== 'AUTH' && s.pipelinedAhead(name)) throw new SessionEnd('pipelining');
+      await handler(s, arg);
+    } finally {
+      s.count(name.toLowerCase(), s.errorCount === before);
+    }
+  }
+}
+
+/** The client the PROXY header names (for "local" headers, the connection's own peer). */
+function proxiedClient(direct: SmtpdClient, header: ProxyHeader): SmtpdClient {
+  if (header.command === 'local' || header.sourceAddress === undefined) return direct;
+  return {
+    name: 'unknown',
+    address: header.sourceAddress,
+    port: header.sourcePort ?? 0,
+    localAddress: header.destinationAddress ?? direct.localAddress,
+    localPort: header.destinationPort ?? direct.localPort,
+  };
+}
+
+/** Serves one client until it quits, goes away or is sent away. */
+export async function serveClient(services: SmtpdServices, socket: Socket): Promise<void> {
+  // Nothing may be read before a reader is attached (the skeleton resumed the socket in this same tick).
+  socket.pause();
+  // Replies go out at once: with Nagle's algorithm a reply written in two parts waits for the client's delayed ACK.
+  socket.setNoDelay(true);
+  let client: SmtpdClient = {
+    name: 'unknown',
+    address: (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, ''),
+    port: socket.remotePort ?? 0,
+    localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
+    localPort: socket.localPort ?? 0,
+  };
+  let ahead: Buffer = Buffer.alloc(0);
+  if (services.params.smtpd_upstream_proxy_protocol !== '') {
+    const proxied = await readProxyHeader(socket, services.params.smtpd_upstream_proxy_timeout * 1000).catch((err: Error) => {
+      msg.warn(`haproxy read: ${err.message} from [${client.address}]:${client.port}`);
+      return undefined;
+    });
+    if (proxied === undefined) return;
+    client = proxiedClient(client, proxied.header);
+    ahead = proxied.rest;
+  }
+  // The session reads from here on, so that a client talking before the greeting is seen during the lookup.
+  const s = new SmtpdSession(services, client, socket, new SmtpChat());
+  if (services.tls?.wrapper !== true) s.input.unshift(ahead);
+  client.name = await reverseName(client.address);
+  msg.info(`connect from ${s.peer}`);
+  try {
+    if (services.tls?.wrapper === true) {
+      if ((await handshake(s, socket, ahead)) === undefined) {
+        msg.info(`lost connection after CONNECT from ${s.peer}`);
+        throw new SessionEnd('handshake');
+      }
+      requireClientCert(s);
+    }
+    if (s.pipelinedAhead('CONNECT')) throw new SessionEnd('pregreet');
+    s.reply(220, services.params.smtpd_banner);
+    await commandLoop(s);
+  } catch (err) {
+    if (!(err instanceof SessionEnd)) {
+      msg.warn(`${s.peer}: ${(err as Error).stack ?? String(err)}`);
+      s.reply(421, `4.3.0 ${services.params.myhostname} Error: internal error`);
+    }
+  } finally {
+    s.transaction?.abort();
+    s.transaction = undefined;
+    await s.close();
+    msg.info(`disconnect from ${s.peer} ${s.summary()}`);
+  }
+  await notifyPostmaster(services.params, s.chat, s.peer).catch((err: unknown) => msg.warn(`cannot send the postmaster a transcript of the session with ${s.peer}: ${(err as Error).message}`));
+}

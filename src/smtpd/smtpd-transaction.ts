@@ -1,0 +1,144 @@
+/*
+ * smtpd-transaction - one mail transaction of an SMTP session: the sender
+ * and its parameters from MAIL FROM, the cleanup connection opened at the
+ * first accepted recipient (its queue ID logged as "ID: client=..."), each
+ * recipient passed on with its DSN parameters, then the Received: header
+ * and the content (DATA or BDAT chunks) streamed to cleanup, and the
+ * "250 2.0.0 Ok: queued as ID" verdict only after cleanup reports the
+ * queue file durable. Used by smtpd-commands.ts; follows smtpd(8).
+ */
+import { CleanupClient } from '../global/cleanup-clnt.js';
+import { rfc5322Date } from '../global/mail-date.js';
+import { msg } from '../util/msg.js';
+import { decodeXtext } from './smtpd-envelope.js';
+import type { SmtpdSession } from './smtpd-session.js';
+
+/** A reply ending a transaction. */
+export interface TransactionReply {
+  readonly code: number;
+  readonly text: string;
+}
+
+/** One mail transaction. */
+export class Transaction {
+  readonly recipients: string[] = [];
+  /** RCPT commands tried, accepted or not. */
+  rcptTried = 0;
+  private cleanup: CleanupClient | undefined;
+  private size = 0;
+  private tooBig = false;
+  private writeError: Error | undefined;
+  private lastWrite: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly session: SmtpdSession,
+    readonly sender: string,
+    readonly mailParams: ReadonlyMap<string, string>,
+  ) {}
+
+  /** The queue ID once cleanup has given one. */
+  get id(): string | undefined {
+    return this.cleanup?.id;
+  }
+
+  /** Hands an accepted recipient to cleanup (opening it for the first); a refusal when cleanup cannot be reached. */
+  async addRecipient(recipient: string, rewritten: string, params: ReadonlyMap<string, string>): Promise<TransactionReply | undefined> {
+    if (this.cleanup === undefined) {
+      const s = this.session;
+      const attrs: Record<string, string> = {
+        client_name: s.client.name,
+        client_address: s.client.address,
+        client_port: String(s.client.port),
+        helo_name: s.helo ?? '',
+        protocol_name: s.protocol,
+      };
+      if (s.sasl !== undefined) {
+        attrs.sasl_method = s.sasl.method;
+        attrs.sasl_username = s.sasl.username;
+      }
+      const envid = this.mailParams.get('ENVID');
+      const ret = this.mailParams.get('RET');
+      const body = this.mailParams.get('BODY');
+      if (envid !== undefined) attrs.envid = decodeXtext(envid);
+      if (ret !== undefined) attrs.ret = ret.toUpperCase();
+      if (body !== undefined) attrs.body = body.toUpperCase();
+      const opened = await CleanupClient.begin(s.params, { op: 'begin', sender: this.sender, arrival: Date.now(), attrs, local: false }).catch((err: unknown) => {
+        msg.warn(`connect to cleanup service: ${(err as Error).message}`);
+        return undefined;
+      });
+      if (opened === undefined || !(opened instanceof CleanupClient)) return { code: 451, text: '4.3.0 Error: queue file write error' };
+      this.cleanup = opened;
+      const auth = s.sasl === undefined ? '' : `, sasl_method=${s.sasl.method}, sasl_username=${s.sasl.username}`;
+      msg.info(`${opened.id}: client=${s.peer}${auth}`);
+    }
+    await this.cleanup.recipient({
+      address: rewritten,
+      original: recipient,
+      notify: (params.get('NOTIFY') ?? '').toUpperCase(),
+      orcpt: decodeXtext(params.get('ORCPT') ?? ''),
+    });
+    this.recipients.push(recipient);
+    return undefined;
+  }
+
+  /** Sends the Received: header that starts the content. */
+  begin(): void {
+    const s = this.session;
+    const p = s.params;
+    const lines = [`Received: from ${s.helo ?? ''} (${s.client.name} [${s.client.address}])`];
+    if (s.tls !== undefined && p.smtpd_tls_received_header) {
+      lines.push(`\t(using ${s.tls.protocol} with cipher ${s.tls.cipher} (${s.tls.bits}/${s.tls.bits} bits))`);
+      if (!(p.smtpd_tls_ask_ccert || p.smtpd_tls_req_ccert)) lines.push('\t(No client certificate requested)');
+      else if (s.tls.fingerprint === undefined) lines.push('\t(Client did not present a certificate)');
+      else lines.push(`\t(Client CN "${s.tls.subject ?? ''}", Issuer "${s.tls.issuer ?? ''}" (${s.tls.verified ? 'verified OK' : 'not verified'}))`);
+    }
+    if (s.sasl !== undefined && p.smtpd_sasl_authenticated_header) lines.push(`\t(Authenticated sender: ${s.sasl.username})`);
+    const forClause = this.recipients.length === 1 ? `\n\tfor <${this.recipients[0] as string}>` : '';
+    lines.push(`\tby ${p.myhostname} (${p.mail_name}) with ${s.protocol} id ${this.id ?? ''}${forClause};`, `\t${rfc5322Date(new Date())}`, '');
+    this.write(Buffer.from(lines.join('\n'), 'utf8'));
+  }
+
+  /** Passes content on (LF line endings), counting it against message_size_limit. */
+  write(chunk: Buffer): void {
+    if (chunk.length === 0 || this.tooBig) return;
+    this.size += chunk.length;
+    const limit = this.session.params.message_size_limit;
+    if (limit > 0 && this.size > limit) {
+      this.tooBig = true;
+      return;
+    }
+    const cleanup = this.cleanup as CleanupClient;
+    this.lastWrite = cleanup.content(chunk).catch((err: Error) => {
+      this.writeError ??= err;
+    });
+  }
+
+  /** Ends the content: the verdict of cleanup, or of the size limit. */
+  async finish(): Promise<TransactionReply> {
+    const cleanup = this.cleanup as CleanupClient;
+    await this.lastWrite;
+    if (this.tooBig) {
+      this.abort();
+      return { code: 552, text: '5.3.4 Error: message file too big' };
+    }
+    if (this.writeError !== undefined) {
+      msg.warn(`${cleanup.id}: cleanup connection: ${this.writeError.message}`);
+      this.abort();
+      return { code: 451, text: '4.3.0 Error: queue file write error' };
+    }
+    this.cleanup = undefined;
+    const reply = await cleanup.finish().catch((err: Error) => {
+      msg.warn(`${cleanup.id}: cleanup connection: ${err.message}`);
+      return { status: 'defer' as const, dsn: '4.3.0', text: 'Error: queue file write error' };
+    });
+    if (reply.status === 'ok') return { code: 250, text: `2.0.0 Ok: queued as ${reply.id}` };
+    const code = reply.status === 'reject' ? (reply.dsn.startsWith('5.3.4') ? 552 : 550) : 451;
+    return { code, text: `${reply.dsn} ${reply.text}` };
+  }
+
+  /** Abandons the transaction (RSET, a refused message, the client gone); cleanup discards its file. */
+  abort(): void {
+    this.cleanup?.abort();
+    this.cleanup = undefined;
+  }
+}

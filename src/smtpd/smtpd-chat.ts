@@ -7,7 +7,9 @@
  * refused, such as an unknown local user): when a reply
  * of a listed class went out during the session, error_notice_recipient
  * gets "Transcript of session follows." with the commands and replies
- * (the last TRANSCRIPT_LINES of them), from the double-bounce sender, once
+ * (the last TRANSCRIPT_LINES of them; the history is also cut at EHLO, RSET
+ * and the end of a message once it is longer than
+ * smtpd_history_flush_threshold), from the double-bounce sender, once
  * the client is gone.
  */
 import { doubleBounceAddress } from '../global/bounce-clnt.js';
@@ -39,6 +41,14 @@ export function replyClass(code: number, text: string): ChatErrorClass | undefin
 export class SmtpChat {
   private lines: string[] = [];
   readonly errors = new Set<ChatErrorClass>();
+
+  /** @param flushThreshold smtpd_history_flush_threshold */
+  constructor(private readonly flushThreshold = 100) {}
+
+  /** At EHLO, RSET and the end of a message: a history longer than the threshold starts again. */
+  checkpoint(): void {
+    if (this.lines.length > this.flushThreshold) this.lines = [];
+  }
 
   /** A command from the client (AUTH data never written down). */
   command(line: string): void {

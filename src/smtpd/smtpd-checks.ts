@@ -119,6 +119,7 @@ export interface CheckTables {
   readonly localRecipients: TableList;
   readonly senderLogins: TableList | undefined;
   readonly relayClientCerts: TableList | undefined;
+  readonly ehloKeywordMaps: TableList | undefined;
 }
 
 /** The checks of one smtpd process. */
@@ -129,6 +130,7 @@ export class SmtpdChecks {
   readonly localDomains: ReadonlySet<string>;
   readonly senderLogins: TableList | undefined;
   readonly relayClientCerts: TableList | undefined;
+  readonly ehloKeywordMaps: TableList | undefined;
   private readonly localRecipients: TableList;
 
   constructor(
@@ -145,6 +147,7 @@ export class SmtpdChecks {
     this.localRecipients = tables.localRecipients;
     this.senderLogins = tables.senderLogins;
     this.relayClientCerts = tables.relayClientCerts;
+    this.ehloKeywordMaps = tables.ehloKeywordMaps;
   }
 
   /**

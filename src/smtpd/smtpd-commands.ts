@@ -7,6 +7,9 @@
  * at smtpd_tls_security_level = encrypt only EHLO, HELO, STARTTLS, NOOP,
  * RSET and QUIT are served before TLS.
  */
+import { findFirst } from '../global/addr/addr-find.js';
+import { accessAddressKeysForIp } from '../global/addr/addr-search-keys.js';
+import { splitList } from '../global/config/param-convert.js';
 import { msg } from '../util/msg.js';
 import { handleAuth, authOffered } from './smtpd-auth.js';
 import { DotDecoder } from './smtpd-dot-decoder.js';
@@ -22,8 +25,15 @@ export type CommandHandler = (s: SmtpdSession, arg: string) => Promise<void> | v
 /** Commands served before TLS when TLS is required. */
 const BEFORE_TLS = new Set(['EHLO', 'HELO', 'STARTTLS', 'NOOP', 'RSET', 'QUIT']);
 
-function discarded(s: SmtpdSession, keyword: string): boolean {
-  return s.params.smtpd_discard_ehlo_keywords.some((k) => k.toUpperCase() === keyword);
+/** smtpd_discard_ehlo_keywords, and the words smtpd_discard_ehlo_keyword_address_maps gives for this client. */
+async function discardedKeywords(s: SmtpdSession): Promise<Set<string>> {
+  const words = [...s.params.smtpd_discard_ehlo_keywords];
+  const maps = s.services.checks.ehloKeywordMaps;
+  if (maps !== undefined) {
+    const found = await findFirst(maps, accessAddressKeysForIp(s.client.address));
+    if (found !== undefined) words.push(...splitList(found.value));
+  }
+  return new Set(words.map((w) => w.toUpperCase()));
 }
 
 async function ehloKeywords(s: SmtpdSession): Promise<string[]> {
@@ -39,8 +49,9 @@ async function ehloKeywords(s: SmtpdSession): Promise<string[]> {
   keywords.push('ENHANCEDSTATUSCODES', '8BITMIME', 'DSN');
   if (p.smtputf8_enable) keywords.push('SMTPUTF8');
   keywords.push('CHUNKING');
-  const kept = keywords.filter((k) => !discarded(s, (k.split(/[ =]/)[0] as string).toUpperCase()));
-  if (kept.length < keywords.length && !discarded(s, 'SILENT-DISCARD')) {
+  const discarded = await discardedKeywords(s);
+  const kept = keywords.filter((k) => !discarded.has((k.split(/[ =]/)[0] as string).toUpperCase()));
+  if (kept.length < keywords.length && !discarded.has('SILENT-DISCARD')) {
     msg.info(`discarding EHLO keywords: ${keywords.filter((k) => !kept.includes(k)).map((k) => k.split(/[ =]/)[0]).join(' ')}`);
   }
   return kept;
@@ -132,6 +143,7 @@ async function contentAllowed(s: SmtpdSession, command: string): Promise<Transac
 
 async function finishMessage(s: SmtpdSession, t: Transaction): Promise<void> {
   s.transaction = undefined;
+  s.chat.checkpoint();
   const verdict = await t.finish();
   if (verdict.code === 250) s.delivered();
   s.reply(verdict.code, verdict.text);
@@ -155,9 +167,7 @@ async function data(s: SmtpdSession, arg: string): Promise<void> {
   if (decoder.bareLf && s.bareNewline === 'reject') {
     t.abort();
     s.transaction = undefined;
-    msg.info(`bare <LF> received after DATA from ${s.peer}`);
-    s.reply(521, `5.5.2 ${s.params.myhostname} Error: bare <LF> received`);
-    throw new SessionEnd('bare LF');
+    s.bareLfRefused();
   }
   await finishMessage(s, t);
 }

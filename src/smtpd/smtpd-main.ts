@@ -30,6 +30,7 @@ runDaemon({
       localRecipients: await openTableList(params.local_recipient_maps, ctx),
       senderLogins: params.smtpd_sender_login_maps.length > 0 ? await openTableList(params.smtpd_sender_login_maps, ctx) : undefined,
       relayClientCerts: params.relay_clientcerts.length > 0 ? await openTableList(params.relay_clientcerts, ctx) : undefined,
+      ehloKeywordMaps: params.smtpd_discard_ehlo_keyword_address_maps.length > 0 ? await openTableList(params.smtpd_discard_ehlo_keyword_address_maps, ctx) : undefined,
     });
     validateSaslOptions(params);
     if (!['', 'haproxy'].includes(params.smtpd_upstream_proxy_protocol)) {

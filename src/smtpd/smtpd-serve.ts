@@ -55,6 +55,7 @@ async function commandLoop(s: SmtpdSession): Promise<void> {
       continue;
     }
     s.where = name;
+    if (name === 'EHLO' || name === 'RSET') s.chat.checkpoint();
     const before = s.errorCount;
     try {
       if (!commandAllowed(s, name)) continue;
@@ -102,7 +103,7 @@ export async function serveClient(services: SmtpdServices, socket: Socket): Prom
     ahead = proxied.rest;
   }
   // The session reads from here on, so that a client talking before the greeting is seen during the lookup.
-  const s = new SmtpdSession(services, client, socket, new SmtpChat());
+  const s = new SmtpdSession(services, client, socket, new SmtpChat(services.params.smtpd_history_flush_threshold));
   if (services.tls?.wrapper !== true) s.input.unshift(ahead);
   client.name = await reverseName(client.address);
   msg.info(`connect from ${s.peer}`);

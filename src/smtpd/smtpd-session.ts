@@ -212,11 +212,16 @@ export class SmtpdSession {
       return undefined;
     }
     if (line.bareLf && this.bareNewline === 'reject') {
-      msg.info(`bare <LF> received after ${this.where} from ${this.peer}`);
-      this.reply(521, `5.5.2 ${this.params.myhostname} Error: bare <LF> received`);
-      throw new SessionEnd('bare LF');
+      this.bareLfRefused();
     }
     return line;
+  }
+
+  /** Refuses a bare LF (smtpd_forbid_bare_newline = reject) and ends the session. */
+  bareLfRefused(): never {
+    msg.info(`bare <LF> received after ${this.where} from ${this.peer}`);
+    this.reply(this.params.smtpd_forbid_bare_newline_reject_code, `5.5.2 ${this.params.myhostname} Error: bare <LF> received`);
+    throw new SessionEnd('bare LF');
   }
 
   /** Logs why input ended: "lost connection after X" or "timeout after X". */

@@ -8,7 +8,7 @@
  * accepted, and PROXY protocol headers naming the real client.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { freePort, TestInstance } from '../support/instance.js';
@@ -66,11 +66,12 @@ before(async () => {
     [
       `127.0.0.1:${strictPort} inet n - n - - smtpd -o syslog_name=postfix/strict -o smtpd_forbid_bare_newline=reject -o smtpd_forbid_bare_newline_exclusions=`,
       '  -o smtpd_hard_error_limit=3 -o smtpd_junk_command_limit=3 -o smtpd_error_sleep_time=0 -o disable_vrfy_command=yes',
-      '  -o smtpd_discard_ehlo_keywords=chunking,dsn',
+      `  -o smtpd_discard_ehlo_keywords=chunking -o smtpd_discard_ehlo_keyword_address_maps=cidr:${instance.etc}/ehlo_discard`,
       `127.0.0.1:${proxyPort} inet n - n - - smtpd -o syslog_name=postfix/proxied -o smtpd_upstream_proxy_protocol=haproxy -o smtpd_upstream_proxy_timeout=2s`,
       '',
     ].join('\n'),
   );
+  writeFileSync(`${instance.etc}/ehlo_discard`, '127.0.0.0/8 dsn, silent-discard\n192.0.2.0/24 pipelining\n');
   instance.start();
 });
 
@@ -128,11 +129,11 @@ test('no bare LF or bare CR sequence ends DATA: the smuggled command stays messa
   assert.doesNotMatch(delivered, /\r/);
 });
 
-test('smtpd_forbid_bare_newline = reject: a bare LF is refused with 521 and the client disconnected', async () => {
+test('smtpd_forbid_bare_newline = reject: a bare LF is refused with 550 and the client disconnected', async () => {
   const raw = await Raw.open(strictPort);
   await raw.until(/^220 /);
   raw.socket.write('EHLO x.example\n');
-  await raw.until(/521 5\.5\.2 mx\.test\.example Error: bare <LF> received\r\n/);
+  await raw.until(/550 5\.5\.2 mx\.test\.example Error: bare <LF> received\r\n/);
   await raw.closedByServer();
   const lenient = await Raw.open(instance.port);
   await lenient.until(/^220 /);

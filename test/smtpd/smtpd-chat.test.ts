@@ -29,3 +29,15 @@ test('the transcript has In: and Out: lines, keeps no AUTH secret, and keeps onl
   const long = chat.transcript().split('\n').filter((line) => line.startsWith(' In:'));
   assert.ok(long.length <= 400 && long.at(-1) === ' In:  NOOP 999', `${long.length} lines kept`);
 });
+
+test('smtpd_history_flush_threshold: a history longer than it starts again at a checkpoint (EHLO, RSET, end of a message)', () => {
+  const chat = new SmtpChat(3);
+  for (let i = 0; i < 3; i++) chat.command(`NOOP ${i}`);
+  chat.checkpoint();
+  assert.match(chat.transcript(), /NOOP 0/);
+  chat.command('NOOP 3');
+  chat.checkpoint();
+  assert.doesNotMatch(chat.transcript(), /NOOP/);
+  chat.command('RSET');
+  assert.match(chat.transcript(), /In: {2}RSET\n$/);
+});

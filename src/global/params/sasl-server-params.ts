@@ -15,7 +15,7 @@ export const SASL_SERVER_PARAMS = defineParams({
   smtpd_sasl_path: { kind: 'string', default: 'smtpd', doc: 'dovecot: the auth socket (relative to queue_directory) or inet:host:port; cyrus: the application name (smtpd.conf); petrel: the table' },
   smtpd_sasl_service: { kind: 'string', default: 'smtp', doc: 'The service name passed to the SASL implementation' },
   cyrus_sasl_config_path: { kind: 'string', default: '', doc: 'Where the cyrus type looks for $smtpd_sasl_path.conf (colon-separated; empty: /etc/postfix/sasl:/usr/lib/sasl2:/etc/sasl2)' },
-  smtpd_sasl_local_domain: { kind: 'string', default: '', doc: 'The realm passed to the SASL implementation' },
+  smtpd_sasl_local_domain: { kind: 'string', default: '', doc: 'The realm of the cyrus type: appended to user names without one (dovecot and petrel, as Dovecot in Postfix, take names as given)' },
   smtpd_sasl_security_options: { kind: 'list', default: 'noanonymous', doc: 'Mechanism properties refused without TLS: noplaintext, noactive, nodictionary, noanonymous, forward_secrecy, mutual_auth' },
   smtpd_sasl_tls_security_options: { kind: 'list', default: '$smtpd_sasl_security_options', doc: 'Mechanism properties refused over TLS' },
   smtpd_sasl_authenticated_header: { kind: 'bool', default: 'no', doc: 'Name the SASL login in the Received: header' },

@@ -42,6 +42,8 @@ export interface DaemonHooks {
   readonly name: string;
   /** Resident daemons (qmgr) ignore max_use and max_idle. */
   readonly resident?: boolean;
+  /** Runs once before privileges are dropped (files only root may read: TLS keys, SASL configuration). */
+  preInit?(ctx: WorkerContext): Promise<void> | void;
   /** Runs once before the first client. */
   postInit?(ctx: WorkerContext): Promise<void> | void;
   /** Serves one client; resolves when it is over. */
@@ -234,6 +236,7 @@ export function runDaemon(hooks: DaemonHooks): void {
 
   const init = async (): Promise<void> => {
     const owner = args.unprivileged ? unprivilegedOwner(params) : undefined;
+    await hooks.preInit?.(ctx);
     if (owner !== undefined) {
       // The mail log is opened as root (it may be root's file); then root is given up for good.
       await log.flush();

@@ -9,6 +9,7 @@
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import { PetrelError } from '../global/errors.js';
 import { openSaslServer } from '../global/sasl/sasl-open.js';
+import type { SaslServer } from '../global/sasl/sasl-server.js';
 import { ServerTls } from '../global/tls/tls-server.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
@@ -19,9 +20,18 @@ import type { SmtpdServices } from './smtpd-session.js';
 import { ticketSecret } from './smtpd-tls.js';
 
 let services: SmtpdServices | undefined;
+let tls: ServerTls | undefined;
+let sasl: SaslServer | undefined;
 
 runDaemon({
   name: 'smtpd',
+  // As root, before privileges go: TLS keys and the Cyrus configuration are often readable by root only.
+  async preInit({ config }) {
+    const { params } = config;
+    validateSaslOptions(params);
+    tls = await ServerTls.open(params, ticketSecret(params));
+    sasl = params.smtpd_sasl_auth_enable ? openSaslServer(params) : undefined;
+  },
   async postInit({ config }) {
     const { params } = config;
     const ctx = { configDir: params.config_directory };
@@ -32,12 +42,9 @@ runDaemon({
       relayClientCerts: params.relay_clientcerts.length > 0 ? await openTableList(params.relay_clientcerts, ctx) : undefined,
       ehloKeywordMaps: params.smtpd_discard_ehlo_keyword_address_maps.length > 0 ? await openTableList(params.smtpd_discard_ehlo_keyword_address_maps, ctx) : undefined,
     });
-    validateSaslOptions(params);
     if (!['', 'haproxy'].includes(params.smtpd_upstream_proxy_protocol)) {
       throw new PetrelError('config', `smtpd_upstream_proxy_protocol: unsupported protocol "${params.smtpd_upstream_proxy_protocol}" (haproxy)`);
     }
-    const tls = await ServerTls.open(params, ticketSecret(params));
-    const sasl = params.smtpd_sasl_auth_enable ? openSaslServer(params) : undefined;
     services = { params, checks, tls, sasl };
   },
   onConnection: (socket) => serveClient(services as SmtpdServices, socket),

@@ -8,6 +8,7 @@ import { TestInstance } from '../support/instance.js';
 import { needRoot } from '../support/need.js';
 import { REPO_ROOT } from '../support/run-command.js';
 import { SmtpClient } from '../support/smtp-client.js';
+import { makeTestPki } from '../support/tls-cert.js';
 
 const skip = needRoot('an instance started as root runs its daemons as mail_owner and delivers as each user');
 const OWNER = 'ptowner';
@@ -58,6 +59,13 @@ before(async () => {
   writeFileSync(join(mx.etc, 'aliases'), `postmaster: ${BOB}\nwhoami: "|id -un > ${drop}/alias-user"\n`);
   assert.equal(mx.run('newaliases', []).status, 0);
   assert.equal(mx.run('postconf', ['-e', `mail_spool_directory=${spool}`]).status, 0);
+  // A TLS key only root may read, as certbot leaves it: smtpd reads it before it gives up root.
+  const pki = makeTestPki();
+  chmodSync(pki.serverKey, 0o600);
+  chmodSync(pki.dir, 0o700);
+  for (const setting of ['smtpd_tls_security_level=may', `smtpd_tls_cert_file=${pki.serverCert}`, `smtpd_tls_key_file=${pki.serverKey}`]) {
+    assert.equal(mx.run('postconf', ['-e', setting]).status, 0);
+  }
   mx.start();
 });
 
@@ -88,6 +96,19 @@ test('an instance started as root runs every daemon but local as mail_owner and 
   assert.equal(mbox.uid, (accounts.bob as Account).uid, 'the new spool mailbox belongs to the recipient');
   assert.equal(mbox.mode & 0o777, 0o600);
   assert.match(readFileSync(join(mx.root, 'spool', BOB), 'utf8'), /hello bob/);
+});
+
+test('smtpd, running as mail_owner, serves STARTTLS with a key only root can read', { skip }, async () => {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  const secure = await client.startTls();
+  assert.match(secure.getProtocol() ?? '', /^TLSv1\.[23]$/);
+  await client.command('EHLO client.example');
+  assert.match(await client.send('sender@example.org', [`${BOB}@localhost`], 'Subject: tls\n\nover tls\n'), /^250 /);
+  await client.quit();
+  const log = mx.logText();
+  const pid = Number(/postfix\/smtpd\[(\d+)\]/.exec(log)?.[1]);
+  if (existsSync(`/proc/${pid}`)) assert.equal(processUid(pid), (accounts.owner as Account).uid);
 });
 
 test('a .forward is read, written to and run as its user; an alias command runs as default_privs', { skip }, async () => {

@@ -4,9 +4,9 @@
  * unless -i/-oi, or to the end), writes it with its envelope into maildrop/
  * and wakes pickup, which hands it to cleanup. Flags: -f sender, -F full
  * name, -t (recipients from To:/Cc:/Bcc:), -i/-oi, -N dsn_notify, -R ret,
- * -V envid, -bp (mailq), -bi (newaliases), -bs (SMTP on standard input,
- * sendmail-smtp.ts), -q (flush the queue). Other -o options are accepted and
- * ignored with a warning, except -oi.
+ * -V envid, -bp (mailq), -bi (newaliases), -bs (SMTP on standard input
+ * and output, served by smtpd's stand-alone mode), -q (flush the queue).
+ * Other -o options are accepted and ignored with a warning, except -oi.
  */
 import { spawnSync } from 'node:child_process';
 import { userInfo } from 'node:os';
@@ -18,7 +18,6 @@ import { QueueFileWriter } from '../global/queue/queue-file-write.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
-import { smtpOnStdio } from './sendmail-smtp.js';
 
 const USAGE = 'usage: sendmail [-c config_dir] [-f sender] [-F full_name] [-i] [-t] [-N dsn] [-R ret] [-V envid] [-bp|-bi|-q] recipient...';
 
@@ -67,7 +66,11 @@ async function main(argv: string[]): Promise<number> {
   if (mode === 'i') return sibling('newaliases', configArgs ? ['-c', configArgs] : []);
   if (mode !== 'm' && mode !== 's') return msg.fatal(`unsupported -b option: -b${mode}`);
   const { params } = loadConfig({ configDir: resolveConfigDir(configArgs) });
-  if (mode === 's') return smtpOnStdio(params);
+  if (mode === 's') {
+    // As Postfix's sendmail does: smtpd's stand-alone mode serves the session, as this user.
+    const smtpd = join(params.daemon_directory, 'smtpd', 'smtpd-main.js');
+    return spawnSync(process.execPath, [smtpd, '-S', '-c', resolveConfigDir(configArgs)], { stdio: 'inherit' }).status ?? 1;
+  }
   if (has('q')) {
     if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('Cannot flush mail queue - mail system is down');
     return 0;

@@ -98,7 +98,7 @@ async function rcpt(s: SmtpdSession, arg: string): Promise<void> {
   const limit = s.params.smtpd_recipient_limit;
   if (limit > 0 && t.recipients.length >= limit) return s.reply(452, '4.5.3 Error: too many recipients');
   const checks = s.services.checks;
-  const reject = await checks.recipient({
+  const reject = s.services.local ? undefined : await checks.recipient({
     clientAddress: s.client.address,
     saslUsername: s.sasl?.username,
     clientCert: s.tls?.fingerprint === undefined ? undefined : { fingerprint: s.tls.fingerprint, verified: s.tls.verified },

@@ -4,7 +4,9 @@
  * 8BITMIME, DSN, SMTPUTF8 and CHUNKING; TLS (STARTTLS or wrapper mode) from
  * global/tls; SASL from global/sasl; the checks of smtpd-checks.ts; the
  * cleanup hand-off of smtpd-transaction.ts. This file sets up what every
- * session of the process shares and hands each connection to smtpd-serve.ts.
+ * session of the process shares and hands each connection to smtpd-serve.ts;
+ * with -S it serves one session on standard input and output instead
+ * (smtpd-standalone.ts, for "sendmail -bs").
  */
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import { PetrelError } from '../global/errors.js';
@@ -13,17 +15,29 @@ import type { SaslServer } from '../global/sasl/sasl-server.js';
 import { ServerTls } from '../global/tls/tls-server.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
+import { runCommand } from '../util/command-main.js';
 import { validateSaslOptions } from './smtpd-auth.js';
 import { SmtpdChecks } from './smtpd-checks.js';
 import { serveClient } from './smtpd-serve.js';
 import type { SmtpdServices } from './smtpd-session.js';
+import { serveStandalone } from './smtpd-standalone.js';
 import { ticketSecret } from './smtpd-tls.js';
+import { cleanupSink } from './smtpd-transaction.js';
 
 let services: SmtpdServices | undefined;
 let tls: ServerTls | undefined;
 let sasl: SaslServer | undefined;
 
-runDaemon({
+/** smtpd -S -c config_dir: the stand-alone mode of "sendmail -bs", without the master. */
+function standaloneConfigDir(argv: readonly string[]): string | undefined {
+  if (!argv.includes('-S')) return undefined;
+  const at = argv.indexOf('-c');
+  return at >= 0 ? argv[at + 1] : undefined;
+}
+
+const standalone = standaloneConfigDir(process.argv.slice(2));
+if (standalone !== undefined) runCommand('smtpd', () => serveStandalone(standalone));
+else runDaemon({
   name: 'smtpd',
   // As root, before privileges go: TLS keys and the Cyrus configuration are often readable by root only.
   async preInit({ config }) {
@@ -45,7 +59,7 @@ runDaemon({
     if (!['', 'haproxy'].includes(params.smtpd_upstream_proxy_protocol)) {
       throw new PetrelError('config', `smtpd_upstream_proxy_protocol: unsupported protocol "${params.smtpd_upstream_proxy_protocol}" (haproxy)`);
     }
-    services = { params, checks, tls, sasl };
+    services = { params, checks, tls, sasl, openSink: cleanupSink(params), local: false };
   },
   onConnection: (socket) => serveClient(services as SmtpdServices, socket),
   async onExit() {

@@ -106,10 +106,16 @@ export async function serveClient(services: SmtpdServices, socket: Socket): Prom
   const s = new SmtpdSession(services, client, socket, new SmtpChat(services.params.smtpd_history_flush_threshold));
   if (services.tls?.wrapper !== true) s.input.unshift(ahead);
   client.name = await reverseName(client.address);
+  await runSession(s, ahead);
+}
+
+/** The session from the connect line on: TLS first in wrapper mode, the greeting, the commands, the disconnect line and the postmaster notice. */
+export async function runSession(s: SmtpdSession, ahead: Buffer): Promise<void> {
+  const services = s.services;
   msg.info(`connect from ${s.peer}`);
   try {
     if (services.tls?.wrapper === true) {
-      if ((await handshake(s, socket, ahead)) === undefined) {
+      if ((await handshake(s, s.socket as Socket, ahead)) === undefined) {
         msg.info(`lost connection after CONNECT from ${s.peer}`);
         throw new SessionEnd('handshake');
       }
@@ -129,5 +135,6 @@ export async function serveClient(services: SmtpdServices, socket: Socket): Prom
     await s.close();
     msg.info(`disconnect from ${s.peer} ${s.summary()}`);
   }
+  if (services.local) return;
   await notifyPostmaster(services.params, s.chat, s.peer).catch((err: unknown) => msg.warn(`cannot send the postmaster a transcript of the session with ${s.peer}: ${(err as Error).message}`));
 }

@@ -20,7 +20,7 @@ import type { SmtpChat } from './smtpd-chat.js';
 import type { SmtpdChecks } from './smtpd-checks.js';
 import type { BareNewlineMode } from './smtpd-dot-decoder.js';
 import { SmtpInput, type CommandLine, type InputEnd } from './smtpd-input.js';
-import type { Transaction } from './smtpd-transaction.js';
+import type { OpenQueueSink, Transaction } from './smtpd-transaction.js';
 
 /** What every session of one smtpd process shares. */
 export interface SmtpdServices {
@@ -28,6 +28,9 @@ export interface SmtpdServices {
   readonly checks: SmtpdChecks;
   readonly tls: ServerTls | undefined;
   readonly sasl: SaslServer | undefined;
+  readonly openSink: OpenQueueSink;
+  /** "sendmail -bs": the client is a local user, whose recipients go where cleanup and qmgr route them, unchecked. */
+  readonly local: boolean;
 }
 
 /** The client as smtpd knows it. */

@@ -1,13 +1,15 @@
 /*
  * smtpd-transaction - one mail transaction of an SMTP session: the sender
- * and its parameters from MAIL FROM, the cleanup connection opened at the
- * first accepted recipient (its queue ID logged as "ID: client=..."), each
+ * and its parameters from MAIL FROM, the queue sink (the cleanup service,
+ * or maildrop/ for "sendmail -bs") opened at the first accepted recipient
+ * (its queue ID logged as "ID: client=..."), each
  * recipient passed on with its DSN parameters, then the Received: header
  * and the content (DATA or BDAT chunks) streamed to cleanup, and the
  * "250 2.0.0 Ok: queued as ID" verdict only after cleanup reports the
  * queue file durable. Used by smtpd-commands.ts; follows smtpd(8).
  */
-import { CleanupClient } from '../global/cleanup-clnt.js';
+import { CleanupClient, type CleanupReply, type CleanupRequest } from '../global/cleanup-clnt.js';
+import type { Params } from '../global/params/param-registry.js';
 import { rfc5322Date } from '../global/mail-date.js';
 import { msg } from '../util/msg.js';
 import { decodeXtext } from './smtpd-envelope.js';
@@ -19,12 +21,31 @@ export interface TransactionReply {
   readonly text: string;
 }
 
+/** Where a transaction's message goes: cleanup for the network, maildrop/ for "sendmail -bs". */
+export interface QueueSink {
+  readonly id: string;
+  recipient(rcpt: Omit<Extract<CleanupRequest, { op: 'rcpt' }>, 'op'>): Promise<void>;
+  /** A chunk of content with LF line endings. */
+  content(chunk: Buffer): Promise<void>;
+  /** The verdict once the queue file is durable (or refused). */
+  finish(): Promise<CleanupReply>;
+  abort(): void;
+}
+
+/** Opens a sink for a message from sender with the client attributes; a refusal when it cannot. */
+export type OpenQueueSink = (sender: string, attrs: Readonly<Record<string, string>>) => Promise<QueueSink | Exclude<CleanupReply, { readonly status: 'ok' }>>;
+
+/** The network's queue sink: the cleanup service. */
+export function cleanupSink(params: Params): OpenQueueSink {
+  return (sender, attrs) => CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs, local: false });
+}
+
 /** One mail transaction. */
 export class Transaction {
   readonly recipients: string[] = [];
   /** RCPT commands tried, accepted or not. */
   rcptTried = 0;
-  private cleanup: CleanupClient | undefined;
+  private cleanup: QueueSink | undefined;
   private size = 0;
   private tooBig = false;
   private writeError: Error | undefined;
@@ -62,11 +83,11 @@ export class Transaction {
       if (envid !== undefined) attrs.envid = decodeXtext(envid);
       if (ret !== undefined) attrs.ret = ret.toUpperCase();
       if (body !== undefined) attrs.body = body.toUpperCase();
-      const opened = await CleanupClient.begin(s.params, { op: 'begin', sender: this.sender, arrival: Date.now(), attrs, local: false }).catch((err: unknown) => {
+      const opened = await s.services.openSink(this.sender, attrs).catch((err: unknown) => {
         msg.warn(`connect to cleanup service: ${(err as Error).message}`);
         return undefined;
       });
-      if (opened === undefined || !(opened instanceof CleanupClient)) return { code: 451, text: '4.3.0 Error: queue file write error' };
+      if (opened === undefined || 'status' in opened) return { code: 451, text: '4.3.0 Error: queue file write error' };
       this.cleanup = opened;
       const auth = s.sasl === undefined ? '' : `, sasl_method=${s.sasl.method}, sasl_username=${s.sasl.username}`;
       msg.info(`${opened.id}: client=${s.peer}${auth}`);
@@ -107,7 +128,7 @@ export class Transaction {
       this.tooBig = true;
       return;
     }
-    const cleanup = this.cleanup as CleanupClient;
+    const cleanup = this.cleanup as QueueSink;
     this.lastWrite = cleanup.content(chunk).catch((err: Error) => {
       this.writeError ??= err;
     });
@@ -115,7 +136,7 @@ export class Transaction {
 
   /** Ends the content: the verdict of cleanup, or of the size limit. */
   async finish(): Promise<TransactionReply> {
-    const cleanup = this.cleanup as CleanupClient;
+    const cleanup = this.cleanup as QueueSink;
     await this.lastWrite;
     if (this.tooBig) {
       this.abort();

@@ -1,0 +1,43 @@
+/*
+ * smtpd-standalone - smtpd's stand-alone mode ("smtpd -S -c config_dir"),
+ * which "sendmail -bs" runs as the invoking user, as Postfix's sendmail runs
+ * its smtpd: one SMTP session on standard input and output, without the
+ * master, no TLS or AUTH, the client a local user whose recipients go
+ * unchecked to cleanup and qmgr, each message written into maildrop/ for
+ * pickup. A local script may send all its commands at once and end lines
+ * with LF only, so the pipelining check is off and a bare LF ends a line
+ * (smtpd_forbid_bare_newline = no). Diagnostics go to the mail log when the
+ * user may write it, else only warnings reach standard error.
+ */
+import { Duplex } from 'node:stream';
+import { AddressResolver } from '../global/addr/addr-resolve.js';
+import { loadConfig } from '../global/config/load-config.js';
+import { openTableList } from '../global/tables/table-list.js';
+import { openMaillog } from '../util/maillog.js';
+import { setMsgSink, setProgramName } from '../util/msg.js';
+import { SmtpChat } from './smtpd-chat.js';
+import { SmtpdChecks } from './smtpd-checks.js';
+import { maildropSink } from './smtpd-maildrop.js';
+import { runSession } from './smtpd-serve.js';
+import { SmtpdSession } from './smtpd-session.js';
+
+/** Serves one session on stdin/stdout; resolves with the exit status. */
+export async function serveStandalone(configDir: string): Promise<number> {
+  const { params } = loadConfig({ configDir, overrides: { smtpd_forbid_unauth_pipelining: 'no', smtpd_forbid_bare_newline: 'no' } });
+  setProgramName(`${params.syslog_name}/smtpd`);
+  try {
+    const log = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname });
+    if (params.maillog_file !== '') setMsgSink(log.sink);
+  } catch {
+    setMsgSink((severity, program, text) => {
+      if (severity !== 'info') process.stderr.write(`${program}: ${severity}: ${text}\n`);
+    });
+  }
+  const resolver = await AddressResolver.open(params);
+  const checks = new SmtpdChecks(params, resolver, { localRecipients: await openTableList([], { configDir }), senderLogins: undefined, relayClientCerts: undefined, ehloKeywordMaps: undefined });
+  const services = { params, checks, tls: undefined, sasl: undefined, openSink: maildropSink(params), local: true };
+  const stdio = Duplex.from({ readable: process.stdin, writable: process.stdout });
+  const client = { name: 'localhost', address: '127.0.0.1', port: 0, localAddress: '127.0.0.1', localPort: 0 };
+  await runSession(new SmtpdSession(services, client, stdio, new SmtpChat(params.smtpd_history_flush_threshold)), Buffer.alloc(0));
+  return 0;
+}

@@ -106,6 +106,9 @@ export async function serveClient(services: SmtpdServices, socket: Socket): Prom
   const s = new SmtpdSession(services, client, socket, new SmtpChat(services.params.smtpd_history_flush_threshold));
   if (services.tls?.wrapper !== true) s.input.unshift(ahead);
   client.name = await reverseName(client.address);
+  // One more turn of the event loop: bytes the kernel already holds are read before the early-talker check.
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
   await runSession(s, ahead);
 }
 

@@ -14,7 +14,7 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failClosedProblems, masterCfServices } from '../global/config/config-fail-closed.js';
-import { serverTlsProblems } from '../global/tls/tls-server.js';
+import { smtpdServiceProblems } from '../global/smtpd-service-check.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
@@ -109,7 +109,7 @@ export async function checkInstance(config: Config): Promise<number> {
   let problems = 0;
   const found = [
     ...failClosedProblems({ configDir: config.configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, config.configDir) }),
-    ...(await serverTlsProblems(config.configDir, entries)),
+    ...(await smtpdServiceProblems(config.configDir, entries)),
   ];
   for (const problem of found) {
     msg.error(problem);

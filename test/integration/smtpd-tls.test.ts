@@ -139,12 +139,15 @@ test('petrel reload takes a renewed certificate for new connections; a session i
   assert.equal(newCert?.fingerprint256, new X509Certificate(read(pki.ecCert)).fingerprint256);
 });
 
-test('an expired certificate, a missing one, a key that does not match: petrel check and petrel start refuse, naming the service and the file', async () => {
+test('an expired certificate, a missing one, a key that does not match, impossible protocols, a SASL type or configuration Petrel refuses: petrel check and petrel start refuse, naming the service', async () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ smtpd_tls_cert_file: pki.expiredCert, smtpd_tls_key_file: pki.expiredKey }, /smtpd_tls_cert_file: the certificate in .*expired on 2020-01-02/],
     [{ smtpd_tls_cert_file: `${pki.dir}/missing.pem`, smtpd_tls_key_file: pki.serverKey }, /smtpd_tls_cert_file: cannot read .*missing\.pem: ENOENT/],
     [{ smtpd_tls_cert_file: pki.serverCert, smtpd_tls_key_file: pki.ecKey }, /the private key does not match the certificate/],
     [{ smtpd_tls_cert_file: '' }, /TLS is enabled but no server certificate is configured/],
+    [{ smtpd_tls_cert_file: pki.serverCert, smtpd_tls_key_file: pki.serverKey, smtpd_tls_protocols: '!TLSv1.2' }, /smtpd_tls_protocols: the enabled TLS versions must be contiguous/],
+    [{ smtpd_tls_cert_file: pki.serverCert, smtpd_tls_key_file: pki.serverKey, smtpd_sasl_auth_enable: 'yes', smtpd_sasl_type: 'bogus' }, /unsupported SASL server implementation "bogus"/],
+    [{ smtpd_tls_cert_file: pki.serverCert, smtpd_tls_key_file: pki.serverKey, smtpd_sasl_auth_enable: 'yes', smtpd_sasl_type: 'cyrus', cyrus_sasl_config_path: pki.dir }, /smtpd\.conf/],
   ];
   for (const [settings, expected] of cases) {
     const bad = await TestInstance.create('', 'postmaster: root\n', { smtpd_tls_security_level: 'may', ...settings });

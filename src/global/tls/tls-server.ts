@@ -14,8 +14,6 @@ import { constants, createHash, hkdfSync, X509Certificate, type BinaryLike } fro
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type DetailedPeerCertificate, type PeerCertificate, type SecureContext, type SecureContextOptions, type TLSSocketOptions } from 'node:tls';
-import { loadConfig } from '../config/load-config.js';
-import type { MasterEntry } from '../config/master-cf-read.js';
 import { PetrelError } from '../errors.js';
 import type { Params } from '../params/param-registry.js';
 import { splitList } from '../config/param-convert.js';
@@ -208,24 +206,4 @@ export class ServerTls {
     this.sniContexts.set(lower, ctx);
     return ctx ?? fallback;
   }
-}
-
-/**
- * What stops the smtpd services of master.cf from serving TLS as configured
- * (a missing, expired or mismatched certificate, a protocol or cipher
- * setting that cannot be honoured), one line each naming the service; the
- * master refuses to start on them and "petrel check" reports them.
- */
-export async function serverTlsProblems(configDir: string, entries: readonly MasterEntry[]): Promise<string[]> {
-  const problems: string[] = [];
-  for (const entry of entries) {
-    if (entry.command !== 'smtpd') continue;
-    try {
-      const { params } = loadConfig({ configDir, overrides: Object.fromEntries(entry.overrides) });
-      await ServerTls.open(params, undefined);
-    } catch (err) {
-      problems.push(`${join(configDir, 'master.cf')}, line ${entry.line}: service ${entry.service}/${entry.type}: ${(err as Error).message}`);
-    }
-  }
-  return problems;
 }

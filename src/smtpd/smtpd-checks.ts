@@ -127,6 +127,8 @@ export class SmtpdChecks {
   readonly mynetworks: Network[];
   readonly bareNewlineExclusions: Network[];
   readonly saslExceptions: Network[];
+  readonly xclientHosts: Network[];
+  readonly xforwardHosts: Network[];
   readonly localDomains: ReadonlySet<string>;
   readonly senderLogins: TableList | undefined;
   readonly relayClientCerts: TableList | undefined;
@@ -143,6 +145,8 @@ export class SmtpdChecks {
     this.mynetworks = parseNetworks('mynetworks', params.mynetworks);
     this.bareNewlineExclusions = parseNetworks('smtpd_forbid_bare_newline_exclusions', params.smtpd_forbid_bare_newline_exclusions);
     this.saslExceptions = parseNetworks('smtpd_sasl_exceptions_networks', params.smtpd_sasl_exceptions_networks);
+    this.xclientHosts = parseNetworks('smtpd_authorized_xclient_hosts', params.smtpd_authorized_xclient_hosts);
+    this.xforwardHosts = parseNetworks('smtpd_authorized_xforward_hosts', params.smtpd_authorized_xforward_hosts);
     this.localDomains = new Set(params.mydestination.map((d) => d.toLowerCase()));
     this.localRecipients = tables.localRecipients;
     this.senderLogins = tables.senderLogins;

@@ -2,7 +2,8 @@
  * smtpd-commands - the SMTP commands smtpd serves, dispatched through one
  * table: HELO, EHLO (the extensions on offer, less smtpd_discard_ehlo_keywords),
  * MAIL, RCPT, DATA, BDAT (RFC 3030 CHUNKING), RSET, NOOP, VRFY, QUIT, and
- * STARTTLS and AUTH from smtpd-tls.ts and smtpd-auth.ts. The replies,
+ * STARTTLS, AUTH, XCLIENT and XFORWARD from smtpd-tls.ts, smtpd-auth.ts and
+ * smtpd-xclient.ts. The replies,
  * their enhanced status codes and the order rules are Postfix's (smtpd(8));
  * at smtpd_tls_security_level = encrypt only EHLO, HELO, STARTTLS, NOOP,
  * RSET and QUIT are served before TLS.
@@ -17,6 +18,7 @@ import { checkMailParams, checkRcptParams, parsePathArgument } from './smtpd-env
 import { SessionEnd, type SmtpdSession } from './smtpd-session.js';
 import { handleStarttls, starttlsOffered } from './smtpd-tls.js';
 import { Transaction } from './smtpd-transaction.js';
+import { handleXclient, handleXforward, xclientKeywords } from './smtpd-xclient.js';
 import { LineEndingNormalizer } from '../util/line-endings.js';
 
 /** A command's handler: it queues its reply; throwing SessionEnd closes the session after it. */
@@ -46,7 +48,7 @@ async function ehloKeywords(s: SmtpdSession): Promise<string[]> {
     keywords.push(`AUTH ${mechanisms.join(' ')}`);
     if (p.broken_sasl_auth_clients) keywords.push(`AUTH=${mechanisms.join(' ')}`);
   }
-  keywords.push('ENHANCEDSTATUSCODES', '8BITMIME', 'DSN');
+  keywords.push(...xclientKeywords(s), 'ENHANCEDSTATUSCODES', '8BITMIME', 'DSN');
   if (p.smtputf8_enable) keywords.push('SMTPUTF8');
   keywords.push('CHUNKING');
   const discarded = await discardedKeywords(s);
@@ -143,6 +145,7 @@ async function contentAllowed(s: SmtpdSession, command: string): Promise<Transac
 
 async function finishMessage(s: SmtpdSession, t: Transaction): Promise<void> {
   s.transaction = undefined;
+  s.forwarded = undefined;
   s.chat.checkpoint();
   const verdict = await t.finish();
   if (verdict.code === 250) s.delivered();
@@ -213,6 +216,7 @@ async function bdat(s: SmtpdSession, arg: string): Promise<void> {
 function rset(s: SmtpdSession): void {
   s.transaction?.abort();
   s.transaction = undefined;
+  s.forwarded = undefined;
   s.chunking = undefined;
   s.junkCommand();
   s.reply(250, '2.0.0 Ok');
@@ -245,6 +249,8 @@ export const COMMANDS: Readonly<Record<string, CommandHandler>> = {
   },
   STARTTLS: handleStarttls,
   AUTH: handleAuth,
+  XCLIENT: handleXclient,
+  XFORWARD: handleXforward,
 };
 
 /** Whether a command may run now (TLS required first), replying when it may not. */

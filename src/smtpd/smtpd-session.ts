@@ -21,6 +21,7 @@ import type { SmtpdChecks } from './smtpd-checks.js';
 import type { BareNewlineMode } from './smtpd-dot-decoder.js';
 import { SmtpInput, type CommandLine, type InputEnd } from './smtpd-input.js';
 import type { OpenQueueSink, Transaction } from './smtpd-transaction.js';
+import type { Forwarded } from './smtpd-xclient.js';
 
 /** What every session of one smtpd process shares. */
 export interface SmtpdServices {
@@ -75,6 +76,8 @@ export class SmtpdSession {
   tls: SessionTls | undefined;
   sasl: { readonly method: string; readonly username: string } | undefined;
   transaction: Transaction | undefined;
+  /** The original client XFORWARD named, for the next message. */
+  forwarded: Forwarded | undefined;
   /** The line-ending state of a BDAT transaction in progress. */
   chunking: LineEndingNormalizer | undefined;
   /** The command being served, for "lost connection after X" (Postfix's state->where). */
@@ -84,6 +87,8 @@ export class SmtpdSession {
   private junk = 0;
   private readonly counts = new Map<string, { ok: number; total: number }>();
   bareNewline: BareNewlineMode;
+  /** The connecting client's address: XCLIENT and XFORWARD rights stay with it after XCLIENT renames the client. */
+  readonly connectAddress: string;
   private closed = false;
 
   constructor(
@@ -93,6 +98,7 @@ export class SmtpdSession {
     readonly chat: SmtpChat,
   ) {
     this.params = services.params;
+    this.connectAddress = client.address;
     this.socket = socket;
     this.input = new SmtpInput(this.params.smtpd_timeout * 1000, () => this.flush());
     // In wrapper mode the first bytes are the TLS handshake's: they must reach the TLS socket, not the SMTP input.

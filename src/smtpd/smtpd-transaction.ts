@@ -66,12 +66,13 @@ export class Transaction {
   async addRecipient(recipient: string, rewritten: string, params: ReadonlyMap<string, string>): Promise<TransactionReply | undefined> {
     if (this.cleanup === undefined) {
       const s = this.session;
+      const f = s.forwarded;
       const attrs: Record<string, string> = {
-        client_name: s.client.name,
-        client_address: s.client.address,
-        client_port: String(s.client.port),
-        helo_name: s.helo ?? '',
-        protocol_name: s.protocol,
+        client_name: f?.name ?? s.client.name,
+        client_address: f?.address ?? s.client.address,
+        client_port: f?.port ?? String(s.client.port),
+        helo_name: f?.helo ?? s.helo ?? '',
+        protocol_name: f?.proto ?? s.protocol,
       };
       if (s.sasl !== undefined) {
         attrs.sasl_method = s.sasl.method;
@@ -90,7 +91,8 @@ export class Transaction {
       if (opened === undefined || 'status' in opened) return { code: 451, text: '4.3.0 Error: queue file write error' };
       this.cleanup = opened;
       const auth = s.sasl === undefined ? '' : `, sasl_method=${s.sasl.method}, sasl_username=${s.sasl.username}`;
-      msg.info(`${opened.id}: client=${s.peer}${auth}`);
+      const origin = f === undefined ? '' : `, orig_client=${f.name ?? 'unknown'}[${f.address ?? 'unknown'}]`;
+      msg.info(`${opened.id}: client=${s.peer}${auth}${origin}`);
     }
     await this.cleanup.recipient({
       address: rewritten,
@@ -106,7 +108,8 @@ export class Transaction {
   begin(): void {
     const s = this.session;
     const p = s.params;
-    const lines = [`Received: from ${s.helo ?? ''} (${s.client.name} [${s.client.address}])`];
+    const f = s.forwarded;
+    const lines = [`Received: from ${f?.helo ?? s.helo ?? ''} (${f?.name ?? s.client.name} [${f?.address ?? s.client.address}])`];
     if (s.tls !== undefined && p.smtpd_tls_received_header) {
       lines.push(`\t(using ${s.tls.protocol} with cipher ${s.tls.cipher} (${s.tls.bits}/${s.tls.bits} bits))`);
       if (!(p.smtpd_tls_ask_ccert || p.smtpd_tls_req_ccert)) lines.push('\t(No client certificate requested)');

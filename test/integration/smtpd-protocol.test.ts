@@ -58,13 +58,19 @@ async function landed(id: string): Promise<void> {
 
 before(async () => {
   // 127.0.0.1 is not in mynetworks: smtpd_forbid_bare_newline_exclusions ($mynetworks) would exempt it.
-  instance = await TestInstance.create('', 'abuse: root\n', { local_recipient_maps: '$alias_maps', mynetworks: '192.0.2.0/24' });
+  instance = await TestInstance.create('', 'abuse: root\n', {
+    local_recipient_maps: '$alias_maps',
+    mynetworks: '192.0.2.0/24',
+    smtpd_authorized_xclient_hosts: '127.0.0.0/8',
+    smtpd_authorized_xforward_hosts: '127.0.0.0/8',
+  });
   strictPort = await freePort();
   proxyPort = await freePort();
   appendFileSync(
     `${instance.etc}/master.cf`,
     [
       `127.0.0.1:${strictPort} inet n - n - - smtpd -o syslog_name=postfix/strict -o smtpd_forbid_bare_newline=reject -o smtpd_forbid_bare_newline_exclusions=`,
+      '  -o smtpd_authorized_xclient_hosts= -o smtpd_authorized_xforward_hosts=',
       '  -o smtpd_hard_error_limit=3 -o smtpd_junk_command_limit=3 -o smtpd_error_sleep_time=0 -o disable_vrfy_command=yes',
       `  -o smtpd_discard_ehlo_keywords=chunking -o smtpd_discard_ehlo_keyword_address_maps=cidr:${instance.etc}/ehlo_discard`,
       `127.0.0.1:${proxyPort} inet n - n - - smtpd -o syslog_name=postfix/proxied -o smtpd_upstream_proxy_protocol=haproxy -o smtpd_upstream_proxy_timeout=2s`,
@@ -235,4 +241,28 @@ test('PROXY protocol: v1 and v2 headers name the client; a bad or missing header
   await bad.closedByServer();
   assert.equal(bad.text, '');
   await instance.waitForLog(/postfix\/proxied\/smtpd\[\d+\]: warning: haproxy read: /);
+});
+
+test("XCLIENT from an authorized proxy makes the session the named client's; XFORWARD names the original client of the next message; others get 550", async () => {
+  const { client } = await SmtpClient.open(instance.port);
+  const ehlo = await client.command('EHLO proxy.example');
+  assert.match(ehlo, /250-XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT/);
+  assert.match(ehlo, /250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE/);
+  assert.match(await client.command('XCLIENT ADDR=192.0.2.5 NAME=trusted.example PROTO=ESMTP HELO=inner.example'), /^220 mx\.test\.example ESMTP/);
+  assert.match(await client.command('MAIL FROM:<a@example.org>'), /^250 /);
+  assert.match(await client.command('RCPT TO:<someone@example.net>'), /^250 2\.1\.5 Ok/);
+  await client.command('RSET');
+  assert.match(await client.command('XFORWARD NAME=origin.example ADDR=198.51.100.9 HELO=origin-helo.example'), /^250 2\.0\.0 Ok/);
+  const queued = await client.send('a@example.org', ['abuse@mx.test.example'], 'Subject: forwarded\n\nhi\n');
+  assert.match(queued, /^250 2\.0\.0 Ok: queued as/);
+  await client.quit();
+  await instance.waitForLog(/client=trusted\.example\[192\.0\.2\.5\], orig_client=origin\.example\[198\.51\.100\.9\]/);
+  await landed(queued.split(' ').pop() as string);
+  const message = instance.maildir('root').find((m) => m.includes('Subject: forwarded'));
+  assert.match(message ?? '', /Received: from origin-helo\.example \(origin\.example \[198\.51\.100\.9\]\)/);
+  const other = await SmtpClient.open(strictPort);
+  assert.doesNotMatch(await other.client.command('EHLO x.example'), /XCLIENT|XFORWARD/);
+  assert.match(await other.client.command('XCLIENT ADDR=192.0.2.5'), /^550 5\.7\.0 Error: insufficient authorization/);
+  assert.match(await other.client.command('XFORWARD ADDR=192.0.2.5'), /^550 5\.7\.0 Error: insufficient authorization/);
+  await other.client.quit();
 });

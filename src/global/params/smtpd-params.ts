@@ -34,6 +34,8 @@ export const SMTPD_PARAMS = defineParams({
   smtpd_forbid_bare_newline_exclusions: { kind: 'list', default: '$mynetworks', doc: 'Clients exempt from smtpd_forbid_bare_newline (they get "no")' },
   smtpd_forbid_unauth_pipelining: { kind: 'bool', default: 'yes', doc: 'Disconnect a client that sends commands before a reply it must wait for, or before the greeting' },
   smtputf8_enable: { kind: 'bool', default: 'yes', doc: 'Offer SMTPUTF8 and accept non-ASCII addresses declared with it' },
+  smtpd_authorized_xclient_hosts: { kind: 'list', default: '', doc: 'Networks (address/prefix) of the proxies that may use XCLIENT to name the client' },
+  smtpd_authorized_xforward_hosts: { kind: 'list', default: '', doc: 'Networks (address/prefix) of the content filters that may use XFORWARD' },
   smtpd_upstream_proxy_protocol: { kind: 'string', default: '', doc: 'haproxy: each connection starts with a PROXY protocol header (v1 or v2) naming the real client' },
   smtpd_upstream_proxy_timeout: { kind: 'time', default: '5s', timeUnit: 's', min: 1, doc: 'The time limit on reading the PROXY protocol header' },
 });

@@ -101,6 +101,18 @@ test('builds, dumps, deletions and incremental updates behave as Postfix\'s', { 
   compare('postmap', (dir) => ['-s', `regexp:${join(dir, 'access.regexp')}`]);
 });
 
+test('-F stores the named files base64-encoded and shows them decoded, as Postfix\'s', { skip }, () => {
+  for (const dir of [petrelDir, postfixDir]) {
+    writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
+    writeFileSync(join(dir, 'chain.pem'), '-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n');
+    writeFileSync(join(dir, 'sni'), `mx.example.com ${join(dir, 'key.pem')} ${join(dir, 'chain.pem')}\n.example.net ${join(dir, 'chain.pem')}\n`);
+  }
+  assert.equal(runPetrel('postmap', ['-c', petrelDir, '-F', join(petrelDir, 'sni')]).status, 0);
+  assert.equal(runProgram(POSTMAP, ['-c', postfixDir, '-F', join(postfixDir, 'sni')]).status, 0);
+  for (const key of ['mx.example.com', '.example.net', 'other']) compare('postmap', (dir) => ['-F', '-q', key, join(dir, 'sni')]);
+  compare('postmap', (dir) => ['-q', 'mx.example.com', join(dir, 'sni')]);
+});
+
 test('postalias builds and answers as Postfix\'s', { skip: skip || needFile(POSTALIAS, "Debian's postfix ships postalias") }, () => {
   compare('postalias', (dir) => [join(dir, 'aliases')]);
   for (const key of ['postmaster', 'POSTMASTER', 'weird name', 'list', 'file', 'z', 'nocolon', 'nobody']) {

@@ -1,6 +1,8 @@
 /*
  * table-command - the command-line driver postmap(1), postalias(1) and
- * newaliases share: options -c -d -f -i -p -q -r -s -w, building each named
+ * newaliases share: options -c -d -F -f -i -p -q -r -s -w (-F: values are
+ * lists of files whose content is stored base64-encoded, and shown decoded,
+ * as tls_server_sni_maps wants), building each named
  * table from its source, -q key / -q - queries against any table type,
  * -d deletions, -s dumps and -i incremental updates from standard input.
  * The two commands differ in the source syntax (postmap's "key value",
@@ -10,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolveConfigDir } from '../config/config-dir.js';
+import { splitList } from '../config/param-convert.js';
 import { loadConfig } from '../config/load-config.js';
 import { getoptOrUsage } from '../../util/getopt.js';
 import { msg } from '../../util/msg.js';
@@ -30,11 +33,26 @@ export interface TableCommand {
 }
 
 function usage(command: TableCommand): string {
-  return `usage: ${command.name} [-c config_dir] [-d key] [-f] [-i] [-p] [-q key] [-r] [-s] [-w] [type:]file...`;
+  return `usage: ${command.name} [-c config_dir] [-d key] [-F] [-f] [-i] [-p] [-q key] [-r] [-s] [-w] [type:]file...`;
 }
 
 function stdinLines(): string[] {
   return readFileSync(0, 'utf8').split('\n').map((line) => line.replace(/\r$/, '')).filter((line) => line.trim() !== '');
+}
+
+/** -F: each value, a list of files, becomes their content concatenated and base64-encoded. */
+function filesToBase64(entries: readonly SourceEntry[]): SourceEntry[] {
+  return entries.map((entry) => {
+    const content = splitList(entry.value).map((path) => {
+      try {
+        return readFileSync(path);
+      } catch (err) {
+        return msg.fatal(`open ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    });
+    // Postfix puts a newline between the files' contents.
+    return { ...entry, value: Buffer.concat(content.flatMap((c, i) => (i === 0 ? [c] : [Buffer.from('\n'), c]))).toString('base64') };
+  });
 }
 
 async function openAll(args: readonly TableArg[], configDir: string, foldKeys: boolean): Promise<LookupTable[]> {
@@ -45,7 +63,7 @@ async function openAll(args: readonly TableArg[], configDir: string, foldKeys: b
 
 /** Runs command with argv; optional tables replace the operands (newaliases). */
 export async function runTableCommand(command: TableCommand, argv: readonly string[], defaultTables?: (configDefault: readonly string[]) => readonly string[]): Promise<number> {
-  const parsed = getoptOrUsage(argv, 'c:d:fipq:rsw', usage(command));
+  const parsed = getoptOrUsage(argv, 'c:d:Ffipq:rsw', usage(command));
   const has = (letter: string): boolean => parsed.options.some((o) => o.letter === letter);
   const value = (letter: string): string | undefined => parsed.options.findLast((o) => o.letter === letter)?.value;
   const configDir = resolveConfigDir(value('c'));
@@ -59,6 +77,9 @@ export async function runTableCommand(command: TableCommand, argv: readonly stri
     replaceDuplicates: has('r'),
     warnDuplicates: !has('r') && !has('w'),
   };
+  const files = has('F');
+  const shown = (found: string): string => (files ? Buffer.from(found, 'base64').toString('utf8') : found);
+  const stored = (entries: SourceEntry[]): SourceEntry[] => (files ? filesToBase64(entries) : entries);
   const modes = ['q', 'd', 's', 'i'].filter(has);
   if (modes.length > 1) msg.fatal(`specify only one of -${modes.join(', -')}\n${usage(command)}`);
 
@@ -68,7 +89,7 @@ export async function runTableCommand(command: TableCommand, argv: readonly stri
     if (query !== '-') {
       const found = await queryTables(open, query);
       if (found === undefined) return 1;
-      process.stdout.write(`${found}\n`);
+      process.stdout.write(`${shown(found)}\n`);
       return 0;
     }
     let any = false;
@@ -76,7 +97,7 @@ export async function runTableCommand(command: TableCommand, argv: readonly stri
       const found = await queryTables(open, key);
       if (found === undefined) continue;
       any = true;
-      process.stdout.write(`${key}${command.separator}${found}\n`);
+      process.stdout.write(`${key}${command.separator}${shown(found)}\n`);
     }
     return any ? 0 : 1;
   }
@@ -91,20 +112,20 @@ export async function runTableCommand(command: TableCommand, argv: readonly stri
 
   if (has('s')) {
     for (const table of tables) {
-      for (const [key, found] of dumpTable(table)) process.stdout.write(`${key}${command.separator}${found}\n`);
+      for (const [key, found] of dumpTable(table)) process.stdout.write(`${key}${command.separator}${shown(found)}\n`);
     }
     return 0;
   }
 
   if (has('i')) {
-    const entries = command.parse(readFileSync(0, 'utf8'), 'stdin', { ...sourceOptions, warnDuplicates: false });
+    const entries = stored(command.parse(readFileSync(0, 'utf8'), 'stdin', { ...sourceOptions, warnDuplicates: false }));
     for (const table of tables) await addToTable(table, entries, has('r'), !has('r') && !has('w'));
     return 0;
   }
 
   for (const table of tables) {
     const file = requireIndexed(table, 'bulk-mode creation');
-    const entries = command.read(table.name, { ...sourceOptions, duplicateWhere: file });
+    const entries = stored(command.read(table.name, { ...sourceOptions, duplicateWhere: file }));
     await buildTable(table, entries, table.name, has('p'));
   }
   return 0;

@@ -19,6 +19,7 @@ import type { SecureVersion } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { downgradeTo7bit } from './smtp-mime-downgrade.js';
 import type { Target } from './smtp-nexthop.js';
+import { hookLmtpReplies, hookRcptParams, serverExtensions } from './smtp-nodemailer.js';
 import type { TlsLevel } from './smtp-tls-policy.js';
 
 /** How TLS is used on this session. */
@@ -168,19 +169,8 @@ export class SmtpLink {
     readonly tls: string,
     private readonly lmtpReplies: Map<string, string>,
   ) {
-    // nodemailer's envelope carries one NOTIFY and one ORCPT for all recipients; RFC 3461 gives each
-    // recipient its own, so the RCPT TO parameters are taken per recipient from rcptParams.
-    const hooked = connection as unknown as { _sendRcpt?: (recipient: string, callback: unknown) => unknown; _getDsnRcptToArgs?: () => string };
-    const sendRcpt = hooked._sendRcpt;
-    if (typeof sendRcpt !== 'function' || typeof hooked._getDsnRcptToArgs !== 'function') {
-      throw new Error('this nodemailer version has no _sendRcpt/_getDsnRcptToArgs: per-recipient DSN parameters cannot be sent');
-    }
-    let current = '';
-    hooked._sendRcpt = function (recipient, callback) {
-      current = recipient;
-      return sendRcpt.call(this, recipient, callback);
-    };
-    hooked._getDsnRcptToArgs = () => this.rcptParams.get(current) ?? '';
+    // RFC 3461 gives each recipient its own NOTIFY and ORCPT: taken per recipient from rcptParams.
+    hookRcptParams(connection, (recipient) => this.rcptParams.get(recipient) ?? '');
   }
 
   /** " NOTIFY=... ORCPT=..." by recipient address, for the transaction being sent. */
@@ -220,14 +210,7 @@ export class SmtpLink {
     // An LMTP server answers the data once per recipient; nodemailer keeps only the last answer
     // on its result, so each one is taken from its per-recipient hook as it arrives.
     const lmtpReplies = new Map<string, string>();
-    if (req.lmtp) {
-      const hooked = connection as unknown as { _actionLMTPStream: (recipient: string, final: boolean, reply: string, callback: unknown) => unknown };
-      const original = hooked._actionLMTPStream;
-      hooked._actionLMTPStream = function (recipient, final, reply, callback) {
-        lmtpReplies.set(recipient, reply);
-        return original.call(this, recipient, final, reply, callback);
-      };
-    }
+    if (req.lmtp) hookLmtpReplies(connection, (recipient, reply) => lmtpReplies.set(recipient, reply));
     const outcome = await new Promise<SmtpLink | Failed>((resolve) => {
       let settled = false;
       const settle = (value: SmtpLink | Failed): void => {
@@ -272,9 +255,9 @@ export class SmtpLink {
     return outcome;
   }
 
-  /** The server's EHLO extensions (nodemailer keeps them on the connection). */
+  /** The server's EHLO extensions. */
   private extensions(): readonly string[] {
-    return (this.connection as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? [];
+    return serverExtensions(this.connection);
   }
 
   /** True while the connection can take another transaction. */

@@ -12,7 +12,7 @@
  * "to=<...>, relay=host[addr]:port, delay=..., delays=a/b/c/d, dsn=...,
  * status=sent (250 ...)" or the reason it was deferred or bounced.
  */
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
@@ -27,7 +27,9 @@ import { msg } from '../util/msg.js';
 import { GenericMapper } from './smtp-generic.js';
 import { NextHopError, NextHopResolver, parseLmtpNextHop, parseNextHop, portNumber, type NextHop, type Target } from './smtp-nexthop.js';
 import { SmtpLink, type SessionOutcome, type Transaction } from './smtp-session.js';
+import { TlsSessionCache } from './smtp-tls-cache.js';
 import { parseTlsPolicy, tlsPolicyFor, TLS_LEVELS, type TlsPolicyChoice } from './smtp-tls-policy.js';
+import { ClientTrust } from './smtp-tls-trust.js';
 
 interface SmtpContext {
   readonly params: Params;
@@ -38,7 +40,10 @@ interface SmtpContext {
   readonly tlsDefault: TlsPolicyChoice;
   /** smtp_tls_policy_maps (SMTP only). */
   readonly tlsPolicies: TableList | undefined;
-  readonly ca: string | undefined;
+  /** <smtp|lmtp>_tls_CAfile and _CApath. */
+  readonly trust: ClientTrust;
+  /** <smtp|lmtp>_tls_session_cache_database, when there is one. */
+  readonly sessions: TlsSessionCache | undefined;
   readonly defaultPort: number;
   readonly heloName: string;
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
@@ -159,12 +164,14 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
     let last: Extract<SessionOutcome, { kind: 'failed' }> | undefined;
     for (const target of targets) {
       if (params.smtp_mx_session_limit > 0 && sessions >= params.smtp_mx_session_limit) break;
+      const servername = policy.level === 'secure' ? hop.host : policy.level === 'verify' ? target.hostname : undefined;
+      const slot = context.sessions?.slot({ nexthop: request.nexthop, address: target.path ?? target.address, port: target.port, level: policy.level, servername, minVersion: policy.minVersion, trust: context.trust.id });
       const opened = await SmtpLink.open({
         target,
         lmtp: context.lmtp,
         heloName: context.heloName,
         timeouts: context.timeouts,
-        tls: { level: policy.level, ca: context.ca, servername: policy.level === 'secure' ? hop.host : undefined, minVersion: policy.minVersion },
+        tls: { level: policy.level, context: context.trust.context(policy.minVersion), servername, ...(slot === undefined ? {} : { sessions: slot }) },
         credentials: login,
       });
       const outcome = opened instanceof SmtpLink ? await opened.send(tx) : opened;
@@ -178,10 +185,7 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
         return all(relay, 'bounced', outcome.dsn, outcome.reason);
       }
       const link = opened as SmtpLink;
-      if (link.tls !== '') {
-        const trust = policy.level === 'verify' || policy.level === 'secure' ? 'Verified' : 'Untrusted';
-        msg.info(`${trust} TLS connection established to ${relay}: ${link.tls}`);
-      }
+      if (link.tls !== '') msg.info(`${link.trust} TLS connection established to ${relay}: ${link.tls}`);
       return report(link, target, outcome);
     }
     // Every server failed: try again later, as Postfix does even after 5xx greetings.
@@ -204,14 +208,6 @@ runDaemon({
     if ('unsupported' in tlsDefault || level.includes(' ')) {
       throw new PetrelError('config', `${levelParam}: unsupported level "${level}" (expected ${TLS_LEVELS.join(', ')})`);
     }
-    let ca: string | undefined;
-    if (params.smtp_tls_CAfile !== '') {
-      try {
-        ca = readFileSync(params.smtp_tls_CAfile, 'utf8');
-      } catch (err) {
-        throw new PetrelError('config', `smtp_tls_CAfile: ${(err as Error).message}`);
-      }
-    }
     ctx = {
       params,
       lmtp,
@@ -219,7 +215,8 @@ runDaemon({
       passwords: !lmtp && params.smtp_sasl_auth_enable ? await openTableList(params.smtp_sasl_password_maps, { configDir: params.config_directory }) : undefined,
       tlsDefault,
       tlsPolicies: lmtp || params.smtp_tls_policy_maps.length === 0 ? undefined : await openTableList(params.smtp_tls_policy_maps, { configDir: params.config_directory }),
-      ca,
+      trust: lmtp ? ClientTrust.load('lmtp', params.lmtp_tls_CAfile, params.lmtp_tls_CApath) : ClientTrust.load('smtp', params.smtp_tls_CAfile, params.smtp_tls_CApath),
+      sessions: TlsSessionCache.open(params, lmtp),
       defaultPort: portNumber(lmtp ? params.lmtp_tcp_port : params.smtp_tcp_port),
       heloName: lmtp ? params.lmtp_lhlo_name : params.smtp_helo_name,
       timeouts: lmtp

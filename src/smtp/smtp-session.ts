@@ -1,7 +1,8 @@
 /*
  * smtp-session - SMTP sessions with one server address (SmtpLink), with
  * nodemailer's SMTP connection as the protocol engine: EHLO with
- * smtp_helo_name, STARTTLS per the TLS security level, AUTH when the next
+ * smtp_helo_name, STARTTLS per the TLS security level (offering a cached
+ * session to resume, smtp-tls-cache.ts), AUTH when the next
  * hop has credentials, then MAIL FROM (SIZE, RET, ENVID), a RCPT TO per
  * recipient (NOTIFY, ORCPT), and the content from the queue file with CRLF
  * line endings, dot-stuffing and lines over smtp_line_length_limit broken,
@@ -15,21 +16,24 @@
 import { once } from 'node:events';
 import { connect, Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import type { SecureVersion } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { downgradeTo7bit } from './smtp-mime-downgrade.js';
 import type { Target } from './smtp-nexthop.js';
+import { hookLmtpReplies, hookRcptParams, hookTlsSocket, serverExtensions } from './smtp-nodemailer.js';
+import { keepSessions, type SessionSlot } from './smtp-tls-cache.js';
 import type { TlsLevel } from './smtp-tls-policy.js';
+import { trustOf, type TlsTrust } from './smtp-tls-trust.js';
 
 /** How TLS is used on this session. */
 export interface TlsPolicy {
   readonly level: TlsLevel;
-  /** The lowest protocol version accepted (protocols= in a policy). */
-  readonly minVersion?: SecureVersion;
-  /** PEM certificate authorities for verify and secure (undefined: the system store). */
-  readonly ca?: string;
+  /** The TLS context: the trusted authorities and the lowest protocol version (smtp-tls-trust.ts). */
+  readonly context: SecureContext;
   /** The name the certificate must carry (verify: the MX host; secure: the next-hop domain). */
   readonly servername?: string;
+  /** Where a session to resume is found and a new one is kept (smtp-tls-cache.ts). */
+  readonly sessions?: SessionSlot;
 }
 
 /** How to reach one server. */
@@ -148,6 +152,7 @@ async function unixSocket(target: Target, relay: string, timeoutMs: number): Pro
 
 type Failed = Extract<SessionOutcome, { kind: 'failed' }>;
 
+
 /**
  * A connection to one server, open for one or more transactions (a reused
  * connection starts each with RSET). Its methods never reject.
@@ -166,21 +171,12 @@ export class SmtpLink {
     readonly connectedAt: number,
     /** "TLSv1.3 with cipher ..." when the session is encrypted, else "". */
     readonly tls: string,
+    /** How far the server's certificate was checked (meaningful when tls is not ""). */
+    readonly trust: TlsTrust,
     private readonly lmtpReplies: Map<string, string>,
   ) {
-    // nodemailer's envelope carries one NOTIFY and one ORCPT for all recipients; RFC 3461 gives each
-    // recipient its own, so the RCPT TO parameters are taken per recipient from rcptParams.
-    const hooked = connection as unknown as { _sendRcpt?: (recipient: string, callback: unknown) => unknown; _getDsnRcptToArgs?: () => string };
-    const sendRcpt = hooked._sendRcpt;
-    if (typeof sendRcpt !== 'function' || typeof hooked._getDsnRcptToArgs !== 'function') {
-      throw new Error('this nodemailer version has no _sendRcpt/_getDsnRcptToArgs: per-recipient DSN parameters cannot be sent');
-    }
-    let current = '';
-    hooked._sendRcpt = function (recipient, callback) {
-      current = recipient;
-      return sendRcpt.call(this, recipient, callback);
-    };
-    hooked._getDsnRcptToArgs = () => this.rcptParams.get(current) ?? '';
+    // RFC 3461 gives each recipient its own NOTIFY and ORCPT: taken per recipient from rcptParams.
+    hookRcptParams(connection, (recipient) => this.rcptParams.get(recipient) ?? '');
   }
 
   /** " NOTIFY=... ORCPT=..." by recipient address, for the transaction being sent. */
@@ -191,6 +187,7 @@ export class SmtpLink {
     const { target } = req;
     const relay = `${target.hostname}[${target.address}]`;
     const verify = req.tls.level === 'verify' || req.tls.level === 'secure';
+    const cached = req.tls.level === 'none' ? undefined : req.tls.sessions?.load();
     let opened: Socket | undefined;
     if (target.path !== undefined) {
       const socket = await unixSocket(target, relay, req.timeouts.connect);
@@ -212,22 +209,17 @@ export class SmtpLink {
       allowInternalNetworkInterfaces: true,
       tls: {
         rejectUnauthorized: verify,
-        servername: req.tls.servername ?? (verify ? target.hostname : undefined),
-        ...(req.tls.ca === undefined ? {} : { ca: req.tls.ca }),
-        ...(req.tls.minVersion === undefined ? {} : { minVersion: req.tls.minVersion }),
+        servername: req.tls.servername,
+        secureContext: req.tls.context,
+        ...(cached === undefined ? {} : { session: cached }),
       },
     });
+    const sessions = req.tls.sessions;
+    if (sessions !== undefined) hookTlsSocket(connection, (socket) => keepSessions(socket, sessions));
     // An LMTP server answers the data once per recipient; nodemailer keeps only the last answer
     // on its result, so each one is taken from its per-recipient hook as it arrives.
     const lmtpReplies = new Map<string, string>();
-    if (req.lmtp) {
-      const hooked = connection as unknown as { _actionLMTPStream: (recipient: string, final: boolean, reply: string, callback: unknown) => unknown };
-      const original = hooked._actionLMTPStream;
-      hooked._actionLMTPStream = function (recipient, final, reply, callback) {
-        lmtpReplies.set(recipient, reply);
-        return original.call(this, recipient, final, reply, callback);
-      };
-    }
+    if (req.lmtp) hookLmtpReplies(connection, (recipient, reply) => lmtpReplies.set(recipient, reply));
     const outcome = await new Promise<SmtpLink | Failed>((resolve) => {
       let settled = false;
       const settle = (value: SmtpLink | Failed): void => {
@@ -242,9 +234,9 @@ export class SmtpLink {
           settle(failureOf(relay, target, connectError as SmtpError, 'CONNECT'));
           return;
         }
-        const socket = connection._socket as { getProtocol?: () => string | null; getCipher?: () => { name: string } } | false | null;
-        const tls = connection.secure && socket && socket.getProtocol !== undefined ? `${socket.getProtocol?.() ?? 'TLS'} with cipher ${socket.getCipher?.().name ?? 'unknown'}` : '';
-        const link = new SmtpLink(connection, relay, Date.now(), tls, lmtpReplies);
+        const socket = connection.secure ? (connection._socket as TLSSocket | false | null) : undefined;
+        const tls = socket ? `${socket.getProtocol() ?? 'TLS'} with cipher ${socket.getCipher().name}` : '';
+        const link = new SmtpLink(connection, relay, Date.now(), tls, socket ? trustOf(socket, verify) : 'Untrusted', lmtpReplies);
         if (req.credentials === undefined || !connection.allowsAuth) {
           settle(link);
           return;
@@ -272,9 +264,9 @@ export class SmtpLink {
     return outcome;
   }
 
-  /** The server's EHLO extensions (nodemailer keeps them on the connection). */
+  /** The server's EHLO extensions. */
   private extensions(): readonly string[] {
-    return (this.connection as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? [];
+    return serverExtensions(this.connection);
   }
 
   /** True while the connection can take another transaction. */

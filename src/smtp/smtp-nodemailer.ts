@@ -1,0 +1,71 @@
+/*
+ * smtp-nodemailer - the one place where Petrel reaches inside nodemailer's
+ * SMTP connection (the protocol engine of smtp-session.ts) for what its
+ * public API does not give: RCPT TO parameters per recipient (RFC 3461
+ * gives each recipient its own NOTIFY and ORCPT; nodemailer sends one set
+ * for the whole envelope), each LMTP reply after the data (it keeps only
+ * the last), the server's EHLO extensions, and the TLS socket STARTTLS
+ * makes, as soon as it exists, so its TLS sessions can be cached
+ * (smtp-tls-cache.ts). Each hook checks that the member it patches is
+ * there and throws at once when a nodemailer upgrade removed it; the test
+ * of this module checks all of them against the installed version.
+ */
+import { TLSSocket } from 'node:tls';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+
+/** The internal members of SMTPConnection that the hooks below use. */
+export const HOOKED_MEMBERS = ['_sendRcpt', '_getDsnRcptToArgs', '_actionLMTPStream', '_upgradeConnection'] as const;
+
+type Internals = Record<(typeof HOOKED_MEMBERS)[number], (...args: unknown[]) => unknown> & { _supportedExtensions?: string[] };
+
+/** The hooked members missing from this nodemailer version (empty when every hook can work). */
+export function missingMembers(): string[] {
+  const proto = SMTPConnection.prototype as unknown as Record<string, unknown>;
+  return HOOKED_MEMBERS.filter((name) => typeof proto[name] !== 'function');
+}
+
+function internals(connection: SMTPConnection, member: (typeof HOOKED_MEMBERS)[number]): Internals {
+  const hooked = connection as unknown as Internals;
+  if (typeof hooked[member] !== 'function') throw new Error(`this nodemailer version has no SMTPConnection.${member}: Petrel's hook into it cannot work`);
+  return hooked;
+}
+
+/** Sends rcptParams(recipient) (" NOTIFY=... ORCPT=...", or "") with each RCPT TO instead of the envelope-wide DSN arguments. */
+export function hookRcptParams(connection: SMTPConnection, rcptParams: (recipient: string) => string): void {
+  internals(connection, '_getDsnRcptToArgs');
+  const hooked = internals(connection, '_sendRcpt');
+  const sendRcpt = hooked._sendRcpt;
+  let current = '';
+  hooked._sendRcpt = function (this: unknown, recipient: unknown, callback: unknown) {
+    current = recipient as string;
+    return sendRcpt.call(this, recipient, callback);
+  };
+  hooked._getDsnRcptToArgs = () => rcptParams(current);
+}
+
+/** Calls onReply(recipient, reply) for each per-recipient reply of an LMTP server after the data. */
+export function hookLmtpReplies(connection: SMTPConnection, onReply: (recipient: string, reply: string) => void): void {
+  const hooked = internals(connection, '_actionLMTPStream');
+  const original = hooked._actionLMTPStream;
+  hooked._actionLMTPStream = function (this: unknown, recipient: unknown, final: unknown, reply: unknown, callback: unknown) {
+    onReply(recipient as string, reply as string);
+    return original.call(this, recipient, final, reply, callback);
+  };
+}
+
+/** Calls onSocket with the TLS socket STARTTLS creates, before its handshake can deliver any event. */
+export function hookTlsSocket(connection: SMTPConnection, onSocket: (socket: TLSSocket) => void): void {
+  const hooked = internals(connection, '_upgradeConnection');
+  const original = hooked._upgradeConnection;
+  hooked._upgradeConnection = function (this: SMTPConnection, callback: unknown) {
+    const result = original.call(this, callback);
+    // tls.connect() has replaced the plain socket synchronously; its events come on later turns.
+    if (this._socket instanceof TLSSocket) onSocket(this._socket);
+    return result;
+  };
+}
+
+/** The server's EHLO extensions (nodemailer keeps them on the connection). */
+export function serverExtensions(connection: SMTPConnection): readonly string[] {
+  return (connection as unknown as Internals)._supportedExtensions ?? [];
+}

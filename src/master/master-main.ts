@@ -20,7 +20,7 @@ import { smtpdServiceProblems } from '../global/smtpd-service-check.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { unprivilegedOwner, type Account } from '../global/accounts.js';
-import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
+import { ensureDataDirectory, ensureQueueDirectories } from '../global/queue/queue-paths.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { openMaillog, type Maillog } from '../util/maillog.js';
@@ -129,6 +129,11 @@ async function main(argv: string[]): Promise<number> {
     return msg.fatal((err as Error).message);
   }
   ensureQueueDirectories(params.queue_directory, owner);
+  try {
+    ensureDataDirectory(params.data_directory, owner);
+  } catch (err) {
+    return msg.fatal((err as Error).message);
+  }
   if (owner === undefined && process.getuid?.() !== 0 && userInfo().username !== params.mail_owner) {
     msg.warn(`running as ${userInfo().username}, not as root or mail_owner ${params.mail_owner}: every daemon runs as ${userInfo().username}`);
   }

@@ -19,7 +19,7 @@ import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { unprivilegedOwner, type Account } from '../global/accounts.js';
-import { ensureQueueDirectories } from '../global/queue/queue-paths.js';
+import { ensureDataDirectory, ensureQueueDirectories } from '../global/queue/queue-paths.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { unsupportedTableType } from '../global/tables/table-registry.js';
 import { ALL_PARAMS } from '../global/params/param-registry.js';
@@ -104,6 +104,7 @@ export async function checkInstance(config: Config): Promise<number> {
   const { params } = config;
   const owner = unprivilegedOwner(params);
   for (const path of ensureQueueDirectories(params.queue_directory, owner)) msg.info(`${path}: owner set to ${params.mail_owner}`);
+  if (ensureDataDirectory(params.data_directory, owner)) msg.info(`${params.data_directory}: owner set to ${params.mail_owner}`);
   const entries = readMasterCf(join(config.configDir, 'master.cf'));
   planServices(entries, params, config.configDir);
   let problems = 0;

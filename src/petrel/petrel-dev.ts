@@ -28,6 +28,7 @@ mydestination = $myhostname, localhost.$mydomain, localhost
 inet_interfaces = 127.0.0.1
 mynetworks = 127.0.0.0/8 [::1]/128
 queue_directory = ${join(root, 'queue')}
+data_directory = ${join(root, 'data')}
 mail_owner = ${user.username}
 default_privs = ${user.username}
 mail_spool_directory = ${join(root, 'mail')}/

@@ -52,6 +52,7 @@ export class TestInstance {
       inet_interfaces: '127.0.0.1',
       mynetworks: '127.0.0.0/8',
       queue_directory: instance.queue,
+      data_directory: join(root, 'data'),
       mail_spool_directory: `${instance.mail}/`,
       maillog_file: instance.log,
       mail_owner: userInfo().username,

@@ -13,7 +13,7 @@ import { defineParams } from './param-types.js';
 export const INSTALLER_PARAMS = defineParams({
   biff: { kind: 'bool', default: 'yes', doc: 'Notify the comsat (biff) service of local deliveries; Petrel never does, and biff is unused on current systems' },
   command_directory: { kind: 'string', default: '/usr/sbin', doc: 'Where the commands are installed; Petrel finds its programs beside itself' },
-  data_directory: { kind: 'string', default: '/var/lib/petrel', doc: 'Where daemons keep caches; Petrel keeps none there yet' },
+  data_directory: { kind: 'string', default: '/var/lib/petrel', doc: 'Where daemons keep caches (the smtp TLS session cache); petrel start creates it for mail_owner' },
   mailq_path: { kind: 'string', default: '/usr/bin/mailq', doc: 'Where mailq is installed (for the installer only)' },
   newaliases_path: { kind: 'string', default: '/usr/bin/newaliases', doc: 'Where newaliases is installed (for the installer only)' },
   sendmail_path: { kind: 'string', default: '/usr/sbin/sendmail', doc: 'Where sendmail is installed (for the installer only)' },

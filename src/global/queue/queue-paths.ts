@@ -93,3 +93,17 @@ export function ensureQueueDirectories(queueDirectory: string, owner?: Pick<Acco
   }
   return changed;
 }
+
+/**
+ * Creates data_directory (the smtp TLS session cache lives there) for the
+ * mail owner, mode 0700, as Postfix's start-up does; true when it changed
+ * the owner. A directory that cannot be made is a configuration error.
+ */
+export function ensureDataDirectory(dataDirectory: string, owner?: Pick<Account, 'uid' | 'gid'>): boolean {
+  try {
+    mkdirSync(dataDirectory, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new PetrelError('config', `data_directory ${dataDirectory}: cannot create it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return owner !== undefined && own(dataDirectory, owner);
+}

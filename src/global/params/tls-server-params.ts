@@ -42,7 +42,7 @@ export const TLS_SERVER_PARAMS = defineParams({
   smtpd_tls_fingerprint_digest: { kind: 'string', default: 'sha256', doc: 'The digest of client certificate fingerprints (relay_clientcerts, check_ccert_access): sha256, sha1 or md5' },
   relay_clientcerts: { kind: 'tables', default: '', doc: 'Client certificate fingerprints that permit_tls_clientcerts lets relay' },
   smtpd_tls_received_header: { kind: 'bool', default: 'no', doc: 'Name the TLS protocol and cipher (and client certificate) in the Received: header' },
-  smtpd_tls_loglevel: { kind: 'int', default: '0', min: 0, max: 4, doc: 'TLS logging: 0 none, 1 the summary line of each TLS session, 2 and more also the handshake steps' },
+  smtpd_tls_loglevel: { kind: 'int', default: '0', min: 0, max: 4, doc: 'TLS logging: 0 none but failures; 1 and up the summary line of each TLS session and the client certificate (Petrel logs no per-step handshake detail at 2 to 4)' },
   smtpd_tls_session_cache_timeout: { kind: 'time', default: '3600s', timeUnit: 's', min: 0, max: 86400 * 7, doc: 'How long a TLS session can be resumed (and how often the shared ticket key changes)' },
   smtpd_starttls_timeout: { kind: 'time', default: '${stress?{10}:{300}}s', timeUnit: 's', min: 1, doc: 'The time limit on the TLS handshake' },
 });

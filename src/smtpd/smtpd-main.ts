@@ -10,7 +10,6 @@
  */
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import { PetrelError } from '../global/errors.js';
-import { openSaslServer } from '../global/sasl/sasl-open.js';
 import type { SaslServer } from '../global/sasl/sasl-server.js';
 import { ServerTls } from '../global/tls/tls-server.js';
 import { openTableList } from '../global/tables/table-list.js';
@@ -44,7 +43,8 @@ else runDaemon({
     const { params } = config;
     validateSaslOptions(params);
     tls = await ServerTls.open(params, ticketSecret(params));
-    sasl = params.smtpd_sasl_auth_enable ? openSaslServer(params) : undefined;
+    // Loaded only when AUTH is on: the password hash libraries are not small.
+    if (params.smtpd_sasl_auth_enable) sasl = (await import('../global/sasl/sasl-open.js')).openSaslServer(params);
   },
   async postInit({ config }) {
     const { params } = config;

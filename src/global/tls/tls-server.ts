@@ -11,7 +11,7 @@
  * follows Postfix's TLS_README and postconf(5).
  */
 import { constants, createHash, hkdfSync, X509Certificate, type BinaryLike } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type DetailedPeerCertificate, type PeerCertificate, type SecureContext, type SecureContextOptions, type TLSSocketOptions } from 'node:tls';
 import { loadConfig } from '../config/load-config.js';
@@ -21,6 +21,7 @@ import type { Params } from '../params/param-registry.js';
 import { splitList } from '../config/param-convert.js';
 import { openTableList, type TableList } from '../tables/table-list.js';
 import { readAuthorities, readCertAndKey, readChainFile, type KeyAndChain } from './tls-certs.js';
+import { readDhParams } from './tls-dh.js';
 import { cipherList, protocolRange } from './tls-policy.js';
 
 /** The server TLS security level. */
@@ -88,14 +89,6 @@ export class ServerTls {
     const ca = readAuthorities('smtpd_tls_CAfile', params.smtpd_tls_CAfile, 'smtpd_tls_CApath', params.smtpd_tls_CApath, listFiles);
     this.canVerify = ca.length > 0;
     this.authorities = ca.map((pem) => new X509Certificate(pem));
-    let dhparam: string | undefined;
-    if (params.smtpd_tls_dh1024_param_file !== '') {
-      try {
-        dhparam = readFileSync(params.smtpd_tls_dh1024_param_file, 'utf8');
-      } catch (err) {
-        throw new PetrelError('config', `smtpd_tls_dh1024_param_file: cannot read ${params.smtpd_tls_dh1024_param_file}: ${(err as NodeJS.ErrnoException).code ?? ''}`);
-      }
-    }
     this.base = {
       ...range,
       ciphers: cipherList(params, mandatory ? 'smtpd_tls_mandatory_ciphers' : 'smtpd_tls_ciphers', grade, exclusions),
@@ -103,7 +96,7 @@ export class ServerTls {
       sessionIdContext: 'petrel-smtpd',
       sessionTimeout: params.smtpd_tls_session_cache_timeout,
       ...(params.smtpd_tls_session_cache_timeout === 0 ? { secureOptions: constants.SSL_OP_NO_TICKET } : {}),
-      ...(dhparam === undefined ? {} : { dhparam }),
+      dhparam: readDhParams(params.smtpd_tls_dh1024_param_file),
       ...(ca.length > 0 ? { ca } : {}),
     };
     // Built now so that a cipher list or DH file OpenSSL refuses is a start-up error.

@@ -17,6 +17,7 @@ import { createSecureContext, type DetailedPeerCertificate, type PeerCertificate
 import { loadConfig } from '../config/load-config.js';
 import type { MasterEntry } from '../config/master-cf-read.js';
 import { PetrelError } from '../errors.js';
+import { msg } from '../../util/msg.js';
 import type { Params } from '../params/param-registry.js';
 import { splitList } from '../config/param-convert.js';
 import { openTableList, type TableList } from '../tables/table-list.js';
@@ -61,6 +62,8 @@ function listFiles(dir: string): string[] {
 export class ServerTls {
   /** The fingerprint digest of client certificates, checked at start-up. */
   readonly digest: 'sha256' | 'sha1' | 'md5';
+  /** True when TLS is mandatory: level encrypt, or wrapper mode. */
+  readonly mandatory: boolean;
   /** True when client certificates can be verified (a CA file or directory is configured). */
   readonly canVerify: boolean;
   private readonly authorities: X509Certificate[];
@@ -77,7 +80,9 @@ export class ServerTls {
     private readonly secret: BinaryLike | undefined,
     private readonly sni: TableList | undefined,
   ) {
-    const mandatory = wrapper || level === 'encrypt';
+    this.mandatory = wrapper || level === 'encrypt';
+    const mandatory = this.mandatory;
+    if (params.smtpd_tls_req_ccert && !mandatory) msg.warn('smtpd_tls_req_ccert = yes has no effect while TLS is optional (smtpd_tls_security_level = may)');
     const protocols = mandatory ? params.smtpd_tls_mandatory_protocols : params.smtpd_tls_protocols;
     const range = protocolRange(mandatory ? 'smtpd_tls_mandatory_protocols' : 'smtpd_tls_protocols', protocols);
     const grade = mandatory ? params.smtpd_tls_mandatory_ciphers : params.smtpd_tls_ciphers;

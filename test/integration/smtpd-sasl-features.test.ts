@@ -34,12 +34,12 @@ async function session(port: number, tls: boolean): Promise<{ client: SmtpClient
 before(async () => {
   const pki = makeTestPki();
   instance = await TestInstance.create('', 'postmaster: root\n', {
-    mynetworks: '192.0.2.0/24',
+    smtpd_sasl_auth_enable: 'yes',
+    smtpd_sasl_type: 'petrel',
     smtpd_tls_security_level: 'may',
     smtpd_tls_cert_file: pki.serverCert,
     smtpd_tls_key_file: pki.serverKey,
-    smtpd_sasl_auth_enable: 'yes',
-    smtpd_sasl_type: 'petrel',
+    mynetworks: '192.0.2.0/24',
     smtpd_sasl_security_options: 'noplaintext, noanonymous',
     smtpd_sasl_tls_security_options: 'noanonymous',
     broken_sasl_auth_clients: 'yes',

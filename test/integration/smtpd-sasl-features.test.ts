@@ -9,7 +9,7 @@
  * AUTH commands counting toward smtpd_hard_error_limit.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, TestInstance } from '../support/instance.js';
@@ -17,6 +17,7 @@ import { SmtpClient } from '../support/smtp-client.js';
 import { makeTestPki } from '../support/tls-cert.js';
 
 let instance: TestInstance;
+let pkiDir: string;
 let exceptionsPort: number;
 const PLAIN = (user: string, password: string): string => `AUTH PLAIN ${Buffer.from(`\0${user}\0${password}`).toString('base64')}`;
 
@@ -33,6 +34,7 @@ async function session(port: number, tls: boolean): Promise<{ client: SmtpClient
 
 before(async () => {
   const pki = makeTestPki();
+  pkiDir = pki.dir;
   instance = await TestInstance.create('', 'postmaster: root\n', {
     smtpd_sasl_auth_enable: 'yes',
     smtpd_sasl_type: 'petrel',
@@ -57,7 +59,10 @@ before(async () => {
   instance.start();
 });
 
-after(() => instance.remove());
+after(() => {
+  instance.remove();
+  rmSync(pkiDir, { recursive: true, force: true });
+});
 
 test('noplaintext before TLS hides PLAIN and LOGIN; over TLS (noanonymous) both are offered, with the AUTH= line for broken clients', async () => {
   const plain = await session(instance.port, false);

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, TestInstance } from '../support/instance.js';
@@ -105,7 +105,10 @@ before(async () => {
   instance.start();
 });
 
-after(() => instance.remove());
+after(() => {
+  instance.remove();
+  rmSync(pki.dir, { recursive: true, force: true });
+});
 
 test('smtpd_tls_req_ccert with encrypt: no certificate or an untrusted one is 421 and the end; a trusted one may send mail', async () => {
   for (const identity of [undefined, ids.selfSigned]) {

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, TestInstance } from '../support/instance.js';
@@ -89,7 +89,10 @@ before(async () => {
   instance.start();
 });
 
-after(() => instance.remove());
+after(() => {
+  instance.remove();
+  rmSync(pki.dir, { recursive: true, force: true });
+});
 
 test('tls_server_sni_maps: the name asked for gets its chain, a parent-domain key covers subdomains, anything else the default', () => {
   const named = sClient(instance.port, ['-servername', 'a.sni.example', '-showcerts']);

@@ -4,7 +4,8 @@
  * before TLS with smtpd_tls_auth_only, none to smtpd_sasl_exceptions_networks,
  * filtered by smtpd_sasl_security_options or, over TLS,
  * smtpd_sasl_tls_security_options), the 334 challenge exchange with its
- * size limit and "*" cancellation, 235 / 535 5.7.8 / 454 4.7.0 replies, and
+ * size limit (smtpd_sasl_response_limit, which holds the initial response
+ * too) and "*" cancellation, 235 / 535 5.7.8 / 454 4.7.0 replies, and
  * Postfix's "warning: host[addr]: SASL PLAIN authentication failed: ..."
  * line that fail2ban's postfix filter reads. A failed AUTH counts toward
  * smtpd_hard_error_limit like any error reply. Follows smtpd(8) and SASL_README.
@@ -94,6 +95,7 @@ export async function handleAuth(s: SmtpdSession, arg: string): Promise<void> {
   if (!offered.includes(mechanism)) return s.reply(535, '5.7.8 Error: authentication failed: Invalid authentication mechanism');
   let response: Buffer | undefined;
   if (initialText !== undefined) {
+    if (initialText.length > s.params.smtpd_sasl_response_limit) return failed(s, mechanism, 'SASL response too long');
     response = decode(initialText);
     if (response === undefined) return failed(s, mechanism, 'Invalid base64 data in initial response');
   }

@@ -81,8 +81,9 @@ export const RESTRICTIONS: Readonly<Record<string, Restriction>> = {
   permit_mynetworks: async (ctx, checks) => (checks.inNetworks(ctx.clientAddress, checks.mynetworks) ? 'permit' : undefined),
   permit_sasl_authenticated: async (ctx) => (ctx.saslUsername !== undefined ? 'permit' : undefined),
   permit_tls_all_clientcerts: async (ctx) => (ctx.clientCert?.verified === true ? 'permit' : undefined),
+  // A listed fingerprint pins the certificate itself, so (as in Postfix) its issuer need not be trusted.
   permit_tls_clientcerts: async (ctx, checks) => {
-    if (ctx.clientCert?.verified !== true || checks.relayClientCerts === undefined) return undefined;
+    if (ctx.clientCert === undefined || checks.relayClientCerts === undefined) return undefined;
     return (await checks.relayClientCerts.lookup(ctx.clientCert.fingerprint)) !== undefined ? 'permit' : undefined;
   },
   reject_authenticated_sender_login_mismatch: authenticatedMismatch,

@@ -126,10 +126,10 @@ export async function handshake(s: SmtpdSession, socket: Socket, ahead: Buffer =
   return secure;
 }
 
-/** After the handshake: a service that requires a client certificate ends a session without a trusted one. */
+/** After the handshake: a service that requires a client certificate (where TLS is mandatory: encrypt or wrapper mode) ends a session without a trusted one. */
 export function requireClientCert(s: SmtpdSession): void {
   const tls = s.services.tls;
-  if (tls === undefined || !s.params.smtpd_tls_req_ccert || tls.level !== 'encrypt') return;
+  if (tls === undefined || !s.params.smtpd_tls_req_ccert || !tls.mandatory) return;
   if (s.tls?.verified === true) return;
   msg.info(`NOQUEUE: reject: CONNECT from ${s.peer}: 421 4.7.1 Client certificate required; proto=SMTP`);
   s.reply(421, `4.7.1 ${s.params.myhostname} Error: a trusted client certificate is required`);

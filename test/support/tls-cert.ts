@@ -26,7 +26,8 @@ export interface TestPki {
   readonly clientKey: string;
 }
 
-function openssl(args: readonly string[], cwd: string): void {
+/** Runs Debian's openssl command in cwd (its stderr kept for the error). */
+export function openssl(args: readonly string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 

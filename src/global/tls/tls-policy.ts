@@ -6,7 +6,11 @@
  * (high, medium, low, export, null) with its exclusions becomes an OpenSSL
  * cipher list from the tls_*_cipherlist parameters. A setting that cannot
  * be honoured (a gap in the versions, an unknown grade or name) is a
- * configuration error, never a weaker default. Used by tls-server.ts;
+ * configuration error, never a weaker default. As with Postfix, grades
+ * and exclusions govern TLS 1.2 and older only: OpenSSL keeps its TLS 1.3
+ * suites apart from the cipher list, and all of them are AEAD ciphers of
+ * the high grade, so a TLS 1.3 client gets OpenSSL's default suites
+ * whatever the grade. Used by tls-server.ts;
  * follows postconf(5) smtpd_tls_protocols and smtpd_tls_ciphers.
  */
 import type { SecureVersion } from 'node:tls';

@@ -11,14 +11,16 @@
  * follows Postfix's TLS_README and postconf(5).
  */
 import { constants, createHash, hkdfSync, X509Certificate, type BinaryLike } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type DetailedPeerCertificate, type PeerCertificate, type SecureContext, type SecureContextOptions, type TLSSocketOptions } from 'node:tls';
 import { PetrelError } from '../errors.js';
+import { msg } from '../../util/msg.js';
 import type { Params } from '../params/param-registry.js';
 import { splitList } from '../config/param-convert.js';
 import { openTableList, type TableList } from '../tables/table-list.js';
 import { readAuthorities, readCertAndKey, readChainFile, type KeyAndChain } from './tls-certs.js';
+import { readDhParams } from './tls-dh.js';
 import { cipherList, protocolRange } from './tls-policy.js';
 
 /** The server TLS security level. */
@@ -58,6 +60,8 @@ function listFiles(dir: string): string[] {
 export class ServerTls {
   /** The fingerprint digest of client certificates, checked at start-up. */
   readonly digest: 'sha256' | 'sha1' | 'md5';
+  /** True when TLS is mandatory: level encrypt, or wrapper mode. */
+  readonly mandatory: boolean;
   /** True when client certificates can be verified (a CA file or directory is configured). */
   readonly canVerify: boolean;
   private readonly authorities: X509Certificate[];
@@ -74,7 +78,9 @@ export class ServerTls {
     private readonly secret: BinaryLike | undefined,
     private readonly sni: TableList | undefined,
   ) {
-    const mandatory = wrapper || level === 'encrypt';
+    this.mandatory = wrapper || level === 'encrypt';
+    const mandatory = this.mandatory;
+    if (params.smtpd_tls_req_ccert && !mandatory) msg.warn('smtpd_tls_req_ccert = yes has no effect while TLS is optional (smtpd_tls_security_level = may)');
     const protocols = mandatory ? params.smtpd_tls_mandatory_protocols : params.smtpd_tls_protocols;
     const range = protocolRange(mandatory ? 'smtpd_tls_mandatory_protocols' : 'smtpd_tls_protocols', protocols);
     const grade = mandatory ? params.smtpd_tls_mandatory_ciphers : params.smtpd_tls_ciphers;
@@ -86,14 +92,6 @@ export class ServerTls {
     const ca = readAuthorities('smtpd_tls_CAfile', params.smtpd_tls_CAfile, 'smtpd_tls_CApath', params.smtpd_tls_CApath, listFiles);
     this.canVerify = ca.length > 0;
     this.authorities = ca.map((pem) => new X509Certificate(pem));
-    let dhparam: string | undefined;
-    if (params.smtpd_tls_dh1024_param_file !== '') {
-      try {
-        dhparam = readFileSync(params.smtpd_tls_dh1024_param_file, 'utf8');
-      } catch (err) {
-        throw new PetrelError('config', `smtpd_tls_dh1024_param_file: cannot read ${params.smtpd_tls_dh1024_param_file}: ${(err as NodeJS.ErrnoException).code ?? ''}`);
-      }
-    }
     this.base = {
       ...range,
       ciphers: cipherList(params, mandatory ? 'smtpd_tls_mandatory_ciphers' : 'smtpd_tls_ciphers', grade, exclusions),
@@ -101,7 +99,7 @@ export class ServerTls {
       sessionIdContext: 'petrel-smtpd',
       sessionTimeout: params.smtpd_tls_session_cache_timeout,
       ...(params.smtpd_tls_session_cache_timeout === 0 ? { secureOptions: constants.SSL_OP_NO_TICKET } : {}),
-      ...(dhparam === undefined ? {} : { dhparam }),
+      dhparam: readDhParams(params.smtpd_tls_dh1024_param_file),
       ...(ca.length > 0 ? { ca } : {}),
     };
     // Built now so that a cipher list or DH file OpenSSL refuses is a start-up error.

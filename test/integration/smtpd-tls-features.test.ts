@@ -34,6 +34,7 @@ const SERVICES: Record<string, string> = {
   notickets: 'smtpd_tls_session_cache_timeout=0',
   slow: 'smtpd_starttls_timeout=2s',
   quiet: 'smtpd_tls_loglevel=0',
+  sniHash: 'tls_server_sni_maps=hash:${sniHash}',
 };
 
 /** A certificate for cn signed by the test CA, as a chain file (key, certificate, CA). */
@@ -79,6 +80,11 @@ before(async () => {
   const sni = join(instance.etc, 'sni');
   writeFileSync(sni, `a.sni.example ${sniChain('a', 'a.sni.example')}\n.parent.example ${sniChain('parent', 'parent-wide.example')}\n`);
   appendFileSync(join(instance.etc, 'main.cf'), `tls_server_sni_maps = texthash:${sni}\n`);
+  // Postfix's way for indexed tables: postmap -F stores the files' content, base64-encoded.
+  files.sniHash = join(instance.etc, 'sni-hash');
+  writeFileSync(files.sniHash, `b.sni.example ${sniChain('b', 'b.sni.example')}\n`);
+  const built = instance.run('postmap', ['-F', `hash:${files.sniHash}`]);
+  assert.equal(built.status, 0, built.stderr);
   const lines: string[] = [];
   for (const [name, settings] of Object.entries(SERVICES)) {
     ports[name] = await freePort();
@@ -92,6 +98,11 @@ before(async () => {
 after(() => {
   instance.remove();
   rmSync(pki.dir, { recursive: true, force: true });
+});
+
+test('tls_server_sni_maps built by postmap -F: the entry carries the key and chain themselves', () => {
+  assert.equal(subjectOf(sClient(ports.sniHash as number, ['-servername', 'b.sni.example'])), 'b.sni.example');
+  assert.equal(subjectOf(sClient(ports.sniHash as number, ['-servername', 'other.example'])), 'mx.test.example');
 });
 
 test('tls_server_sni_maps: the name asked for gets its chain, a parent-domain key covers subdomains, anything else the default', () => {

@@ -73,6 +73,12 @@ export function readCertAndKey(certParameter: string, certFile: string, keyFile:
 
 /** The key-and-chain sequences of a chain file: each private key followed by its certificates. */
 export function readChainFile(parameter: string, path: string): KeyAndChain[] {
+  return parseChain(parameter, path, readPem(parameter, path));
+}
+
+/** The key-and-chain sequences of PEM text (a chain file's, or a table value made by postmap -F); source names it in messages. */
+export function parseChain(parameter: string, source: string, text: string): KeyAndChain[] {
+  const path = source;
   const pairs: KeyAndChain[] = [];
   let key: string | undefined;
   let certs: string[] = [];
@@ -80,7 +86,7 @@ export function readChainFile(parameter: string, path: string): KeyAndChain[] {
     if (key === undefined) return;
     pairs.push(checked(parameter, path, key, certs.join('')));
   };
-  for (const block of blocks(readPem(parameter, path))) {
+  for (const block of blocks(text)) {
     if (block.type.endsWith('PRIVATE KEY')) {
       flush();
       key = block.pem;

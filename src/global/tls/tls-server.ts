@@ -19,7 +19,7 @@ import { msg } from '../../util/msg.js';
 import type { Params } from '../params/param-registry.js';
 import { splitList } from '../config/param-convert.js';
 import { openTableList, type TableList } from '../tables/table-list.js';
-import { readAuthorities, readCertAndKey, readChainFile, type KeyAndChain } from './tls-certs.js';
+import { parseChain, readAuthorities, readCertAndKey, readChainFile, type KeyAndChain } from './tls-certs.js';
 import { readDhParams } from './tls-dh.js';
 import { cipherList, protocolRange } from './tls-policy.js';
 
@@ -54,6 +54,20 @@ function listFiles(dir: string): string[] {
   } catch (err) {
     throw new PetrelError('config', `smtpd_tls_CApath: cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? ''}`);
   }
+}
+
+/**
+ * The keys and chains of an SNI table value: Postfix's form, the files'
+ * content base64-encoded by "postmap -F" (which lets a table built as root
+ * carry keys the server could not read after dropping root), or file names.
+ */
+function sniChains(name: string, value: string): KeyAndChain[] {
+  const trimmed = value.trim();
+  if (/^[A-Za-z0-9+/=\s]+$/.test(trimmed) && !trimmed.startsWith('/')) {
+    const text = Buffer.from(trimmed, 'base64').toString('utf8');
+    if (text.includes('-----BEGIN ')) return parseChain('tls_server_sni_maps', `the entry for ${name}`, text);
+  }
+  return splitList(value).flatMap((file) => readChainFile('tls_server_sni_maps', file));
 }
 
 /** The SMTP server's TLS, built once per process. */
@@ -199,7 +213,7 @@ export class ServerTls {
     for (let i = 0; i < labels.length && value === undefined; i++) {
       value = await (this.sni as TableList).lookup(i === 0 ? lower : `.${labels.slice(i).join('.')}`);
     }
-    const ctx = value === undefined ? null : this.contextFor(splitList(value).flatMap((file) => readChainFile('tls_server_sni_maps', file)));
+    const ctx = value === undefined ? null : this.contextFor(sniChains(lower, value));
     if (this.sniContexts.size >= SNI_CACHE_LIMIT) this.sniContexts.clear();
     this.sniContexts.set(lower, ctx);
     return ctx ?? fallback;

@@ -9,11 +9,14 @@
  * lines in the mail log), p50/p99 transaction latency (in mode "tls" the
  * whole connection, from connect to QUIT) and the peak RSS of all of the
  * system's processes; a message refused or a connection lost fails the run,
- * printing the refusals and the system's mail log warnings. When Debian's postfix is installed the
- * same load runs against a Postfix instance set up the same way (its own
- * configuration and queue folders, another port; Maildir delivery through
- * virtual(8), fsync before 250 and before reporting a delivery, as Petrel;
- * or relayhost to the same smtp-sink) and the ratios are printed.
+ * printing the refusals and the system's mail log warnings. Also printed:
+ * the bench client's own CPU per message and how many CPUs the rest of the
+ * machine kept busy meanwhile (it is shared). When Debian's postfix is
+ * installed the same load runs against a Postfix instance set up the same
+ * way (its own configuration and queue folders, another port; Maildir
+ * delivery through virtual(8), fsync before 250 and before reporting a
+ * delivery, as Petrel; or relayhost to the same smtp-sink; in mode "tls"
+ * the same certificate and smtpd_tls_* settings) and the ratios are printed.
  *   npm run build && node dist/bench/smtp/smtp-bench.js [sessions] [messages] [bytes] [local|relay|tls] [rounds]
  * With rounds 2 (the default) the systems run Petrel, Postfix, Postfix,
  * Petrel, so that neither always runs first, and the ratios are of the means.
@@ -143,6 +146,8 @@ async function load(system: System): Promise<Result> {
     const pid = system.masterPid();
     if (pid !== undefined) peak = Math.max(peak, rssKb(pid));
   }, 200);
+  // A failed run throws before clearing it; it must not keep the process alive then.
+  sampler.unref();
   const master = system.masterPid();
   if (master === undefined) throw new Error(`${system.name}: no master pid`);
   const ticksBefore = systemTicks(master);

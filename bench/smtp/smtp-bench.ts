@@ -1,15 +1,23 @@
 /*
  * smtp-bench - the mail path under load: N concurrent SMTP sessions send M
  * messages of S bytes, either to a local mailbox (mode "local") or to a
- * remote domain relayed to Debian's smtp-sink (mode "relay"); reports
+ * remote domain relayed to Debian's smtp-sink (mode "relay"), or to the
+ * local mailbox one message per connection with STARTTLS on each (mode
+ * "tls": connect, EHLO, STARTTLS, EHLO, MAIL/RCPT/DATA, QUIT; both systems
+ * present the same RSA-2048 certificate, see smtp-bench-tls.ts); reports
  * accepted msg/s, delivered msg/s (files in the Maildir, or "status=sent"
- * lines in the mail log), p50/p99 transaction latency and the peak RSS of
- * all of the system's processes. When Debian's postfix is installed the
- * same load runs against a Postfix instance set up the same way (its own
- * configuration and queue folders, another port; Maildir delivery through
- * virtual(8), fsync before 250 and before reporting a delivery, as Petrel;
- * or relayhost to the same smtp-sink) and the ratios are printed.
- *   npm run build && node dist/bench/smtp/smtp-bench.js [sessions] [messages] [bytes] [local|relay] [rounds]
+ * lines in the mail log), p50/p99 transaction latency (in mode "tls" the
+ * whole connection, from connect to QUIT) and the peak RSS of all of the
+ * system's processes; a message refused or a connection lost fails the run,
+ * printing the refusals and the system's mail log warnings. Also printed:
+ * the bench client's own CPU per message and how many CPUs the rest of the
+ * machine kept busy meanwhile (it is shared). When Debian's postfix is
+ * installed the same load runs against a Postfix instance set up the same
+ * way (its own configuration and queue folders, another port; Maildir
+ * delivery through virtual(8), fsync before 250 and before reporting a
+ * delivery, as Petrel; or relayhost to the same smtp-sink; in mode "tls"
+ * the same certificate and smtpd_tls_* settings) and the ratios are printed.
+ *   npm run build && node dist/bench/smtp/smtp-bench.js [sessions] [messages] [bytes] [local|relay|tls] [rounds]
  * With rounds 2 (the default) the systems run Petrel, Postfix, Postfix,
  * Petrel, so that neither always runs first, and the ratios are of the means.
  * Defaults are the issues' figure: 20 sessions, 10,000 messages of 10 KB.
@@ -26,6 +34,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/instance.js';
 import { SmtpClient } from '../../test/support/smtp-client.js';
+import { makeCertificate, sendOverStartTls, tlsMainCf, TlsTally, type BenchCertificate } from './smtp-bench-tls.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const sessions = Number(process.argv[2] ?? 20);
@@ -38,13 +47,16 @@ if (rounds !== 1 && rounds !== 2) throw new Error(`rounds must be 1 or 2, not ${
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 /** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-if (mode !== 'local' && mode !== 'relay') throw new Error(`mode must be local or relay, not ${mode}`);
+if (mode !== 'local' && mode !== 'relay' && mode !== 'tls') throw new Error(`mode must be local, relay or tls, not ${mode}`);
+/** The most refusals a failed run prints. */
+const FAILURES_SHOWN = 10;
 
 /** One system under test. */
 interface System {
   readonly name: string;
   readonly port: number;
   readonly recipient: string;
+  readonly maillog: string;
   /** Messages delivered so far. */
   delivered(): number;
   start(): void;
@@ -62,6 +74,12 @@ interface Result {
   readonly cpuMsPerMessage: number;
   /** The same by process name (a daemon's processes together; the master keeps what its exited children used). */
   readonly cpuByProcess: ReadonlyMap<string, number>;
+  /** CPU time of the bench's own client per message, in ms (the same work for both systems; not in cpuMsPerMessage). */
+  readonly clientCpuMsPerMessage: number;
+  /** CPUs kept busy on average by everything else on the machine during the run (other users, the bench's ps samples). */
+  readonly otherCpus: number;
+  /** What the TLS handshakes negotiated (mode "tls"). */
+  readonly tls?: string;
 }
 
 function pidFrom(path: string): number | undefined {
@@ -107,6 +125,13 @@ function systemTicks(master: number): Map<string, number> {
   return byName;
 }
 
+/** Clock ticks the whole machine has spent busy (all CPUs, anything but idle and I/O wait), from /proc/stat. */
+function machineBusyTicks(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.split(/\s+/).slice(1).map(Number) ?? [];
+  // user nice system idle iowait irq softirq steal: all but idle (3) and iowait (4).
+  return [0, 1, 2, 5, 6, 7].reduce((sum, at) => sum + (cpu[at] ?? 0), 0);
+}
+
 function body(n: number): string {
   const line = 'The quick brown fox jumps over the lazy dog, again and again. 0123456789\n';
   const filler = line.repeat(Math.ceil(bytes / line.length)).slice(0, Math.max(0, bytes - 60));
@@ -121,24 +146,43 @@ async function load(system: System): Promise<Result> {
     const pid = system.masterPid();
     if (pid !== undefined) peak = Math.max(peak, rssKb(pid));
   }, 200);
+  // A failed run throws before clearing it; it must not keep the process alive then.
+  sampler.unref();
   const master = system.masterPid();
   if (master === undefined) throw new Error(`${system.name}: no master pid`);
   const ticksBefore = systemTicks(master);
+  const tally = mode === 'tls' ? new TlsTally() : undefined;
+  const failures: string[] = [];
+  /** Sends message n (in its own STARTTLS connection in mode "tls"), timing it and noting a refusal or a lost connection. */
+  const sendTimed = async (n: number, send: () => Promise<string>): Promise<void> => {
+    const t0 = process.hrtime.bigint();
+    const reply = await send().catch((err: Error) => `(${err.message})`);
+    if (reply.startsWith('250')) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    else failures.push(`message ${n}: ${reply.replace(/\n/g, ' | ')}`);
+  };
+  const clientCpuBefore = process.cpuUsage();
+  const busyBefore = machineBusyTicks();
   const started = Date.now();
   await Promise.all(
     Array.from({ length: sessions }, async () => {
+      if (tally !== undefined) {
+        for (let n = next++; n < messages; n = next++) await sendTimed(n, () => sendOverStartTls(system.port, system.recipient, body(n), tally));
+        return;
+      }
       const { client } = await SmtpClient.open(system.port);
       await client.command('EHLO bench.example');
       for (let n = next++; n < messages; n = next++) {
-        const t0 = process.hrtime.bigint();
-        const reply = await client.send('bench@example.org', [system.recipient], body(n));
-        if (!reply.startsWith('250')) throw new Error(`${system.name}: message ${n}: ${reply}`);
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        if (client.isClosed) failures.push(`message ${n}: not sent, the session's connection had closed`);
+        else await sendTimed(n, () => client.send('bench@example.org', [system.recipient], body(n)));
       }
       await client.quit();
     }),
   );
   const accepted = Date.now();
+  if (failures.length > 0) {
+    const shown = failures.slice(0, FAILURES_SHOWN).join('\n  ');
+    throw new Error(`${system.name}: ${failures.length} of ${messages} messages not accepted:\n  ${shown}`);
+  }
   for (;;) {
     const count = system.delivered();
     if (count >= messages) break;
@@ -147,8 +191,12 @@ async function load(system: System): Promise<Result> {
   }
   const delivered = Date.now();
   const ticksAfter = systemTicks(master);
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const clientMs = (clientCpu.user + clientCpu.system) / 1000;
+  const busyMs = (machineBusyTicks() - busyBefore) * (1000 / CLOCK_TICKS);
   const cpuByProcess = new Map<string, number>();
   for (const [name, ticks] of ticksAfter) cpuByProcess.set(name, ((ticks - (ticksBefore.get(name) ?? 0)) * (1000 / CLOCK_TICKS)) / messages);
+  const cpuMsPerMessage = [...cpuByProcess.values()].reduce((a, b) => a + b, 0);
   clearInterval(sampler);
   latencies.sort((a, b) => a - b);
   const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
@@ -158,8 +206,11 @@ async function load(system: System): Promise<Result> {
     p50: pick(0.5),
     p99: pick(0.99),
     peakRssMb: peak / 1024,
-    cpuMsPerMessage: [...cpuByProcess.values()].reduce((a, b) => a + b, 0),
+    cpuMsPerMessage,
     cpuByProcess,
+    clientCpuMsPerMessage: clientMs / messages,
+    otherCpus: Math.max(0, busyMs - cpuMsPerMessage * messages - clientMs) / (delivered - started),
+    ...(tally === undefined ? {} : { tls: tally.toString() }),
   };
 }
 
@@ -174,7 +225,7 @@ function inMaildir(dir: string): number {
   return existsSync(newDir) ? readdirSync(newDir).length : 0;
 }
 
-async function petrel(work: string, sinkPort: number | undefined): Promise<System> {
+async function petrel(work: string, sinkPort: number | undefined, certificate: BenchCertificate | undefined): Promise<System> {
   const port = await freePort();
   const etc = join(work, 'petrel', 'etc');
   mkdirSync(etc, { recursive: true });
@@ -195,6 +246,7 @@ async function petrel(work: string, sinkPort: number | undefined): Promise<Syste
     // default is 2 at a time per user, so the same concurrency is set here for a like-for-like run.
     'local_destination_concurrency_limit = 20',
     ...(sinkPort === undefined ? [] : [`relayhost = [127.0.0.1]:${sinkPort}`]),
+    ...(certificate === undefined ? [] : tlsMainCf(certificate)),
     '',
   ].join('\n'));
   writeFileSync(
@@ -207,6 +259,7 @@ async function petrel(work: string, sinkPort: number | undefined): Promise<Syste
     name: 'Petrel',
     port,
     recipient: sinkPort === undefined ? 'sink@localhost' : 'sink@remote.test',
+    maillog,
     delivered: () => (sinkPort === undefined ? inMaildir(join(mail, 'sink')) : sentInLog(maillog)),
     start: () => execFileSync(petrelBin, ['-c', etc, 'start']),
     stop: () => void spawnSync(petrelBin, ['-c', etc, 'stop']),
@@ -224,7 +277,7 @@ function ensureAlternateDirectory(dir: string): void {
   execFileSync('postconf', ['-c', '/etc/postfix', '-e', `alternate_config_directories = ${dir}`, 'maillog_file_prefixes = /var, /dev/stdout, /tmp']);
 }
 
-async function postfix(work: string, sinkPort: number | undefined): Promise<System | undefined> {
+async function postfix(work: string, sinkPort: number | undefined, certificate: BenchCertificate | undefined): Promise<System | undefined> {
   if (!existsSync('/usr/sbin/postfix') || process.getuid?.() !== 0) return undefined;
   const port = await freePort();
   const base = join(work, 'postfix');
@@ -252,6 +305,7 @@ async function postfix(work: string, sinkPort: number | undefined): Promise<Syst
     `maillog_file = ${join(base, 'maillog')}`,
     'maillog_file_prefixes = /tmp, /var',
     ...(sinkPort === undefined ? [] : [`relayhost = [127.0.0.1]:${sinkPort}`]),
+    ...(certificate === undefined ? [] : tlsMainCf(certificate)),
     '',
   ].join('\n'));
   const master = readFileSync('/usr/share/postfix/master.cf.dist', 'utf8')
@@ -264,6 +318,7 @@ async function postfix(work: string, sinkPort: number | undefined): Promise<Syst
     name: 'Postfix',
     port,
     recipient: sinkPort === undefined ? 'sink@bench.test' : 'sink@remote.test',
+    maillog: join(base, 'maillog'),
     delivered: () => (sinkPort === undefined ? inMaildir(join(base, 'mail', 'sink')) : sentInLog(join(base, 'maillog'))),
     start: () => {
       const started = spawnSync('postfix', ['-c', etc, 'start'], { encoding: 'utf8' });
@@ -290,6 +345,8 @@ function mean(runs: readonly Result[]): Result | undefined {
     peakRssMb: avg((r) => r.peakRssMb),
     cpuMsPerMessage: avg((r) => r.cpuMsPerMessage),
     cpuByProcess: new Map([...names].map((name) => [name, avg((r) => r.cpuByProcess.get(name) ?? 0)])),
+    clientCpuMsPerMessage: avg((r) => r.clientCpuMsPerMessage),
+    otherCpus: avg((r) => r.otherCpus),
   };
 }
 
@@ -299,7 +356,15 @@ function show(name: string, r: Result, label = ''): void {
       `latency p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms  peak RSS ${r.peakRssMb.toFixed(0)} MB  CPU ${r.cpuMsPerMessage.toFixed(2)} ms/msg`,
   );
   const parts = [...r.cpuByProcess].filter(([, ms]) => ms >= 0.005).sort((a, b) => b[1] - a[1]);
-  console.log(`${''.padEnd(13)} CPU ms/msg by process: ${parts.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ')}`);
+  console.log(`${''.padEnd(13)} CPU ms/msg by process: ${parts.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ')} (bench client ${r.clientCpuMsPerMessage.toFixed(2)}, not counted)`);
+  console.log(`${''.padEnd(13)} other load on the machine meanwhile: ${r.otherCpus.toFixed(2)} CPUs busy on average`);
+  if (r.tls !== undefined) console.log(`${''.padEnd(13)} TLS: ${r.tls}`);
+}
+
+/** The warnings, errors and rejections of a mail log, for a run that failed. */
+function logProblems(path: string): string[] {
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  return text.split('\n').filter((line) => /warning:|error:|fatal:|panic:|reject:|lost connection|timeout after/.test(line));
 }
 
 async function run(system: System): Promise<Result> {
@@ -307,6 +372,11 @@ async function run(system: System): Promise<Result> {
   await sleep(500);
   try {
     return await load(system);
+  } catch (err) {
+    const problems = logProblems(system.maillog);
+    console.log(`${system.name} failed; ${problems.length} warning, error or reject lines in ${system.maillog}${problems.length > 0 ? ':' : ''}`);
+    for (const line of problems.slice(0, 50)) console.log(`  ${line}`);
+    throw err;
   } finally {
     system.stop();
   }
@@ -343,7 +413,10 @@ async function main(): Promise<void> {
     sink = spawn(SMTP_SINK, [...asUser, `127.0.0.1:${sinkPort}`, '256'], { stdio: ['ignore', 'ignore', 'inherit'] });
     await waitForListener(sinkPort);
   }
-  console.log(`${sessions} sessions, ${messages} messages of ${bytes} bytes ${mode === 'relay' ? 'relayed to smtp-sink' : 'to one Maildir'}`);
+  // One certificate for both systems, so that both sign with the same RSA-2048 key.
+  const certificate = mode === 'tls' ? makeCertificate(work, 'bench.localdomain') : undefined;
+  const how = mode === 'relay' ? 'relayed to smtp-sink' : mode === 'tls' ? 'to one Maildir, each on its own connection with STARTTLS' : 'to one Maildir';
+  console.log(`${sessions} sessions, ${messages} messages of ${bytes} bytes ${how}`);
   try {
     // Petrel, Postfix, Postfix, Petrel: each system runs as often first as last, so what the
     // machine carries over from one run to the next (a file system busy with the removals of a
@@ -354,7 +427,7 @@ async function main(): Promise<void> {
       const dir = join(work, `run${k + 1}`);
       mkdirSync(dir, { mode: 0o755 });
       chmodSync(dir, 0o755);
-      const system = name === 'Petrel' ? await petrel(dir, sinkPort) : await postfix(dir, sinkPort);
+      const system = name === 'Petrel' ? await petrel(dir, sinkPort, certificate) : await postfix(dir, sinkPort, certificate);
       if (system === undefined) {
         console.log('(Postfix not installed, or not root: no side-by-side figures)');
         continue;

@@ -23,6 +23,7 @@ import { listQueue, moveMessage } from '../global/queue/queue-move.js';
 import { isMessageQueue, queueFilePath, type MessageQueue } from '../global/queue/queue-paths.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
+import { maillogOptions } from '../global/params/log-params.js';
 import { openMaillog } from '../util/maillog.js';
 import { msg, setMsgSink, stderrSink } from '../util/msg.js';
 
@@ -128,7 +129,7 @@ async function check(queueDirectory: string): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const { options, operands } = getoptOrUsage(argv, 'c:d:h:H:r:s', USAGE);
   const { params } = loadConfig({ configDir: resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value) });
-  const log = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname });
+  const log = openMaillog(maillogOptions(params));
   setMsgSink((severity, program, text) => {
     log.sink(severity, `${params.syslog_name}/postsuper`, text);
     if (severity !== 'info') stderrSink(severity, program, text);

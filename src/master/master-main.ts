@@ -23,6 +23,7 @@ import { unprivilegedOwner, type Account } from '../global/accounts.js';
 import { ensureDataDirectory, ensureQueueDirectories } from '../global/queue/queue-paths.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
+import { maillogOptions } from '../global/params/log-params.js';
 import { openMaillog, type Maillog } from '../util/maillog.js';
 import { msg, setMsgSink, setProgramName, stderrSink } from '../util/msg.js';
 import { lockMaster } from './master-lock.js';
@@ -117,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
   const configDir = resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value);
   const { config, problems, plan } = await load(configDir);
   const { params } = config;
-  const log: Maillog = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname });
+  const log: Maillog = openMaillog(maillogOptions(params));
   setProgramName(`${params.syslog_name}/master`);
   setMsgSink(log.sink);
   if (problems.length > 0) return refuseToStart(problems, log, params.maillog_file !== '');

@@ -19,6 +19,7 @@ import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { unprivilegedOwner } from '../global/accounts.js';
 import { dropPrivileges } from '../global/privileges.js';
+import { maillogOptions } from '../global/params/log-params.js';
 import { openMaillog } from '../util/maillog.js';
 import { msg, setMsgSink, setProgramName } from '../util/msg.js';
 import { isMasterMessage, type WorkerToMaster } from './master-protocol.js';
@@ -135,7 +136,7 @@ export function runDaemon(hooks: DaemonHooks): void {
     process.exit(1);
   }
   const { params } = config;
-  const log = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname.split('.')[0] });
+  const log = openMaillog(maillogOptions(params));
   setProgramName(`${params.syslog_name}/${hooks.name}`);
   setMsgSink(log.sink);
   // Fail closed: the service never serves with settings Petrel would ignore.

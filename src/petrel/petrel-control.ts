@@ -5,9 +5,10 @@
  * why it died), run it in the foreground, signal it (SIGTERM stop, SIGKILL
  * abort, SIGHUP reload), report whether it runs, check the configuration
  * (settings Petrel would have to ignore included) and the queue directories (and that mail_owner can reach them), and ask
- * qmgr to deliver deferred mail now.
+ * qmgr to deliver deferred mail now. start and check first run "postsuper -s",
+ * as Postfix's start-up does, so temporary files a killed writer left go.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { statSync } from 'node:fs';
@@ -34,10 +35,18 @@ function masterEntry(config: Config): string[] {
   return [join(config.params.daemon_directory, 'master', 'master-main.js'), '-c', config.configDir];
 }
 
+/** Runs "postsuper -s" on the instance (its messages go to the mail log and stderr); false when it failed. */
+function checkQueue(config: Config): boolean {
+  const postsuper = join(config.params.daemon_directory, 'postsuper', 'postsuper-main.js');
+  const run = spawnSync(process.execPath, [postsuper, '-c', config.configDir, '-s'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return run.status === 0;
+}
+
 /** petrel start: the master in the background; resolves once it runs. */
 export async function startMaster(config: Config): Promise<number> {
   if (await masterIsRunning(config.params.queue_directory)) return msg.fatal('the Petrel mail system is already running');
   ensureQueueDirectories(config.params.queue_directory, unprivilegedOwner(config.params));
+  if (!checkQueue(config)) return msg.fatal('the queue check (postsuper -s) failed');
   // The master says "ready" on descriptor 3 once every listener is open (its -w option).
   const child = spawn(process.execPath, [...masterEntry(config), '-w'], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const readyPipe = child.stdio[3] as Readable;
@@ -105,9 +114,9 @@ export async function checkInstance(config: Config): Promise<number> {
   const owner = unprivilegedOwner(params);
   for (const path of ensureQueueDirectories(params.queue_directory, owner)) msg.info(`${path}: owner set to ${params.mail_owner}`);
   if (ensureDataDirectory(params.data_directory, owner)) msg.info(`${params.data_directory}: owner set to ${params.mail_owner}`);
+  let problems = checkQueue(config) ? 0 : 1;
   const entries = readMasterCf(join(config.configDir, 'master.cf'));
   planServices(entries, params, config.configDir);
-  let problems = 0;
   const found = [
     ...failClosedProblems({ configDir: config.configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, config.configDir) }),
     ...(await smtpdServiceProblems(config.configDir, entries)),

@@ -106,7 +106,9 @@ function main(argv: string[]): number {
     return 0;
   }
 
-  const source = new ConfigSource({ configDir, overrides });
+  // -d shows the built-in defaults only: Postfix neither needs nor reads main.cf for it.
+  const mainCf = flags.has('d') ? { path: mainPath, settings: new Map() } : undefined;
+  const source = new ConfigSource({ configDir, overrides }, mainCf);
   const entries = readEntries(configDir, false);
   if (flags.has('P')) {
     print(formatOverrides(entries, names));

@@ -29,28 +29,29 @@ function referencedSet(source: ConfigSource, entries: readonly MasterEntry[]): S
   return new Set(texts.flatMap((text) => referencedNames(text)));
 }
 
-/** Warns about every main.cf and master.cf setting that nothing uses, in Postfix's words. */
-export function warnUnused(source: ConfigSource, entries: readonly MasterEntry[]): void {
+/** A test for names postconf treats as parameters: declared, referred to by a setting, or allowed per service. */
+function knownTest(source: ConfigSource, entries: readonly MasterEntry[]): (name: string) => boolean {
   const referenced = referencedSet(source, entries);
   const services = entries.map((entry) => entry.service);
-  const unused = (name: string): boolean => paramSpec(name) === undefined && !referenced.has(name) && !isPerServiceParam(name, services);
+  return (name) => paramSpec(name) !== undefined || referenced.has(name) || isPerServiceParam(name, services);
+}
+
+/** Warns about every main.cf and master.cf setting that nothing uses, in Postfix's words. */
+export function warnUnused(source: ConfigSource, entries: readonly MasterEntry[]): void {
+  const known = knownTest(source, entries);
   for (const setting of source.mainCf.settings.values()) {
-    if (unused(setting.name)) msg.warn(`${source.mainCf.path}: unused parameter: ${setting.name}=${setting.value}`);
+    if (!known(setting.name)) msg.warn(`${source.mainCf.path}: unused parameter: ${setting.name}=${setting.value}`);
   }
   for (const entry of entries) {
     for (const [name, value] of entry.overrides) {
-      if (unused(name)) msg.warn(`${join(source.configDir, 'master.cf')}: unused parameter: ${name}=${value}`);
+      if (!known(name)) msg.warn(`${join(source.configDir, 'master.cf')}: unused parameter: ${name}=${value}`);
     }
   }
 }
 
 /** The names a listing without named parameters shows, sorted. */
 function listedNames(source: ConfigSource, entries: readonly MasterEntry[], listing: ParamListing): string[] {
-  const referenced = referencedSet(source, entries);
-  const services = entries.map((entry) => entry.service);
-  const known = [...source.mainCf.settings.keys()].filter(
-    (name) => paramSpec(name) !== undefined || referenced.has(name) || isPerServiceParam(name, services),
-  );
+  const known = [...source.mainCf.settings.keys()].filter(knownTest(source, entries));
   if (listing.defaults) return Object.keys(ALL_PARAMS).sort();
   if (listing.nonDefault) {
     const names = new Set(known);
@@ -63,14 +64,17 @@ function listedNames(source: ConfigSource, entries: readonly MasterEntry[], list
 /** The lines postconf prints for a listing of names (all when none are given). */
 export function paramLines(source: ConfigSource, entries: readonly MasterEntry[], listing: ParamListing, names: readonly string[]): string[] {
   const chosen = names.length > 0 ? names : listedNames(source, entries, listing);
+  // A name set in main.cf that nothing declares or refers to is no parameter, and Postfix shows no value for it.
+  const known = knownTest(source, entries);
   const lines: string[] = [];
   for (const name of chosen) {
     let text: string | undefined;
-    if (listing.defaults) text = source.defaultText(name);
+    if (!known(name)) text = undefined;
+    else if (listing.defaults) text = source.defaultText(name);
     else if (listing.nonDefault) text = source.mainCf.settings.get(name)?.value ?? (name === 'config_directory' ? source.raw(name) : undefined);
     else text = source.raw(name);
     if (text === undefined) {
-      if (!listing.nonDefault || source.raw(name) === undefined) msg.warn(`${name}: unknown parameter`);
+      if (!listing.nonDefault || !known(name) || source.raw(name) === undefined) msg.warn(`${name}: unknown parameter`);
       continue;
     }
     if (listing.expand) text = source.expand(text);

@@ -5,7 +5,8 @@
  * site the deferred mail with a recipient at site (each made due now, then
  * qmgr is told to look). mailq is "postqueue -p". Petrel
  * reads the queue directly (there is no showq daemon yet), so the caller
- * needs read access to the queue directory.
+ * needs read access to the queue directory; without it the listing fails
+ * ("Queue report unavailable"), it never claims an empty queue.
  */
 import { basename } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
@@ -103,7 +104,12 @@ async function main(argv: string[]): Promise<number> {
     if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.scanDeferred))) return msg.fatal('Cannot flush mail queue - mail system is down');
     return 0;
   }
-  const messages = await listMessages(params.queue_directory);
+  let messages: ListedMessage[];
+  try {
+    messages = await listMessages(params.queue_directory);
+  } catch (err) {
+    return msg.fatal(`Queue report unavailable - ${(err as Error).message} (run it as root or ${params.mail_owner})`);
+  }
   process.stdout.write(letters.has('j') ? formatJson(messages) : formatMailq(messages));
   return 0;
 }

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestInstance } from '../support/instance.js';
+import { REPO_ROOT } from '../support/run-command.js';
 import { SmtpClient } from '../support/smtp-client.js';
 
 let mx: TestInstance;
@@ -40,6 +44,33 @@ test('postqueue -p and mailq show the deferred message with its reason; -j as JS
     sender: 'sender@example.org',
     recipients: [{ address: 'far@remote.example', delay_reason: 'mail transport unavailable' }],
   });
+});
+
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+
+test('postqueue -p run by a user who cannot read the queue fails, never answers "Mail queue is empty"', { skip: asRoot ? false : 'needs root to run postqueue as another user' }, () => {
+  // the user reaches main.cf, not the queue directories (mode 0700, mail_owner's)
+  chmodSync(mx.root, 0o755);
+  chmodSync(mx.etc, 0o755);
+  const asNobody = (): void => {
+    const run = spawnSync(join(REPO_ROOT, 'bin', 'postqueue'), ['-c', mx.etc, '-p'], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', env: { ...process.env, MAIL_CONFIG: '' } });
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stdout, /Mail queue is empty/);
+    assert.match(run.stderr, /^postqueue: fatal: Queue report unavailable - cannot read the mail queue: permission denied \(run it as root or \w+\)$/m);
+  };
+  asNobody();
+  // directories the user may list, holding files (mode 0600) it may not read
+  const dirs = [mx.queue, ...['active', 'incoming', 'deferred', 'hold'].map((queue) => join(mx.queue, queue))];
+  const modes = dirs.map((dir) => statSync(dir).mode & 0o7777);
+  for (const dir of dirs) chmodSync(dir, 0o755);
+  try {
+    asNobody();
+  } finally {
+    dirs.forEach((dir, i) => chmodSync(dir, modes[i] as number));
+  }
+  // the owner of the queue still sees the message
+  assert.match(mx.run('postqueue', ['-p']).stdout, new RegExp(`^${id} `, 'm'));
 });
 
 test('postsuper -h holds, -H releases, postqueue -f retries now, postcat -q shows it, -r requeues, -d deletes', async () => {

@@ -151,3 +151,32 @@ test('MAIL_CONFIG selects the instance when -c is absent', () => {
   const run = runPetrel('postconf', ['-h', 'myhostname'], undefined, { ...process.env, MAIL_CONFIG: dir });
   assert.equal(run.stdout, 'mx.example.com\n');
 });
+
+test('names nothing declares or uses, and -d without main.cf, as Postfix answers them', { skip }, () => {
+  const normalize = (text: string, dir: string): string[] =>
+    text.replaceAll(dir, 'DIR').replace(/^\/usr\/sbin\/postconf:/gm, 'postconf:').split('\n').sort();
+  const setup = (dir: string, mainCf: string | undefined): void => {
+    mkdirSync(dir);
+    if (mainCf !== undefined) writeFileSync(join(dir, 'main.cf'), mainCf);
+  };
+  const cases: { mainCf: string | undefined; args: string[] }[] = [
+    { mainCf: 'foo_bar = 1\nuses = $baz\nbaz = 2\n', args: ['-h', 'foo_bar', 'baz', 'nosuch', 'myhostname'] },
+    { mainCf: 'foo_bar = 1\nuses = $baz\nbaz = 2\n', args: ['foo_bar', 'baz'] },
+    { mainCf: 'foo_bar = 1\nuses = $baz\nbaz = 2\n', args: ['-n', 'foo_bar', 'baz'] },
+    { mainCf: 'foo_bar = 1\nuses = $baz\nbaz = 2\nmyhostname = mx.example.com\n', args: ['-d', 'foo_bar', 'baz', 'mydomain'] },
+    { mainCf: undefined, args: ['-d', 'relay_domains', 'smtpd_timeout', 'mydomain'] },
+    { mainCf: 'junk line\n', args: ['-d', 'mynetworks_style'] },
+  ];
+  for (const { mainCf, args } of cases) {
+    const a = join(work, `u${Math.random().toString(36).slice(2)}`);
+    const b = join(work, `v${Math.random().toString(36).slice(2)}`);
+    setup(a, mainCf);
+    setup(b, mainCf);
+    const petrel = runPetrel('postconf', ['-c', a, ...args]);
+    const postfix = runProgram(POSTCONF, ['-c', b, ...args]);
+    const what = `postconf ${args.join(' ')} with main.cf ${JSON.stringify(mainCf)}`;
+    assert.equal(petrel.status, postfix.status, what);
+    assert.equal(petrel.stdout.replaceAll(a, 'DIR'), postfix.stdout.replaceAll(b, 'DIR'), what);
+    assert.deepEqual(normalize(petrel.stderr, a), normalize(postfix.stderr, b), what);
+  }
+});

@@ -2,8 +2,8 @@
  * param-convert - turns an expanded parameter text into its typed value once,
  * at load: int, bool (yes/no), time (a number with an optional unit s, m, h,
  * d or w, in seconds), size (bytes), list and table list (items separated by
- * commas and/or white space, { } grouping kept whole). Bounds are checked
- * here; a bad value is a configuration error naming the parameter.
+ * commas and/or white space, { } grouping kept whole). Bounds and a
+ * string's choices are checked here; a bad value is a configuration error naming the parameter.
  * Called by load-config.ts.
  */
 import { readFileSync } from 'node:fs';
@@ -58,6 +58,9 @@ export function convertParam(name: string, spec: ParamSpec, text: string): Param
   const value = text.trim();
   switch (spec.kind) {
     case 'string':
+      if (spec.choices !== undefined && !spec.choices.includes(value)) {
+        throw new PetrelError('config', `invalid ${name} parameter value ${value}: must be one of ${spec.choices.join(', ')}`);
+      }
       return value;
     case 'int': {
       if (!/^-?\d+$/.test(value)) throw new PetrelError('config', `bad numerical configuration: ${name} = ${value}`);

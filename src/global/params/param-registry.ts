@@ -8,6 +8,7 @@ import { ADDRESS_PARAMS } from './address-params.js';
 import { GLOBAL_PARAMS } from './global-params.js';
 import { INSTALLER_PARAMS } from './installer-params.js';
 import { LOCAL_PARAMS } from './local-params.js';
+import { LOG_PARAMS } from './log-params.js';
 import type { ParamsOf, ParamSpec, ParamTable } from './param-types.js';
 import { QUEUE_PARAMS } from './queue-params.js';
 import { SMTP_PARAMS } from './smtp-params.js';
@@ -40,6 +41,7 @@ export const ALL_PARAMS = mergeParamTables(
   SASL_SERVER_PARAMS,
   LOCAL_PARAMS,
   SMTP_PARAMS,
+  LOG_PARAMS,
 );
 
 /** The typed, frozen parameter object code reads. */

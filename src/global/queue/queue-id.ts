@@ -46,3 +46,12 @@ export function isQueueId(text: string): boolean {
 export function queueIdTime(id: string): number {
   return parseInt(id.slice(0, TIME_DIGITS), 36);
 }
+
+/** The process IDs up to pidMax that may have made id: it holds its maker's PID modulo 36**4 only. */
+export function queueIdPids(id: string, pidMax: number): number[] {
+  const modulus = 36 ** PID_DIGITS;
+  const pids: number[] = [];
+  const residue = parseInt(id.slice(TIME_DIGITS, TIME_DIGITS + PID_DIGITS), 36);
+  for (let pid = residue === 0 ? modulus : residue; pid <= pidMax; pid += modulus) pids.push(pid);
+  return pids;
+}

@@ -12,6 +12,7 @@
 import { Duplex } from 'node:stream';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import { loadConfig } from '../global/config/load-config.js';
+import { maillogOptions } from '../global/params/log-params.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { openMaillog } from '../util/maillog.js';
 import { setMsgSink, setProgramName } from '../util/msg.js';
@@ -26,7 +27,7 @@ export async function serveStandalone(configDir: string): Promise<number> {
   const { params } = loadConfig({ configDir, overrides: { smtpd_forbid_unauth_pipelining: 'no', smtpd_forbid_bare_newline: 'no' } });
   setProgramName(`${params.syslog_name}/smtpd`);
   try {
-    const log = openMaillog({ file: params.maillog_file, format: 'text', hostname: params.myhostname });
+    const log = openMaillog(maillogOptions(params));
     if (params.maillog_file !== '') setMsgSink(log.sink);
   } catch {
     setMsgSink((severity, program, text) => {

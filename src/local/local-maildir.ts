@@ -18,7 +18,7 @@ let deliveries = 0;
 /** Host part of a Maildir name, with "/" and ":" escaped as the convention asks (read once per process). */
 const MAILDIR_HOST = hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
 
-/** Maildirs this process already made sure of (a removed one is made again after a failed write). */
+/** Maildirs this process already made sure of; one removed since is noticed by the ENOENT it causes. */
 const ensured = new Set<string>();
 
 /** Creates dir and its tmp/, new/ and cur/ when missing (mode 0700). */
@@ -26,6 +26,22 @@ export async function ensureMaildir(dir: string): Promise<void> {
   if (ensured.has(dir)) return;
   for (const sub of ['', 'tmp', 'new', 'cur']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
   ensured.add(dir);
+}
+
+/**
+ * Runs step; when it fails with ENOENT (the Maildir was removed while we
+ * ran: an administrator cleaning up, a restore) makes the folders again and
+ * runs it once more, so the delivery goes through now rather than deferring.
+ */
+async function withMaildir<T>(dir: string, step: () => T): Promise<T> {
+  try {
+    return step();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    ensured.delete(dir);
+    await ensureMaildir(dir);
+    return step();
+  }
 }
 
 /**
@@ -45,13 +61,7 @@ export async function deliverToMaildir(
   deliveries += 1;
   const base = `${seconds}.M${usec}P${process.pid}Q${deliveries}.${MAILDIR_HOST}`;
   const tmpPath = join(dir, 'tmp', base);
-  let fd: number;
-  try {
-    fd = openSync(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  } catch (err) {
-    ensured.delete(dir);
-    throw err;
-  }
+  const fd = await withMaildir(dir, () => openSync(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
   let size: number;
   try {
     size = await writeLines((chunk) => writeAllSync(fd, chunk, null), lines, { quoteFrom: false, sizeLimit: options.sizeLimit });
@@ -63,7 +73,7 @@ export async function deliverToMaildir(
   }
   closeSync(fd);
   const finalPath = join(dir, 'new', `${base},S=${size}`);
-  renameSync(tmpPath, finalPath);
+  await withMaildir(dir, () => renameSync(tmpPath, finalPath));
   await fsyncDirectory(finalPath);
   return finalPath;
 }

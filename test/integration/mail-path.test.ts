@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestInstance } from '../support/instance.js';
@@ -91,4 +91,15 @@ test('a garbage file in incoming goes to corrupt with a log line; the system kee
   assert.deepEqual(mx.queued('corrupt'), ['0ZZZZZZZZ0000000']);
   await mx.waitForLog(/to=<bob@localhost>.*status=sent/);
   assert.ok(mx.maildir('bob').some((m) => m.includes('still working')));
+});
+
+test('a Maildir removed while Petrel runs is made again and the next delivery goes through at once', async () => {
+  const first = await mx.submit('sender@example.org', ['bob@localhost'], 'Subject: before\n\nbefore removal\n');
+  await mx.waitForLog(new RegExp(`${first}: removed`));
+  rmSync(join(mx.mail, 'bob'), { recursive: true });
+  const second = await mx.submit('sender@example.org', ['bob@localhost'], 'Subject: after\n\nafter removal\n');
+  const log = await mx.waitForLog(new RegExp(`${second}: (removed|to=<bob@localhost>.*status=deferred)`));
+  assert.doesNotMatch(log, new RegExp(`${second}: to=<bob@localhost>.*status=deferred`));
+  assert.match(log, new RegExp(`${second}: to=<bob@localhost>, relay=local, .*status=sent \\(delivered to maildir\\)`));
+  assert.deepEqual(mx.maildir('bob').map((m) => /Subject: (\w+)/.exec(m)?.[1]), ['after']);
 });

@@ -42,3 +42,15 @@ test('a Maildir delivery over the size limit leaves no file behind', async (t) =
   assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
   assert.deepEqual(readdirSync(join(dir, 'new')), []);
 });
+
+test('a Maildir removed after a delivery is made again and the next delivery succeeds at once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-maildir-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const box = join(dir, 'Maildir');
+  await deliverToMaildir(box, lines('Subject: one', '', 'first'), { sizeLimit: 0 });
+  rmSync(box, { recursive: true });
+  const path = await deliverToMaildir(box, lines('Subject: two', '', 'second'), { sizeLimit: 0 });
+  assert.equal(readFileSync(path, 'utf8'), 'Subject: two\n\nsecond\n');
+  assert.deepEqual(readdirSync(join(box, 'tmp')), []);
+  assert.deepEqual(readdirSync(join(box, 'cur')), []);
+});

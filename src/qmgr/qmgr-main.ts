@@ -24,6 +24,7 @@ import { queueFilePath, type MessageQueue } from '../global/queue/queue-paths.js
 import { lockSingleton } from '../master/master-lock.js';
 import { runDaemon } from '../master/skeleton.js';
 import { msg } from '../util/msg.js';
+import { readPseudoAgents } from './qmgr-agents.js';
 import { DestinationSlots } from './qmgr-limits.js';
 import { runMessage, type QmgrContext } from './qmgr-message.js';
 
@@ -125,7 +126,7 @@ runDaemon({
   async postInit({ config }) {
     // A qmgr of a master that was killed may still be finishing; its leftovers in active/ are recovered once it is gone.
     await lockSingleton(config.params.queue_directory, 'qmgr');
-    ctx = { config, resolver: await AddressResolver.open(config.params), slots: new DestinationSlots(config), flushing: false };
+    ctx = { config, resolver: await AddressResolver.open(config.params), slots: new DestinationSlots(config), agents: readPseudoAgents(config.configDir), flushing: false };
     const unsent = config.params.notify_classes.filter((c) => !['bounce', '2bounce', 'delay', 'policy', 'protocol', 'resource', 'software'].includes(c));
     if (unsent.length > 0) msg.info(`notify_classes: ${unsent.join(', ')}: Petrel sends no postmaster notices of these classes (it sends bounce, 2bounce, delay, policy, protocol, resource and software)`);
     await recover(config);

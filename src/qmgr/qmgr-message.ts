@@ -6,8 +6,9 @@
  * message: removed when nothing is left, a plain bounce for 5xx results and
  * for mail past maximal_queue_lifetime, otherwise deferred with its next
  * attempt time (backoff from minimal_backoff_time to maximal_backoff_time).
- * The error and discard transports are answered here; a transport whose
- * agent does not answer defers with "mail transport unavailable".
+ * Transports whose master.cf command is error or discard (and retry) are
+ * answered here (qmgr-agents.ts); a transport whose agent does not answer
+ * defers with "mail transport unavailable".
  */
 import type { Config } from '../global/config/load-config.js';
 import type { AddressResolver, Resolution } from '../global/addr/addr-resolve.js';
@@ -19,6 +20,7 @@ import { delayWarningSent, removeDeferReasons, writeDeferReasons } from '../glob
 import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { recycleQueueFile } from '../global/queue/queue-recycle.js';
 import { msg } from '../util/msg.js';
+import type { PseudoAgents } from './qmgr-agents.js';
 import { recipientLimit, type DeliveryFeedback, type DestinationSlots } from './qmgr-limits.js';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
 
@@ -27,6 +29,8 @@ export interface QmgrContext {
   readonly config: Config;
   readonly resolver: AddressResolver;
   readonly slots: DestinationSlots;
+  /** The transports qmgr answers for itself, by their master.cf command. */
+  readonly agents: PseudoAgents;
   /** True during a flush: defer_transports are delivered too. */
   flushing: boolean;
 }
@@ -52,16 +56,17 @@ async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: Qu
       return { index: r.index, status, dsn, reason };
     });
   };
-  if (transport === 'error') {
+  const agent = ctx.agents(transport);
+  if (agent === 'error') {
     const { dsn, reason } = dsnOf(nexthop, '5.0.0');
     return local(dsn.startsWith('4') ? 'deferred' : 'bounced', dsn, reason, 'none');
   }
-  if (transport === 'retry') {
+  if (agent === 'retry') {
     // retry(8): always a temporary failure, whatever class the text names.
     const { dsn, reason } = dsnOf(nexthop, '4.0.0');
     return local('deferred', `4${dsn.slice(1)}`, reason, 'none');
   }
-  if (transport === 'discard') return local('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`, 'none');
+  if (agent === 'discard') return local('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`, 'none');
   if (params.defer_transports.includes(transport) && !ctx.flushing) return local('deferred', '4.3.2', 'deferred transport', 'none');
   const dead = ctx.slots.dead(transport, nexthop);
   if (dead !== undefined) return local('deferred', '4.4.0', `delivery temporarily suspended: ${dead}`, 'none');

@@ -5,12 +5,11 @@
  * answers qmgr with the results.
  */
 import type { Socket } from 'node:net';
-import { closeSync } from 'node:fs';
 import { serveDeliveries, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logAgentDelivery } from '../global/deliver-log.js';
+import { QUEUE_FILE_DSN, queueFileReason, withQueueFile } from '../global/deliver-queue-file.js';
 import { PetrelError } from '../global/errors.js';
 import { EffectiveUser } from '../global/privileges.js';
-import { openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { openTable } from '../global/tables/table-registry.js';
 import { runDaemon } from '../master/skeleton.js';
@@ -29,30 +28,26 @@ async function serve(socket: Socket, context: LocalContext, retiring: () => bool
 }
 
 async function deliver(context: LocalContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
-  let file: number;
-  let info: QueueFileInfo;
-  try {
-    file = await openQueueFile(request.queueFile);
-  } catch (err) {
-    const reason = `cannot read queue file: ${(err as Error).message}`;
-    return request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn: '4.3.0', reason }));
-  }
-  try {
-    info = await readQueueRecords(file, request.queueFile);
-    const message = { request, file, info, deliveredTo: await deliveredTo(file, info) };
-    const results: DeliveryResult[] = [];
-    for (const rcpt of request.recipients) {
-      const outcome = await deliverRecipient(context, message, rcpt);
-      logAgentDelivery(request, rcpt, { relay: 'local', ...outcome });
-      results.push({ index: rcpt.index, ...outcome });
-    }
-    return results;
-  } catch (err) {
-    const reason = `cannot read queue file: ${(err as Error).message}`;
-    return request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn: '4.3.0', reason }));
-  } finally {
-    closeSync(file);
-  }
+  const deferAll = (dsn: string, reason: string): DeliveryResult[] => request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn, reason }));
+  return withQueueFile(
+    request.queueFile,
+    async (file, info) => {
+      try {
+        const message = { request, file, info, deliveredTo: await deliveredTo(file, info) };
+        const results: DeliveryResult[] = [];
+        for (const rcpt of request.recipients) {
+          const outcome = await deliverRecipient(context, message, rcpt);
+          logAgentDelivery(request, rcpt, { relay: 'local', ...outcome });
+          results.push({ index: rcpt.index, ...outcome });
+        }
+        return results;
+      } catch (err) {
+        // A later fault (reading the Delivered-To headers from the file, an unexpected error) defers the whole request.
+        return deferAll(QUEUE_FILE_DSN, queueFileReason(err));
+      }
+    },
+    deferAll,
+  );
 }
 
 let previous: Promise<unknown> = Promise.resolve();

@@ -10,15 +10,15 @@
  * command is killed after <service>_time_limit, and each recipient gets
  * Postfix's log line with relay=<service>.
  */
-import { closeSync } from 'node:fs';
 import { findAccount, findGroupId } from '../global/accounts.js';
 import { feedCommand } from '../global/command-feed.js';
 import { perServiceValue } from '../global/config/per-service-params.js';
 import type { Config } from '../global/config/load-config.js';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logAgentDelivery } from '../global/deliver-log.js';
+import { withQueueFile } from '../global/deliver-queue-file.js';
 import { PetrelError } from '../global/errors.js';
-import { contentLines, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { contentLines, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { asctime } from '../util/time-format.js';
@@ -60,27 +60,11 @@ interface PipeOutcome {
 }
 
 /** Runs the command with the message of the request's queue file. */
-async function runCommand(context: PipeContext, request: DeliveryRequest): Promise<PipeOutcome> {
-  let file: number;
-  try {
-    file = await openQueueFile(request.queueFile);
-  } catch (err) {
-    return { status: 'deferred', dsn: '4.3.0', reason: `cannot read queue file: ${(err as Error).message}` };
-  }
-  try {
-    return await commandOutcome(context, request, file);
-  } finally {
-    closeSync(file);
-  }
+function runCommand(context: PipeContext, request: DeliveryRequest): Promise<PipeOutcome> {
+  return withQueueFile(request.queueFile, (file, info) => commandOutcome(context, request, file, info), (dsn, reason) => ({ status: 'deferred', dsn, reason }));
 }
 
-async function commandOutcome(context: PipeContext, request: DeliveryRequest, file: number): Promise<PipeOutcome> {
-  let info: QueueFileInfo;
-  try {
-    info = await readQueueRecords(file, request.queueFile);
-  } catch (err) {
-    return { status: 'deferred', dsn: '4.3.0', reason: `cannot read queue file: ${(err as Error).message}` };
-  }
+async function commandOutcome(context: PipeContext, request: DeliveryRequest, file: number, info: QueueFileInfo): Promise<PipeOutcome> {
   if (context.settings.size > 0 && info.contentSize > context.settings.size) return { status: 'bounced', dsn: '5.2.3', reason: 'message file too big' };
   let argv: string[];
   try {

@@ -12,14 +12,14 @@
  * "to=<...>, relay=host[addr]:port, delay=..., delays=a/b/c/d, dsn=...,
  * status=sent (250 ...)" or the reason it was deferred or bounced.
  */
-import { closeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logAgentDelivery } from '../global/deliver-log.js';
+import { withQueueFile } from '../global/deliver-queue-file.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
-import { contentStream, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { contentStream, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { openTableList, type TableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
@@ -99,9 +99,8 @@ function relayName(relay: string, target: Target): string {
 }
 
 async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<DeliveryReply> {
-  const { params } = context;
   const results: DeliveryResult[] = [];
-  const record = (index: number, address: string, original: string, relay: string, connected: number, status: DeliveryResult['status'], dsn: string, reason: string, connUse?: number, notifyPassed?: boolean): void => {
+  const record: RecordResult = (index, address, original, relay, connected, status, dsn, reason, connUse, notifyPassed) => {
     logAgentDelivery(request, { address, original }, { relay, connUse, connected, dsn, status, reason });
     // A message handed to another MTA is "relayed" in a success report, unless that MTA took the report over.
     const handed = status === 'sent' && !context.lmtp ? (notifyPassed === true ? { notifyPassed: true } : { action: 'relayed' as const }) : {};
@@ -111,15 +110,24 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
     for (const r of request.recipients) record(r.index, r.address, r.original, relay, Date.now(), status, dsn, reason);
     return { results };
   };
-  let file: number;
-  let info: QueueFileInfo;
+  const reply = { results, record, all };
+  return withQueueFile(request.queueFile, (file, info) => transmit(context, request, file, info, reply), (dsn, reason) => all('none', 'deferred', dsn, reason));
+}
+
+/** Logs and collects one recipient's result. */
+type RecordResult = (index: number, address: string, original: string, relay: string, connected: number, status: DeliveryResult['status'], dsn: string, reason: string, connUse?: number, notifyPassed?: boolean) => void;
+
+/** The reply being built: the results so far, one recipient's result, every recipient's. */
+interface ReplyBuilder {
+  readonly results: DeliveryResult[];
+  readonly record: RecordResult;
+  readonly all: (relay: string, status: DeliveryResult['status'], dsn: string, reason: string) => DeliveryReply;
+}
+
+/** Delivers the message of the open queue file to the request's next hop. */
+async function transmit(context: SmtpContext, request: DeliveryRequest, file: number, info: QueueFileInfo, { results, record, all }: ReplyBuilder): Promise<DeliveryReply> {
+  const { params } = context;
   try {
-    file = await openQueueFile(request.queueFile);
-  } catch (err) {
-    return all('none', 'deferred', '4.3.0', `cannot read queue file: ${(err as Error).message}`);
-  }
-  try {
-    info = await readQueueRecords(file, request.queueFile);
     const generic = context.generic;
     const tx: Transaction = {
       sender: generic === undefined ? request.sender : await generic.address(request.sender),
@@ -192,8 +200,6 @@ async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<
     return all('none', 'deferred', last === undefined ? '4.4.1' : `4${last.dsn.slice(1)}`, last?.reason ?? `no server to try for ${request.nexthop}`);
   } catch (err) {
     return all('none', 'deferred', '4.3.0', `delivery failed: ${(err as Error).message}`);
-  } finally {
-    closeSync(file);
   }
 }
 

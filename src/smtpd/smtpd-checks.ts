@@ -41,7 +41,8 @@ export interface RcptContext {
   readonly recipient: string;
 }
 
-type Network = [ipaddr.IPv4 | ipaddr.IPv6, number];
+/** A network as address and prefix length. */
+export type Network = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 type Verdict = 'permit' | CheckReply | undefined;
 type Restriction = (ctx: RcptContext, checks: SmtpdChecks) => Promise<Verdict>;

@@ -10,6 +10,7 @@
  * [TEMPUNAVAIL] mean unknown. Used by smtpd-commands.ts.
  */
 import ipaddr from 'ipaddr.js';
+import type { Network } from './smtpd-checks.js';
 import { decodeXtext } from './smtpd-envelope.js';
 import type { SmtpdSession } from './smtpd-session.js';
 
@@ -56,18 +57,26 @@ function attributes(arg: string, allowed: readonly string[]): Map<string, string
   return found;
 }
 
-/** Replies to a command of a client not allowed to use it. */
-function refused(s: SmtpdSession): void {
-  s.reply(550, '5.7.0 Error: insufficient authorization');
+/** The command's attributes when the connecting client may use it outside a transaction; otherwise undefined, replied. */
+function permitted(s: SmtpdSession, hosts: readonly Network[], arg: string, allowed: readonly string[]): Map<string, string | undefined> | undefined {
+  if (!s.services.checks.inNetworks(s.connectAddress, hosts)) {
+    s.reply(550, '5.7.0 Error: insufficient authorization');
+    return undefined;
+  }
+  if (s.transaction !== undefined) {
+    s.reply(503, '5.5.1 Error: MAIL transaction in progress');
+    return undefined;
+  }
+  const attrs = attributes(arg, allowed);
+  if (typeof attrs !== 'string') return attrs;
+  s.reply(Number(attrs.slice(0, 3)), attrs.slice(4));
+  return undefined;
 }
 
 /** XCLIENT: the session becomes the named client's, greeted afresh. */
 export function handleXclient(s: SmtpdSession, arg: string): void {
-  const checks = s.services.checks;
-  if (!checks.inNetworks(s.connectAddress, checks.xclientHosts)) return refused(s);
-  if (s.transaction !== undefined) return s.reply(503, '5.5.1 Error: MAIL transaction in progress');
-  const attrs = attributes(arg, XCLIENT_ATTRS);
-  if (typeof attrs === 'string') return s.reply(Number(attrs.slice(0, 3)), attrs.slice(4));
+  const attrs = permitted(s, s.services.checks.xclientHosts, arg, XCLIENT_ATTRS);
+  if (attrs === undefined) return;
   const client = s.client;
   if (attrs.has('ADDR')) client.address = (attrs.get('ADDR') ?? 'unknown').replace(/^IPV6:/i, '');
   if (attrs.has('NAME')) client.name = attrs.get('NAME') ?? 'unknown';
@@ -83,11 +92,8 @@ export function handleXclient(s: SmtpdSession, arg: string): void {
 
 /** XFORWARD: names the original client of the next message. */
 export function handleXforward(s: SmtpdSession, arg: string): void {
-  const checks = s.services.checks;
-  if (!checks.inNetworks(s.connectAddress, checks.xforwardHosts)) return refused(s);
-  if (s.transaction !== undefined) return s.reply(503, '5.5.1 Error: MAIL transaction in progress');
-  const attrs = attributes(arg, XFORWARD_ATTRS);
-  if (typeof attrs === 'string') return s.reply(Number(attrs.slice(0, 3)), attrs.slice(4));
+  const attrs = permitted(s, s.services.checks.xforwardHosts, arg, XFORWARD_ATTRS);
+  if (attrs === undefined) return;
   const forwarded: Forwarded = s.forwarded ?? {};
   const keys: Record<string, keyof Forwarded> = { NAME: 'name', ADDR: 'address', PORT: 'port', PROTO: 'proto', HELO: 'helo', IDENT: 'ident', SOURCE: 'source' };
   for (const [name, value] of attrs) {

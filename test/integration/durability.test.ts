@@ -81,8 +81,11 @@ test('no acknowledged message is lost across SIGKILL rounds of the whole system'
   const senders = Array.from({ length: SESSIONS }, () => sender(instance, next, acked));
   let rounds = 0;
   const killer = (async () => {
-    while (rounds < KILL_ROUNDS && counter < MESSAGES) {
-      await sleep(400 + Math.random() * 800);
+    while (rounds < KILL_ROUNDS) {
+      // Each round strikes after its share of the messages has been acknowledged (and a random moment more), so all rounds happen.
+      const due = ((rounds + 1) * MESSAGES) / (KILL_ROUNDS + 1);
+      while (acked.size < due) await sleep(20);
+      await sleep(Math.random() * 300);
       killEverything(instance);
       rounds++;
       await sleep(200);
@@ -91,7 +94,7 @@ test('no acknowledged message is lost across SIGKILL rounds of the whole system'
   })();
   await Promise.all(senders);
   await killer;
-  assert.ok(rounds >= 2, `only ${rounds} kill rounds happened`);
+  assert.equal(rounds, KILL_ROUNDS, `only ${rounds} kill rounds happened`);
   assert.equal(acked.size, MESSAGES);
 
   const deliveredCount = new Map<string, number>();

@@ -16,6 +16,7 @@ import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
 import { failClosedProblems, masterCfServices } from '../global/config/config-fail-closed.js';
+import { perServiceProblems } from '../global/config/per-service-params.js';
 import { smtpdServiceProblems } from '../global/smtpd-service-check.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
@@ -43,7 +44,11 @@ interface Running {
 async function load(configDir: string): Promise<{ config: Config; problems: string[]; plan: () => PlannedService[] }> {
   const entries = readMasterCf(join(configDir, 'master.cf'));
   const config = loadConfig({ configDir, warnUnused: true }, entries.map((e) => e.service));
-  const problems = [...failClosedProblems({ configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, configDir) }), ...(await smtpdServiceProblems(configDir, entries))];
+  const problems = [
+    ...failClosedProblems({ configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, configDir) }),
+    ...perServiceProblems(configDir, config.source.mainCf, config, entries.map((e) => e.service)),
+    ...(await smtpdServiceProblems(configDir, entries)),
+  ];
   return { config, problems, plan: () => planServices(entries, config.params, configDir) };
 }
 

@@ -15,6 +15,7 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failClosedProblems, masterCfServices } from '../global/config/config-fail-closed.js';
+import { perServiceProblems } from '../global/config/per-service-params.js';
 import { smtpdServiceProblems } from '../global/smtpd-service-check.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
@@ -119,6 +120,7 @@ export async function checkInstance(config: Config): Promise<number> {
   planServices(entries, params, config.configDir);
   const found = [
     ...failClosedProblems({ configDir: config.configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, config.configDir) }),
+    ...perServiceProblems(config.configDir, config.source.mainCf, config, entries.map((e) => e.service)),
     ...(await smtpdServiceProblems(config.configDir, entries)),
   ];
   for (const problem of found) {

@@ -122,7 +122,7 @@ runDaemon({
       service,
       settings,
       ids: commandIds(settings),
-      timeLimit: perServiceValue(config, service, 'time_limit', 'time', config.params.command_time_limit, 1),
+      timeLimit: perServiceValue(config, service, 'time_limit', config.params.command_time_limit),
     };
   },
   onConnection: (socket, { retiring }) => {

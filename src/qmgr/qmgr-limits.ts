@@ -10,7 +10,7 @@ import { perServiceValue } from '../global/config/per-service-params.js';
 
 /** The most recipients one delivery request to transport may carry (0: no limit). */
 export function recipientLimit(config: Config, transport: string): number {
-  return perServiceValue(config, transport, 'destination_recipient_limit', 'int', config.params.default_destination_recipient_limit);
+  return perServiceValue(config, transport, 'destination_recipient_limit', config.params.default_destination_recipient_limit);
 }
 
 /** How one delivery to a destination went, for the scheduler. */
@@ -54,15 +54,15 @@ export class DestinationSlots {
 
   private limit(transport: string): number {
     if (this.rateDelay(transport) > 0) return 1;
-    return perServiceValue(this.config, transport, 'destination_concurrency_limit', 'int', this.config.params.default_destination_concurrency_limit);
+    return perServiceValue(this.config, transport, 'destination_concurrency_limit', this.config.params.default_destination_concurrency_limit);
   }
 
   private rateDelay(transport: string): number {
-    return perServiceValue(this.config, transport, 'destination_rate_delay', 'time', this.config.params.default_destination_rate_delay) * 1000;
+    return perServiceValue(this.config, transport, 'destination_rate_delay', this.config.params.default_destination_rate_delay) * 1000;
   }
 
   private cohortLimit(transport: string): number {
-    return perServiceValue(this.config, transport, 'destination_concurrency_failed_cohort_limit', 'int', this.config.params.default_destination_concurrency_failed_cohort_limit);
+    return perServiceValue(this.config, transport, 'destination_concurrency_failed_cohort_limit', this.config.params.default_destination_concurrency_failed_cohort_limit);
   }
 
   private destination(key: string, transport: string): Destination {

@@ -64,3 +64,24 @@ test('petrel check and petrel start remove the temporary files killed writers le
     rmSync(join(mx.queue, 'incoming', live));
   }
 });
+
+test('a bad per-service value (relay_destination_concurrency_limit, local_time_limit) stops petrel check and petrel start, naming its main.cf line', async () => {
+  const bad = await TestInstance.create('', 'postmaster: root\n');
+  try {
+    appendFileSync(join(bad.etc, 'master.cf'), 'relay unix - - n - - smtp\n');
+    appendFileSync(join(bad.etc, 'main.cf'), 'relay_destination_concurrency_limit = lots\nlocal_time_limit = 0s\nlocal_destination_rate_delay = 1s\n');
+    const check = bad.run('petrel', ['check']);
+    assert.equal(check.status, 1);
+    assert.match(check.stderr, /main\.cf, line \d+: bad numerical configuration: relay_destination_concurrency_limit = lots/);
+    assert.match(check.stderr, /main\.cf, line \d+: invalid local_time_limit parameter value 0s: must be at least 1/);
+    assert.doesNotMatch(check.stderr, /local_destination_rate_delay/);
+    const start = bad.run('petrel', ['start']);
+    assert.notEqual(start.status, 0);
+    assert.match(start.stderr, /relay_destination_concurrency_limit = lots/);
+    // A declared parameter's bad value names its line too.
+    appendFileSync(join(bad.etc, 'main.cf'), 'local_destination_concurrency_limit = many\n');
+    assert.match(bad.run('petrel', ['check']).stderr, /main\.cf, line \d+: bad numerical configuration: local_destination_concurrency_limit = many/);
+  } finally {
+    bad.remove();
+  }
+});

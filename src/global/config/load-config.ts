@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { msg } from '../../util/msg.js';
+import { PetrelError } from '../errors.js';
 import { ALL_PARAMS, paramSpec, type Params } from '../params/param-registry.js';
 import type { ParamSpec } from '../params/param-types.js';
 import { unimplementedRule } from '../params/param-unimplemented.js';
@@ -58,7 +59,15 @@ export function loadConfig(options: LoadConfigOptions, serviceNames: readonly st
   const source = new ConfigSource(options);
   const params: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(ALL_PARAMS as Record<string, ParamSpec>)) {
-    params[name] = convertParam(name, spec, (spec.raw === true ? source.raw(name) : source.value(name)) ?? '');
+    try {
+      params[name] = convertParam(name, spec, (spec.raw === true ? source.raw(name) : source.value(name)) ?? '');
+    } catch (err) {
+      // Say where: the main.cf line, or the -o override, that set the bad value.
+      const setting = source.mainCf.settings.get(name);
+      const where = Object.hasOwn(source.overrides, name) ? `-o ${name}` : setting !== undefined ? `${join(source.configDir, 'main.cf')}, line ${setting.line}` : undefined;
+      if (where === undefined || !(err instanceof PetrelError)) throw err;
+      throw new PetrelError(err.code, `${where}: ${err.message}`, { cause: err });
+    }
   }
   if (options.warnUnused === true) {
     for (const name of unusedParameters(source, serviceNames)) {

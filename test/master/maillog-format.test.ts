@@ -43,7 +43,7 @@ test('a maillog_format other than text or json is a configuration error', async 
   for (const command of ['check', 'start']) {
     const run = mx.run('petrel', [command]);
     assert.equal(run.status, 1, command);
-    assert.match(run.stderr, /petrel: fatal: invalid maillog_format parameter value xml: must be one of text, json/, command);
+    assert.match(run.stderr, /petrel: fatal: \S+\/main\.cf, line \d+: invalid maillog_format parameter value xml: must be one of text, json/, command);
   }
   const postconf = mx.run('postconf', ['-d', 'maillog_format']);
   assert.equal(postconf.stdout, 'maillog_format = text\n');

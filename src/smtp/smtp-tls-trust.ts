@@ -12,25 +12,12 @@
  * smtp_tls_CApath and TLS_README's client log levels.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { createSecureContext, type SecureContext, type SecureVersion, type TLSSocket } from 'node:tls';
 import { PetrelError } from '../global/errors.js';
 import { readAuthorities } from '../global/tls/tls-certs.js';
 
 /** How far the server's certificate was checked, in Postfix's log words. */
 export type TlsTrust = 'Verified' | 'Trusted' | 'Untrusted';
-
-/** The regular files (and links) of a CA directory; the directory itself must be readable. */
-function caDirectoryFiles(parameter: string, dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile() || e.isSymbolicLink())
-      .map((e) => join(dir, e.name));
-  } catch (err) {
-    throw new PetrelError('config', `${parameter}: cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
 
 /** The client's trusted authorities and the TLS contexts built on them. */
 export class ClientTrust {
@@ -51,7 +38,7 @@ export class ClientTrust {
     const dirParameter = `${prefix}_tls_CApath`;
     if (file === '' && dir === '') return new ClientTrust(undefined);
     // A CA directory holds each certificate several times (bundle, file, hash link): keep one of each, in order.
-    const ca = [...new Set(readAuthorities(fileParameter, file, dirParameter, dir, (path) => caDirectoryFiles(dirParameter, path)))];
+    const ca = [...new Set(readAuthorities(fileParameter, file, dirParameter, dir))];
     if (ca.length === 0) throw new PetrelError('config', `${fileParameter}: no certificates in ${file}`);
     return new ClientTrust(ca);
   }

@@ -9,7 +9,8 @@
  * postconf(5) smtpd_tls_cert_file and smtpd_tls_chain_files.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PetrelError } from '../errors.js';
 
 /** One private key and its certificate chain, in PEM. */
@@ -24,7 +25,8 @@ export interface KeyAndChain {
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
 
-function readPem(parameter: string, path: string): string {
+/** A PEM file's text; one that cannot be read is a configuration error naming parameter. */
+export function readPem(parameter: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
@@ -101,12 +103,23 @@ export function parseChain(parameter: string, source: string, text: string): Key
   return pairs;
 }
 
-/** The certificate authorities in a file and in the files of a directory, in PEM. */
-export function readAuthorities(fileParameter: string, file: string, dirParameter: string, dir: string, listDir: (dir: string) => string[]): string[] {
+/** The regular files (and links) of a CA directory; a directory that cannot be read is a configuration error. */
+function caDirectoryFiles(parameter: string, dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile() || e.isSymbolicLink())
+      .map((e) => join(dir, e.name));
+  } catch (err) {
+    throw new PetrelError('config', `${parameter}: cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** The certificate authorities in a file and in the files of a directory (unreadable ones skipped), in PEM. */
+export function readAuthorities(fileParameter: string, file: string, dirParameter: string, dir: string): string[] {
   const found: string[] = [];
   if (file !== '') found.push(...blocks(readPem(fileParameter, file)).filter((b) => b.type === 'CERTIFICATE').map((b) => b.pem));
   if (dir !== '') {
-    for (const path of listDir(dir)) {
+    for (const path of caDirectoryFiles(dirParameter, dir)) {
       let text: string;
       try {
         text = readFileSync(path, 'utf8');

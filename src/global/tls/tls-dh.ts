@@ -8,8 +8,8 @@
  * is a configuration error naming the file. Used by tls-server.ts; follows
  * postconf(5) smtpd_tls_dh1024_param_file.
  */
-import { readFileSync } from 'node:fs';
 import { PetrelError } from '../errors.js';
+import { readPem } from './tls-certs.js';
 
 const PARAMETER = 'smtpd_tls_dh1024_param_file';
 /** The shortest prime OpenSSL accepts for DHE. */
@@ -47,12 +47,7 @@ function primeBits(der: Buffer): number | undefined {
 /** The dhparam option for node:tls: "auto", or the PEM text of checked parameters. */
 export function readDhParams(path: string): string {
   if (path === '' || path.toLowerCase() === 'auto') return 'auto';
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new PetrelError('config', `${PARAMETER}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readPem(PARAMETER, path);
   const block = DH_BLOCK.exec(text);
   if (block === null) throw new PetrelError('config', `${PARAMETER}: no DH parameters in ${path}`);
   const bits = primeBits(Buffer.from((block[2] as string).replace(/\s+/g, ''), 'base64'));

@@ -11,8 +11,6 @@
  * follows Postfix's TLS_README and postconf(5).
  */
 import { constants, createHash, hkdfSync, X509Certificate, type BinaryLike } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { createSecureContext, type DetailedPeerCertificate, type PeerCertificate, type SecureContext, type SecureContextOptions, type TLSSocketOptions } from 'node:tls';
 import { PetrelError } from '../errors.js';
 import { msg } from '../../util/msg.js';
@@ -44,16 +42,6 @@ function pairsOf(params: Params): KeyAndChain[] {
   if (params.smtpd_tls_eccert_file !== '') pairs.push(readCertAndKey('smtpd_tls_eccert_file', params.smtpd_tls_eccert_file, params.smtpd_tls_eckey_file || params.smtpd_tls_eccert_file));
   if (pairs.length === 0) throw new PetrelError('config', 'TLS is enabled but no server certificate is configured (smtpd_tls_cert_file or smtpd_tls_chain_files)');
   return pairs;
-}
-
-function listFiles(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile() || e.isSymbolicLink())
-      .map((e) => join(dir, e.name));
-  } catch (err) {
-    throw new PetrelError('config', `smtpd_tls_CApath: cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? ''}`);
-  }
 }
 
 /**
@@ -103,7 +91,7 @@ export class ServerTls {
     if (digest !== 'sha256' && digest !== 'sha1' && digest !== 'md5') throw new PetrelError('config', `smtpd_tls_fingerprint_digest: unsupported digest "${digest}" (sha256, sha1 or md5)`);
     this.digest = digest;
     this.pairs = pairsOf(params);
-    const ca = readAuthorities('smtpd_tls_CAfile', params.smtpd_tls_CAfile, 'smtpd_tls_CApath', params.smtpd_tls_CApath, listFiles);
+    const ca = readAuthorities('smtpd_tls_CAfile', params.smtpd_tls_CAfile, 'smtpd_tls_CApath', params.smtpd_tls_CApath);
     this.canVerify = ca.length > 0;
     this.authorities = ca.map((pem) => new X509Certificate(pem));
     this.base = {

@@ -223,11 +223,9 @@ export class SmtpInput {
         else this.chunks[0] = first.subarray(n);
       }
     } else {
-      out = Buffer.concat(this.chunks, this.length).subarray(0, n);
-      if (consume) {
-        const rest = Buffer.concat(this.chunks, this.length).subarray(n);
-        this.chunks = rest.length > 0 ? [rest] : [];
-      }
+      const whole = Buffer.concat(this.chunks, this.length);
+      out = whole.subarray(0, n);
+      if (consume) this.chunks = whole.length > n ? [whole.subarray(n)] : [];
     }
     if (consume) {
       this.length -= n;

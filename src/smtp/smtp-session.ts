@@ -18,6 +18,7 @@ import { connect, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { encodeXtext } from '../global/xtext.js';
 import { downgradeTo7bit } from './smtp-mime-downgrade.js';
 import type { Target } from './smtp-nexthop.js';
 import { hookLmtpReplies, hookRcptParams, hookTlsSocket, serverExtensions } from './smtp-nodemailer.js';
@@ -307,7 +308,7 @@ export class SmtpLink {
       this.rcptParams.clear();
       if (dsnServer) {
         for (const r of tx.recipients) {
-          const params = [...(r.notify === '' ? [] : [`NOTIFY=${r.notify}`]), ...(r.orcpt === '' ? [] : [`ORCPT=${xtext(r.orcpt)}`])];
+          const params = [...(r.notify === '' ? [] : [`NOTIFY=${r.notify}`]), ...(r.orcpt === '' ? [] : [`ORCPT=${encodeXtext(r.orcpt)}`])];
           if (params.length > 0 && !this.rcptParams.has(r.address)) this.rcptParams.set(r.address, ` ${params.join(' ')}`);
         }
       }
@@ -361,15 +362,6 @@ export class SmtpLink {
     if (this.usable) this.connection.quit();
     else this.connection.close();
   }
-}
-
-/** text as RFC 3461 xtext: "+", "=" and bytes outside "!" to "~" as "+XX". */
-function xtext(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    out += byte < 0x21 || byte > 0x7e || byte === 0x2b || byte === 0x3d ? `+${byte.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(byte);
-  }
-  return out;
 }
 
 /** The failure outcome of an error at stage (target given: a connection attempt). */

@@ -75,11 +75,6 @@ export function parsePathArgument(argument: string, keyword: 'FROM' | 'TO'): Pat
   return { address, params };
 }
 
-/** Decodes RFC 3461 xtext ("+2B" is "+"), as ENVID and ORCPT are kept. */
-export function decodeXtext(value: string): string {
-  return value.replace(/\+([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
-
 /** What MAIL FROM parameters may say, given what was offered. */
 export interface MailOffer {
   readonly sizeLimit: number;

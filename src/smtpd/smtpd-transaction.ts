@@ -11,8 +11,8 @@
 import { CleanupClient, type CleanupReply, type CleanupRequest } from '../global/cleanup-clnt.js';
 import type { Params } from '../global/params/param-registry.js';
 import { rfc5322Date } from '../global/mail-date.js';
+import { decodeXtext } from '../global/xtext.js';
 import { msg } from '../util/msg.js';
-import { decodeXtext } from './smtpd-envelope.js';
 import type { SmtpdSession } from './smtpd-session.js';
 
 /** A reply ending a transaction. */

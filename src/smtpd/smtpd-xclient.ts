@@ -10,8 +10,8 @@
  * [TEMPUNAVAIL] mean unknown. Used by smtpd-commands.ts.
  */
 import ipaddr from 'ipaddr.js';
+import { decodeXtext } from '../global/xtext.js';
 import type { Network } from './smtpd-checks.js';
-import { decodeXtext } from './smtpd-envelope.js';
 import type { SmtpdSession } from './smtpd-session.js';
 
 /** The attributes XCLIENT takes. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkMailParams, checkRcptParams, decodeXtext, parsePathArgument } from '../../src/smtpd/smtpd-envelope.js';
+import { decodeXtext } from '../../src/global/xtext.js';
+import { checkMailParams, checkRcptParams, parsePathArgument } from '../../src/smtpd/smtpd-envelope.js';
 
 test('MAIL FROM and RCPT TO paths: brackets, quotes, source routes, spaces and parameters', () => {
   const ok: readonly (readonly [string, 'FROM' | 'TO', string, Record<string, string>])[] = [

@@ -15,9 +15,7 @@ import { userInfo } from 'node:os';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
-import { failClosedProblems, masterCfServices } from '../global/config/config-fail-closed.js';
-import { perServiceProblems } from '../global/config/per-service-params.js';
-import { smtpdServiceProblems } from '../global/smtpd-service-check.js';
+import { configProblems } from '../global/config-problems.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { unprivilegedOwner, type Account } from '../global/accounts.js';
@@ -44,11 +42,7 @@ interface Running {
 async function load(configDir: string): Promise<{ config: Config; problems: string[]; plan: () => PlannedService[] }> {
   const entries = readMasterCf(join(configDir, 'master.cf'));
   const config = loadConfig({ configDir, warnUnused: true }, entries.map((e) => e.service));
-  const problems = [
-    ...failClosedProblems({ configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, configDir) }),
-    ...perServiceProblems(configDir, config.source.mainCf, config, entries.map((e) => e.service)),
-    ...(await smtpdServiceProblems(configDir, entries)),
-  ];
+  const problems = await configProblems(config, entries);
   return { config, problems, plan: () => planServices(entries, config.params, configDir) };
 }
 

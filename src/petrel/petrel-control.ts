@@ -14,9 +14,7 @@ import type { Readable } from 'node:stream';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { failClosedProblems, masterCfServices } from '../global/config/config-fail-closed.js';
-import { perServiceProblems } from '../global/config/per-service-params.js';
-import { smtpdServiceProblems } from '../global/smtpd-service-check.js';
+import { configProblems } from '../global/config-problems.js';
 import { loadConfig, type Config } from '../global/config/load-config.js';
 import { readMasterCf } from '../global/config/master-cf-read.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
@@ -118,12 +116,7 @@ export async function checkInstance(config: Config): Promise<number> {
   let problems = checkQueue(config) ? 0 : 1;
   const entries = readMasterCf(join(config.configDir, 'master.cf'));
   planServices(entries, params, config.configDir);
-  const found = [
-    ...failClosedProblems({ configDir: config.configDir, mainCf: config.source.mainCf, services: masterCfServices(entries, config.configDir) }),
-    ...perServiceProblems(config.configDir, config.source.mainCf, config, entries.map((e) => e.service)),
-    ...(await smtpdServiceProblems(config.configDir, entries)),
-  ];
-  for (const problem of found) {
+  for (const problem of await configProblems(config, entries)) {
     msg.error(problem);
     problems++;
   }

@@ -1,7 +1,8 @@
 /*
  * master-child - the master's handle on one worker process: forks the
- * compiled daemon, hands it accepted sockets, counts the connections it is
- * serving, and reports its readiness, retirement and exit. Used by
+ * compiled daemon, sends it the service's listening sockets to accept on
+ * or hands it sockets the master accepted (counting the connections it is
+ * serving), and reports its readiness, load, retirement and exit. Used by
  * master-service.ts; the worker side of the conversation is the skeleton in
  * skeleton.ts.
  */
@@ -9,6 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { msg } from '../util/msg.js';
+import type { Listener } from './master-listen.js';
 import { isWorkerMessage, type MasterToWorker } from './master-protocol.js';
 
 /** How to start one worker. */
@@ -19,7 +21,11 @@ export interface ChildSpec {
   readonly args: readonly string[];
 }
 
-/** Events: "ready", "slot" (a connection finished), "retire", "exit" (code, signal, servedAny). */
+/**
+ * Events: "ready", "slot" (a connection finished), "load" (an accepting
+ * worker's busy flag changed), "relisten", "retire" (reason), "exit" (code,
+ * signal, servedAny).
+ */
 export class MasterChild extends EventEmitter {
   readonly process: ChildProcess;
   /** Connections handed over and not yet reported done. */
@@ -28,6 +34,8 @@ export class MasterChild extends EventEmitter {
   served = 0;
   ready = false;
   retiring = false;
+  /** An accepting worker that says another process would help. */
+  busy = false;
   private nextId = 1;
   private readonly open = new Set<number>();
 
@@ -76,6 +84,19 @@ export class MasterChild extends EventEmitter {
     });
   }
 
+  /** Sends the service's bound sockets for the worker to accept on, with its share of maxproc (0: no limit). */
+  listen(listeners: readonly Listener[], limit: number): void {
+    for (const { handle, backlog } of listeners) {
+      const message: MasterToWorker = { type: 'listen', limit, backlog };
+      if (this.process.connected) this.process.send(message, handle as never, { keepOpen: true }, () => undefined);
+    }
+  }
+
+  /** Answers a max_idle retirement: the service needs this process, keep running. */
+  stay(): void {
+    this.post({ type: 'stay' });
+  }
+
   /** Sends a wakeup (trigger servers: qmgr, pickup). */
   wakeup(): void {
     this.post({ type: 'wakeup' });
@@ -113,11 +134,16 @@ export class MasterChild extends EventEmitter {
       case 'done':
         this.finish(message.id);
         break;
+      case 'load':
+        this.busy = message.busy;
+        this.emit('load');
+        break;
+      case 'relisten':
+        this.emit('relisten');
+        break;
       case 'retire':
-        this.retiring = true;
-        // The acknowledgement: after it no connection is sent, so the worker may exit once idle.
-        this.post({ type: 'stop' });
-        this.emit('retire');
+        // The service answers with stop() (after which no connection is sent, so the worker may exit once idle) or stay().
+        this.emit('retire', message.reason);
         break;
     }
   }

@@ -13,6 +13,15 @@ import { msg } from '../util/msg.js';
 import type { Listener } from './master-listen.js';
 import { isWorkerMessage, type MasterToWorker } from './master-protocol.js';
 
+/**
+ * V8 settings of every Petrel daemon process (the master's too, see
+ * petrel-control.ts). Node's default young generation grows to 16 MB
+ * semi-spaces per process under load; a daemon's live set per message is
+ * far smaller, and with a dozen processes the default made up most of the
+ * instance's peak PSS (bench/README.md).
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
 /** How to start one worker. */
 export interface ChildSpec {
   /** The compiled daemon entry (…/smtpd/smtpd-main.js). */
@@ -41,7 +50,9 @@ export class MasterChild extends EventEmitter {
 
   constructor(spec: ChildSpec) {
     super();
-    this.process = fork(spec.entry, [...spec.args], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    // The master runs with DAEMON_NODE_FLAGS already; profiling flags it was started with carry over too.
+    const execArgv = [...new Set([...process.execArgv, ...DAEMON_NODE_FLAGS])];
+    this.process = fork(spec.entry, [...spec.args], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     // A worker that fails before it could open the mail log says why on stderr: the master logs it.
     this.process.stderr?.setEncoding('utf8');
     let partial = '';

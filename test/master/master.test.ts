@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DAEMON_NODE_FLAGS } from '../../src/master/master-child.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
 
@@ -100,4 +101,12 @@ test('an smtpd at its share of maxproc stops accepting: another process takes th
   assert.match(greeting, /^220 /);
   await client.quit();
   await (opened.shift() as SmtpClient).quit();
+});
+
+test('the master and every worker run with the daemon V8 settings (a bounded young generation)', () => {
+  const master = Number(readFileSync(join(mx.queue, 'pid', 'master.pid'), 'utf8').trim());
+  for (const pid of [master, ...mx.daemonPids('smtpd'), ...mx.daemonPids('qmgr')]) {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of DAEMON_NODE_FLAGS) assert.ok(args.includes(flag), `pid ${pid} runs without ${flag}: ${args.join(' ')}`);
+  }
 });

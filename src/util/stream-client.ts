@@ -82,6 +82,8 @@ class Connection {
   used = false;
   private pending: { resolve(reply: Buffer): void; reject(err: StreamClientError): void } | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Part of a reply has arrived. */
+  private replyStarted = false;
 
   constructor(
     readonly socket: Socket,
@@ -89,9 +91,9 @@ class Connection {
     private readonly gone: (conn: Connection) => void,
   ) {
     socket.on('data', (chunk: Buffer) => this.received(chunk));
-    socket.on('end', () => this.fail(new StreamClientError('lost', 'connection closed by the server')));
-    socket.on('close', () => this.fail(new StreamClientError('lost', 'connection closed')));
-    socket.on('error', (err) => this.fail(new StreamClientError('lost', err.message)));
+    socket.on('end', () => this.lost('connection closed by the server'));
+    socket.on('close', () => this.lost('connection closed'));
+    socket.on('error', (err) => this.lost(err.message));
   }
 
   /** Sends payload and resolves with the one reply, failing the connection at deadline. */
@@ -130,7 +132,14 @@ class Connection {
     this.fail(new StreamClientError('closed', 'connection closed by the client'));
   }
 
+  /** The connection broke: before any of the reply came (worth a retry on a new one), or in its middle. */
+  private lost(reason: string): void {
+    if (this.replyStarted) this.fail(new StreamClientError('protocol', `${reason} in the middle of the reply`));
+    else this.fail(new StreamClientError('lost', reason));
+  }
+
   private received(chunk: Buffer): void {
+    this.replyStarted = true;
     let replies: Buffer[];
     try {
       replies = this.decoder.push(chunk);
@@ -139,6 +148,7 @@ class Connection {
       return;
     }
     if (replies.length === 0) return;
+    this.replyStarted = false;
     const pending = this.pending;
     this.pending = undefined;
     if (pending === undefined || replies.length > 1) {

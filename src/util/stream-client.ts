@@ -73,6 +73,11 @@ const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
   ETIMEDOUT: 'Connection timed out',
 };
 
+/** err's message, in the C library's words when it is one of the common connect failures. */
+export function systemErrorText(err: Error): string {
+  return SYSTEM_ERRORS[(err as NodeJS.ErrnoException).code ?? ''] ?? err.message;
+}
+
 /** One connection and its one outstanding request. */
 class Connection {
   readonly born = Date.now();
@@ -260,7 +265,7 @@ export class StreamClient {
         reject(new StreamClientError('connect', `connect to ${where}: ${message}`));
       };
       const timer = setTimeout(() => failed('timed out'), Math.max(0, deadline - Date.now()));
-      socket.once('error', (err: NodeJS.ErrnoException) => failed(SYSTEM_ERRORS[err.code ?? ''] ?? err.message));
+      socket.once('error', (err) => failed(systemErrorText(err)));
       socket.once('connect', () => {
         settled = true;
         clearTimeout(timer);

@@ -17,7 +17,7 @@
 import type { Redis } from 'ioredis';
 import { PetrelError } from '../errors.js';
 import { defineParams } from '../params/param-types.js';
-import { parseHostPort, type StreamEndpoint, endpointText } from '../../util/stream-client.js';
+import { endpointText, parseHostPort, systemErrorText, type StreamEndpoint } from '../../util/stream-client.js';
 import { SharedResources } from '../../util/shared-resources.js';
 import { readTableConfig } from './table-config.js';
 import { expandKey, expandResult, openDomainFilter, parseTemplate } from './table-expand.js';
@@ -129,7 +129,7 @@ class RedisServers {
         return this.client;
       } catch (err) {
         this.failedAt.set(endpoint, Date.now());
-        errors.push(`${endpointText(endpoint)}: ${(err as Error).message}`);
+        errors.push(`${endpointText(endpoint)}: ${systemErrorText(err as Error)}`);
       }
     }
     throw new Error(`cannot connect to any server (${errors.join('; ')})`);

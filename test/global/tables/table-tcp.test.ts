@@ -139,3 +139,11 @@ test('postmap -q on a tcp: table answers as Debian\'s postmap does on the same s
   assert.equal(missing.status, (await runAsync(POSTMAP, ['-c', dir, '-q', 'nobody', spec])).status);
   await server.stop();
 });
+
+test('postconf -m lists the network table types, as Debian\'s lists socketmap and tcp', async () => {
+  const ours = (await runAsync(join(REPO_ROOT, 'bin', 'postconf'), ['-m'])).stdout.split('\n');
+  for (const type of ['redis', 'socketmap', 'tcp']) assert.ok(ours.includes(type), type);
+  if (skipReference !== false) return;
+  const theirs = (await runAsync('/usr/sbin/postconf', ['-c', dir, '-m'])).stdout.split('\n');
+  for (const type of ['socketmap', 'tcp']) assert.ok(theirs.includes(type), `Debian's ${type}`);
+});

@@ -8,36 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
-import { forwarder, socketmapServer, tcpTableServer, type TestServer } from '../global/tables/table-servers.js';
+import { forwarder, needRedis, REDIS_PORT, socketmapServer, tcpTableServer, type TestServer } from '../global/tables/table-servers.js';
 
-const REDIS_PORT = 6379;
 const P = `petrel-it:${process.pid}:${Date.now()}:`;
 
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
-async function needRedis(): Promise<false | string> {
-  if (await listening(REDIS_PORT)) return false;
-  const reason = `no Redis on 127.0.0.1:${REDIS_PORT} (alias_maps = redis: needs the real server)`;
-  if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);
-  process.stderr.write(`SKIP: ${reason}\n`);
-  return reason;
-}
-
-const skip = await needRedis();
+const skip = await needRedis('alias_maps = redis: needs the real server');
 const USERS = new Set(['root', 'info', 'sales']);
 let instance: TestInstance | undefined;
 let socketmap: TestServer;

@@ -4,20 +4,17 @@
  * DATA" (found), "500 TEXT" (not found) or "400 TEXT" (try again later),
  * with "%", white space and non-printable bytes of the key and the data
  * written as %XX. Replies are at most 4096 bytes with the newline.
- * Connections are kept and reused (stream-client.ts). A server that cannot
+ * Connections are kept and reused (table-stream.ts). A server that cannot
  * be reached, times out, answers 400 or breaks the protocol is a temporary
  * PetrelError. The key is sent as given, without partial keys.
  */
-import { parseHostPort, sharedStreamClients, StreamClient, type ReplyDecoder } from '../../util/stream-client.js';
+import { parseHostPort, type ReplyDecoder } from '../../util/stream-client.js';
 import { PetrelError } from '../errors.js';
-import type { SocketmapLimits } from './table-socketmap.js';
+import { openStreamTableClient, type StreamTableLimits } from './table-stream.js';
 import type { LookupTable } from './table.js';
 
-/** Limits of a tcp: client: those of socketmap, maxReply counting the newline. */
-export type TcpLimits = SocketmapLimits;
-
 /** Postfix's tcp: limits (100 s per request, 4096-byte replies); connections as socketmap's. */
-export const TCP_LIMITS: TcpLimits = { timeoutMs: 100_000, maxReply: 4096, idleMs: 10_000, ttlMs: 100_000, maxConnections: 4 };
+export const TCP_LIMITS: StreamTableLimits = { timeoutMs: 100_000, maxReply: 4096, idleMs: 10_000, ttlMs: 100_000, maxConnections: 4 };
 
 const NEWLINE = 0x0a;
 const PERCENT = 0x25;
@@ -70,35 +67,24 @@ export function hexUnquote(quoted: Buffer): string | undefined {
 }
 
 /** Opens tcp:host:port; no connection is made before the first lookup. */
-export async function openTcp(name: string, spec: string, limits: TcpLimits = TCP_LIMITS): Promise<LookupTable> {
+export async function openTcp(name: string, spec: string, limits: StreamTableLimits = TCP_LIMITS): Promise<LookupTable> {
   const endpoint = parseHostPort(name);
   if (endpoint === undefined) throw new PetrelError('table_spec', `${spec}: expected tcp:host:port`);
-  const shared = sharedStreamClients.acquire(`tcp ${name} ${limits.timeoutMs} ${limits.maxReply}`, () =>
-    new StreamClient(endpoint, { ...limits, decoder: () => new LineDecoder(limits.maxReply) }),
-  );
-  const failed = (reason: string, cause?: unknown): PetrelError =>
-    new PetrelError('table_lookup', `${spec}: ${reason}`, { temporary: true, cause });
+  const client = openStreamTableClient(spec, 'tcp', name, endpoint, limits, () => new LineDecoder(limits.maxReply));
   return {
     spec,
     pattern: true,
     async lookup(key) {
-      let reply: Buffer;
-      try {
-        reply = await shared.resource.request(Buffer.from(`get ${hexQuote(key)}\n`, 'latin1'));
-      } catch (err) {
-        throw failed(`lookup error: ${(err as Error).message}`, err);
-      }
+      const reply = await client.request(Buffer.from(`get ${hexQuote(key)}\n`, 'latin1'));
       const head = reply.subarray(0, 4).toString('latin1');
       const text = /^\d\d\d\s$/.test(head) ? hexUnquote(reply.subarray(4)) : undefined;
       const shown = (): string => reply.subarray(0, 100).toString('latin1').replace(/[^\x20-\x7e]/g, '_');
-      if (text === undefined) throw failed(`malformed reply from the server: "${shown()}"`);
+      if (text === undefined) throw client.failed(`malformed reply from the server: "${shown()}"`);
       if (head[0] === '2') return text;
       if (head[0] === '5') return undefined;
-      if (head[0] === '4') throw failed(`the server reports a temporary error: ${text.slice(0, 200)}`);
-      throw failed(`bad status code from the server: "${shown()}"`);
+      if (head[0] === '4') throw client.failed(`the server reports a temporary error: ${text.slice(0, 200)}`);
+      throw client.failed(`bad status code from the server: "${shown()}"`);
     },
-    async close() {
-      shared.release();
-    },
+    close: () => client.close(),
   };
 }

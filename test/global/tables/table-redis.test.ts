@@ -1,42 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { PetrelError } from '../../../src/global/errors.js';
 import { openTable } from '../../../src/global/tables/table-registry.js';
-import type { LookupTable } from '../../../src/global/tables/table.js';
 import { REPO_ROOT } from '../../support/run-command.js';
-import { forwarder, runAsync, TestServer } from './table-servers.js';
+import { forwarder, needRedis, REDIS_PORT, runAsync, tableTestDir, temporary, TestServer, withTable } from './table-servers.js';
 
-const REDIS_PORT = 6379;
-
-/** True when something accepts connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
-/** The skip option: false when Redis answers, else the reason (under CI=true, a failure instead). */
-async function needRedis(): Promise<false | string> {
-  if (await listening(REDIS_PORT)) return false;
-  const reason = `no Redis on 127.0.0.1:${REDIS_PORT} (the redis: table tests use the real server)`;
-  if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);
-  process.stderr.write(`SKIP: ${reason}\n`);
-  return reason;
-}
-
-const skip = await needRedis();
-const dir = mkdtempSync(join(tmpdir(), 'petrel-redis-'));
-writeFileSync(join(dir, 'main.cf'), '');
-const ctx = { configDir: dir };
+const skip = await needRedis('the redis: table tests use the real server');
+const { dir, ctx } = tableTestDir('petrel-redis-');
 /** Every key this run writes starts with this, so parallel runs never meet. */
 const P = `petrel-test:${process.pid}:${Date.now()}:`;
 let admin: Redis | undefined;
@@ -59,7 +32,6 @@ before(async () => {
 });
 
 after(async () => {
-  rmSync(dir, { recursive: true });
   if (admin === undefined) return;
   for (const db of [0, 1]) {
     await admin.select(db);
@@ -77,20 +49,9 @@ function cf(text: string): string {
   return `redis:${path}`;
 }
 
-async function withTable<T>(spec: string, use: (table: LookupTable) => Promise<T>, foldKeys = true): Promise<T> {
-  const table = await openTable(spec, { ...ctx, foldKeys });
-  try {
-    return await use(table);
-  } finally {
-    await table.close();
-  }
-}
-
-const temporary = (pattern: RegExp) => (err: unknown) => err instanceof PetrelError && err.temporary && pattern.test(err.message);
-
 test('GET with key_format and result_format; keys are lower-cased unless told not to', { skip }, async () => {
   const spec = cf(`hosts = 127.0.0.1:${REDIS_PORT}\nkey_format = ${P}user:%s\n`);
-  await withTable(spec, async (table) => {
+  await withTable(spec, ctx, async (table) => {
     assert.equal(table.pattern, false);
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/');
     assert.equal(await table.lookup('Alice@Example.COM'), 'alice/Maildir/');
@@ -98,15 +59,15 @@ test('GET with key_format and result_format; keys are lower-cased unless told no
     assert.equal(await table.lookup('nobody@example.com'), undefined);
     assert.equal(await table.lookup('empty@example.com'), undefined, 'an empty value is skipped, as an empty SQL result');
   });
-  await withTable(spec, async (table) => assert.equal(await table.lookup('MixedCase@example.com'), 'only with -f'), false);
+  await withTable(spec, { ...ctx, foldKeys: false }, async (table) => assert.equal(await table.lookup('MixedCase@example.com'), 'only with -f'));
 
   const formatted = cf(`hosts = inet:127.0.0.1\nkey_format = ${P}user:%s\nresult_format = %u+%U@%D\n`);
-  await withTable(formatted, async (table) => {
+  await withTable(formatted, ctx, async (table) => {
     assert.equal(await table.lookup('bob@example.org'), 'bob+bob@example.org');
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/+alice@example.com', 'a value without @ is its own local part');
   });
   const domainOfValue = cf(`hosts = localhost:${REDIS_PORT}\nkey_format = ${P}user:%s\nresult_format = %d\n`);
-  await withTable(domainOfValue, async (table) => {
+  await withTable(domainOfValue, ctx, async (table) => {
     assert.equal(await table.lookup('bob@example.org'), 'elsewhere.example');
     assert.equal(await table.lookup('alice@example.com'), undefined, 'an unqualified value has no %d: skipped');
   });
@@ -114,7 +75,7 @@ test('GET with key_format and result_format; keys are lower-cased unless told no
 
 test('key_format with %u and %d, and lookups it suppresses', { skip }, async () => {
   const spec = cf(`hosts = 127.0.0.1\nkey_format = ${P}mbox:%d:%u\n`);
-  await withTable(spec, async (table) => {
+  await withTable(spec, ctx, async (table) => {
     assert.equal(await table.lookup('carol@example.com'), 'carol-box');
     assert.equal(await table.lookup('example.com'), undefined, 'no domain: no lookup');
     assert.equal(await table.lookup('@example.com'), undefined, 'empty local part: no lookup');
@@ -123,13 +84,13 @@ test('key_format with %u and %d, and lookups it suppresses', { skip }, async () 
 
 test('HGET in the hash named by "hash", whose name may use %d too', { skip }, async () => {
   const aliases = cf(`hosts = 127.0.0.1\nhash = ${P}aliases\n`);
-  await withTable(aliases, async (table) => {
+  await withTable(aliases, ctx, async (table) => {
     assert.equal(await table.lookup('postmaster@example.com'), 'root@example.com');
     assert.equal(await table.lookup('Info@Example.com'), 'alice@example.com,bob@example.org');
     assert.equal(await table.lookup('nobody@example.com'), undefined);
   });
   const perDomain = cf(`hosts = 127.0.0.1\nhash = ${P}domain:%d\nkey_format = %u\nresult_format = /var/mail/vhosts/%D/%s\n`);
-  await withTable(perDomain, async (table) => {
+  await withTable(perDomain, ctx, async (table) => {
     assert.equal(await table.lookup('dave@example.net'), '/var/mail/vhosts/example.net/dave/Maildir/');
     assert.equal(await table.lookup('dave'), undefined);
     assert.equal(await table.lookup('dave@example.com'), undefined);
@@ -140,7 +101,7 @@ test('the domain filter stops lookups of keys outside the listed domains', { ski
   const file = join(dir, 'hosted-domains');
   writeFileSync(file, 'example.org\n');
   const spec = cf(`hosts = 127.0.0.1\nkey_format = ${P}user:%s\ndomain = example.com, ${file}\n`);
-  await withTable(spec, async (table) => {
+  await withTable(spec, ctx, async (table) => {
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/');
     assert.equal(await table.lookup('bob@example.org'), 'bob@elsewhere.example');
     await admin?.set(`${P}user:example.com`, 'bare domain');
@@ -151,13 +112,13 @@ test('the domain filter stops lookups of keys outside the listed domains', { ski
 });
 
 test('db selects the database; a wrong password or a key of another type is a temporary error', { skip }, async () => {
-  await withTable(cf(`hosts = 127.0.0.1\ndb = 1\nkey_format = ${P}user:%s\n`), async (table) => {
+  await withTable(cf(`hosts = 127.0.0.1\ndb = 1\nkey_format = ${P}user:%s\n`), ctx, async (table) => {
     assert.equal(await table.lookup('alice@example.com'), 'from db 1');
   });
-  await withTable(cf(`hosts = 127.0.0.1\nusername = petrel-no-such-user\npassword = wrong\nkey_format = ${P}user:%s\n`), async (table) => {
+  await withTable(cf(`hosts = 127.0.0.1\nusername = petrel-no-such-user\npassword = wrong\nkey_format = ${P}user:%s\n`), ctx, async (table) => {
     await assert.rejects(table.lookup('alice@example.com'), temporary(/lookup error: cannot connect to any server \(127\.0\.0\.1:6379: WRONGPASS/));
   });
-  await withTable(cf(`hosts = 127.0.0.1\nkey_format = ${P}%s\n`), async (table) => {
+  await withTable(cf(`hosts = 127.0.0.1\nkey_format = ${P}%s\n`), ctx, async (table) => {
     await assert.rejects(table.lookup('hash-not-string'), temporary(/WRONGTYPE/));
   });
 });
@@ -166,12 +127,12 @@ test('an unreachable server is a temporary error at once; hosts fail over in ord
   const dead = await new TestServer(() => {}).listen();
   const port = dead.port;
   await dead.stop();
-  await withTable(cf(`hosts = 127.0.0.1:${port}\nkey_format = ${P}user:%s\n`), async (table) => {
+  await withTable(cf(`hosts = 127.0.0.1:${port}\nkey_format = ${P}user:%s\n`), ctx, async (table) => {
     const started = Date.now();
     await assert.rejects(table.lookup('alice@example.com'), temporary(/cannot connect to any server \(127\.0\.0\.1:\d+: Connection refused\)/));
     assert.ok(Date.now() - started < 2000, 'no waiting for a refused connection');
   });
-  await withTable(cf(`hosts = 127.0.0.1:${port} 127.0.0.1:${REDIS_PORT}\nkey_format = ${P}user:%s\n`), async (table) => {
+  await withTable(cf(`hosts = 127.0.0.1:${port} 127.0.0.1:${REDIS_PORT}\nkey_format = ${P}user:%s\n`), ctx, async (table) => {
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/');
     assert.equal(await table.lookup('bob@example.org'), 'bob@elsewhere.example');
   });
@@ -179,7 +140,7 @@ test('an unreachable server is a temporary error at once; hosts fail over in ord
 
 test('a server that accepts but never answers fails the lookup at the timeout', { skip }, async () => {
   const silent = await new TestServer(() => {}).listen();
-  await withTable(cf(`hosts = 127.0.0.1:${silent.port}\ntimeout = 1s\n`), async (table) => {
+  await withTable(cf(`hosts = 127.0.0.1:${silent.port}\ntimeout = 1s\n`), ctx, async (table) => {
     const started = Date.now();
     await assert.rejects(table.lookup('alice@example.com'), temporary(/cannot connect to any server \(127\.0\.0\.1:\d+: timed out/));
     const took = Date.now() - started;

@@ -3,10 +3,17 @@
  * tests: a socketmap server (netstrings), a tcp_table server (lines) and a
  * TCP forwarder placed in front of Redis. Each can be stopped (listener
  * closed, open connections cut) and started again on the same port, as a
- * restarted server would be.
+ * restarted server would be. Also the set-up these tests share.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { PetrelError } from '../../../src/global/errors.js';
+import { openTable } from '../../../src/global/tables/table-registry.js';
+import type { LookupTable, TableOpenContext } from '../../../src/global/tables/table.js';
 import { encodeNetstring, NetstringDecoder } from '../../../src/util/netstring.js';
 
 /** A restartable server on a fixed port (or Unix socket path). */
@@ -123,4 +130,50 @@ export function runAsync(program: string, args: readonly string[], input = ''): 
     child.on('close', (status) => resolve({ status, stdout, stderr }));
     child.stdin.end(input);
   });
+}
+
+/** True when something accepts connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** The real Redis of this machine. */
+export const REDIS_PORT = 6379;
+
+/** The skip option for tests of the real Redis: false when it answers, else the reason (under CI=true, a failure instead). */
+export async function needRedis(why: string): Promise<false | string> {
+  if (await listening(REDIS_PORT)) return false;
+  const reason = `no Redis on 127.0.0.1:${REDIS_PORT} (${why})`;
+  if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);
+  process.stderr.write(`SKIP: ${reason}\n`);
+  return reason;
+}
+
+/** A temporary folder with an empty main.cf, removed after the file's tests, and the table context for it. */
+export function tableTestDir(prefix: string): { dir: string; ctx: { configDir: string } } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(dir, 'main.cf'), '');
+  after(() => rmSync(dir, { recursive: true }));
+  return { dir, ctx: { configDir: dir } };
+}
+
+/** An assert.rejects check: a temporary PetrelError whose message matches pattern. */
+export function temporary(pattern: RegExp): (err: unknown) => boolean {
+  return (err) => err instanceof PetrelError && err.temporary && pattern.test(err.message);
+}
+
+/** Runs use on the table spec opened with ctx, closing it after. */
+export async function withTable<T>(spec: string, ctx: TableOpenContext, use: (table: LookupTable) => Promise<T>): Promise<T> {
+  const table = await openTable(spec, ctx);
+  try {
+    return await use(table);
+  } finally {
+    await table.close();
+  }
 }

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { PetrelError } from '../../../src/global/errors.js';
 import { openTable } from '../../../src/global/tables/table-registry.js';
 import { openSocketmap, SOCKETMAP_LIMITS } from '../../../src/global/tables/table-socketmap.js';
-import type { LookupTable } from '../../../src/global/tables/table.js';
 import { needFile } from '../../support/need.js';
 import { REPO_ROOT } from '../../support/run-command.js';
-import { runAsync, socketmapServer } from './table-servers.js';
+import { runAsync, socketmapServer, tableTestDir, temporary, withTable } from './table-servers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'petrel-socketmap-'));
-writeFileSync(join(dir, 'main.cf'), '');
-after(() => rmSync(dir, { recursive: true }));
-const ctx = { configDir: dir };
+const { dir, ctx } = tableTestDir('petrel-socketmap-');
 
 /** The map the test server knows: name "users", keys as given. */
 const USERS: Readonly<Record<string, string>> = {
@@ -39,20 +33,9 @@ function answer(request: string): string {
   return value === undefined ? 'NOTFOUND ' : `OK ${value}`;
 }
 
-const temporary = (pattern: RegExp) => (err: unknown) => err instanceof PetrelError && err.temporary && pattern.test(err.message);
-
-async function withTable<T>(spec: string, use: (table: LookupTable) => Promise<T>): Promise<T> {
-  const table = await openTable(spec, ctx);
-  try {
-    return await use(table);
-  } finally {
-    await table.close();
-  }
-}
-
 test('socketmap:inet answers found, not found and the server\'s failures as temporary errors', async () => {
   const server = await socketmapServer(answer).listen();
-  await withTable(`socketmap:inet:127.0.0.1:${server.port}:users`, async (table) => {
+  await withTable(`socketmap:inet:127.0.0.1:${server.port}:users`, ctx, async (table) => {
     assert.equal(table.pattern, true);
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/');
     assert.equal(await table.lookup('Bob@Example.COM'), 'bob mixed case', 'the key is sent as given');
@@ -87,7 +70,7 @@ test('socketmap:unix talks to a Unix-domain socket; tables of one server share i
 
 test('concurrent lookups use a few connections, each answer going to its own request', async () => {
   const server = await socketmapServer((request) => `OK ${request.slice(6).toUpperCase()}`).listen();
-  await withTable(`socketmap:inet:127.0.0.1:${server.port}:users`, async (table) => {
+  await withTable(`socketmap:inet:127.0.0.1:${server.port}:users`, ctx, async (table) => {
     const keys = Array.from({ length: 50 }, (_, i) => `key${i}`);
     assert.deepEqual(await Promise.all(keys.map((key) => table.lookup(key))), keys.map((key) => key.toUpperCase()));
   });
@@ -97,7 +80,7 @@ test('concurrent lookups use a few connections, each answer going to its own req
 
 test('a server that closed the kept connection, or was stopped and started again, is reconnected', async () => {
   const server = await socketmapServer(answer).listen();
-  await withTable(`socketmap:inet:127.0.0.1:${server.port}:users`, async (table) => {
+  await withTable(`socketmap:inet:127.0.0.1:${server.port}:users`, ctx, async (table) => {
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/');
     server.dropConnections();
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/', 'a closed kept connection is replaced');
@@ -122,7 +105,7 @@ test('a connection the server closes in the middle of the reply, a bad netstring
     return 'OK fine';
   }).listen();
   const spec = `socketmap:inet:127.0.0.1:${server.port}:users`;
-  await withTable(spec, async (table) => {
+  await withTable(spec, ctx, async (table) => {
     const cut = table.lookup('cut');
     setTimeout(() => server.dropConnections(), 100);
     await assert.rejects(cut, temporary(/lookup error: connection closed by the server in the middle of the reply/));

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { PetrelError } from '../../../src/global/errors.js';
 import { openTable } from '../../../src/global/tables/table-registry.js';
 import { hexQuote, hexUnquote, openTcp, TCP_LIMITS } from '../../../src/global/tables/table-tcp.js';
-import type { LookupTable } from '../../../src/global/tables/table.js';
 import { needFile } from '../../support/need.js';
 import { REPO_ROOT } from '../../support/run-command.js';
-import { runAsync, tcpTableServer } from './table-servers.js';
+import { runAsync, tableTestDir, tcpTableServer, temporary, withTable } from './table-servers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'petrel-tcp-'));
-writeFileSync(join(dir, 'main.cf'), '');
-after(() => rmSync(dir, { recursive: true }));
-const ctx = { configDir: dir };
+const { dir, ctx } = tableTestDir('petrel-tcp-');
 
 /** What the server holds, by decoded key; values are sent %-encoded. */
 const DATA: Readonly<Record<string, string>> = {
@@ -44,17 +38,6 @@ function answer(line: string): string | undefined {
   return value === undefined ? '500 not%20found' : `200 ${hexQuote(value)}`;
 }
 
-const temporary = (pattern: RegExp) => (err: unknown) => err instanceof PetrelError && err.temporary && pattern.test(err.message);
-
-async function withTable<T>(spec: string, use: (table: LookupTable) => Promise<T>): Promise<T> {
-  const table = await openTable(spec, ctx);
-  try {
-    return await use(table);
-  } finally {
-    await table.close();
-  }
-}
-
 test('%XX quoting covers %, white space, control and non-ASCII bytes, and decodes any case', () => {
   assert.equal(hexQuote('user@example.com'), 'user@example.com');
   assert.equal(hexQuote('a b%c\td\n\x7f'), 'a%20b%25c%09d%0A%7F');
@@ -67,7 +50,7 @@ test('%XX quoting covers %, white space, control and non-ASCII bytes, and decode
 test('tcp: sends "get KEY" quoted and answers 200 as found, 500 as not found, 400 as a temporary error', async () => {
   const server = await tcpTableServer(answer).listen();
   seen.length = 0;
-  await withTable(`tcp:127.0.0.1:${server.port}`, async (table) => {
+  await withTable(`tcp:127.0.0.1:${server.port}`, ctx, async (table) => {
     assert.equal(table.pattern, true);
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/');
     assert.equal(await table.lookup('Bob@Example.COM'), DATA['Bob@Example.COM']);
@@ -89,7 +72,7 @@ test('tcp: sends "get KEY" quoted and answers 200 as found, 500 as not found, 40
 
 test('a tcp: server stopped mid-run is a temporary error, and is used again once restarted', async () => {
   const server = await tcpTableServer(answer).listen();
-  await withTable(`tcp:127.0.0.1:${server.port}`, async (table) => {
+  await withTable(`tcp:127.0.0.1:${server.port}`, ctx, async (table) => {
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/');
     server.dropConnections();
     assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/', 'a closed kept connection is replaced');

@@ -103,6 +103,7 @@ class Connection {
 
   /** Sends payload and resolves with the one reply, failing the connection at deadline. */
   exchange(payload: Buffer, deadline: number): Promise<Buffer> {
+    if (!this.alive) return Promise.reject(new StreamClientError('lost', 'connection closed'));
     return new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => this.fail(new StreamClientError('timeout', 'timed out waiting for the reply')), Math.max(0, deadline - Date.now()));
       this.pending = {

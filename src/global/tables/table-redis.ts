@@ -123,7 +123,12 @@ class RedisServers {
     const errors: string[] = [];
     for (const endpoint of this.candidates()) {
       try {
-        this.client = await this.connectOne(endpoint);
+        const redis = await this.connectOne(endpoint);
+        if (this.closed) {
+          redis.disconnect();
+          throw new Error('the table was closed');
+        }
+        this.client = redis;
         this.used = false;
         this.failedAt.delete(endpoint);
         return this.client;

@@ -149,6 +149,23 @@ test('a server that accepts but never answers fails the lookup at the timeout', 
   await silent.stop();
 });
 
+test('a server that stops answering commands fails the lookup at the timeout; the next lookup uses a new connection', { skip }, async () => {
+  const gate = { open: true };
+  const front = await forwarder(REDIS_PORT, gate).listen();
+  await withTable(cf(`hosts = 127.0.0.1:${front.port}\nkey_format = ${P}user:%s\ntimeout = 1\n`), ctx, async (table) => {
+    assert.equal(await table.lookup('alice@example.com'), 'alice/Maildir/');
+    gate.open = false;
+    const started = Date.now();
+    await assert.rejects(table.lookup('alice@example.com'), temporary(/lookup error: Command timed out/));
+    const took = Date.now() - started;
+    assert.ok(took >= 900 && took < 5000, `took ${took} ms`);
+    gate.open = true;
+    assert.equal(await table.lookup('bob@example.org'), 'bob@elsewhere.example');
+    assert.equal(front.connections, 2);
+  });
+  await front.stop();
+});
+
 test('Redis stopped mid-run (a forwarder cut) is a temporary error; once it is back lookups work again', { skip }, async () => {
   const front = await forwarder(REDIS_PORT).listen();
   const spec = cf(`hosts = 127.0.0.1:${front.port}\nkey_format = ${P}user:%s\n`);

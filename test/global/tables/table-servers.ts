@@ -100,14 +100,17 @@ export function tcpTableServer(answer: (request: string) => string | Buffer | un
   });
 }
 
-/** A forwarder of every connection to port on 127.0.0.1. */
-export function forwarder(port: number): TestServer {
+/** A forwarder of every connection to port on 127.0.0.1; while gate.open is false the server's bytes are dropped (a hung server). */
+export function forwarder(port: number, gate: { open: boolean } = { open: true }): TestServer {
   return new TestServer((socket) => {
     const upstream = createConnection({ host: '127.0.0.1', port });
     upstream.on('error', () => socket.destroy());
     socket.on('close', () => upstream.destroy());
     upstream.on('close', () => socket.destroy());
-    socket.pipe(upstream).pipe(socket);
+    socket.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (gate.open) socket.write(chunk);
+    });
   });
 }
 

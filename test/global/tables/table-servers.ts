@@ -16,6 +16,10 @@ import { openTable } from '../../../src/global/tables/table-registry.js';
 import type { LookupTable, TableOpenContext } from '../../../src/global/tables/table.js';
 import { encodeNetstring, NetstringDecoder } from '../../../src/util/netstring.js';
 
+/** Servers listening now: stopped after the file's tests, so that a failed test leaves nothing that keeps its process alive. */
+const live = new Set<TestServer>();
+after(() => Promise.all([...live].map((server) => server.stop())));
+
 /** A restartable server on a fixed port (or Unix socket path). */
 export class TestServer {
   /** Connections accepted since the start of the test. */
@@ -42,13 +46,15 @@ export class TestServer {
       if (typeof where === 'string') this.server.listen(where, resolve);
       else this.server.listen(where, '127.0.0.1', resolve);
     });
+    live.add(this);
     const bound = this.server.address();
     if (typeof where === 'number' && bound !== null && typeof bound === 'object') this.address = bound.port;
     return this;
   }
 
-  /** Closes the listener and cuts every open connection. */
+  /** Closes the listener and cuts every open connection (nothing when not listening). */
   async stop(): Promise<void> {
+    if (!live.delete(this)) return;
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server = this.make();

@@ -13,8 +13,11 @@ import { openFail } from './table-fail.js';
 import { openInline } from './table-inline.js';
 import { openIndexed } from './table-lmdb.js';
 import { openPcre } from './table-pcre.js';
+import { openRedis } from './table-redis.js';
 import { openRegexp } from './table-regexp.js';
+import { openSocketmap } from './table-socketmap.js';
 import { openStatic } from './table-static.js';
+import { openTcp } from './table-tcp.js';
 import { openTexthash } from './table-texthash.js';
 import { openUnix } from './table-unix.js';
 import type { LookupTable, TableOpenContext } from './table.js';
@@ -39,8 +42,11 @@ export const TABLE_TYPES: Readonly<Record<string, TableOpener>> = {
   pcre: (name, spec) => openPcre(name, spec),
   pipemap: openPipemap,
   proxy: openProxy,
+  redis: (name, spec, ctx) => openRedis(name, spec, ctx),
   regexp: (name, spec) => openRegexp(name, spec),
+  socketmap: (name, spec) => openSocketmap(name, spec),
   static: (name, spec) => openStatic(name, spec),
+  tcp: (name, spec) => openTcp(name, spec),
   texthash: (name, spec, ctx) => openTexthash(name, spec, ctx),
   unionmap: openUnionmap,
   unix: (name, spec) => openUnix(name, spec),

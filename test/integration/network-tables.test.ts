@@ -78,7 +78,14 @@ test('local_recipient_maps on a socketmap server: known, unknown, server down (4
   assert.match(await rcptReply('nobody@mx.test.example'), /^550 5\.1\.1 /);
   await socketmap.stop();
   const down = await rcptReply('root@mx.test.example');
-  assert.match(down, /^4\d\d 4\.3\.0 /, 'a table that cannot answer defers, it never says "unknown"');
+  assert.match(down, /^451 4\.3\.0 <root@mx\.test\.example>: Temporary lookup failure/, 'a table that cannot answer defers, it never says "unknown"');
+  // The session goes on after the temporary refusal, as Postfix's does.
+  const { client } = await SmtpClient.open((instance as TestInstance).port);
+  await client.command('EHLO client.example');
+  await client.command('MAIL FROM:<sender@client.example>');
+  assert.match(await client.command('RCPT TO:<root@mx.test.example>'), /^451 /);
+  assert.match(await client.command('RSET'), /^250 /);
+  await client.quit();
   assert.match(await rcptReply('nobody@mx.test.example'), /^4\d\d 4\.3\.0 /);
   await socketmap.listen();
   assert.match(await rcptReply('root@mx.test.example'), /^250 /);

@@ -20,6 +20,7 @@ import { CleanupClient } from '../global/cleanup-clnt.js';
 import { expandText } from '../global/config/config-expand.js';
 import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
 import type { DeliveryRecipient, DeliveryRequest } from '../global/deliver-clnt.js';
+import { deliveryHeaders } from '../global/delivery-headers.js';
 import { isTemporary, PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentLines, type QueueFileInfo } from '../global/queue/queue-file-read.js';
@@ -81,14 +82,8 @@ class RecipientDelivery {
     private readonly rcpt: DeliveryRecipient,
   ) {}
 
-  private headers(): string[] {
-    const out = [`Return-Path: <${this.msg.request.sender}>`, `Delivered-To: ${this.rcpt.address}`];
-    if (this.rcpt.original !== '') out.push(`X-Original-To: ${this.rcpt.original}`);
-    return out;
-  }
-
   private lines(): Generator<Buffer> {
-    return contentLines(this.msg.file, this.msg.info, this.headers());
+    return contentLines(this.msg.file, this.msg.info, deliveryHeaders(this.msg.request.sender, this.rcpt));
   }
 
   /** local(8)'s $name macros for forward_path, luser_relay and mailbox_command. */

@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import type { Account } from '../global/accounts.js';
 import type { Params } from '../global/params/param-registry.js';
 import { deliverToCommand, type CommandEnv } from './local-command.js';
-import { deliverToMaildir } from './local-maildir.js';
-import { deliverToMbox, MailboxLockError, mboxFromLine } from './local-mbox.js';
+import { deliverToMaildir } from '../global/mailbox-maildir.js';
+import { deliverToMbox, MailboxLockError, mboxFromLine } from '../global/mailbox-mbox.js';
 import type { UserRights } from './local-rights.js';
-import { MailboxLimitError, type MessageLines } from './local-write.js';
+import { MailboxLimitError, type MessageLines } from '../global/mailbox-write.js';
 
 /** What became of one delivery. */
 export interface Outcome {

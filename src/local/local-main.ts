@@ -9,12 +9,12 @@ import { serveDeliveries, type DeliveryRequest, type DeliveryResult } from '../g
 import { logAgentDelivery } from '../global/deliver-log.js';
 import { QUEUE_FILE_DSN, queueFileReason, withQueueFile } from '../global/deliver-queue-file.js';
 import { PetrelError } from '../global/errors.js';
-import { EffectiveUser } from '../global/privileges.js';
+import { EffectiveUser, oneAtATime } from '../global/privileges.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { openTable } from '../global/tables/table-registry.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
-import { deliveredTo } from './local-content.js';
+import { deliveredTo } from '../global/delivery-headers.js';
 import { deliverRecipient, runsAsMailOwner, type LocalContext } from './local-deliver.js';
 import { ownRights, rootRights, SINGLE_USER } from './local-rights.js';
 
@@ -22,7 +22,7 @@ let ctx: LocalContext | undefined;
 
 async function serve(socket: Socket, context: LocalContext, retiring: () => boolean): Promise<void> {
   await serveDeliveries(new FramedConnection(socket), context.params.ipc_timeout * 1000, retiring, async (request) => {
-    const results = await (context.rights.exclusive ? oneAtATime(() => deliver(context, request)) : deliver(context, request));
+    const results = await (context.rights.exclusive ? serially(() => deliver(context, request)) : deliver(context, request));
     return { results };
   });
 }
@@ -50,14 +50,8 @@ async function deliver(context: LocalContext, request: DeliveryRequest): Promise
   );
 }
 
-let previous: Promise<unknown> = Promise.resolve();
-
 /** Runs deliveries one after another (a process that switches effective ids). */
-function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-  const next = previous.then(fn);
-  previous = next.catch(() => undefined);
-  return next;
-}
+const serially = oneAtATime();
 
 runDaemon({
   name: 'local',

@@ -14,6 +14,7 @@
 import { closeSync, constants, fchownSync, fstatSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
 import { fsyncFd, writeAllSync } from '../util/file-io.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Params } from './params/param-registry.js';
 import { writeLines, type MessageLines } from './mailbox-write.js';
 import { asctime } from '../util/time-format.js';
 
@@ -22,6 +23,11 @@ export interface LockOptions {
   readonly attempts: number;
   readonly delay: number;
   readonly staleAfter: number;
+}
+
+/** The dot-lock timing the parameters ask for. */
+export function deliverLockOptions(params: Pick<Params, 'deliver_lock_attempts' | 'deliver_lock_delay' | 'stale_lock_time'>): LockOptions {
+  return { attempts: params.deliver_lock_attempts, delay: params.deliver_lock_delay, staleAfter: params.stale_lock_time };
 }
 
 /** Raised when the mailbox lock could not be taken: a temporary condition. */

@@ -6,15 +6,13 @@
  */
 import type { Socket } from 'node:net';
 import { serveDeliveries, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
-import { logAgentDelivery } from '../global/deliver-log.js';
-import { QUEUE_FILE_DSN, queueFileReason, withQueueFile } from '../global/deliver-queue-file.js';
+import { deliverRecipients } from '../global/deliver-recipients.js';
 import { PetrelError } from '../global/errors.js';
 import { EffectiveUser, oneAtATime } from '../global/privileges.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { openTable } from '../global/tables/table-registry.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
-import { deliveredTo } from '../global/delivery-headers.js';
 import { deliverRecipient, runsAsMailOwner, type LocalContext } from './local-deliver.js';
 import { ownRights, rootRights, SINGLE_USER } from './local-rights.js';
 
@@ -27,27 +25,8 @@ async function serve(socket: Socket, context: LocalContext, retiring: () => bool
   });
 }
 
-async function deliver(context: LocalContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
-  const deferAll = (dsn: string, reason: string): DeliveryResult[] => request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn, reason }));
-  return withQueueFile(
-    request.queueFile,
-    async (file, info) => {
-      try {
-        const message = { request, file, info, deliveredTo: await deliveredTo(file, info) };
-        const results: DeliveryResult[] = [];
-        for (const rcpt of request.recipients) {
-          const outcome = await deliverRecipient(context, message, rcpt);
-          logAgentDelivery(request, rcpt, { relay: 'local', ...outcome });
-          results.push({ index: rcpt.index, ...outcome });
-        }
-        return results;
-      } catch (err) {
-        // A later fault (reading the Delivered-To headers from the file, an unexpected error) defers the whole request.
-        return deferAll(QUEUE_FILE_DSN, queueFileReason(err));
-      }
-    },
-    deferAll,
-  );
+function deliver(context: LocalContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
+  return deliverRecipients(request, 'local', (message, rcpt) => deliverRecipient(context, message, rcpt));
 }
 
 /** Runs deliveries one after another (a process that switches effective ids). */

@@ -74,7 +74,7 @@ async function findLimit(tables: TableList, address: string, params: VirtualLook
   if (!/^\d+$/.test(value)) throw new LookupConfigError(`recipient ${address}: bad virtual_mailbox_limit_maps result "${value}"`);
   const own = Number(value);
   if (!params.virtual_mailbox_limit_override && global > 0 && (own === 0 || own > global)) {
-    msg.warn(`recipient ${address}: virtual_mailbox_limit_maps limit ${own} is above virtual_mailbox_limit ${global}, which applies (set virtual_mailbox_limit_override = yes to allow it)`);
+    msg.warn(`recipient ${address}: virtual_mailbox_limit_maps limit ${own === 0 ? '0 (none)' : own} is above virtual_mailbox_limit ${global}, which applies (set virtual_mailbox_limit_override = yes to allow it)`);
     return { limit: global, perUser: true };
   }
   return { limit: own, perUser: true };

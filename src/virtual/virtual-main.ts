@@ -22,8 +22,11 @@ let ctx: VirtualContext | undefined;
 /** Set when this process switches effective ids: then requests are served one at a time. */
 let serially: (<T>(fn: () => Promise<T>) => Promise<T>) | undefined;
 
+/** The master.cf service this process serves, logged as relay= (as pipe does). */
+let service = 'virtual';
+
 function deliver(context: VirtualContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
-  return deliverRecipients(request, 'virtual', (message, rcpt) => deliverRecipient(context, message, rcpt));
+  return deliverRecipients(request, service, (message, rcpt) => deliverRecipient(context, message, rcpt));
 }
 
 async function serve(socket: Socket, context: VirtualContext, retiring: () => boolean): Promise<void> {
@@ -43,8 +46,9 @@ function ownerRights(): AsOwner {
 
 runDaemon({
   name: 'virtual',
-  async postInit({ config }) {
+  async postInit({ config, service: name }) {
     const { params } = config;
+    service = name;
     const unsupported = params.virtual_mailbox_lock.filter((method) => method !== 'dotlock');
     if (unsupported.length > 0) {
       throw new PetrelError('config', `virtual_mailbox_lock: ${unsupported.join(', ')} not available (Petrel locks mailboxes with dotlock only)`);

@@ -92,7 +92,8 @@ export const RESTRICTIONS: Readonly<Record<string, Restriction>> = {
   reject_authenticated_sender_login_mismatch: authenticatedMismatch,
   reject_unauthenticated_sender_login_mismatch: unauthenticatedMismatch,
   reject_sender_login_mismatch: async (ctx, checks) => (await authenticatedMismatch(ctx, checks)) ?? unauthenticatedMismatch(ctx, checks),
-  reject_unlisted_recipient: (ctx, checks) => checks.unlisted(ctx.recipient),
+  // In smtpd_data_restrictions there is no one recipient to check.
+  reject_unlisted_recipient: async (ctx, checks) => (ctx.recipient === '' ? undefined : checks.unlisted(ctx.recipient)),
   reject_unauth_destination: (ctx, checks) => unauthDestination(ctx, checks, 554, '5.7.1'),
   defer_unauth_destination: (ctx, checks) => unauthDestination(ctx, checks, 454, '4.7.1'),
 };

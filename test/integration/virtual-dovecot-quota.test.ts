@@ -85,11 +85,13 @@ before(async () => {
 
 after(async () => {
   if (skip !== false) return;
-  mx.remove();
+  // Dovecot first: its configuration lives in the instance's folder.
   if (dovecot !== undefined && dovecot.exitCode === null) {
-    spawnSync(DOVECOT, ['-c', dovecotConf, 'stop']);
-    await new Promise((resolve) => dovecot?.once('exit', resolve));
+    const exited = new Promise((resolve) => dovecot?.once('exit', resolve));
+    dovecot.kill('SIGTERM');
+    await exited;
   }
+  mx.remove();
   spawnSync('userdel', [VMAIL]);
 });
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { AddressResolver } from '../../src/global/addr/addr-resolve.js';
 import { loadConfig } from '../../src/global/config/load-config.js';
+import { SmtpdChecks } from '../../src/smtpd/smtpd-checks.js';
 import { openRecipientMaps, unlistedRecipient } from '../../src/smtpd/smtpd-recipient-maps.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'petrel-rcptmaps-'));
@@ -74,4 +75,20 @@ test('an empty relay_recipient_maps accepts every relay recipient; a table that 
   assert.equal(await unlistedRecipient(open, await AddressResolver.open(open), maps, new Set(), 'bob@relay.example'), undefined);
   const down = config('relay_recipient_maps = fail:down');
   await assert.rejects(unlistedRecipient(down, await AddressResolver.open(down), await openRecipientMaps(down), new Set(), 'bob@relay.example'), /table lookup failed/);
+});
+
+test('SmtpdChecks: smtpd_reject_unlisted_recipient = no turns the check off, reject_unlisted_recipient turns it on again; a table down is 451 4.3.0', async () => {
+  const checksFor = async (extra: string) => {
+    const params = config(extra);
+    return new SmtpdChecks(params, await AddressResolver.open(params), { recipientMaps: await openRecipientMaps(params), senderLogins: undefined, relayClientCerts: undefined, ehloKeywordMaps: undefined });
+  };
+  const rcpt = (recipient: string) => ({ clientAddress: '127.0.0.1', saslUsername: undefined, clientCert: undefined, sender: 's@example.org', recipient });
+  const unknown = 'Recipient address rejected: User unknown in virtual mailbox table';
+  assert.match((await (await checksFor('')).recipient(rcpt('bob@mbox.example')))?.text ?? '', new RegExp(unknown));
+  assert.equal(await (await checksFor('smtpd_reject_unlisted_recipient = no')).recipient(rcpt('bob@mbox.example')), undefined);
+  const explicit = await checksFor('smtpd_reject_unlisted_recipient = no\nsmtpd_recipient_restrictions = reject_unlisted_recipient, permit_mynetworks, reject_unauth_destination\nsmtpd_data_restrictions = reject_unlisted_recipient');
+  assert.match((await explicit.recipient(rcpt('bob@mbox.example')))?.text ?? '', new RegExp(unknown));
+  assert.equal(await explicit.data({ clientAddress: '127.0.0.1', saslUsername: undefined, clientCert: undefined, sender: 's@example.org' }), undefined);
+  const down = await checksFor('virtual_mailbox_maps = fail:down\nvirtual_mailbox_domains = mbox.example');
+  assert.deepEqual(await down.recipient(rcpt('alice@mbox.example')), { code: 451, dsn: '4.3.0', text: '<alice@mbox.example>: Temporary lookup failure' });
 });

@@ -65,29 +65,48 @@ function readStat(pid: number): ProcStat | undefined {
   }
 }
 
-/** root and all its living descendants, with their stat. */
-function instanceStats(root: number): Map<number, ProcStat> {
-  const children = new Map<number, number[]>();
-  const stats = new Map<number, ProcStat>();
-  for (const entry of readdirSync('/proc')) {
-    const first = entry.charCodeAt(0);
-    if (first < 0x30 || first > 0x39) continue;
-    const pid = Number(entry);
-    const stat = readStat(pid);
-    if (stat === undefined) continue;
-    stats.set(pid, stat);
-    const siblings = children.get(stat.ppid);
-    if (siblings === undefined) children.set(stat.ppid, [pid]);
-    else siblings.push(pid);
+/** A master and its descendants, found again at each walk. */
+class ProcessTree {
+  /** The processes outside the tree in the last walk. */
+  private outside = new Set<number>();
+
+  constructor(private readonly root: number) {}
+
+  /**
+   * The root and all its living descendants, with their stat. A process seen
+   * outside the tree in the last walk is not read again: pids are handed out
+   * in turn, so that pid is still the same process, and it cannot become a
+   * descendant; this keeps a walk cheap on a busy machine.
+   */
+  walk(): Map<number, ProcStat> {
+    const children = new Map<number, number[]>();
+    const stats = new Map<number, ProcStat>();
+    const outside = new Set<number>();
+    for (const entry of readdirSync('/proc')) {
+      const first = entry.charCodeAt(0);
+      if (first < 0x30 || first > 0x39) continue;
+      const pid = Number(entry);
+      if (this.outside.has(pid)) {
+        outside.add(pid);
+        continue;
+      }
+      const stat = readStat(pid);
+      if (stat === undefined) continue;
+      stats.set(pid, stat);
+      const siblings = children.get(stat.ppid);
+      if (siblings === undefined) children.set(stat.ppid, [pid]);
+      else siblings.push(pid);
+    }
+    const tree = new Map<number, ProcStat>();
+    const rootStat = stats.get(this.root);
+    if (rootStat !== undefined) tree.set(this.root, rootStat);
+    for (const pid of tree.keys()) {
+      for (const child of children.get(pid) ?? []) tree.set(child, stats.get(child) as ProcStat);
+    }
+    for (const pid of stats.keys()) if (!tree.has(pid)) outside.add(pid);
+    this.outside = outside;
+    return tree;
   }
-  const tree = new Map<number, ProcStat>();
-  const rootStat = stats.get(root);
-  if (rootStat === undefined) return tree;
-  tree.set(root, rootStat);
-  for (const pid of tree.keys()) {
-    for (const child of children.get(pid) ?? []) tree.set(child, stats.get(child) as ProcStat);
-  }
-  return tree;
 }
 
 /** The Pss: line of /proc/PID/smaps_rollup, in kB (0 for a process gone meanwhile). */
@@ -114,7 +133,6 @@ function processName(pid: number): string {
 
 /** One process as the sampler last saw it. */
 interface Seen {
-  readonly name: string;
   /** Its stat when the run began (undefined for a process started since). */
   readonly first: ProcStat | undefined;
   last: ProcStat;
@@ -139,13 +157,22 @@ export class InstanceSampler {
   private peakPssKb = 0;
   private samplerMicros = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly tree: ProcessTree;
+  private readonly rootName: string;
 
-  constructor(private readonly master: number) {}
+  constructor(private readonly root: number) {
+    this.tree = new ProcessTree(root);
+    this.rootName = processName(root);
+  }
 
-  /** The process name of pid, read once. */
+  /**
+   * The process name of pid, read once; but while a child still bears the
+   * master's name it is read again each time: a child between its fork and
+   * its exec is still a copy of the master.
+   */
   private nameOf(pid: number): string {
     let name = this.names.get(pid);
-    if (name === undefined) {
+    if (name === undefined || (name === this.rootName && pid !== this.root)) {
       name = processName(pid);
       this.names.set(pid, name);
     }
@@ -153,14 +180,17 @@ export class InstanceSampler {
   }
 
   begin(): void {
-    for (const [pid, stat] of instanceStats(this.master)) this.seen.set(pid, { name: this.nameOf(pid), first: stat, last: stat });
+    for (const [pid, stat] of this.tree.walk()) {
+      this.nameOf(pid);
+      this.seen.set(pid, { first: stat, last: stat });
+    }
     this.timer = setInterval(() => this.sample(), SAMPLE_MS);
     // A failed run throws before finish(); the timer must not keep the bench alive then.
     this.timer.unref();
   }
 
   /** The PSS of each process name of the instance now, and their sum, in kB. */
-  pssNow(tree: Map<number, ProcStat> = instanceStats(this.master)): { total: number; byName: Map<string, NamedPss> } {
+  pssNow(tree: Map<number, ProcStat> = this.tree.walk()): { total: number; byName: Map<string, NamedPss> } {
     const byName = new Map<string, NamedPss>();
     let total = 0;
     for (const pid of tree.keys()) {
@@ -175,10 +205,10 @@ export class InstanceSampler {
 
   private sample(): Map<number, ProcStat> {
     const before = process.cpuUsage();
-    const tree = instanceStats(this.master);
+    const tree = this.tree.walk();
     for (const [pid, stat] of tree) {
       const seen = this.seen.get(pid);
-      if (seen === undefined) this.seen.set(pid, { name: this.nameOf(pid), first: undefined, last: stat });
+      if (seen === undefined) this.seen.set(pid, { first: undefined, last: stat });
       else seen.last = stat;
     }
     const { total, byName } = this.pssNow(tree);
@@ -208,14 +238,15 @@ export class InstanceSampler {
     let exitedSeen = 0;
     const exitedByName = new Map<string, number>();
     for (const [pid, seen] of this.seen) {
+      const name = this.names.get(pid) ?? '?';
       const own = seen.last.ticks - (seen.first?.ticks ?? 0);
-      add(seen.name, own);
+      add(name, own);
       const now = living.get(pid);
       if (now !== undefined) {
         reaped += now.childTicks - (seen.first?.childTicks ?? 0);
       } else {
         exitedSeen += seen.last.ticks + seen.last.childTicks;
-        exitedByName.set(seen.name, (exitedByName.get(seen.name) ?? 0) + Math.max(own, 1));
+        exitedByName.set(name, (exitedByName.get(name) ?? 0) + Math.max(own, 1));
       }
     }
     // The rest is what exited processes used after their last sample, or processes too short-lived to be seen.

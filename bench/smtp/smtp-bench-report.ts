@@ -103,7 +103,7 @@ export function meanOf(runs: readonly RunResult[]): RunResult | undefined {
 }
 
 function cells(label: string, petrel: string, postfix: string, ratio = ''): string {
-  return `  ${label.padEnd(28)} ${petrel.padStart(11)} ${postfix.padStart(11)} ${ratio.padStart(9)}`;
+  return `  ${label.padEnd(20)} ${petrel.padStart(17)} ${postfix.padStart(17)} ${ratio.padStart(7)}`;
 }
 
 function row(label: string, petrel: number | undefined, postfix: number | undefined, digits: number): string {
@@ -111,10 +111,11 @@ function row(label: string, petrel: number | undefined, postfix: number | undefi
   return cells(label, fixed(petrel, digits), fixed(postfix, digits), ratio);
 }
 
-function pssCell(map: ReadonlyMap<string, NamedPss>, name: string): string {
-  const named = map.get(name);
-  if (named === undefined) return '-';
-  return `${(named.kb / MB).toFixed(1)}${named.processes > 1 ? ` ×${named.processes}` : ''}`;
+function pssCell(r: RunResult, name: string): string {
+  const format = (named: NamedPss | undefined): string => (named === undefined ? '-' : `${(named.kb / MB).toFixed(1)}${named.processes > 1 ? ` ×${named.processes}` : ''}`);
+  const idle = r.idlePss.get(name);
+  const peak = r.peakPss.get(name);
+  return idle === undefined && peak === undefined ? '-' : `${format(idle)} / ${format(peak)}`;
 }
 
 /** Prints the two systems' means side by side with the Petrel/Postfix ratios. */
@@ -132,11 +133,8 @@ export function showComparison(petrel: RunResult, postfix: RunResult): void {
   for (const name of [...new Set([...petrel.cpuByProcess.keys(), ...postfix.cpuByProcess.keys()])].sort((a, b) => both(b) - both(a))) {
     console.log(cells(`  ${name}`, cpu(petrel, name), cpu(postfix, name)));
   }
-  console.log('  PSS MB by process (×N: processes), idle / peak');
+  console.log('  PSS MB by process, idle / peak (×N: processes)');
   const peak = (name: string): number => (petrel.peakPss.get(name)?.kb ?? 0) + (postfix.peakPss.get(name)?.kb ?? 0);
   const names = new Set([...petrel.idlePss.keys(), ...petrel.peakPss.keys(), ...postfix.idlePss.keys(), ...postfix.peakPss.keys()]);
-  for (const name of [...names].sort((a, b) => peak(b) - peak(a))) {
-    console.log(cells(`  ${name} idle`, pssCell(petrel.idlePss, name), pssCell(postfix.idlePss, name)));
-    console.log(cells(`  ${name} peak`, pssCell(petrel.peakPss, name), pssCell(postfix.peakPss, name)));
-  }
+  for (const name of [...names].sort((a, b) => peak(b) - peak(a))) console.log(cells(`  ${name}`, pssCell(petrel, name), pssCell(postfix, name)));
 }

@@ -42,8 +42,12 @@ export interface BenchSystem {
   readonly port: number;
   readonly recipient: string;
   readonly maillog: string;
-  /** Messages delivered so far (files in the Maildir's new/, or "status=sent" in the mail log); undefined in mode accept. */
-  delivered(): number | undefined;
+  /**
+   * Messages the system is done with so far: delivered (files in the
+   * Maildir's new/, or "status=sent" in the mail log in mode relay), or in
+   * mode accept moved to the deferred queue.
+   */
+  finished(): number;
   start(): void;
   stop(): void;
   masterPid(): number | undefined;
@@ -118,8 +122,14 @@ function inMaildir(home: string): number {
   return existsSync(dir) ? readdirSync(dir).length : 0;
 }
 
-function deliveredCounter(setting: RunSetting, home: string, maillog: string): () => number | undefined {
-  if (setting.mode === 'accept') return () => undefined;
+/** The messages in a queue's deferred/ (Postfix spreads them over subfolders: hash_queue_names). */
+function deferred(queue: string): number {
+  const dir = join(queue, 'deferred');
+  return existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length : 0;
+}
+
+function finishedCounter(setting: RunSetting, home: string, queue: string, maillog: string): () => number {
+  if (setting.mode === 'accept') return () => deferred(queue);
   if (setting.mode !== 'relay') return () => inMaildir(home);
   const sent = new SentCounter(maillog);
   return () => sent.read();
@@ -171,7 +181,7 @@ export async function petrelSystem(dir: string, setting: RunSetting, home: strin
     port,
     recipient: recipientFor(setting),
     maillog,
-    delivered: deliveredCounter(setting, home, maillog),
+    finished: finishedCounter(setting, home, queue, maillog),
     start: () => void execFileSync(bin('petrel'), ['-c', etc, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] }),
     stop: () => void spawnSync(bin('petrel'), ['-c', etc, 'stop'], { stdio: 'ignore' }),
     masterPid: () => pidFrom(join(queue, 'pid', 'master.pid')),
@@ -227,7 +237,7 @@ export async function postfixSystem(dir: string, setting: RunSetting, home: stri
     port,
     recipient: recipientFor(setting),
     maillog,
-    delivered: deliveredCounter(setting, home, maillog),
+    finished: finishedCounter(setting, home, queue, maillog),
     start: () => {
       const started = spawnSync('postfix', ['-c', etc, 'start'], { encoding: 'utf8' });
       if (started.status !== 0) {

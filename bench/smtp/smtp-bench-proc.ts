@@ -145,8 +145,6 @@ export interface InstanceUsage {
   readonly peakPssKb: number;
   /** The highest PSS each process name reached together, with how many processes that was. */
   readonly peakPssByName: Map<string, NamedPss>;
-  /** CPU milliseconds the sampling itself cost this (the bench's) process. */
-  readonly samplerCpuMs: number;
 }
 
 /** Samples the instance under a master every 200 ms between begin() and finish(). */
@@ -190,7 +188,11 @@ export class InstanceSampler {
   }
 
   /** The PSS of each process name of the instance now, and their sum, in kB. */
-  pssNow(tree: Map<number, ProcStat> = this.tree.walk()): { total: number; byName: Map<string, NamedPss> } {
+  pssNow(): { total: number; byName: Map<string, NamedPss> } {
+    return this.pssOf(this.tree.walk());
+  }
+
+  private pssOf(tree: Map<number, ProcStat>): { total: number; byName: Map<string, NamedPss> } {
     const byName = new Map<string, NamedPss>();
     let total = 0;
     for (const pid of tree.keys()) {
@@ -211,7 +213,7 @@ export class InstanceSampler {
       if (seen === undefined) this.seen.set(pid, { first: undefined, last: stat });
       else seen.last = stat;
     }
-    const { total, byName } = this.pssNow(tree);
+    const { total, byName } = this.pssOf(tree);
     this.peakPssKb = Math.max(this.peakPssKb, total);
     for (const [name, named] of byName) {
       if (named.kb > (this.peakByName.get(name)?.kb ?? 0)) this.peakByName.set(name, named);
@@ -221,7 +223,7 @@ export class InstanceSampler {
     return tree;
   }
 
-  /** CPU milliseconds the sampling has cost so far. */
+  /** CPU milliseconds the sampling has cost this (the bench's) process so far. */
   cpuMs(): number {
     return this.samplerMicros / 1000;
   }
@@ -255,7 +257,7 @@ export class InstanceSampler {
     if (exitedTotal === 0) add('(unseen children)', unseen);
     else for (const [name, weight] of exitedByName) add(name, (unseen * weight) / exitedTotal);
     const cpuMsByName = new Map([...ticksByName].filter(([, ticks]) => ticks > 0).map(([name, ticks]) => [name, ticks * (1000 / CLOCK_TICKS)]));
-    return { cpuMsByName, peakPssKb: this.peakPssKb, peakPssByName: this.peakByName, samplerCpuMs: this.samplerMicros / 1000 };
+    return { cpuMsByName, peakPssKb: this.peakPssKb, peakPssByName: this.peakByName };
   }
 }
 

@@ -120,14 +120,19 @@ function pssKb(pid: number): number {
   }
 }
 
-/** What a process is: the daemon's script name for Node processes (smtpd-main.js: smtpd), the program name otherwise. */
-function processName(pid: number): string {
+/**
+ * What a process is: the daemon's script name for Node processes
+ * (smtpd-main.js: smtpd), the program name otherwise; settled is false
+ * while its command line is empty (a process in the middle of its exec).
+ */
+function processName(pid: number): { name: string; settled: boolean } {
   try {
     const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const script = args.find((arg) => arg.endsWith('-main.js'));
-    return script !== undefined ? (script.split('/').pop() as string).replace('-main.js', '') : readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    if (script !== undefined) return { name: (script.split('/').pop() as string).replace('-main.js', ''), settled: true };
+    return { name: readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), settled: args[0] !== '' };
   } catch {
-    return '?';
+    return { name: '?', settled: false };
   }
 }
 
@@ -150,6 +155,8 @@ export interface InstanceUsage {
 /** Samples the instance under a master every 200 ms between begin() and finish(). */
 export class InstanceSampler {
   private readonly names = new Map<number, string>();
+  /** The processes whose name may still change (see nameOf). */
+  private readonly unsettled = new Set<number>();
   private readonly seen = new Map<number, Seen>();
   private readonly peakByName = new Map<string, NamedPss>();
   private peakPssKb = 0;
@@ -160,20 +167,21 @@ export class InstanceSampler {
 
   constructor(private readonly root: number) {
     this.tree = new ProcessTree(root);
-    this.rootName = processName(root);
+    this.rootName = processName(root).name;
   }
 
   /**
-   * The process name of pid, read once; but while a child still bears the
-   * master's name it is read again each time: a child between its fork and
-   * its exec is still a copy of the master.
+   * The process name of pid, read until it is settled: a child between its
+   * fork and its exec is still a copy of the master, and one in its exec
+   * has no command line yet.
    */
   private nameOf(pid: number): string {
-    let name = this.names.get(pid);
-    if (name === undefined || (name === this.rootName && pid !== this.root)) {
-      name = processName(pid);
-      this.names.set(pid, name);
-    }
+    const known = this.names.get(pid);
+    if (known !== undefined && !this.unsettled.has(pid)) return known;
+    const { name, settled } = processName(pid);
+    this.names.set(pid, name);
+    if (settled && (name !== this.rootName || pid === this.root)) this.unsettled.delete(pid);
+    else this.unsettled.add(pid);
     return name;
   }
 

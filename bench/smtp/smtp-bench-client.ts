@@ -107,14 +107,14 @@ async function open(port: number): Promise<{ socket: Socket; replies: ReplyReade
 }
 
 /** One transaction on an open connection; resolves when the 250 after DATA has come. */
-async function transaction(socket: Socket, replies: ReplyReader, envelope: { mail: string; rcpt: string }, text: string): Promise<void> {
+async function transaction(socket: Socket, replies: ReplyReader, envelope: { mail: string; rcpt: string }, text: Buffer): Promise<void> {
   socket.write(envelope.mail);
   await replies.expect('250', 'MAIL');
   socket.write(envelope.rcpt);
   await replies.expect('250', 'RCPT');
   socket.write('DATA\r\n');
   await replies.expect('354', 'DATA');
-  socket.write(text, 'latin1');
+  socket.write(text);
   await replies.expect('250', 'end of data');
 }
 
@@ -126,7 +126,7 @@ async function quit(socket: Socket, replies: ReplyReader): Promise<void> {
 
 /** Sends the plan's load with the lean client; never rejects (a lost message is a failure in the outcome). */
 export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
-  const text = `${messageBody(plan.bytes, plan.recipient)}.\r\n`;
+  const text = Buffer.from(`${messageBody(plan.bytes, plan.recipient)}.\r\n`, 'latin1');
   const envelope = { mail: `MAIL FROM:<${SENDER}>\r\n`, rcpt: `RCPT TO:<${plan.recipient}>\r\n` };
   const latencies: number[] = [];
   const failures: string[] = [];

@@ -50,5 +50,8 @@ runDaemon({
       rights: unprivileged ? SINGLE_USER : EffectiveUser.available() ? rootRights() : ownRights(process.getuid?.() ?? -1),
     };
   },
+  // Switching effective ids serialises a process's deliveries: as root, one qmgr connection a process, and the
+  // master runs up to the CPU count of processes, so deliveries to different users (or two to one) run side by side.
+  connectionLimit: () => ((ctx as LocalContext).rights.exclusive ? 1 : undefined),
   onConnection: (socket, { retiring }) => serve(socket, ctx as LocalContext, retiring),
 });

@@ -16,11 +16,12 @@ import { isWorkerMessage, type MasterToWorker } from './master-protocol.js';
 /**
  * V8 settings of every Petrel daemon process (the master's too, see
  * petrel-control.ts). Node's default young generation grows to 16 MB
- * semi-spaces per process under load; a daemon's live set per message is
- * far smaller, and with a dozen processes the default made up most of the
- * instance's peak PSS (bench/README.md).
+ * semi-spaces per process under load, and it keeps four V8 helper threads
+ * (each with its own malloc arena); a daemon's live set per message is far
+ * smaller, and with a dozen processes the defaults made up most of the
+ * instance's peak PSS (bench/README.md: 279 MB before, about 185 MB after).
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 
 /** How to start one worker. */
 export interface ChildSpec {
@@ -45,6 +46,8 @@ export class MasterChild extends EventEmitter {
   retiring = false;
   /** An accepting worker that says another process would help. */
   busy = false;
+  /** The most connections the worker itself takes at once (it said so when ready). */
+  connectionLimit = Number.POSITIVE_INFINITY;
   private nextId = 1;
   private readonly open = new Set<number>();
 
@@ -140,6 +143,7 @@ export class MasterChild extends EventEmitter {
     switch (message.type) {
       case 'ready':
         this.ready = true;
+        if (message.connections !== undefined && message.connections > 0) this.connectionLimit = message.connections;
         this.emit('ready');
         break;
       case 'done':

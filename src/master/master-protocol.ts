@@ -25,7 +25,8 @@ export type MasterToWorker =
 
 /** Worker → master messages. */
 export type WorkerToMaster =
-  | { readonly type: 'ready' }
+  /** Initialised; a worker that serves one connection at a time (local switching ids as root) says so with connections 1. */
+  | { readonly type: 'ready'; readonly connections?: number }
   | { readonly type: 'done'; readonly id: number }
   /** An accepting worker's load crossed the threshold (busy: another process would help). */
   | { readonly type: 'load'; readonly busy: boolean }

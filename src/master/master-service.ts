@@ -187,9 +187,9 @@ export class MasterService {
     let starting = false;
     for (const child of this.children) {
       if (!child.ready && !child.retiring) starting = true;
-      if (child.usable && (best === undefined || child.active < best.active)) best = child;
+      if (child.usable && child.active < child.connectionLimit && (best === undefined || child.active < best.active)) best = child;
     }
-    const full = best === undefined || best.active >= this.perProcessShare;
+    const full = best === undefined || best.active >= Math.min(this.perProcessShare, best.connectionLimit);
     if (full && !starting && this.usableCount() < this.spec.processCap) this.spawn();
     return best;
   }

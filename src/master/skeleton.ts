@@ -53,6 +53,8 @@ export interface DaemonHooks {
   preInit?(ctx: WorkerContext): Promise<void> | void;
   /** Runs once before the first client. */
   postInit?(ctx: WorkerContext): Promise<void> | void;
+  /** After postInit: the most client connections this process serves at once (the master starts more processes for more); none when unset. */
+  connectionLimit?(ctx: WorkerContext): number | undefined;
   /** Serves one client; resolves when it is over. */
   onConnection?(socket: Socket, ctx: WorkerContext): Promise<void>;
   /** The master's wake-up timer fired. */
@@ -239,7 +241,8 @@ export function runDaemon(hooks: DaemonHooks): void {
   const announceReady = (): void => {
     if (announced || !initialised || received < args.sockets) return;
     announced = true;
-    tell({ type: 'ready' });
+    const connections = hooks.connectionLimit?.(ctx);
+    tell(connections === undefined ? { type: 'ready' } : { type: 'ready', connections });
     armIdle();
   };
 

@@ -15,9 +15,19 @@ export function dropPrivileges(account: Pick<Account, 'uid' | 'gid'>): void {
   process.setuid?.(account.uid);
 }
 
-/** Runs sections of code with another effective uid and gid, one section at a time. */
+/**
+ * Runs sections of code with another effective uid and gid, one section at
+ * a time. The process gives up root's supplementary groups once, when the
+ * first switcher is made: a section then needs only setegid and seteuid
+ * (with the account's gid as its one group, as Postfix's set_eugid gives),
+ * and each of those calls costs a signal to every thread of the process.
+ */
 export class EffectiveUser {
   private tail: Promise<unknown> = Promise.resolve();
+
+  constructor() {
+    process.setgroups?.([]);
+  }
 
   /** True when this process can switch (it runs as root). */
   static available(): boolean {
@@ -27,7 +37,6 @@ export class EffectiveUser {
   /** Runs fn with account's effective ids; root's are restored afterwards, whatever fn did. */
   run<T>(account: Pick<Account, 'uid' | 'gid'>, fn: () => Promise<T>): Promise<T> {
     const section = this.tail.then(async () => {
-      process.setgroups?.([account.gid]);
       process.setegid?.(account.gid);
       process.seteuid?.(account.uid);
       try {
@@ -35,7 +44,6 @@ export class EffectiveUser {
       } finally {
         process.seteuid?.(0);
         process.setegid?.(0);
-        process.setgroups?.([0]);
       }
     });
     this.tail = section.catch(() => undefined);

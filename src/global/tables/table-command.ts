@@ -86,20 +86,25 @@ export async function runTableCommand(command: TableCommand, argv: readonly stri
   const query = value('q');
   if (query !== undefined) {
     const open = await openAll(tables, configDir, foldKeys);
-    if (query !== '-') {
-      const found = await queryTables(open, query);
-      if (found === undefined) return 1;
-      process.stdout.write(`${shown(found)}\n`);
-      return 0;
+    // Closing releases database connections, which would otherwise keep the process alive.
+    try {
+      if (query !== '-') {
+        const found = await queryTables(open, query);
+        if (found === undefined) return 1;
+        process.stdout.write(`${shown(found)}\n`);
+        return 0;
+      }
+      let any = false;
+      for (const key of stdinLines()) {
+        const found = await queryTables(open, key);
+        if (found === undefined) continue;
+        any = true;
+        process.stdout.write(`${key}${command.separator}${shown(found)}\n`);
+      }
+      return any ? 0 : 1;
+    } finally {
+      await Promise.all(open.map((table) => table.close()));
     }
-    let any = false;
-    for (const key of stdinLines()) {
-      const found = await queryTables(open, key);
-      if (found === undefined) continue;
-      any = true;
-      process.stdout.write(`${key}${command.separator}${shown(found)}\n`);
-    }
-    return any ? 0 : 1;
   }
 
   const deletion = value('d');

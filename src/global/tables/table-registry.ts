@@ -12,8 +12,11 @@ import { openPipemap, openProxy, openUnionmap } from './table-compose.js';
 import { openFail } from './table-fail.js';
 import { openInline } from './table-inline.js';
 import { openIndexed } from './table-lmdb.js';
+import { openMysqlTable } from './table-mysql.js';
 import { openPcre } from './table-pcre.js';
+import { openPgsqlTable } from './table-pgsql.js';
 import { openRegexp } from './table-regexp.js';
+import { openSqliteTable } from './table-sqlite.js';
 import { openStatic } from './table-static.js';
 import { openTexthash } from './table-texthash.js';
 import { openUnix } from './table-unix.js';
@@ -36,10 +39,13 @@ export const TABLE_TYPES: Readonly<Record<string, TableOpener>> = {
   hash: (name, spec, ctx) => openIndexed('hash', name, spec, ctx),
   inline: (name, spec, ctx) => openInline(name, spec, ctx),
   lmdb: (name, spec, ctx) => openIndexed('lmdb', name, spec, ctx),
+  mysql: openMysqlTable,
   pcre: (name, spec) => openPcre(name, spec),
+  pgsql: openPgsqlTable,
   pipemap: openPipemap,
   proxy: openProxy,
   regexp: (name, spec) => openRegexp(name, spec),
+  sqlite: openSqliteTable,
   static: (name, spec) => openStatic(name, spec),
   texthash: (name, spec, ctx) => openTexthash(name, spec, ctx),
   unionmap: openUnionmap,

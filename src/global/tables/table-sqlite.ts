@@ -7,8 +7,10 @@
  * unreadable database is a temporary error, never "not found". Values are
  * escaped by doubling single quotes, as sqlite3_mprintf's %q does; a
  * database busy with a writer is waited for up to the table's timeout.
- * Queries run synchronously (SQLite is in-process). The lookup itself is
- * table-sql.ts's.
+ * Only the first column of each row counts, as in Postfix. Queries run
+ * synchronously (SQLite is in-process). better-sqlite3's SQLite does not
+ * take "double-quoted" text as a string where a column name is expected,
+ * as Debian's does. The lookup itself is table-sql.ts's.
  */
 import { PetrelError } from '../errors.js';
 import { FileWatch } from './table-file-watch.js';
@@ -94,7 +96,8 @@ async function openSqlite(settings: SqlSettings): Promise<SqlDriver> {
       try {
         const statement = database().prepare(sql);
         if (!statement.reader) return undefined;
-        return statement.raw(true).safeIntegers(true).all().map((row) => row.map(columnText));
+        // Postfix's sqlite client reads the first column only (mysql and pgsql read them all).
+        return statement.raw(true).safeIntegers(true).all().map((row) => [columnText(row[0])]);
       } catch (err) {
         throw new PetrelError('table_lookup', `sqlite ${path}: ${(err as Error).message}`, { temporary: true, cause: err });
       }

@@ -1,0 +1,96 @@
+/*
+ * sql-test-support - what the SQL table tests share: asking for a running
+ * database server (skipped loudly when absent, a failure under CI=true), a
+ * port nothing listens on, a table configuration file written to a
+ * temporary directory, and a TCP forwarder to stand between a table and
+ * the real server, so a test can "stop" the server and start it again.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+
+/** The skip option for a test that needs a server on 127.0.0.1:port. */
+export async function needServer(port: number, what: string): Promise<false | string> {
+  const up = await new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(2000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+  if (up) return false;
+  const reason = `${what} is not running on 127.0.0.1:${port}`;
+  if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);
+  process.stderr.write(`SKIP: ${reason}\n`);
+  return reason;
+}
+
+/** A loopback port that nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Writes a table configuration file of name = value lines into dir and returns its path. */
+export function writeTableFile(dir: string, name: string, settings: Record<string, string>): string {
+  const path = join(dir, name);
+  writeFileSync(path, Object.entries(settings).map(([key, value]) => `${key} = ${value}\n`).join(''));
+  return path;
+}
+
+/** A TCP forwarder on a loopback port to a target port; stop() drops every connection, as a server that dies. */
+export class TcpForwarder {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    readonly port: number,
+    private readonly target: number,
+  ) {}
+
+  /** Starts forwarding a fresh port to target. */
+  static async start(target: number): Promise<TcpForwarder> {
+    const forwarder = new TcpForwarder(await closedPort(), target);
+    await forwarder.resume();
+    return forwarder;
+  }
+
+  /** Listens again on the same port. */
+  async resume(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect({ host: '127.0.0.1', port: this.target });
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', resolve);
+    });
+    this.server = server;
+  }
+
+  /** Stops listening and cuts every forwarded connection. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -70,8 +70,9 @@ function connectOptions(host: PgsqlHost, settings: SqlSettings): pg.PoolConfig {
 
 function makePool(Pool: typeof pg.Pool, options: pg.PoolConfig): pg.Pool {
   const pool = new Pool(options);
-  // A connection that dies while idle is dropped by the pool; without a listener its error would be fatal to the process.
+  // A connection that dies is dropped by the pool (and a query on it fails); without these listeners its error would be fatal to the process.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

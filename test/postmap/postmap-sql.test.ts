@@ -16,26 +16,7 @@ import pg from 'pg';
 import { needFile } from '../support/need.js';
 import { runPetrel, runProgram } from '../support/run-command.js';
 import { ROWS, sqlLiteral } from '../global/tables/sql-table-suite.js';
-import { needServer, writeTableFile } from '../global/tables/sql-test-support.js';
-
-interface SqliteDatabase {
-  exec(sql: string): void;
-  close(): void;
-}
-type SqliteOpen = new (path: string) => SqliteDatabase;
-const SQLITE_MODULE = 'better-sqlite3';
-
-/** better-sqlite3 (to make the database), or the reason to skip (a failure under CI). */
-async function loadSqlite(): Promise<SqliteOpen | string> {
-  try {
-    return ((await import(SQLITE_MODULE)) as { default: SqliteOpen }).default;
-  } catch (err) {
-    const reason = `better-sqlite3 cannot be loaded (postmap -q sqlite: comparison): ${(err as Error).message.split('\n')[0]}`;
-    if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);
-    process.stderr.write(`SKIP: ${reason}\n`);
-    return reason;
-  }
-}
+import { loadSqlite, needServer, writeTableFile } from '../global/tables/sql-test-support.js';
 
 const POSTMAP = '/usr/sbin/postmap';
 const reference = (type: string): false | string =>
@@ -43,7 +24,7 @@ const reference = (type: string): false | string =>
 // Every wait before any test or hook is registered: the tests start once the module is loaded.
 const mysqlSkip = reference('mysql') || (await needServer(3306, 'MariaDB (postmap -q mysql: comparison)'));
 const pgsqlSkip = reference('pgsql') || (await needServer(5432, 'PostgreSQL (postmap -q pgsql: comparison)'));
-const sqlite = await loadSqlite();
+const sqlite = await loadSqlite('postmap -q sqlite: comparison');
 const work = mkdtempSync(join(tmpdir(), 'petrel-postmap-sql-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 writeFileSync(join(work, 'main.cf'), '');

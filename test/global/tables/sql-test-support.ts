@@ -3,7 +3,8 @@
  * database server (skipped loudly when absent, a failure under CI=true), a
  * port nothing listens on, a table configuration file written to a
  * temporary directory, and a TCP forwarder to stand between a table and
- * the real server, so a test can "stop" the server and start it again.
+ * the real server, so a test can "stop" the server and start it again;
+ * and better-sqlite3 (optional) to make SQLite databases with.
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -29,6 +30,32 @@ export async function needServer(port: number, what: string): Promise<false | st
   if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);
   process.stderr.write(`SKIP: ${reason}\n`);
   return reason;
+}
+
+/** What the tests use of a better-sqlite3 database. */
+export interface SqliteDatabase {
+  exec(sql: string): void;
+  close(): void;
+}
+
+/** better-sqlite3's Database constructor. */
+export type SqliteOpen = new (path: string) => SqliteDatabase;
+
+/** The module's name in a variable, so that TypeScript does not look for its types. */
+const SQLITE_MODULE = 'better-sqlite3';
+
+/** better-sqlite3, or the reason to skip the tests that need it (a failure under CI=true). */
+export async function loadSqlite(what: string): Promise<SqliteOpen | string> {
+  try {
+    const open = ((await import(SQLITE_MODULE)) as { default: SqliteOpen }).default;
+    new open(':memory:').close();
+    return open;
+  } catch (err) {
+    const reason = `better-sqlite3 cannot be loaded (${what}): ${(err as Error).message.split('\n')[0]}`;
+    if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);
+    process.stderr.write(`SKIP: ${reason}\n`);
+    return reason;
+  }
 }
 
 /** A loopback port that nothing listens on (bound, then released). */

@@ -14,31 +14,11 @@ import { FILE_CHECK_INTERVAL_MS } from '../../../src/global/tables/table-file-wa
 import { sqliteQuote } from '../../../src/global/tables/table-sqlite.js';
 import { REPO_ROOT } from '../../support/run-command.js';
 import { defineSqlTableTests, isTemporaryFailure, openWith, ROWS, sqlLiteral, tableDir } from './sql-table-suite.js';
-import { writeTableFile } from './sql-test-support.js';
+import { loadSqlite, writeTableFile } from './sql-test-support.js';
 
-interface Database {
-  exec(sql: string): void;
-  close(): void;
-}
-type DatabaseOpen = new (path: string) => Database;
-
+/** The optional module a process may lack. */
 const MODULE = 'better-sqlite3';
-
-/** better-sqlite3, or the skip reason (a failure under CI). */
-async function loadSqlite(): Promise<DatabaseOpen | string> {
-  try {
-    const open = ((await import(MODULE)) as { default: DatabaseOpen }).default;
-    new open(':memory:').close();
-    return open;
-  } catch (err) {
-    const reason = `better-sqlite3 cannot be loaded (the sqlite: table tests): ${(err as Error).message.split('\n')[0]}`;
-    if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);
-    process.stderr.write(`SKIP: ${reason}\n`);
-    return reason;
-  }
-}
-
-const Sqlite = await loadSqlite();
+const Sqlite = await loadSqlite('the sqlite: table tests');
 const skip = typeof Sqlite === 'string' ? Sqlite : false;
 const dir = tableDir('sqlite');
 const dbpath = join(dir, 'tables.db');

@@ -118,13 +118,13 @@ function resultRows([rows, fields]: QueryResult, where: string): SqlRows | undef
 }
 
 /** Runs sql on a connection of pool, once more on a new connection when a pooled one turns out dead. */
-async function runQuery(pool: Pool, host: SqlHost, sql: string, timeoutMs: number, retry = true): Promise<QueryResult> {
-  const conn: PoolConnection = await withDeadline(pool.getConnection(), timeoutMs, `connect to ${host.label}`, (late) => late.release());
+async function runQuery(pool: Pool, sql: string, timeoutMs: number, retry = true): Promise<QueryResult> {
+  const conn: PoolConnection = await withDeadline(pool.getConnection(), timeoutMs, 'connect', (late) => late.release());
   try {
     const result = await withDeadline(
       conn.query({ sql, rowsAsArray: true, typeCast: (field) => field.string() }),
       timeoutMs,
-      `query ${host.label}`,
+      'query',
     );
     conn.release();
     return result;
@@ -132,7 +132,7 @@ async function runQuery(pool: Pool, host: SqlHost, sql: string, timeoutMs: numbe
     const fatal = !(err instanceof PetrelError) && (err as { fatal?: boolean }).fatal === true;
     if (err instanceof PetrelError || fatal) conn.destroy();
     else conn.release();
-    if (fatal && retry) return runQuery(pool, host, sql, timeoutMs, false);
+    if (fatal && retry) return runQuery(pool, sql, timeoutMs, false);
     throw err;
   }
 }
@@ -151,8 +151,8 @@ async function openMysql(settings: SqlSettings): Promise<SqlDriver> {
   return {
     quote: mysqlQuote,
     async select(sql) {
-      const rows = await pools.run(async (pool, host) => {
-        const found = resultRows(await runQuery(pool, host, sql, timeoutMs), settings.path);
+      const rows = await pools.run(async (pool) => {
+        const found = resultRows(await runQuery(pool, sql, timeoutMs), settings.path);
         if (found === undefined && requireResultSet) {
           throw new PetrelError('table_lookup', `${settings.path}: query returned no result set (require_result_set = yes)`, { temporary: true });
         }

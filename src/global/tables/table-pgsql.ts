@@ -77,10 +77,10 @@ function makePool(Pool: typeof pg.Pool, options: pg.PoolConfig): pg.Pool {
 }
 
 /** Runs sql on a connection of pool, once more on a new connection when a pooled one turns out dead. */
-async function runQuery(pool: pg.Pool, host: PgsqlHost, sql: string, timeoutMs: number, retry = true): Promise<SqlRows> {
-  const client = await withDeadline(pool.connect(), timeoutMs, `connect to ${host.label}`, (late) => late.release());
+async function runQuery(pool: pg.Pool, sql: string, timeoutMs: number, retry = true): Promise<SqlRows> {
+  const client = await withDeadline(pool.connect(), timeoutMs, 'connect', (late) => late.release());
   try {
-    const result: unknown = await withDeadline(client.query({ text: sql, rowMode: 'array' }), timeoutMs, `query ${host.label}`);
+    const result: unknown = await withDeadline(client.query({ text: sql, rowMode: 'array' }), timeoutMs, 'query');
     client.release();
     // Several statements answer several results; the last one counts, as with PQexec.
     const last = (Array.isArray(result) ? result[result.length - 1] : result) as pg.QueryArrayResult | undefined;
@@ -89,7 +89,7 @@ async function runQuery(pool: pg.Pool, host: PgsqlHost, sql: string, timeoutMs: 
     // An error the server reported leaves the connection usable; anything else (a timeout, a broken connection) does not.
     const serverError = !(err instanceof PetrelError) && typeof (err as { severity?: unknown }).severity === 'string';
     client.release(!serverError);
-    if (!serverError && !(err instanceof PetrelError) && retry) return runQuery(pool, host, sql, timeoutMs, false);
+    if (!serverError && !(err instanceof PetrelError) && retry) return runQuery(pool, sql, timeoutMs, false);
     throw err;
   }
 }
@@ -104,7 +104,7 @@ async function openPgsql(settings: SqlSettings): Promise<SqlDriver> {
   const pools = new SqlHostPools<pg.Pool, PgsqlHost>(hosts, 'pgsql server', (host) => makePool(Pool, connectOptions(host, settings)), (pool) => pool.end());
   return {
     quote: pgsqlQuote,
-    select: (sql) => pools.run((pool, host) => runQuery(pool, host, sql, timeoutMs)),
+    select: (sql) => pools.run((pool) => runQuery(pool, sql, timeoutMs)),
     close: () => pools.close(),
   };
 }

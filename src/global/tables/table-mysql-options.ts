@@ -6,8 +6,8 @@
  * option_group one, later settings winning. [group] headers, name = value
  * or a bare name (a flag), # and ; comments, quoted values, !include and
  * !includedir are understood; names are compared with - and _ alike. The
- * connection settings Petrel uses are user, password, port, socket,
- * database and the ssl-* ones; an ssl setting Petrel cannot honour is an
+ * connection settings Petrel uses are user, password, port, socket and
+ * the ssl-* ones; an ssl setting Petrel cannot honour is an
  * error. Used by table-mysql.ts; follows mysql_table(5) option_file and
  * option_group.
  */
@@ -24,7 +24,7 @@ const DEFAULT_OPTION_FILES = ['/etc/my.cnf', '/etc/mysql/my.cnf', join(homedir()
 const CLIENT_GROUPS = ['client', 'client-server', 'client-mariadb'];
 
 /** The option-file names Petrel's mysql client acts on. */
-const USED = ['user', 'password', 'port', 'socket', 'database', 'ssl', 'ssl-ca', 'ssl-capath', 'ssl-cert', 'ssl-key', 'ssl-cipher', 'ssl-verify-server-cert'];
+const USED = ['user', 'password', 'port', 'socket', 'ssl', 'ssl-ca', 'ssl-capath', 'ssl-cert', 'ssl-key', 'ssl-cipher', 'ssl-verify-server-cert'];
 
 /** The connection settings found in the option files, by their dashed names. */
 export type MysqlOptions = ReadonlyMap<string, string>;

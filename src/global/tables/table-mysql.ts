@@ -1,7 +1,8 @@
 /*
  * table-mysql - mysql:/file lookups (mysql_table(5)) on mysql2: `hosts`
  * (inet and unix:, "localhost" meaning the local socket as with the C
- * client), user, password, dbname, option_file and option_group (my.cnf),
+ * client), user, password, dbname (required, as in Postfix), option_file
+ * and option_group (my.cnf),
  * tls_CAfile, tls_CApath, tls_cert_file, tls_key_file, tls_ciphers and
  * tls_verify_cert (read and checked when the table is opened), and
  * require_result_set; stored procedures (CALL) with one result set. Each
@@ -84,7 +85,7 @@ function connectOptions(host: SqlHost, settings: SqlSettings, options: MysqlOpti
     ...where,
     user: either(settings, 'user', options, 'user'),
     password: either(settings, 'password', options, 'password'),
-    database: either(settings, 'dbname', options, 'database') || undefined,
+    database: settings.required('dbname'),
     ssl,
     connectTimeout: settings.timeoutMs(),
     connectionLimit: POOL_SIZE,
@@ -141,6 +142,7 @@ async function runQuery(pool: Pool, sql: string, timeoutMs: number, retry = true
 async function openMysql(settings: SqlSettings): Promise<SqlDriver> {
   // Loaded here, not at start-up: most processes never open a mysql: table.
   const { createPool } = await import('mysql2/promise');
+  settings.required('dbname');
   const options = readMysqlOptions(settings.text('option_file'), settings.has('option_group') ? settings.text('option_group') : 'client');
   const ssl = tlsOptions(settings, options);
   const items = settings.list('hosts');

@@ -2,9 +2,10 @@
  * table-pgsql - pgsql:/file lookups (pgsql_table(5)) on pg: `hosts` as
  * postgresql:// URIs (sslmode and the rest as pg reads them), unix:/dir
  * (the socket's directory, or the socket itself) and inet:host:port, user,
- * password, dbname, and the legacy select_function. Each host has a small
- * pool of connections made on demand, closed after a minute idle, dropped
- * and replaced when the server goes away. Every value comes back as the
+ * password, dbname (required, as in Postfix), and the legacy
+ * select_function. Each host has a small pool of connections made on
+ * demand, closed after a minute idle, dropped and replaced when the server
+ * goes away. Every value comes back as the
  * server's text. Connections ask for standard_conforming_strings, so
  * escaping a value is doubling its single quotes, as PQescapeStringConn
  * does. pgsql_table(5) has no tls_* settings: one in the file is an error
@@ -56,7 +57,7 @@ function connectOptions(host: PgsqlHost, settings: SqlSettings): pg.PoolConfig {
   return {
     user: text('user'),
     password: text('password'),
-    database: text('dbname'),
+    database: settings.required('dbname'),
     ...where,
     options: '-c standard_conforming_strings=on',
     application_name: 'petrel',
@@ -98,6 +99,7 @@ async function runQuery(pool: pg.Pool, sql: string, timeoutMs: number, retry = t
 async function openPgsql(settings: SqlSettings): Promise<SqlDriver> {
   // Loaded here, not at start-up: most processes never open a pgsql: table.
   const { Pool } = (await import('pg')).default;
+  settings.required('dbname');
   const items = settings.list('hosts');
   const hosts = (items.length > 0 ? items : ['localhost']).map((item) => parseHost(item, settings.path));
   const timeoutMs = settings.timeoutMs();

@@ -183,6 +183,7 @@ export function defineSqlTableTests(driver: SqlSuiteDriver, skip: false | string
     ];
     for (const [settings, says] of cases) await assert.rejects(openWith(type, dir, settings), says);
     await assert.rejects(openTable(`${type}:relative-name`, { configDir: dir }), /main\.cf form .* is not supported/);
+    if (type !== 'sqlite') await assert.rejects(openWith(type, dir, { ...query(), dbname: '' }), /dbname is not set/);
   });
 }
 

@@ -62,8 +62,8 @@ test('mysql: unix:/path sockets, and "localhost" meaning the local socket', { sk
 
 test('mysql: option_file and option_group supply what the table file leaves out', { skip }, async () => {
   const options = join(dir, 'my.cnf');
-  writeFileSync(options, `# client settings\n[client]\nuser = nobody-wrong\nport = 1\n[petrel]\nuser = root\ndatabase = "test"\n[mysqld]\nuser = mysql\n`);
-  const settings = { hosts: '127.0.0.1:3306', option_file: options, option_group: 'petrel', query };
+  writeFileSync(options, `# client settings\n[client]\nuser = nobody-wrong\nport = 1\n[petrel]\nuser = root\nport = "${PORT}"\n[mysqld]\nuser = mysql\n`);
+  const settings = { hosts: '127.0.0.1', dbname: 'test', option_file: options, option_group: 'petrel', query };
   assert.deepEqual(await lookupAll('mysql', dir, settings, ['bob']), ['bare']);
   writeFileSync(options, `[client]\nssl-crl = /etc/ssl/crl.pem\n`);
   await assert.rejects(openWith('mysql', dir, settings), /ssl-crl is not supported/);

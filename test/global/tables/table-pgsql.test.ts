@@ -56,7 +56,7 @@ test('pgsql: values are escaped by doubling single quotes; backslashes stay as t
 });
 
 test('pgsql: postgresql:// URIs and unix: socket directories (or the socket itself)', { skip }, async () => {
-  const uri = { hosts: `postgresql://${USER}@127.0.0.1:${PORT}/test?sslmode=disable`, query };
+  const uri = { hosts: `postgresql://${USER}@127.0.0.1:${PORT}/test?sslmode=disable`, dbname: 'test', query };
   assert.deepEqual(await lookupAll('pgsql', dir, uri, ['bob']), ['bare']);
   if (!existsSync(SOCKET_DIR)) return;
   assert.deepEqual(await lookupAll('pgsql', dir, { ...settingsWith(`unix:${SOCKET_DIR}`), query }, ['bob']), ['bare']);

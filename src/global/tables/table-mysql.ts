@@ -4,7 +4,8 @@
  * client), user, password, dbname (required, as in Postfix), option_file
  * and option_group (my.cnf),
  * tls_CAfile, tls_CApath, tls_cert_file, tls_key_file, tls_ciphers and
- * tls_verify_cert (read and checked when the table is opened), and
+ * tls_verify_cert (read and checked when the table is opened; verifying
+ * the server's name needs host names, not addresses, in hosts), and
  * require_result_set; stored procedures (CALL) with one result set. Each
  * host has a small pool of connections made on demand, closed after a
  * minute idle, dropped and replaced when the server goes away. Values are
@@ -12,6 +13,7 @@
  * NO_BACKSLASH_ESCAPES off so that escaping holds. The lookup itself is
  * table-sql.ts's.
  */
+import { isIP } from 'node:net';
 import type { Pool, PoolConnection, PoolOptions, SslOptions } from 'mysql2/promise';
 import { PetrelError } from '../errors.js';
 import { readAuthorities, readCertAndKey } from '../tls/tls-certs.js';
@@ -147,6 +149,11 @@ async function openMysql(settings: SqlSettings): Promise<SqlDriver> {
   const ssl = tlsOptions(settings, options);
   const items = settings.list('hosts');
   const hosts = (items.length > 0 ? items : ['localhost']).map((item) => parseSqlHost(item, settings.path));
+  const ipHost = hosts.find((host) => host.kind === 'inet' && isIP(host.host) !== 0);
+  if (ssl?.verifyIdentity === true && ipHost !== undefined) {
+    // mysql2 would check the certificate against "localhost" instead of the address.
+    throw new PetrelError('config', `${settings.path}: tls_verify_cert = yes needs host names in hosts, not an address (${ipHost.label}): Petrel's mysql client cannot check a certificate against an IP address`);
+  }
   const requireResultSet = settings.bool('require_result_set', true);
   const timeoutMs = settings.timeoutMs();
   const pools = new SqlHostPools<Pool>(hosts, 'mysql server', (host) => makePool(createPool, connectOptions(host, settings, options, ssl)), (pool) => pool.end());

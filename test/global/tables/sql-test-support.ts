@@ -10,9 +10,9 @@ import { writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 
-/** The skip option for a test that needs a server on 127.0.0.1:port. */
-export async function needServer(port: number, what: string): Promise<false | string> {
-  const up = await new Promise<boolean>((resolve) => {
+/** True when something accepts connections on 127.0.0.1:port. */
+export function serverUp(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     socket.setTimeout(2000);
     socket.once('connect', () => {
@@ -25,6 +25,11 @@ export async function needServer(port: number, what: string): Promise<false | st
       resolve(false);
     });
   });
+}
+
+/** The skip option for a test that needs a server on 127.0.0.1:port. */
+export async function needServer(port: number, what: string): Promise<false | string> {
+  const up = await serverUp(port);
   if (up) return false;
   const reason = `${what} is not running on 127.0.0.1:${port}`;
   if (process.env.CI === 'true') throw new Error(`CI must not skip: ${reason}`);

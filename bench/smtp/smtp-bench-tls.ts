@@ -6,12 +6,16 @@
  * everything else), and one message on a connection of its own (connect,
  * EHLO, STARTTLS, EHLO, MAIL/RCPT/DATA, QUIT). The client never offers a
  * session to resume, so every handshake is a full one on both servers;
- * TlsTally records what was negotiated so a run shows it. Used by
+ * TlsTally records what was negotiated so a run shows it. runTlsLoad sends
+ * a run's messages that way over N sessions in parallel, each message's
+ * latency running from the connect to the 250 after its DATA. Used by
  * smtp-bench.ts; the servers follow Postfix's TLS_README.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { SmtpClient } from '../../test/support/smtp-client.js';
+import { messageBody, type LoadOutcome, type LoadPlan } from './smtp-bench-client.js';
 
 /** The certificate and key files the servers present. */
 export interface BenchCertificate {
@@ -48,8 +52,8 @@ export class TlsTally {
   }
 }
 
-/** One message over STARTTLS on a new connection; returns the reply to its DATA. */
-export async function sendOverStartTls(port: number, recipient: string, body: string, tally: TlsTally): Promise<string> {
+/** One message over STARTTLS on a new connection; returns the reply to its DATA and when it came (performance.now()). */
+async function sendOverStartTls(port: number, recipient: string, body: string, tally: TlsTally): Promise<{ reply: string; at: number }> {
   const { client, greeting } = await SmtpClient.open(port);
   if (!greeting.startsWith('220')) throw new Error(`greeting: ${greeting}`);
   const ehlo = await client.command('EHLO bench.example');
@@ -61,6 +65,31 @@ export async function sendOverStartTls(port: number, recipient: string, body: st
   const again = await client.command('EHLO bench.example');
   if (!again.startsWith('250')) throw new Error(`EHLO after STARTTLS: ${again}`);
   const reply = await client.send('bench@example.org', [recipient], body);
+  const at = performance.now();
   await client.quit();
-  return reply;
+  return { reply, at };
+}
+
+/** Sends the plan's messages each on a connection of its own with STARTTLS, tallying the handshakes. */
+export async function runTlsLoad(plan: LoadPlan, tally: TlsTally): Promise<LoadOutcome> {
+  const body = messageBody(plan.bytes, plan.recipient);
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  let acceptedAt = performance.now();
+  let next = 0;
+  const session = async (): Promise<void> => {
+    for (let n = next++; n < plan.messages; n = next++) {
+      const t0 = performance.now();
+      const sent = await sendOverStartTls(plan.port, plan.recipient, body, tally).catch((err: Error) => ({ reply: `(${err.message})`, at: 0 }));
+      if (!sent.reply.startsWith('250')) {
+        failures.push(`message ${n}: ${sent.reply.replace(/\n/g, ' | ')}`);
+        continue;
+      }
+      acceptedAt = Math.max(acceptedAt, sent.at);
+      latencies.push(sent.at - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: plan.sessions }, session));
+  latencies.sort((a, b) => a - b);
+  return { acceptedAt, latencies, failures };
 }

@@ -1,365 +1,91 @@
 /*
- * smtp-bench - the mail path under load: N concurrent SMTP sessions send M
- * messages of S bytes, either to a local mailbox (mode "local") or to a
- * remote domain relayed to Debian's smtp-sink (mode "relay"), or to the
- * local mailbox one message per connection with STARTTLS on each (mode
- * "tls": connect, EHLO, STARTTLS, EHLO, MAIL/RCPT/DATA, QUIT; both systems
- * present the same RSA-2048 certificate, see smtp-bench-tls.ts); reports
- * accepted msg/s, delivered msg/s (files in the Maildir, or "status=sent"
- * lines in the mail log), p50/p99 transaction latency (in mode "tls" the
- * whole connection, from connect to QUIT) and the peak RSS of all of the
- * system's processes; a message refused or a connection lost fails the run,
- * printing the refusals and the system's mail log warnings. Also printed:
- * the bench client's own CPU per message and how many CPUs the rest of the
- * machine kept busy meanwhile (it is shared). When Debian's postfix is
- * installed the same load runs against a Postfix instance set up the same
- * way (its own configuration and queue folders, another port; Maildir
- * delivery through virtual(8), fsync before 250 and before reporting a
- * delivery, as Petrel; or relayhost to the same smtp-sink; in mode "tls"
- * the same certificate and smtpd_tls_* settings) and the ratios are printed.
- *   npm run build && node dist/bench/smtp/smtp-bench.js [sessions] [messages] [bytes] [local|relay|tls] [rounds]
- * With rounds 2 (the default) the systems run Petrel, Postfix, Postfix,
- * Petrel, so that neither always runs first, and the ratios are of the means.
- * Defaults are the issues' figure: 20 sessions, 10,000 messages of 10 KB.
- * Running the Postfix side needs root, and Postfix insists that a second
- * instance's folder be listed in /etc/postfix/main.cf; the script adds it
- * there (and says so) when it is missing.
+ * smtp-bench - Petrel against Postfix 3.7 under the traffic of an MX, both
+ * started by root as systemd would (smtp-bench-systems.ts: Petrel from the
+ * shipped conf/ with privilege separation, mail_owner petrel; Debian's
+ * Postfix from its shipped master.cf as a second instance), both delivering
+ * with local(8) into a real user's ~/Maildir/ with an fsync before the 250
+ * and before a delivery is reported.
+ *   npm run build && node dist/bench/smtp/smtp-bench.js [mode] [--messages N]
+ *     [--sessions N] [--size BYTES] [--rounds 1|2] [--client node|smtp-source]
+ * Defaults: mode mx, 5000 messages of 10,240 bytes of payload, 20 sessions in
+ * parallel, rounds 2. Modes:
+ *   mx      one message per connection (connect, banner, EHLO, MAIL, RCPT,
+ *           DATA, QUIT), end to end into the Maildir;
+ *   accept  the same with local deliveries held (defer_transports = local on
+ *           both), so only the acceptance is measured (and its CPU counted
+ *           until every message has reached the deferred queue);
+ *   reuse   each session's messages all over one long-lived connection;
+ *   relay   one message per connection, relayhost to Debian's smtp-sink;
+ *   tls     one message per connection with STARTTLS on each
+ *           (smtp-bench-tls.ts: the same RSA-2048 certificate on both).
+ * Printed for each run and for the means: accepted msg/s (messages / time
+ * to the last 250 after DATA), delivered msg/s (messages / time until the
+ * last file is in Maildir/new, or the last "status=sent" in the mail log in
+ * mode relay), p50/p99 latency from the connect to the 250 after DATA, CPU
+ * ms per message of the whole instance and by process name, the peak PSS of
+ * the whole instance (master and every descendant, sampled every 200 ms),
+ * and the PSS by process name idle (a second after the start) and at its
+ * peak (smtp-bench-proc.ts); then the Petrel/Postfix ratios. Also printed,
+ * and counted in neither system: the load generator's own CPU per message
+ * (smtp-bench-client.ts: a lean raw-socket client, or Debian's smtp-source
+ * with --client smtp-source, which gives no latencies), the bench's
+ * sampling, and how many CPUs the rest of the (shared) machine kept busy.
+ * With rounds 2 the systems run Petrel, Postfix, Postfix, Petrel (ABBA), so
+ * that neither always runs first, and the ratios are of the means. Needs
+ * root (both systems start as root, and the bench creates the accounts
+ * petrel and petrelbench when missing) and Debian's postfix for the
+ * Postfix side; a message refused or a connection lost fails the run,
+ * printing the refusals and the system's mail log warnings.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { freePort } from '../../test/support/instance.js';
-import { SmtpClient } from '../../test/support/smtp-client.js';
-import { makeCertificate, sendOverStartTls, tlsMainCf, TlsTally, type BenchCertificate } from './smtp-bench-tls.js';
+import { quantile, runLoad, runSmtpSource, type LoadOutcome, type LoadPlan } from './smtp-bench-client.js';
+import { CLOCK_TICKS, InstanceSampler, machineBusyTicks, reapedChildTicks } from './smtp-bench-proc.js';
+import { meanOf, showComparison, showRun, type RunResult } from './smtp-bench-report.js';
+import { allowPostfixInstances, ensureAccounts, moveBenchHome, petrelSystem, postfixConfigDir, postfixSystem, type BenchSystem, type Mode, type RunSetting } from './smtp-bench-systems.js';
+import { makeCertificate, runTlsLoad, TlsTally } from './smtp-bench-tls.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const sessions = Number(process.argv[2] ?? 20);
-const messages = Number(process.argv[3] ?? 10_000);
-const bytes = Number(process.argv[4] ?? 10_240);
-const mode = process.argv[5] ?? 'local';
-/** 2 (the default): Petrel, Postfix, Postfix, Petrel, and the means; 1: one run of each. */
-const rounds = Number(process.argv[6] ?? 2);
-if (rounds !== 1 && rounds !== 2) throw new Error(`rounds must be 1 or 2, not ${process.argv[6]}`);
+const MODES: readonly Mode[] = ['mx', 'accept', 'reuse', 'relay', 'tls'];
 const SMTP_SINK = '/usr/sbin/smtp-sink';
-/** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-if (mode !== 'local' && mode !== 'relay' && mode !== 'tls') throw new Error(`mode must be local, relay or tls, not ${mode}`);
 /** The most refusals a failed run prints. */
 const FAILURES_SHOWN = 10;
+/** How long an instance idles after its start before the idle PSS is taken. */
+const IDLE_MS = 1000;
+const FINISH_POLL_MS = 50;
+const FINISH_WAIT_MS = 600_000;
 
-/** One system under test. */
-interface System {
-  readonly name: string;
-  readonly port: number;
-  readonly recipient: string;
-  readonly maillog: string;
-  /** Messages delivered so far. */
-  delivered(): number;
-  start(): void;
-  stop(): void;
-  masterPid(): number | undefined;
-}
-
-interface Result {
-  readonly acceptedPerSecond: number;
-  readonly deliveredPerSecond: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly peakRssMb: number;
-  /** CPU time (user + system) of all of the system's processes per message, in ms. */
-  readonly cpuMsPerMessage: number;
-  /** The same by process name (a daemon's processes together; the master keeps what its exited children used). */
-  readonly cpuByProcess: ReadonlyMap<string, number>;
-  /** CPU time of the bench's own client per message, in ms (the same work for both systems; not in cpuMsPerMessage). */
-  readonly clientCpuMsPerMessage: number;
-  /** CPUs kept busy on average by everything else on the machine during the run (other users, the bench's ps samples). */
-  readonly otherCpus: number;
-  /** What the TLS handshakes negotiated (mode "tls"). */
-  readonly tls?: string;
-}
-
-function pidFrom(path: string): number | undefined {
-  const pid = Number((existsSync(path) ? readFileSync(path, 'utf8') : '').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function rssKb(master: number): number {
-  const out = spawnSync('ps', ['-o', 'rss=', '--pid', String(master), '--ppid', String(master)], { encoding: 'utf8' }).stdout;
-  return out.split('\n').map(Number).filter((n) => n > 0).reduce((a, b) => a + b, 0);
-}
-
-/** User + system clock ticks of one process and its reaped children, from /proc/PID/stat. */
-function processTicks(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime, stime, cutime, cstime are fields 14 to 17 of stat(5); index 0 here is field 3.
-    return [11, 12, 13, 14].reduce((sum, at) => sum + Number(fields[at] ?? 0), 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** What a process is: the daemon's script name for Node processes, the program name otherwise. */
-function processName(pid: number): string {
-  try {
-    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const script = args.find((arg) => arg.endsWith('-main.js'));
-    return script !== undefined ? (script.split('/').pop() as string).replace('-main.js', '') : readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '?';
-  }
-}
-
-/** CPU clock ticks used so far by master and every process it started (living or reaped), by process name. */
-function systemTicks(master: number): Map<string, number> {
-  const children = spawnSync('ps', ['-o', 'pid=', '--ppid', String(master)], { encoding: 'utf8' }).stdout;
-  const byName = new Map<string, number>();
-  for (const pid of [master, ...children.split('\n').map(Number).filter((n) => n > 0)]) {
-    const name = processName(pid);
-    byName.set(name, (byName.get(name) ?? 0) + processTicks(pid));
-  }
-  return byName;
-}
-
-/** Clock ticks the whole machine has spent busy (all CPUs, anything but idle and I/O wait), from /proc/stat. */
-function machineBusyTicks(): number {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.split(/\s+/).slice(1).map(Number) ?? [];
-  // user nice system idle iowait irq softirq steal: all but idle (3) and iowait (4).
-  return [0, 1, 2, 5, 6, 7].reduce((sum, at) => sum + (cpu[at] ?? 0), 0);
-}
-
-function body(n: number): string {
-  const line = 'The quick brown fox jumps over the lazy dog, again and again. 0123456789\n';
-  const filler = line.repeat(Math.ceil(bytes / line.length)).slice(0, Math.max(0, bytes - 60));
-  return `Subject: bench ${n}\nFrom: bench@example.org\n\n${filler}`;
-}
-
-async function load(system: System): Promise<Result> {
-  let next = 0;
-  const latencies: number[] = [];
-  let peak = 0;
-  const sampler = setInterval(() => {
-    const pid = system.masterPid();
-    if (pid !== undefined) peak = Math.max(peak, rssKb(pid));
-  }, 200);
-  // A failed run throws before clearing it; it must not keep the process alive then.
-  sampler.unref();
-  const master = system.masterPid();
-  if (master === undefined) throw new Error(`${system.name}: no master pid`);
-  const ticksBefore = systemTicks(master);
-  const tally = mode === 'tls' ? new TlsTally() : undefined;
-  const failures: string[] = [];
-  /** Sends message n (in its own STARTTLS connection in mode "tls"), timing it and noting a refusal or a lost connection. */
-  const sendTimed = async (n: number, send: () => Promise<string>): Promise<void> => {
-    const t0 = process.hrtime.bigint();
-    const reply = await send().catch((err: Error) => `(${err.message})`);
-    if (reply.startsWith('250')) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    else failures.push(`message ${n}: ${reply.replace(/\n/g, ' | ')}`);
-  };
-  const clientCpuBefore = process.cpuUsage();
-  const busyBefore = machineBusyTicks();
-  const started = Date.now();
-  await Promise.all(
-    Array.from({ length: sessions }, async () => {
-      if (tally !== undefined) {
-        for (let n = next++; n < messages; n = next++) await sendTimed(n, () => sendOverStartTls(system.port, system.recipient, body(n), tally));
-        return;
-      }
-      const { client } = await SmtpClient.open(system.port);
-      await client.command('EHLO bench.example');
-      for (let n = next++; n < messages; n = next++) {
-        if (client.isClosed) failures.push(`message ${n}: not sent, the session's connection had closed`);
-        else await sendTimed(n, () => client.send('bench@example.org', [system.recipient], body(n)));
-      }
-      await client.quit();
-    }),
-  );
-  const accepted = Date.now();
-  if (failures.length > 0) {
-    const shown = failures.slice(0, FAILURES_SHOWN).join('\n  ');
-    throw new Error(`${system.name}: ${failures.length} of ${messages} messages not accepted:\n  ${shown}`);
-  }
-  for (;;) {
-    const count = system.delivered();
-    if (count >= messages) break;
-    if (Date.now() - accepted > 600_000) throw new Error(`${system.name}: only ${count} of ${messages} delivered after 10 minutes`);
-    await sleep(100);
-  }
-  const delivered = Date.now();
-  const ticksAfter = systemTicks(master);
-  const clientCpu = process.cpuUsage(clientCpuBefore);
-  const clientMs = (clientCpu.user + clientCpu.system) / 1000;
-  const busyMs = (machineBusyTicks() - busyBefore) * (1000 / CLOCK_TICKS);
-  const cpuByProcess = new Map<string, number>();
-  for (const [name, ticks] of ticksAfter) cpuByProcess.set(name, ((ticks - (ticksBefore.get(name) ?? 0)) * (1000 / CLOCK_TICKS)) / messages);
-  const cpuMsPerMessage = [...cpuByProcess.values()].reduce((a, b) => a + b, 0);
-  clearInterval(sampler);
-  latencies.sort((a, b) => a - b);
-  const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return {
-    acceptedPerSecond: messages / ((accepted - started) / 1000),
-    deliveredPerSecond: messages / ((delivered - started) / 1000),
-    p50: pick(0.5),
-    p99: pick(0.99),
-    peakRssMb: peak / 1024,
-    cpuMsPerMessage,
-    cpuByProcess,
-    clientCpuMsPerMessage: clientMs / messages,
-    otherCpus: Math.max(0, busyMs - cpuMsPerMessage * messages - clientMs) / (delivered - started),
-    ...(tally === undefined ? {} : { tls: tally.toString() }),
-  };
-}
-
-/** "status=sent" lines in a mail log: deliveries the system reported. */
-function sentInLog(path: string): number {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('status=sent').length - 1 : 0;
-}
-
-/** The files in a Maildir's new/. */
-function inMaildir(dir: string): number {
-  const newDir = join(dir, 'new');
-  return existsSync(newDir) ? readdirSync(newDir).length : 0;
-}
-
-async function petrel(work: string, sinkPort: number | undefined, certificate: BenchCertificate | undefined): Promise<System> {
-  const port = await freePort();
-  const etc = join(work, 'petrel', 'etc');
-  mkdirSync(etc, { recursive: true });
-  const queue = join(work, 'petrel', 'queue');
-  const mail = join(work, 'petrel', 'mail');
-  writeFileSync(join(etc, 'main.cf'), [
-    'myhostname = bench.localdomain',
-    'mydestination = $myhostname, localhost',
-    'inet_interfaces = 127.0.0.1',
-    'mynetworks = 127.0.0.0/8',
-    `queue_directory = ${queue}`,
-    `mail_spool_directory = ${mail}/`,
-    `maillog_file = ${join(work, 'petrel', 'maillog')}`,
-    `mail_owner = ${userInfo().username}`,
-    'alias_maps =',
-    'local_recipient_maps =',
-    // The Postfix side delivers through virtual(8), 20 at a time to the one domain (its default); local's
-    // default is 2 at a time per user, so the same concurrency is set here for a like-for-like run.
-    'local_destination_concurrency_limit = 20',
-    ...(sinkPort === undefined ? [] : [`relayhost = [127.0.0.1]:${sinkPort}`]),
-    ...(certificate === undefined ? [] : tlsMainCf(certificate)),
-    '',
-  ].join('\n'));
-  writeFileSync(
-    join(etc, 'master.cf'),
-    [`127.0.0.1:${port} inet n - n - - smtpd`, 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr', 'bounce unix - - n - 0 bounce', 'local unix - n n - - local', 'smtp unix - - n - - smtp', ''].join('\n'),
-  );
-  const petrelBin = join(ROOT, 'bin', 'petrel');
-  const maillog = join(work, 'petrel', 'maillog');
-  return {
-    name: 'Petrel',
-    port,
-    recipient: sinkPort === undefined ? 'sink@localhost' : 'sink@remote.test',
-    maillog,
-    delivered: () => (sinkPort === undefined ? inMaildir(join(mail, 'sink')) : sentInLog(maillog)),
-    start: () => execFileSync(petrelBin, ['-c', etc, 'start']),
-    stop: () => void spawnSync(petrelBin, ['-c', etc, 'stop']),
-    masterPid: () => pidFrom(join(queue, 'pid', 'master.pid')),
-  };
-}
-
-function ensureAlternateDirectory(dir: string): void {
-  const mainCf = '/etc/postfix/main.cf';
-  const text = existsSync(mainCf) ? readFileSync(mainCf, 'utf8') : '';
-  if (text.includes(dir)) return;
-  console.log(`(adding ${dir} to alternate_config_directories and /tmp to maillog_file_prefixes in ${mainCf}: Postfix requires it for a second instance)`);
-  // Debian's "No configuration" install leaves no main.cf at all.
-  if (!existsSync(mainCf)) writeFileSync(mainCf, '');
-  execFileSync('postconf', ['-c', '/etc/postfix', '-e', `alternate_config_directories = ${dir}`, 'maillog_file_prefixes = /var, /dev/stdout, /tmp']);
-}
-
-async function postfix(work: string, sinkPort: number | undefined, certificate: BenchCertificate | undefined): Promise<System | undefined> {
-  if (!existsSync('/usr/sbin/postfix') || process.getuid?.() !== 0) return undefined;
-  const port = await freePort();
-  const base = join(work, 'postfix');
-  const etc = join(base, 'etc');
-  for (const dir of [etc, join(base, 'queue'), join(base, 'data'), join(base, 'mail')]) mkdirSync(dir, { recursive: true });
-  const uid = Number(execFileSync('id', ['-u', 'postfix'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postfix'], { encoding: 'utf8' }).trim());
-  chownSync(join(base, 'data'), uid, gid);
-  chownSync(join(base, 'mail'), uid, gid);
-  writeFileSync(join(etc, 'main.cf'), [
-    'compatibility_level = 3.6',
-    `queue_directory = ${join(base, 'queue')}`,
-    `data_directory = ${join(base, 'data')}`,
-    'myhostname = bench.localdomain',
-    'mydestination =',
-    'inet_interfaces = 127.0.0.1',
-    'inet_protocols = ipv4',
-    'mynetworks = 127.0.0.0/8',
-    'smtpd_relay_restrictions = permit_mynetworks, reject',
-    'virtual_mailbox_domains = bench.test',
-    `virtual_mailbox_base = ${join(base, 'mail')}`,
-    'virtual_mailbox_maps = static:sink/',
-    `virtual_uid_maps = static:${uid}`,
-    `virtual_gid_maps = static:${gid}`,
-    `maillog_file = ${join(base, 'maillog')}`,
-    'maillog_file_prefixes = /tmp, /var',
-    ...(sinkPort === undefined ? [] : [`relayhost = [127.0.0.1]:${sinkPort}`]),
-    ...(certificate === undefined ? [] : tlsMainCf(certificate)),
-    '',
-  ].join('\n'));
-  const master = readFileSync('/usr/share/postfix/master.cf.dist', 'utf8')
-    .replace(/^smtp +inet .*$/m, `127.0.0.1:${port} inet n - n - - smtpd`)
-    .replace(/^([a-z0-9-]+ +(?:unix|inet|unix-dgram) +[-yn] +[-yn] +)y/gm, '$1n');
-  writeFileSync(join(etc, 'master.cf'), master);
-  ensureAlternateDirectory(etc);
-  execFileSync('postfix', ['-c', etc, 'set-permissions'], { stdio: 'ignore' });
-  return {
-    name: 'Postfix',
-    port,
-    recipient: sinkPort === undefined ? 'sink@bench.test' : 'sink@remote.test',
-    maillog: join(base, 'maillog'),
-    delivered: () => (sinkPort === undefined ? inMaildir(join(base, 'mail', 'sink')) : sentInLog(join(base, 'maillog'))),
-    start: () => {
-      const started = spawnSync('postfix', ['-c', etc, 'start'], { encoding: 'utf8' });
-      if (started.status !== 0) {
-        const log = existsSync(join(base, 'maillog')) ? readFileSync(join(base, 'maillog'), 'utf8') : '(no log)';
-        throw new Error(`postfix start failed: ${started.stderr}\n${log.split('\n').slice(-5).join('\n')}`);
-      }
-    },
-    stop: () => void spawnSync('postfix', ['-c', etc, 'stop']),
-    masterPid: () => pidFrom(join(base, 'queue', 'pid', 'master.pid')),
-  };
-}
-
-/** The mean of each figure over runs (the CPU by process: of every process seen). */
-function mean(runs: readonly Result[]): Result | undefined {
-  if (runs.length === 0) return undefined;
-  const avg = (pick: (r: Result) => number): number => runs.reduce((sum, r) => sum + pick(r), 0) / runs.length;
-  const names = new Set(runs.flatMap((r) => [...r.cpuByProcess.keys()]));
-  return {
-    acceptedPerSecond: avg((r) => r.acceptedPerSecond),
-    deliveredPerSecond: avg((r) => r.deliveredPerSecond),
-    p50: avg((r) => r.p50),
-    p99: avg((r) => r.p99),
-    peakRssMb: avg((r) => r.peakRssMb),
-    cpuMsPerMessage: avg((r) => r.cpuMsPerMessage),
-    cpuByProcess: new Map([...names].map((name) => [name, avg((r) => r.cpuByProcess.get(name) ?? 0)])),
-    clientCpuMsPerMessage: avg((r) => r.clientCpuMsPerMessage),
-    otherCpus: avg((r) => r.otherCpus),
-  };
-}
-
-function show(name: string, r: Result, label = ''): void {
-  console.log(
-    `${`${name}${label === '' ? '' : ` ${label}`}`.padEnd(13)} accepted ${r.acceptedPerSecond.toFixed(0).padStart(6)} msg/s  delivered ${r.deliveredPerSecond.toFixed(0).padStart(6)} msg/s  ` +
-      `latency p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms  peak RSS ${r.peakRssMb.toFixed(0)} MB  CPU ${r.cpuMsPerMessage.toFixed(2)} ms/msg`,
-  );
-  const parts = [...r.cpuByProcess].filter(([, ms]) => ms >= 0.005).sort((a, b) => b[1] - a[1]);
-  console.log(`${''.padEnd(13)} CPU ms/msg by process: ${parts.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ')} (bench client ${r.clientCpuMsPerMessage.toFixed(2)}, not counted)`);
-  console.log(`${''.padEnd(13)} other load on the machine meanwhile: ${r.otherCpus.toFixed(2)} CPUs busy on average`);
-  if (r.tls !== undefined) console.log(`${''.padEnd(13)} TLS: ${r.tls}`);
-}
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    messages: { type: 'string', default: '5000' },
+    sessions: { type: 'string', default: '20' },
+    size: { type: 'string', default: '10240' },
+    rounds: { type: 'string', default: '2' },
+    client: { type: 'string', default: 'node' },
+  },
+});
+const mode = (positionals[0] ?? 'mx') as Mode;
+if (!MODES.includes(mode) || positionals.length > 1) throw new Error(`usage: smtp-bench.js [${MODES.join('|')}] [--messages N] [--sessions N] [--size BYTES] [--rounds 1|2] [--client node|smtp-source]`);
+const count = (name: 'messages' | 'sessions' | 'size'): number => {
+  const value = Number(options[name]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number above 0, not ${options[name]}`);
+  return value;
+};
+const messages = count('messages');
+const sessions = count('sessions');
+const bytes = count('size');
+const rounds = Number(options.rounds);
+if (rounds !== 1 && rounds !== 2) throw new Error(`--rounds must be 1 or 2, not ${options.rounds}`);
+const client = options.client;
+if (client !== 'node' && client !== 'smtp-source') throw new Error(`--client must be node or smtp-source, not ${client}`);
+if (client === 'smtp-source' && mode === 'tls') throw new Error('smtp-source speaks no STARTTLS: mode tls needs --client node');
 
 /** The warnings, errors and rejections of a mail log, for a run that failed. */
 function logProblems(path: string): string[] {
@@ -367,11 +93,72 @@ function logProblems(path: string): string[] {
   return text.split('\n').filter((line) => /warning:|error:|fatal:|panic:|reject:|lost connection|timeout after/.test(line));
 }
 
-async function run(system: System): Promise<Result> {
+function sendLoad(plan: LoadPlan, tally: TlsTally | undefined): Promise<LoadOutcome> {
+  if (tally !== undefined) return runTlsLoad(plan, tally);
+  return client === 'smtp-source' ? runSmtpSource(plan) : runLoad(plan);
+}
+
+/** Resolves when the system is done with every message (see BenchSystem.finished), with when that was seen. */
+async function finishing(system: BenchSystem, started: number): Promise<number> {
+  for (;;) {
+    const finished = system.finished();
+    if (finished >= messages) return performance.now();
+    if (performance.now() - started > FINISH_WAIT_MS) throw new Error(`${system.name}: only ${finished} of ${messages} done with after ${FINISH_WAIT_MS / 60_000} minutes`);
+    await sleep(FINISH_POLL_MS);
+  }
+}
+
+/** Loads a started system and measures it. */
+async function measure(system: BenchSystem): Promise<RunResult> {
+  await sleep(IDLE_MS);
+  const master = system.masterPid();
+  if (master === undefined) throw new Error(`${system.name}: no master pid`);
+  const sampler = new InstanceSampler(master);
+  const idle = sampler.pssNow();
+  const tally = mode === 'tls' ? new TlsTally() : undefined;
+  const plan: LoadPlan = { port: system.port, sessions, messages, bytes, recipient: system.recipient, reuse: mode === 'reuse' };
+  sampler.begin();
+  const cpuBefore = process.cpuUsage();
+  const childTicksBefore = reapedChildTicks();
+  const busyBefore = machineBusyTicks();
+  const started = performance.now();
+  const outcome = await sendLoad(plan, tally);
+  const loadCpu = process.cpuUsage(cpuBefore);
+  const samplerAtLoadEnd = sampler.cpuMs();
+  const generatorTicks = reapedChildTicks() - childTicksBefore;
+  if (outcome.failures.length > 0) {
+    const shown = outcome.failures.slice(0, FAILURES_SHOWN).join('\n  ');
+    throw new Error(`${system.name}: ${outcome.failures.length} of ${messages} messages not accepted:\n  ${shown}`);
+  }
+  const finished = await finishing(system, started);
+  const usage = sampler.finish();
+  const ownCpu = process.cpuUsage(cpuBefore);
+  const busyMs = (machineBusyTicks() - busyBefore) * (1000 / CLOCK_TICKS);
+  const cpuByProcess = new Map([...usage.cpuMsByName].map(([name, ms]) => [name, ms / messages]));
+  const instanceMs = [...usage.cpuMsByName.values()].reduce((a, b) => a + b, 0);
+  const generatorMs = (loadCpu.user + loadCpu.system) / 1000 - samplerAtLoadEnd + generatorTicks * (1000 / CLOCK_TICKS);
+  const benchMs = (ownCpu.user + ownCpu.system) / 1000 + generatorTicks * (1000 / CLOCK_TICKS);
+  return {
+    acceptedPerSecond: messages / ((outcome.acceptedAt - started) / 1000),
+    deliveredPerSecond: mode === 'accept' ? undefined : messages / ((finished - started) / 1000),
+    p50: quantile(outcome.latencies, 0.5),
+    p99: quantile(outcome.latencies, 0.99),
+    cpuMsPerMessage: instanceMs / messages,
+    cpuByProcess,
+    peakPssMb: usage.peakPssKb / 1024,
+    idlePss: idle.byName,
+    peakPss: usage.peakPssByName,
+    clientCpuMsPerMessage: generatorMs / messages,
+    samplingCpuMsPerMessage: (benchMs - generatorMs) / messages,
+    otherCpus: Math.max(0, busyMs - instanceMs - benchMs) / (finished - started),
+    ...(tally === undefined ? {} : { tls: tally.toString() }),
+  };
+}
+
+async function run(system: BenchSystem): Promise<RunResult> {
   system.start();
-  await sleep(500);
   try {
-    return await load(system);
+    return await measure(system);
   } catch (err) {
     const problems = logProblems(system.maillog);
     console.log(`${system.name} failed; ${problems.length} warning, error or reject lines in ${system.maillog}${problems.length > 0 ? ':' : ''}`);
@@ -379,6 +166,8 @@ async function run(system: System): Promise<Result> {
     throw err;
   } finally {
     system.stop();
+    // What the run left unwritten should not weigh on the next one.
+    spawnSync('sync');
   }
 }
 
@@ -399,56 +188,69 @@ async function waitForListener(port: number): Promise<void> {
   throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
 
+async function startSink(): Promise<{ sink: ChildProcess; port: number }> {
+  if (!existsSync(SMTP_SINK)) throw new Error(`${SMTP_SINK} is missing: relay mode needs Debian's postfix (its smtp-sink)`);
+  const port = await freePort();
+  // smtp-sink refuses to run as root without a user to become.
+  const sink = spawn(SMTP_SINK, ['-u', 'nobody', `127.0.0.1:${port}`, '256'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForListener(port);
+  return { sink, port };
+}
+
+const HOW: Record<Mode, string> = {
+  mx: 'one per connection, into ~/Maildir',
+  accept: 'one per connection, local deliveries held (defer_transports = local)',
+  reuse: "over each session's one connection, into ~/Maildir",
+  relay: 'one per connection, relayed to smtp-sink',
+  tls: 'one per connection with STARTTLS, into ~/Maildir',
+};
+
 async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('smtp-bench starts both systems as root, as systemd would: run it as root');
+  const postfixInstalled = existsSync('/usr/sbin/postfix');
   const work = mkdtempSync(join(tmpdir(), 'petrel-smtp-bench-'));
-  // Postfix's daemons run as the postfix user and must reach their folders below this one.
+  // The daemons run as petrel, postfix and the bench user, and must reach their folders below this one.
   chmodSync(work, 0o755);
   let sink: ChildProcess | undefined;
-  let sinkPort: number | undefined;
-  if (mode === 'relay') {
-    if (!existsSync(SMTP_SINK)) throw new Error(`${SMTP_SINK} is missing: relay mode needs Debian's postfix (its smtp-sink)`);
-    sinkPort = await freePort();
-    // smtp-sink refuses to run as root without a user to become.
-    const asUser = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
-    sink = spawn(SMTP_SINK, [...asUser, `127.0.0.1:${sinkPort}`, '256'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    await waitForListener(sinkPort);
-  }
-  // One certificate for both systems, so that both sign with the same RSA-2048 key.
-  const certificate = mode === 'tls' ? makeCertificate(work, 'bench.localdomain') : undefined;
-  const how = mode === 'relay' ? 'relayed to smtp-sink' : mode === 'tls' ? 'to one Maildir, each on its own connection with STARTTLS' : 'to one Maildir';
-  console.log(`${sessions} sessions, ${messages} messages of ${bytes} bytes ${how}`);
   try {
+    ensureAccounts(join(work, 'home'));
+    let setting: RunSetting = { mode };
+    if (mode === 'relay') {
+      const started = await startSink();
+      sink = started.sink;
+      setting = { mode, sinkPort: started.port };
+    }
+    // One certificate for both systems, so that both sign with the same RSA-2048 key.
+    if (mode === 'tls') setting = { mode, certificate: makeCertificate(work, 'bench.localdomain') };
+    const generator = client === 'smtp-source' ? "Debian's smtp-source" : 'the bench client';
+    console.log(`mode ${mode}: ${sessions} sessions send ${messages} messages of ${bytes} bytes ${HOW[mode]}, by ${generator}`);
     // Petrel, Postfix, Postfix, Petrel: each system runs as often first as last, so what the
-    // machine carries over from one run to the next (a file system busy with the removals of a
-    // previous run, say) weighs on both alike. Each run has folders of its own.
-    const order = rounds === 1 ? (['Petrel', 'Postfix'] as const) : (['Petrel', 'Postfix', 'Postfix', 'Petrel'] as const);
-    const results = new Map<string, Result[]>();
+    // machine carries over from one run to the next weighs on both alike. Each run has folders of its own.
+    const order = (rounds === 1 ? ['Petrel', 'Postfix'] : ['Petrel', 'Postfix', 'Postfix', 'Petrel']).filter((name) => name === 'Petrel' || postfixInstalled);
+    if (!postfixInstalled) console.log("(Debian's postfix is not installed: Petrel alone, no ratios)");
+    const dirs = order.map((name, k) => join(work, `run${k + 1}-${name.toLowerCase()}`));
+    allowPostfixInstances(dirs.filter((_, k) => order[k] === 'Postfix').map(postfixConfigDir));
+    const results = new Map<string, RunResult[]>();
     for (const [k, name] of order.entries()) {
-      const dir = join(work, `run${k + 1}`);
+      const dir = dirs[k] as string;
       mkdirSync(dir, { mode: 0o755 });
       chmodSync(dir, 0o755);
-      const system = name === 'Petrel' ? await petrel(dir, sinkPort, certificate) : await postfix(dir, sinkPort, certificate);
-      if (system === undefined) {
-        console.log('(Postfix not installed, or not root: no side-by-side figures)');
-        continue;
-      }
+      const home = join(dir, 'home');
+      moveBenchHome(home);
+      const system = name === 'Petrel' ? await petrelSystem(dir, setting, home) : await postfixSystem(dir, setting, home);
       const result = await run(system);
-      show(name, result);
+      showRun(name, result);
       results.set(name, [...(results.get(name) ?? []), result]);
     }
-    const petrelResult = mean(results.get('Petrel') ?? []);
-    const postfixResult = mean(results.get('Postfix') ?? []);
-    if (petrelResult === undefined || postfixResult === undefined) return;
+    const petrel = meanOf(results.get('Petrel') ?? []);
+    const postfix = meanOf(results.get('Postfix') ?? []);
+    if (petrel === undefined || postfix === undefined) return;
     if (rounds > 1) {
-      show('Petrel', petrelResult, 'mean');
-      show('Postfix', postfixResult, 'mean');
+      showRun('Petrel mean', petrel);
+      showRun('Postfix mean', postfix);
     }
-    console.log(
-      `Petrel/Postfix: accepted ${(petrelResult.acceptedPerSecond / postfixResult.acceptedPerSecond).toFixed(2)}x, ` +
-        `delivered ${(petrelResult.deliveredPerSecond / postfixResult.deliveredPerSecond).toFixed(2)}x, ` +
-        `p99 latency ${(petrelResult.p99 / postfixResult.p99).toFixed(2)}x, peak RSS ${(petrelResult.peakRssMb / postfixResult.peakRssMb).toFixed(2)}x, ` +
-        `CPU per message ${(petrelResult.cpuMsPerMessage / postfixResult.cpuMsPerMessage).toFixed(2)}x`,
-    );
+    console.log(`means of ${rounds} run${rounds > 1 ? 's' : ''} each:`);
+    showComparison(petrel, postfix);
   } finally {
     sink?.kill();
     rmSync(work, { recursive: true, force: true });

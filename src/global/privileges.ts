@@ -42,3 +42,13 @@ export class EffectiveUser {
     return section;
   }
 }
+
+/** A runner that starts each piece of work after the previous one has settled (a process that switches effective ids serves one request at a time). */
+export function oneAtATime(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let previous: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = previous.then(fn);
+    previous = next.catch(() => undefined);
+    return next;
+  };
+}

@@ -10,7 +10,7 @@
  */
 import { feedCommand } from '../global/command-feed.js';
 import type { ExitMeaning } from '../global/sysexits.js';
-import type { MessageLines } from './local-write.js';
+import type { MessageLines } from '../global/mailbox-write.js';
 import { messageBytes } from './local-content.js';
 
 /** Who the command runs for. */

@@ -19,15 +19,18 @@ import { parsePasswdLine, type Account } from '../global/accounts.js';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { expandText } from '../global/config/config-expand.js';
 import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
-import type { DeliveryRecipient, DeliveryRequest } from '../global/deliver-clnt.js';
+import type { DeliveryRecipient } from '../global/deliver-clnt.js';
+import type { OpenMessage } from '../global/deliver-recipients.js';
+import { deliveryHeaders } from '../global/delivery-headers.js';
 import { isTemporary, PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
-import { contentLines, type QueueFileInfo } from '../global/queue/queue-file-read.js';
+import { contentLines } from '../global/queue/queue-file-read.js';
 import { splitAliasValue } from '../global/tables/alias-source.js';
 import type { TableList } from '../global/tables/table-list.js';
 import type { LookupTable } from '../global/tables/table.js';
 import { deliverToCommand, type CommandEnv } from './local-command.js';
-import { deliverToMailbox, deliverToPath, type Outcome } from './local-mailbox.js';
+import type { Outcome } from '../global/mailbox-outcome.js';
+import { deliverToMailbox, deliverToPath } from './local-mailbox.js';
 import type { UserRights } from './local-rights.js';
 
 /** What local delivery keeps for its whole life. */
@@ -40,15 +43,6 @@ export interface LocalContext {
   readonly rights: UserRights;
   /** Any parameter's expanded value, for $name in forward_path, luser_relay and mailbox_command. */
   readonly value: (name: string) => string | undefined;
-}
-
-/** One queue file being delivered. */
-export interface LocalMessage {
-  readonly request: DeliveryRequest;
-  /** The queue file, opened before any change of rights. */
-  readonly file: number;
-  readonly info: QueueFileInfo;
-  readonly deliveredTo: ReadonlySet<string>;
 }
 
 type Source = 'alias' | 'forward' | 'include';
@@ -77,18 +71,12 @@ class RecipientDelivery {
 
   constructor(
     private readonly ctx: LocalContext,
-    private readonly msg: LocalMessage,
+    private readonly msg: OpenMessage,
     private readonly rcpt: DeliveryRecipient,
   ) {}
 
-  private headers(): string[] {
-    const out = [`Return-Path: <${this.msg.request.sender}>`, `Delivered-To: ${this.rcpt.address}`];
-    if (this.rcpt.original !== '') out.push(`X-Original-To: ${this.rcpt.original}`);
-    return out;
-  }
-
   private lines(): Generator<Buffer> {
-    return contentLines(this.msg.file, this.msg.info, this.headers());
+    return contentLines(this.msg.file, this.msg.info, deliveryHeaders(this.msg.request.sender, this.rcpt));
   }
 
   /** local(8)'s $name macros for forward_path, luser_relay and mailbox_command. */
@@ -280,6 +268,6 @@ class RecipientDelivery {
 }
 
 /** Delivers one recipient of msg. */
-export function deliverRecipient(ctx: LocalContext, msg: LocalMessage, rcpt: DeliveryRecipient): Promise<Outcome> {
+export function deliverRecipient(ctx: LocalContext, msg: OpenMessage, rcpt: DeliveryRecipient): Promise<Outcome> {
   return new RecipientDelivery(ctx, msg, rcpt).deliver();
 }

@@ -14,24 +14,11 @@ import { join } from 'node:path';
 import type { Account } from '../global/accounts.js';
 import type { Params } from '../global/params/param-registry.js';
 import { deliverToCommand, type CommandEnv } from './local-command.js';
-import { deliverToMaildir } from './local-maildir.js';
-import { deliverToMbox, MailboxLockError, mboxFromLine } from './local-mbox.js';
+import { deliverToMaildir } from '../global/mailbox-maildir.js';
+import { deliverLockOptions, deliverToMbox, mboxFromLine } from '../global/mailbox-mbox.js';
+import { fileFailure, type Outcome } from '../global/mailbox-outcome.js';
 import type { UserRights } from './local-rights.js';
-import { MailboxLimitError, type MessageLines } from './local-write.js';
-
-/** What became of one delivery. */
-export interface Outcome {
-  readonly status: 'sent' | 'deferred' | 'bounced';
-  readonly dsn: string;
-  readonly reason: string;
-}
-
-/** The outcome of a failed file write. */
-export function fileFailure(err: unknown, what: string): Outcome {
-  if (err instanceof MailboxLimitError) return { status: 'bounced', dsn: '5.2.2', reason: `cannot update ${what}: mailbox full` };
-  if (err instanceof MailboxLockError) return { status: 'deferred', dsn: '4.2.0', reason: `cannot update ${what}: unable to lock mailbox` };
-  return { status: 'deferred', dsn: '4.2.0', reason: `cannot update ${what}: ${(err as Error).message}` };
-}
+import type { MessageLines } from '../global/mailbox-write.js';
 
 /**
  * Appends the message to an mbox file or writes it into a Maildir (path
@@ -46,7 +33,7 @@ export async function deliverToPath(params: Params, path: string, sender: string
     }
     await deliverToMbox(path, mboxFromLine(sender, new Date()), lines, {
       sizeLimit: params.mailbox_size_limit,
-      lock: { attempts: params.deliver_lock_attempts, delay: params.deliver_lock_delay * 1000, staleAfter: params.stale_lock_time * 1000 },
+      lock: deliverLockOptions(params),
       owner,
     });
     return { status: 'sent', dsn: '2.0.0', reason: kind === 'file' ? `delivered to file: ${path}` : 'delivered to mailbox' };

@@ -6,15 +6,13 @@
  */
 import type { Socket } from 'node:net';
 import { serveDeliveries, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
-import { logAgentDelivery } from '../global/deliver-log.js';
-import { QUEUE_FILE_DSN, queueFileReason, withQueueFile } from '../global/deliver-queue-file.js';
+import { deliverRecipients } from '../global/deliver-recipients.js';
 import { PetrelError } from '../global/errors.js';
-import { EffectiveUser } from '../global/privileges.js';
+import { EffectiveUser, oneAtATime } from '../global/privileges.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { openTable } from '../global/tables/table-registry.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
-import { deliveredTo } from './local-content.js';
 import { deliverRecipient, runsAsMailOwner, type LocalContext } from './local-deliver.js';
 import { ownRights, rootRights, SINGLE_USER } from './local-rights.js';
 
@@ -22,42 +20,17 @@ let ctx: LocalContext | undefined;
 
 async function serve(socket: Socket, context: LocalContext, retiring: () => boolean): Promise<void> {
   await serveDeliveries(new FramedConnection(socket), context.params.ipc_timeout * 1000, retiring, async (request) => {
-    const results = await (context.rights.exclusive ? oneAtATime(() => deliver(context, request)) : deliver(context, request));
+    const results = await (context.rights.exclusive ? serially(() => deliver(context, request)) : deliver(context, request));
     return { results };
   });
 }
 
-async function deliver(context: LocalContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
-  const deferAll = (dsn: string, reason: string): DeliveryResult[] => request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn, reason }));
-  return withQueueFile(
-    request.queueFile,
-    async (file, info) => {
-      try {
-        const message = { request, file, info, deliveredTo: await deliveredTo(file, info) };
-        const results: DeliveryResult[] = [];
-        for (const rcpt of request.recipients) {
-          const outcome = await deliverRecipient(context, message, rcpt);
-          logAgentDelivery(request, rcpt, { relay: 'local', ...outcome });
-          results.push({ index: rcpt.index, ...outcome });
-        }
-        return results;
-      } catch (err) {
-        // A later fault (reading the Delivered-To headers from the file, an unexpected error) defers the whole request.
-        return deferAll(QUEUE_FILE_DSN, queueFileReason(err));
-      }
-    },
-    deferAll,
-  );
+function deliver(context: LocalContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
+  return deliverRecipients(request, 'local', (message, rcpt) => deliverRecipient(context, message, rcpt));
 }
-
-let previous: Promise<unknown> = Promise.resolve();
 
 /** Runs deliveries one after another (a process that switches effective ids). */
-function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-  const next = previous.then(fn);
-  previous = next.catch(() => undefined);
-  return next;
-}
+const serially = oneAtATime();
 
 runDaemon({
   name: 'local',

@@ -1,7 +1,8 @@
 /*
  * master-child - the master's handle on one worker process: forks the
- * compiled daemon, hands it accepted sockets, counts the connections it is
- * serving, and reports its readiness, retirement and exit. Used by
+ * compiled daemon, sends it the service's listening sockets to accept on
+ * or hands it sockets the master accepted (counting the connections it is
+ * serving), and reports its readiness, load, retirement and exit. Used by
  * master-service.ts; the worker side of the conversation is the skeleton in
  * skeleton.ts.
  */
@@ -9,7 +10,17 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { msg } from '../util/msg.js';
+import type { Listener } from './master-listen.js';
 import { isWorkerMessage, type MasterToWorker } from './master-protocol.js';
+
+/**
+ * V8 settings of every Petrel daemon process (the master's too, see
+ * petrel-control.ts). Node's default young generation grows to 16 MB
+ * semi-spaces per process under load; a daemon's live set per message is
+ * far smaller, and with a dozen processes the default made up most of the
+ * instance's peak PSS (bench/README.md).
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 /** How to start one worker. */
 export interface ChildSpec {
@@ -19,7 +30,11 @@ export interface ChildSpec {
   readonly args: readonly string[];
 }
 
-/** Events: "ready", "slot" (a connection finished), "retire", "exit" (code, signal, servedAny). */
+/**
+ * Events: "ready", "slot" (a connection finished), "load" (an accepting
+ * worker's busy flag changed), "relisten", "retire" (reason), "exit" (code,
+ * signal, servedAny).
+ */
 export class MasterChild extends EventEmitter {
   readonly process: ChildProcess;
   /** Connections handed over and not yet reported done. */
@@ -28,12 +43,16 @@ export class MasterChild extends EventEmitter {
   served = 0;
   ready = false;
   retiring = false;
+  /** An accepting worker that says another process would help. */
+  busy = false;
   private nextId = 1;
   private readonly open = new Set<number>();
 
   constructor(spec: ChildSpec) {
     super();
-    this.process = fork(spec.entry, [...spec.args], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    // The master runs with DAEMON_NODE_FLAGS already; profiling flags it was started with carry over too.
+    const execArgv = [...new Set([...process.execArgv, ...DAEMON_NODE_FLAGS])];
+    this.process = fork(spec.entry, [...spec.args], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     // A worker that fails before it could open the mail log says why on stderr: the master logs it.
     this.process.stderr?.setEncoding('utf8');
     let partial = '';
@@ -76,6 +95,19 @@ export class MasterChild extends EventEmitter {
     });
   }
 
+  /** Sends the service's bound sockets for the worker to accept on, with its share of maxproc (0: no limit). */
+  listen(listeners: readonly Listener[], limit: number): void {
+    for (const { handle, backlog } of listeners) {
+      const message: MasterToWorker = { type: 'listen', limit, backlog };
+      if (this.process.connected) this.process.send(message, handle as never, { keepOpen: true }, () => undefined);
+    }
+  }
+
+  /** Answers a max_idle retirement: the service needs this process, keep running. */
+  stay(): void {
+    this.post({ type: 'stay' });
+  }
+
   /** Sends a wakeup (trigger servers: qmgr, pickup). */
   wakeup(): void {
     this.post({ type: 'wakeup' });
@@ -113,11 +145,16 @@ export class MasterChild extends EventEmitter {
       case 'done':
         this.finish(message.id);
         break;
+      case 'load':
+        this.busy = message.busy;
+        this.emit('load');
+        break;
+      case 'relisten':
+        this.emit('relisten');
+        break;
       case 'retire':
-        this.retiring = true;
-        // The acknowledgement: after it no connection is sent, so the worker may exit once idle.
-        this.post({ type: 'stop' });
-        this.emit('retire');
+        // The service answers with stop() (after which no connection is sent, so the worker may exit once idle) or stay().
+        this.emit('retire', message.reason);
         break;
     }
   }

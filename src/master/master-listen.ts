@@ -4,11 +4,15 @@
  * inet_interfaces (all, loopback-only or a list; IPv4 and/or IPv6 per
  * inet_protocols) or on the host of a "host:port" service name, unix
  * services as sockets in the queue directory's private/ or public/ folder.
- * Follows master(5) and postconf(5) inet_interfaces.
+ * It binds them (as root, before any privilege is dropped) and hands the
+ * bound sockets to master-service.ts. Follows master(5) and postconf(5)
+ * inet_interfaces.
  */
+import { lookup } from 'node:dns/promises';
 import { chmodSync, unlinkSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { bindTcpHandle, bindUnixHandle, type ListenHandle } from '../util/listen-handle.js';
 import { PetrelError } from '../global/errors.js';
 import type { MasterEntry } from '../global/config/master-cf-read.js';
 import type { Params } from '../global/params/param-registry.js';
@@ -57,26 +61,41 @@ export function listenAddresses(entry: MasterEntry, params: Params): ListenAddre
   return interfaceHosts(params).map((host) => ({ kind: 'tcp', host, port: port(entry.service, entry) }));
 }
 
-/** Opens one listener; rejects with a clear error when the address is taken or not allowed. */
-export function listen(address: ListenAddress): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer({ pauseOnConnect: true });
-    server.once('error', (err) => {
-      const where = address.kind === 'tcp' ? `${address.host}:${address.port}` : address.path;
-      reject(new PetrelError('config', `bind ${where}: ${err.message}`, { cause: err }));
-    });
+/** The listen(2) backlog of each kind of listener. */
+const LISTEN_BACKLOG = { tcp: 511, unix: 128 } as const;
+
+/** A bound socket and the backlog whoever accepts on it listens with. */
+export interface Listener {
+  readonly handle: ListenHandle;
+  readonly backlog: number;
+}
+
+/** Where an address is, for error messages. */
+export function describeAddress(address: ListenAddress): string {
+  return address.kind === 'tcp' ? `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}` : address.path;
+}
+
+/**
+ * Binds one listener (a host name is looked up first); rejects with a clear
+ * error when the address is taken, unknown or not allowed. The socket starts
+ * listening when a worker (or, for services the master hands connections to,
+ * the master) accepts on it: see listen-handle.ts.
+ */
+export async function bindListener(address: ListenAddress): Promise<Listener> {
+  try {
     if (address.kind === 'unix') {
       try {
         unlinkSync(address.path);
       } catch {
         // no stale socket to remove
       }
-      server.listen(address.path, 128, () => {
-        chmodSync(address.path, 0o666);
-        resolve(server);
-      });
-    } else {
-      server.listen({ host: address.host, port: address.port, backlog: 511, ipv6Only: false }, () => resolve(server));
+      const handle = bindUnixHandle(address.path);
+      chmodSync(address.path, 0o666);
+      return { handle, backlog: LISTEN_BACKLOG.unix };
     }
-  });
+    const host = isIP(address.host) !== 0 ? address.host : (await lookup(address.host)).address;
+    return { handle: bindTcpHandle(host, address.port), backlog: LISTEN_BACKLOG.tcp };
+  } catch (err) {
+    throw new PetrelError('config', `bind ${describeAddress(address)}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -12,7 +12,6 @@
  */
 import { closeSync, writeSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfigDir } from '../global/config/config-dir.js';
 import { configProblems } from '../global/config-problems.js';
@@ -27,15 +26,17 @@ import { openMaillog, type Maillog } from '../util/maillog.js';
 import { msg, setMsgSink, setProgramName, stderrSink } from '../util/msg.js';
 import { lockMaster } from './master-lock.js';
 import { MasterService } from './master-service.js';
-import { addressKey, openListeners, planServices, type PlannedService } from './master-services.js';
+import { listenerKey, openListeners, planServices, type PlannedService } from './master-services.js';
 
 /** Seconds a worker gets to finish after SIGTERM before it is killed. */
 const STOP_GRACE_SECONDS = 10;
+/** Seconds the master waits at start for the first process of each accepting service to accept. */
+const START_WAIT_SECONDS = 30;
 
 interface Running {
   readonly service: MasterService;
-  readonly servers: Server[];
-  readonly addresses: string;
+  /** listenerKey() of the planned service: a reload that changes it reopens the listeners. */
+  readonly listeners: string;
 }
 
 /** The configuration, what the master would run, and the settings it must refuse to run with. */
@@ -63,17 +64,28 @@ async function refuseToStart(problems: readonly string[], log: Maillog, logsToFi
 }
 
 async function start(running: Map<string, Running>, planned: PlannedService): Promise<void> {
-  const servers = await openListeners(planned);
-  const service = new MasterService(planned.spec);
-  for (const server of servers) server.on('connection', (socket) => service.accept(socket));
-  running.set(planned.spec.key, { service, servers, addresses: addressKey(planned.addresses) });
+  const service = new MasterService(planned.spec, await openListeners(planned));
+  running.set(planned.spec.key, { service, listeners: listenerKey(planned) });
+}
+
+/** Waits until every service takes connections (workers of accepting services listen), or says which do not yet. */
+async function acceptingEverywhere(running: Map<string, Running>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), START_WAIT_SECONDS * 1000);
+  });
+  const pending = new Set(running.keys());
+  const all = Promise.all([...running].map(([key, { service }]) => service.started.then(() => pending.delete(key))));
+  if ((await Promise.race([all, timeout])) === 'timeout') {
+    msg.warn(`no process of ${[...pending].join(', ')} accepts connections after ${START_WAIT_SECONDS} seconds; starting anyway`);
+  }
+  clearTimeout(timer);
 }
 
 async function stopService(running: Map<string, Running>, key: string): Promise<void> {
   const entry = running.get(key);
   if (entry === undefined) return;
   running.delete(key);
-  for (const server of entry.servers) server.close();
   await entry.service.stop(STOP_GRACE_SECONDS);
 }
 
@@ -97,7 +109,7 @@ async function reload(running: Map<string, Running>, configDir: string): Promise
   for (const key of [...running.keys()]) {
     const next = wanted.get(key);
     const current = running.get(key) as Running;
-    if (next === undefined || addressKey(next.addresses) !== current.addresses) await stopService(running, key);
+    if (next === undefined || listenerKey(next) !== current.listeners) await stopService(running, key);
   }
   for (const planned of plan) {
     const current = running.get(planned.spec.key);
@@ -148,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
       msg.fatal(`service ${service.spec.key}: ${(err as Error).message}`);
     }
   }
+  await acceptingEverywhere(running);
   msg.info(`daemon started -- version ${params.mail_version}, configuration ${configDir}`);
   // -w (petrel start): tell the starter on descriptor 3 that every listener is open.
   if (notifyReady) {

@@ -1,15 +1,25 @@
 /*
- * master-service - runs one master.cf service: takes the connections its
- * listeners accept, hands each to the least busy worker process, starts
- * processes on demand (never more than the CPU count, and only when the ones
- * running carry their share of maxproc), keeps at most maxproc connections in
- * service at once (the rest wait, paused), sends wakeup triggers, and
- * throttles a service whose processes die at start-up for
+ * master-service - runs one master.cf service, in one of two ways.
+ * An accepting service (inet services, and the resident trigger services
+ * qmgr and pickup) has its bound sockets sent to every worker process,
+ * which accepts on them itself: the master is never in the path of a
+ * connection. It keeps one process running (it cannot see a waiting
+ * connection without accepting it), starts another while every running one
+ * says it is busy (never more than the CPU count), and gives each process
+ * its share of maxproc as a connection limit. For the other services the
+ * master accepts each connection and hands it to the least busy worker,
+ * starting processes on demand (only when the ones running carry their
+ * share of maxproc) and keeping at most maxproc connections in service at
+ * once (the rest wait, paused): their clients keep connections for the next
+ * request (ipc-pool.ts), so few go through the master. Both send wakeup
+ * triggers and throttle a service whose processes die at start-up for
  * service_throttle_time, as Postfix's master(8) does. Used by master-main.ts.
  */
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { acceptOn } from '../util/listen-handle.js';
 import { msg } from '../util/msg.js';
 import { MasterChild, type ChildSpec } from './master-child.js';
+import type { Listener } from './master-listen.js';
 
 /** One service as the master runs it. */
 export interface ServiceSpec {
@@ -23,6 +33,8 @@ export interface ServiceSpec {
   readonly processCap: number;
   /** Seconds to pause a service whose processes fail at start-up. */
   readonly throttleTime: number;
+  /** Workers accept on the listeners themselves (else the master accepts and hands each connection over). */
+  readonly accepting: boolean;
   readonly child: ChildSpec;
 }
 
@@ -39,9 +51,30 @@ export class MasterService {
   private stopping = false;
 
   private readonly healTimer: NodeJS.Timeout;
+  /** The master's own servers on the listeners of a service it hands connections over for. */
+  private readonly servers: Server[] = [];
+  private settleStart: () => void = () => undefined;
+  /** Resolves once connections are taken: at once when the master accepts, else when a worker accepts (or could not start). */
+  readonly started: Promise<void>;
 
-  constructor(private spec: ServiceSpec) {
+  /** Takes ownership of the bound listeners: they are closed when the service stops. */
+  constructor(
+    private spec: ServiceSpec,
+    private readonly listeners: readonly Listener[],
+  ) {
+    this.started = new Promise((resolve) => {
+      this.settleStart = resolve;
+    });
+    if (!spec.accepting || listeners.length === 0) this.settleStart();
+    if (!spec.accepting) {
+      for (const { handle, backlog } of listeners) {
+        const server = acceptOn(handle, backlog, (socket) => this.accept(socket));
+        server.on('error', (err) => msg.warn(`service ${spec.key}: accept: ${err.message}`));
+        this.servers.push(server);
+      }
+    }
     this.startWakeups();
+    this.keepAccepting();
     // Connections must never wait for an event that was missed: look at the waiting ones every second.
     this.healTimer = setInterval(() => {
       if (this.waiting.length > 0) this.drain();
@@ -64,8 +97,8 @@ export class MasterService {
     return total;
   }
 
-  /** Takes a connection a listener accepted. */
-  accept(socket: Socket): void {
+  /** Takes a connection the master's own server accepted. */
+  private accept(socket: Socket): void {
     if (this.stopping) {
       socket.destroy();
       return;
@@ -85,13 +118,18 @@ export class MasterService {
     for (const child of this.children) child.stop();
     this.stopWakeups();
     this.startWakeups();
+    this.keepAccepting();
     this.drain();
   }
 
   /** Stops taking work and asks every process to exit; resolves when all have. */
   async stop(graceSeconds: number): Promise<void> {
     this.stopping = true;
+    this.settleStart();
     clearInterval(this.healTimer);
+    // The workers keep their own copies of the sockets until they exit.
+    if (this.spec.accepting) for (const { handle } of this.listeners) handle.close();
+    for (const server of this.servers.splice(0)) server.close();
     this.stopWakeups();
     clearTimeout(this.throttleTimer);
     for (const socket of this.waiting.splice(0)) socket.destroy();
@@ -109,7 +147,31 @@ export class MasterService {
     return Math.max(1, Math.ceil(limit / this.spec.processCap));
   }
 
+  /**
+   * An accepting service keeps one process running, and starts another
+   * while every running one is busy, up to the process cap.
+   */
+  private keepAccepting(): void {
+    if (!this.spec.accepting || this.stopping || Date.now() < this.throttledUntil) return;
+    let usable = 0;
+    let allBusy = true;
+    for (const child of this.children) {
+      if (child.retiring) continue;
+      // One start at a time: a process still starting will take its share.
+      if (!child.ready) return;
+      usable++;
+      if (!child.busy) allBusy = false;
+    }
+    if (usable === 0 || (allBusy && usable < this.spec.processCap)) this.spawn();
+  }
+
+  /** What an accepting worker may serve at once: its share of maxproc, or no limit for trigger services. */
+  private get connectionLimit(): number {
+    return this.spec.wakeup > 0 || this.spec.maxproc === 0 ? 0 : this.perProcessShare;
+  }
+
   private drain(): void {
+    if (this.spec.accepting) return;
     while (this.waiting.length > 0) {
       if (this.spec.maxproc > 0 && this.active >= this.spec.maxproc) return;
       const child = this.pickChild();
@@ -142,9 +204,17 @@ export class MasterService {
     if (this.stopping || Date.now() < this.throttledUntil) return undefined;
     const child = new MasterChild(this.spec.child);
     this.children.add(child);
-    child.on('ready', () => this.drain());
+    if (this.spec.accepting) child.listen(this.listeners, this.connectionLimit);
+    child.on('ready', () => {
+      this.settleStart();
+      this.drain();
+    });
     child.on('slot', () => this.drain());
-    child.on('retire', () => this.drain());
+    child.on('load', () => this.keepAccepting());
+    child.on('relisten', () => {
+      if (child.usable) child.listen(this.listeners, this.connectionLimit);
+    });
+    child.on('retire', (reason: string) => this.onRetire(child, reason));
     child.on('exit', (code: number | null, signal: string | null, servedAny: boolean) =>
       this.onExit(child, code, signal, servedAny),
     );
@@ -164,17 +234,31 @@ export class MasterService {
     }
     if (!clean && !servedAny && !child.ready && !this.stopping) this.throttle(entry);
     if (this.stopping) return;
-    if (this.spec.wakeup > 0 && this.usableCount() === 0) this.spawn();
+    if (this.spec.wakeup > 0 && !this.spec.accepting && this.usableCount() === 0) this.spawn();
+    this.keepAccepting();
+    this.drain();
+  }
+
+  /** A worker retiring on its own: let it go, unless it is the last accepting process and only idle. */
+  private onRetire(child: MasterChild, reason: string): void {
+    if (this.spec.accepting && reason === 'max_idle' && !this.stopping && child.usable && this.usableCount() === 1) {
+      child.stay();
+      return;
+    }
+    child.stop();
+    this.keepAccepting();
     this.drain();
   }
 
   private throttle(entry: string): void {
     msg.warn(`${entry}: bad command startup -- throttling`);
+    this.settleStart();
     this.throttledUntil = Date.now() + this.spec.throttleTime * 1000;
     clearTimeout(this.throttleTimer);
     this.throttleTimer = setTimeout(() => {
       this.throttledUntil = 0;
-      if (this.spec.wakeup > 0 && this.usableCount() === 0) this.spawn();
+      if (this.spec.wakeup > 0 && !this.spec.accepting && this.usableCount() === 0) this.spawn();
+      this.keepAccepting();
       this.drain();
     }, this.spec.throttleTime * 1000);
   }
@@ -182,7 +266,7 @@ export class MasterService {
   /** Trigger services are resident: one process from the start, woken every `wakeup` seconds. */
   private startWakeups(): void {
     if (this.spec.wakeup <= 0) return;
-    if (this.usableCount() === 0) this.spawn();
+    if (!this.spec.accepting && this.usableCount() === 0) this.spawn();
     this.wakeupTimer = setInterval(() => {
       for (const child of this.children) if (child.usable) child.wakeup();
     }, this.spec.wakeup * 1000);

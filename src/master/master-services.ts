@@ -12,11 +12,10 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:net';
 import type { MasterEntry } from '../global/config/master-cf-read.js';
 import type { Params } from '../global/params/param-registry.js';
 import { msg } from '../util/msg.js';
-import { listen, listenAddresses, type ListenAddress } from './master-listen.js';
+import { bindListener, listenAddresses, type ListenAddress, type Listener } from './master-listen.js';
 import type { ServiceSpec } from './master-service.js';
 
 /** A master.cf entry the master can run, with where it listens. */
@@ -62,38 +61,46 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
       continue;
     }
     const maxproc = entry.maxproc ?? params.default_process_limit;
+    const wakeup = entry.wakeup?.seconds ?? 0;
     const args = ['-c', configDir, '-n', entry.service, '-t', entry.type, '-C', entry.command];
     if (entry.unpriv !== false) args.push('-u');
+    const addresses = listenAddresses(entry, params);
+    const accepting = entry.type === 'inet' || wakeup > 0;
+    // Postfix's -s: how many listening sockets the worker is to accept on before it says it is ready.
+    if (accepting) args.push('-s', String(addresses.length));
     for (const [name, value] of entry.overrides) args.push('-o', `${name}=${value}`);
     args.push(...entry.args);
     planned.push({
       spec: {
         key,
         maxproc,
-        wakeup: entry.wakeup?.seconds ?? 0,
+        wakeup,
         processCap: maxproc === 1 ? 1 : Math.max(1, Math.min(availableParallelism(), maxproc === 0 ? Infinity : maxproc)),
         throttleTime: params.service_throttle_time,
+        // Network connections and triggers go straight to the workers; a resident process is there to take them.
+        accepting,
         child: { entry: entryFile, args },
       },
-      addresses: listenAddresses(entry, params),
+      addresses,
     });
   }
   return planned;
 }
 
-/** A stable text for comparing listener sets across a reload. */
-export function addressKey(addresses: readonly ListenAddress[]): string {
-  return addresses.map((a) => (a.kind === 'tcp' ? `tcp:${a.host}:${a.port}` : `unix:${a.path}`)).join(',');
+/** A stable text for comparing listener sets (and who accepts on them) across a reload. */
+export function listenerKey(service: PlannedService): string {
+  const addresses = service.addresses.map((a) => (a.kind === 'tcp' ? `tcp:${a.host}:${a.port}` : `unix:${a.path}`)).join(',');
+  return `${service.spec.accepting ? 'workers' : 'master'} ${addresses}`;
 }
 
-/** Opens the listeners of a planned service; on failure closes the ones already open. */
-export async function openListeners(service: PlannedService): Promise<Server[]> {
-  const servers: Server[] = [];
+/** Binds the listeners of a planned service; on failure closes the ones already bound. */
+export async function openListeners(service: PlannedService): Promise<Listener[]> {
+  const listeners: Listener[] = [];
   try {
-    for (const address of service.addresses) servers.push(await listen(address));
+    for (const address of service.addresses) listeners.push(await bindListener(address));
   } catch (err) {
-    for (const server of servers) server.close();
+    for (const { handle } of listeners) handle.close();
     throw err;
   }
-  return servers;
+  return listeners;
 }

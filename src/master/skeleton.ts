@@ -1,12 +1,16 @@
 /*
  * skeleton - the one server skeleton every daemon runs in (STYLE: a thin
  * daemon main over a shared skeleton). It parses what the master passes
- * (-c config_dir, -n service, -t type, -C command, -o name=value, -u unprivileged),
- * loads main.cf with the service's -o overrides on top, refuses to serve
- * when they ask for protection Petrel does not implement (config-fail-closed.ts), sends diagnostics
+ * (-c config_dir, -n service, -t type, -C command, -o name=value, -u unprivileged,
+ * -s count of listening sockets the master sends), loads main.cf with the
+ * service's -o overrides on top, refuses to serve when they ask for protection Petrel does not implement (config-fail-closed.ts), sends diagnostics
  * to the mail log as "syslog_name/daemon[pid]", drops root for mail_owner
- * when the service is unprivileged (master.cf's unpriv column), serves each client connection the master hands
- * over (the master keeps maxproc) and reports it done, counts requests for
+ * when the service is unprivileged (master.cf's unpriv column), and serves
+ * clients: for an accepting service it accepts on the listening sockets
+ * the master sent (up to its share of maxproc at once, telling the master
+ * when its event loop is busy so that another process is started), for the
+ * others it serves each connection the master hands over (the master keeps
+ * maxproc) and reports it done. It counts requests for
  * max_use, exits after max_idle idle seconds,
  * finishes when the master says stop, and turns a fault in one connection
  * into a log line instead of a dead process. Follows Postfix's
@@ -20,9 +24,11 @@ import { readMasterCf } from '../global/config/master-cf-read.js';
 import { unprivilegedOwner } from '../global/accounts.js';
 import { dropPrivileges } from '../global/privileges.js';
 import { maillogOptions } from '../global/params/log-params.js';
+import { isListenHandle } from '../util/listen-handle.js';
 import { openMaillog } from '../util/maillog.js';
 import { msg, setMsgSink, setProgramName } from '../util/msg.js';
 import { isMasterMessage, type WorkerToMaster } from './master-protocol.js';
+import { WorkerListeners } from './skeleton-accept.js';
 
 /** What a daemon's hooks see. */
 export interface WorkerContext {
@@ -65,6 +71,8 @@ export interface WorkerArgs {
   readonly unprivileged: boolean;
   /** The arguments after the command in master.cf (pipe's flags=, user=, argv= ...). */
   readonly args: readonly string[];
+  /** How many listening sockets the master sends to accept on (0: it hands connections over). */
+  readonly sockets: number;
 }
 
 /** Parses the worker's command line. */
@@ -74,6 +82,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
   let command = '';
   const overrides: Record<string, string> = {};
   let unprivileged = false;
+  let sockets = 0;
   let i = 0;
   // The master's options come first; the first other word starts master.cf's own arguments (pipe's argv=...).
   for (; i < argv.length; i++) {
@@ -82,12 +91,13 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
       unprivileged = true;
       continue;
     }
-    if (!['-c', '-n', '-t', '-o', '-C'].includes(flag)) break;
+    if (!['-c', '-n', '-t', '-o', '-C', '-s'].includes(flag)) break;
     const value = argv[++i];
     if (value === undefined) throw new Error(`option ${flag} needs a value`);
     if (flag === '-c') configDir = value;
     else if (flag === '-n') service = value;
     else if (flag === '-C') command = value;
+    else if (flag === '-s') sockets = Number(value);
     else if (flag === '-o') {
       const eq = value.indexOf('=');
       if (eq <= 0) throw new Error(`bad -o option "${value}"`);
@@ -95,7 +105,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
     }
   }
   if (configDir === '' || service === '') throw new Error('the master must pass -c and -n');
-  return { configDir, service, command, overrides, unprivileged, args: argv.slice(i) };
+  return { configDir, service, command, overrides, unprivileged, sockets, args: argv.slice(i) };
 }
 
 /** The -o values of every master.cf service: their $name references make a main.cf name a user-defined macro. */
@@ -179,6 +189,8 @@ export function runDaemon(hooks: DaemonHooks): void {
   };
   const retire = (reason: 'max_use' | 'max_idle' | 'stop'): void => {
     if (reason === 'stop' || !process.connected) released = true;
+    // A process that has served its max_use takes no more connections; one only idle waits to hear whether it is still needed.
+    if (reason !== 'max_idle') listeners.close();
     if (!stopping) {
       stopping = true;
       if (reason !== 'stop') tell({ type: 'retire', reason });
@@ -192,11 +204,12 @@ export function runDaemon(hooks: DaemonHooks): void {
       if (active === 0) retire('max_idle');
     }, params.max_idle * 1000);
   };
-  const serve = (id: number, socket: Socket): void => {
+  /** Serves one client connection, however it came; finished() reports it over. */
+  const serve = (socket: Socket, finished: () => void): void => {
     const onConnection = hooks.onConnection;
     if (onConnection === undefined) {
       socket.destroy();
-      tell({ type: 'done', id });
+      finished();
       return;
     }
     active++;
@@ -209,7 +222,7 @@ export function runDaemon(hooks: DaemonHooks): void {
       .finally(() => {
         socket.destroy();
         active--;
-        tell({ type: 'done', id });
+        finished();
         if (stopping) {
           finishIfIdle();
           return;
@@ -217,6 +230,17 @@ export function runDaemon(hooks: DaemonHooks): void {
         if (hooks.resident !== true && params.max_use > 0 && served >= params.max_use) retire('max_use');
         else armIdle();
       });
+  };
+  const listeners = new WorkerListeners({ serve, tell });
+  // "ready" once initialised and accepting on every socket the master said it would send.
+  let initialised = false;
+  let received = 0;
+  let announced = false;
+  const announceReady = (): void => {
+    if (announced || !initialised || received < args.sockets) return;
+    announced = true;
+    tell({ type: 'ready' });
+    armIdle();
   };
 
   process.on('uncaughtException', (err) => die(`uncaught exception: ${err.stack ?? err.message}`));
@@ -226,8 +250,17 @@ export function runDaemon(hooks: DaemonHooks): void {
   process.on('message', (message: unknown, handle: unknown) => {
     if (!isMasterMessage(message)) return;
     if (message.type === 'connection') {
-      if (handle === undefined) tell({ type: 'done', id: message.id });
-      else serve(message.id, handle as Socket);
+      const finished = (): void => tell({ type: 'done', id: message.id });
+      if (handle === undefined) finished();
+      else serve(handle as Socket, finished);
+    } else if (message.type === 'listen') {
+      if (!isListenHandle(handle)) return;
+      listeners.add(handle, message.limit, message.backlog);
+      received++;
+      announceReady();
+    } else if (message.type === 'stay') {
+      stopping = false;
+      armIdle();
     } else if (message.type === 'wakeup') {
       Promise.resolve(hooks.onWakeup?.(ctx)).catch((err: unknown) => msg.warn(`wakeup: ${(err as Error).message}`));
     } else if (message.type === 'stop') {
@@ -247,8 +280,9 @@ export function runDaemon(hooks: DaemonHooks): void {
   };
   init().then(
     () => {
-      tell({ type: 'ready' });
-      armIdle();
+      initialised = true;
+      listeners.start();
+      announceReady();
     },
     (err: unknown) => die((err as Error).message),
   );

@@ -24,14 +24,16 @@ import { openTableList } from '../global/tables/table-list.js';
 import { unsupportedTableType } from '../global/tables/table-registry.js';
 import { ALL_PARAMS } from '../global/params/param-registry.js';
 import type { ParamSpec } from '../global/params/param-types.js';
+import { DAEMON_NODE_FLAGS } from '../master/master-child.js';
 import { masterIsRunning, runningMasterPid } from '../master/master-lock.js';
 import { planServices } from '../master/master-services.js';
 import { msg } from '../util/msg.js';
 
-const START_WAIT_MS = 15_000;
+/** How long petrel start waits for the master's "ready": longer than the master waits for its first workers (master-main.ts). */
+const START_WAIT_MS = 60_000;
 
 function masterEntry(config: Config): string[] {
-  return [join(config.params.daemon_directory, 'master', 'master-main.js'), '-c', config.configDir];
+  return [...DAEMON_NODE_FLAGS, join(config.params.daemon_directory, 'master', 'master-main.js'), '-c', config.configDir];
 }
 
 /** Runs "postsuper -s" on the instance (its messages go to the mail log and stderr); false when it failed. */
@@ -55,19 +57,24 @@ export async function startMaster(config: Config): Promise<number> {
   errors.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   readyPipe.on('data', (chunk: Buffer) => (ready += chunk.toString('utf8')));
   const exited = once(child, 'exit');
+  // Whatever the outcome, this process no longer waits for the master.
+  const letGo = (): void => {
+    readyPipe.destroy();
+    errors.destroy();
+    child.unref();
+  };
   const deadline = Date.now() + START_WAIT_MS;
   while (Date.now() < deadline) {
     const outcome = await Promise.race([exited.then(() => 'exit'), sleep(50).then(() => 'tick')]);
     if (outcome === 'exit') return msg.fatal(`the master did not start: ${stderr.trim() || `exit status ${child.exitCode}`}`);
     if (ready.includes('ready\n')) {
-      readyPipe.destroy();
-      errors.destroy();
-      child.unref();
+      letGo();
       msg.info('starting the Petrel mail system');
       return 0;
     }
   }
-  return msg.fatal('the master did not open its listeners in time');
+  letGo();
+  return msg.fatal(`the master (pid ${child.pid}) did not say it was ready within ${START_WAIT_MS / 1000} seconds; see the mail log`);
 }
 
 /** petrel start-fg: the master in the foreground; its exit status. */

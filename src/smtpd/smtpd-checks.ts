@@ -7,21 +7,23 @@
  * reject_*_sender_login_mismatch checks against smtpd_sender_login_maps,
  * permit, reject and defer (the full restriction language is a later piece
  * of work: any other name is a configuration error at start-up, never
- * ignored), then the unknown-local-recipient check against
- * local_recipient_maps (postmaster is always accepted, RFC 5321 4.5.1).
- * Each check answers a reply or "no opinion".
+ * ignored), reject_unlisted_recipient, then (smtpd_reject_unlisted_recipient)
+ * the unknown-recipient check of the recipient's address class
+ * (smtpd-recipient-maps.ts). Each check answers a reply or "no opinion"; a
+ * table that cannot answer makes the reply 451 4.3.0 "Temporary lookup
+ * failure", never a verdict.
  */
 import { statfsSync, type StatsFs } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { findFirst } from '../global/addr/addr-find.js';
-import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
 import { mailAddrKeys } from '../global/addr/addr-search-keys.js';
 import type { AddressResolver } from '../global/addr/addr-resolve.js';
-import { PetrelError } from '../global/errors.js';
+import { isTemporary, PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { splitList } from '../global/config/param-convert.js';
 import type { TableList } from '../global/tables/table-list.js';
 import { msg } from '../util/msg.js';
+import { unlistedRecipient, type RecipientMaps } from './smtpd-recipient-maps.js';
 
 /** An SMTP reply to a rejected command. */
 export interface CheckReply {
@@ -90,6 +92,8 @@ export const RESTRICTIONS: Readonly<Record<string, Restriction>> = {
   reject_authenticated_sender_login_mismatch: authenticatedMismatch,
   reject_unauthenticated_sender_login_mismatch: unauthenticatedMismatch,
   reject_sender_login_mismatch: async (ctx, checks) => (await authenticatedMismatch(ctx, checks)) ?? unauthenticatedMismatch(ctx, checks),
+  // In smtpd_data_restrictions there is no one recipient to check.
+  reject_unlisted_recipient: async (ctx, checks) => (ctx.recipient === '' ? undefined : checks.unlisted(ctx.recipient)),
   reject_unauth_destination: (ctx, checks) => unauthDestination(ctx, checks, 554, '5.7.1'),
   defer_unauth_destination: (ctx, checks) => unauthDestination(ctx, checks, 454, '4.7.1'),
 };
@@ -118,7 +122,7 @@ function parseNetworks(name: string, items: readonly string[]): Network[] {
 
 /** The tables a process's checks read besides the resolver. */
 export interface CheckTables {
-  readonly localRecipients: TableList;
+  readonly recipientMaps: RecipientMaps;
   readonly senderLogins: TableList | undefined;
   readonly relayClientCerts: TableList | undefined;
   readonly ehloKeywordMaps: TableList | undefined;
@@ -135,7 +139,7 @@ export class SmtpdChecks {
   readonly senderLogins: TableList | undefined;
   readonly relayClientCerts: TableList | undefined;
   readonly ehloKeywordMaps: TableList | undefined;
-  private readonly localRecipients: TableList;
+  private readonly recipientMaps: RecipientMaps;
 
   constructor(
     readonly params: Params,
@@ -150,7 +154,7 @@ export class SmtpdChecks {
     this.xclientHosts = parseNetworks('smtpd_authorized_xclient_hosts', params.smtpd_authorized_xclient_hosts);
     this.xforwardHosts = parseNetworks('smtpd_authorized_xforward_hosts', params.smtpd_authorized_xforward_hosts);
     this.localDomains = new Set(params.mydestination.map((d) => d.toLowerCase()));
-    this.localRecipients = tables.localRecipients;
+    this.recipientMaps = tables.recipientMaps;
     this.senderLogins = tables.senderLogins;
     this.relayClientCerts = tables.relayClientCerts;
     this.ehloKeywordMaps = tables.ehloKeywordMaps;
@@ -213,22 +217,23 @@ export class SmtpdChecks {
     return verdict === 'permit' ? undefined : verdict;
   }
 
+  /** The reply refusing recipient when the tables of its address class do not list it, or undefined. */
+  unlisted(recipient: string): Promise<CheckReply | undefined> {
+    return unlistedRecipient(this.params, this.resolver, this.recipientMaps, this.localDomains, recipient);
+  }
+
   /** The reply rejecting ctx.recipient, or undefined when it is accepted. */
   async recipient(ctx: RcptContext): Promise<CheckReply | undefined> {
-    for (const [, list] of this.lists()) {
-      const verdict = await this.runList(list, ctx);
-      if (verdict !== undefined && verdict !== 'permit') return verdict;
+    try {
+      for (const [, list] of this.lists()) {
+        const verdict = await this.runList(list, ctx);
+        if (verdict !== undefined && verdict !== 'permit') return verdict;
+      }
+      return this.params.smtpd_reject_unlisted_recipient ? await this.unlisted(ctx.recipient) : undefined;
+    } catch (err) {
+      if (!isTemporary(err)) throw err;
+      msg.warn(`<${ctx.recipient}>: ${(err as Error).message}`);
+      return { code: 451, dsn: '4.3.0', text: `<${ctx.recipient}>: Temporary lookup failure` };
     }
-    const address = this.resolver.rewrite(ctx.recipient);
-    const resolution = await this.resolver.resolve(address);
-    if (resolution.addressClass !== 'local' || this.localRecipients.tables.length === 0) return undefined;
-    const { local } = splitAddress(address);
-    const lower = local.toLowerCase();
-    if (lower === 'postmaster') return undefined;
-    const base = splitExtension(lower, this.params.recipient_delimiter).base;
-    for (const key of new Set([lower, base, address.toLowerCase()])) {
-      if ((await this.localRecipients.lookup(key)) !== undefined) return undefined;
-    }
-    return { code: this.params.unknown_local_recipient_reject_code, dsn: '5.1.1', text: `<${ctx.recipient}>: Recipient address rejected: User unknown in local recipient table` };
   }
 }

@@ -11,6 +11,7 @@
 import { findFirst } from '../global/addr/addr-find.js';
 import { accessAddressKeysForIp } from '../global/addr/addr-search-keys.js';
 import { splitList } from '../global/config/param-convert.js';
+import { PetrelError } from '../global/errors.js';
 import { msg } from '../util/msg.js';
 import { handleAuth, authOffered } from './smtpd-auth.js';
 import { DotDecoder } from './smtpd-dot-decoder.js';
@@ -99,19 +100,32 @@ async function rcpt(s: SmtpdSession, arg: string): Promise<void> {
   if (refused !== undefined) return s.reply(refused.code, refused.text);
   const limit = s.params.smtpd_recipient_limit;
   if (limit > 0 && t.recipients.length >= limit) return s.reply(452, '4.5.3 Error: too many recipients');
+  try {
+    await checkedRecipient(s, t, parsed.address, parsed.params);
+  } catch (err) {
+    // A table that cannot answer (a database down): the client tries again later, the session goes on.
+    if (!(err instanceof PetrelError) || !err.temporary) throw err;
+    msg.warn(`${s.peer}: RCPT <${parsed.address}>: ${err.message}`);
+    msg.info(`NOQUEUE: reject: RCPT from ${s.peer}: 451 4.3.0 <${parsed.address}>: Temporary lookup failure; from=<${t.sender}> to=<${parsed.address}> proto=${s.protocol} helo=<${s.helo ?? ''}>`);
+    s.reply(451, `4.3.0 <${parsed.address}>: Temporary lookup failure`);
+  }
+}
+
+/** The recipient restrictions and the recipient's rewriting; replies. Throws a temporary PetrelError when a table cannot answer. */
+async function checkedRecipient(s: SmtpdSession, t: Transaction, address: string, params: ReadonlyMap<string, string>): Promise<void> {
   const checks = s.services.checks;
   const reject = s.services.local ? undefined : await checks.recipient({
     clientAddress: s.client.address,
     saslUsername: s.sasl?.username,
     clientCert: s.tls?.fingerprint === undefined ? undefined : { fingerprint: s.tls.fingerprint, verified: s.tls.verified },
     sender: t.sender,
-    recipient: parsed.address,
+    recipient: address,
   });
   if (reject !== undefined) {
-    msg.info(`NOQUEUE: reject: RCPT from ${s.peer}: ${reject.code} ${reject.dsn} ${reject.text}; from=<${t.sender}> to=<${parsed.address}> proto=${s.protocol} helo=<${s.helo ?? ''}>`);
+    msg.info(`NOQUEUE: reject: RCPT from ${s.peer}: ${reject.code} ${reject.dsn} ${reject.text}; from=<${t.sender}> to=<${address}> proto=${s.protocol} helo=<${s.helo ?? ''}>`);
     return s.reply(reject.code, `${reject.dsn} ${reject.text}`);
   }
-  const failed = await t.addRecipient(parsed.address, checks.resolver.rewrite(parsed.address), parsed.params);
+  const failed = await t.addRecipient(address, checks.resolver.rewrite(address), params);
   if (failed !== undefined) return s.reply(failed.code, failed.text);
   s.reply(250, '2.1.5 Ok');
 }

@@ -17,6 +17,7 @@ import { runDaemon } from '../master/skeleton.js';
 import { runCommand } from '../util/command-main.js';
 import { validateSaslOptions } from './smtpd-auth.js';
 import { SmtpdChecks } from './smtpd-checks.js';
+import { openRecipientMaps } from './smtpd-recipient-maps.js';
 import { serveClient } from './smtpd-serve.js';
 import type { SmtpdServices } from './smtpd-session.js';
 import { serveStandalone } from './smtpd-standalone.js';
@@ -51,7 +52,7 @@ else runDaemon({
     const ctx = { configDir: params.config_directory };
     const resolver = await AddressResolver.open(params);
     const checks = new SmtpdChecks(params, resolver, {
-      localRecipients: await openTableList(params.local_recipient_maps, ctx),
+      recipientMaps: await openRecipientMaps(params),
       senderLogins: params.smtpd_sender_login_maps.length > 0 ? await openTableList(params.smtpd_sender_login_maps, ctx) : undefined,
       relayClientCerts: params.relay_clientcerts.length > 0 ? await openTableList(params.relay_clientcerts, ctx) : undefined,
       ehloKeywordMaps: params.smtpd_discard_ehlo_keyword_address_maps.length > 0 ? await openTableList(params.smtpd_discard_ehlo_keyword_address_maps, ctx) : undefined,

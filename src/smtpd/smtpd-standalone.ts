@@ -13,11 +13,11 @@ import { Duplex } from 'node:stream';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import { loadConfig } from '../global/config/load-config.js';
 import { maillogOptions } from '../global/params/log-params.js';
-import { openTableList } from '../global/tables/table-list.js';
 import { openMaillog } from '../util/maillog.js';
 import { setMsgSink, setProgramName } from '../util/msg.js';
 import { SmtpChat } from './smtpd-chat.js';
 import { SmtpdChecks } from './smtpd-checks.js';
+import { NO_RECIPIENT_MAPS } from './smtpd-recipient-maps.js';
 import { maildropSink } from './smtpd-maildrop.js';
 import { runSession } from './smtpd-serve.js';
 import { SmtpdSession } from './smtpd-session.js';
@@ -35,7 +35,7 @@ export async function serveStandalone(configDir: string): Promise<number> {
     });
   }
   const resolver = await AddressResolver.open(params);
-  const checks = new SmtpdChecks(params, resolver, { localRecipients: await openTableList([], { configDir }), senderLogins: undefined, relayClientCerts: undefined, ehloKeywordMaps: undefined });
+  const checks = new SmtpdChecks(params, resolver, { recipientMaps: NO_RECIPIENT_MAPS, senderLogins: undefined, relayClientCerts: undefined, ehloKeywordMaps: undefined });
   const services = { params, checks, tls: undefined, sasl: undefined, openSink: maildropSink(params), local: true };
   const stdio = Duplex.from({ readable: process.stdin, writable: process.stdout });
   const client = { name: 'localhost', address: '127.0.0.1', port: 0, localAddress: '127.0.0.1', localPort: 0 };

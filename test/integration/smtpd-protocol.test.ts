@@ -84,8 +84,18 @@ before(async () => {
 after(() => instance.remove());
 
 test('an early talker (input before the greeting) gets 554 5.5.0 and is disconnected', async () => {
-  const raw = await Raw.open(instance.port);
-  raw.socket.write('EHLO early.example\r\n');
+  // With smtpd frozen, the connection and its early command wait in the backlog together: no race with the check.
+  const smtpd = instance.daemonPids('smtpd');
+  assert.ok(smtpd.length > 0);
+  for (const pid of smtpd) process.kill(pid, 'SIGSTOP');
+  let raw: Raw;
+  try {
+    raw = await Raw.open(instance.port);
+    raw.socket.write('EHLO early.example\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    for (const pid of smtpd) process.kill(pid, 'SIGCONT');
+  }
   await raw.until(/554 5\.5\.0 Error: SMTP protocol synchronization\r\n/);
   await raw.closedByServer();
   assert.doesNotMatch(raw.text, /^220 /);

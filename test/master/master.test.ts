@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DAEMON_NODE_FLAGS } from '../../src/master/master-child.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
 
@@ -52,4 +54,59 @@ test('SIGHUP reload adds a listener and keeps serving', async () => {
   const second = mx.run('petrel', ['start']);
   assert.equal(second.status, 1);
   assert.match(second.stderr, /already running/);
+});
+
+test('smtpd processes accept connections themselves: a client is served while the master is stopped', async () => {
+  const master = Number(readFileSync(join(mx.queue, 'pid', 'master.pid'), 'utf8').trim());
+  // A first connection makes sure the smtpd process is up before the master is frozen.
+  const first = await SmtpClient.open(mx.port);
+  await first.client.quit();
+  process.kill(master, 'SIGSTOP');
+  try {
+    const { client, greeting } = await SmtpClient.open(mx.port);
+    assert.equal(greeting, '220 mx.test.example ESMTP Petrel');
+    assert.match(await client.command('EHLO client.example'), /^250-mx\.test\.example/);
+    assert.match(await client.command('MAIL FROM:<a@client.example>'), /^250 /);
+    await client.quit();
+  } finally {
+    process.kill(master, 'SIGCONT');
+  }
+});
+
+test('an smtpd at its share of maxproc stops accepting: another process takes the next connection, the one after waits', async () => {
+  const port = await freePort();
+  // maxproc 2 on a 2-CPU machine or more: two processes with one connection each (one process with two on one CPU).
+  appendFileSync(join(mx.etc, 'master.cf'), `127.0.0.1:${port} inet n - n - 2 smtpd\n`);
+  assert.equal(mx.run('petrel', ['reload']).status, 0);
+  const opened: SmtpClient[] = [];
+  for (let attempt = 0; opened.length === 0; attempt++) {
+    try {
+      opened.push((await SmtpClient.open(port)).client);
+    } catch (err) {
+      if (attempt > 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  opened.push((await SmtpClient.open(port)).client);
+  const sinceReload = mx.logText().split(/reload -- version/).pop() as string;
+  const pids = new Set([...sinceReload.matchAll(/smtpd\[(\d+)\]: connect from /g)].map((m) => m[1]));
+  assert.equal(pids.size, Math.min(2, availableParallelism()), 'each process took one of the two connections');
+  // The third connection is not served while two are open.
+  let third: Promise<{ client: SmtpClient; greeting: string }> | undefined = SmtpClient.open(port);
+  const early = await Promise.race([third.then(() => 'served'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 1500))]);
+  assert.equal(early, 'waiting');
+  await (opened.shift() as SmtpClient).quit();
+  const { client, greeting } = await third;
+  third = undefined;
+  assert.match(greeting, /^220 /);
+  await client.quit();
+  await (opened.shift() as SmtpClient).quit();
+});
+
+test('the master and every worker run with the daemon V8 settings (a bounded young generation)', () => {
+  const master = Number(readFileSync(join(mx.queue, 'pid', 'master.pid'), 'utf8').trim());
+  for (const pid of [master, ...mx.daemonPids('smtpd'), ...mx.daemonPids('qmgr')]) {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of DAEMON_NODE_FLAGS) assert.ok(args.includes(flag), `pid ${pid} runs without ${flag}: ${args.join(' ')}`);
+  }
 });

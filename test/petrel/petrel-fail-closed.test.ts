@@ -21,7 +21,7 @@ const REFUSED: readonly (readonly [string, string, RegExp])[] = [
   ['body_checks', 'regexp:/etc/petrel/body_checks', /parameter body_checks: Petrel does not implement this setting/],
   ['header_checks', 'pcre:/etc/petrel/header_checks', /parameter header_checks: Petrel does not implement this setting/],
   ['smtpd_client_connection_count_limit', '5', /parameter smtpd_client_connection_count_limit: Petrel does not implement/],
-  ['virtual_mailbox_domains', 'mysql:/etc/petrel/mysql-virtual-domains.cf', /parameter virtual_mailbox_domains: Petrel does not implement/],
+  ['mailbox_transport', 'lmtp:unix:private/dovecot-lmtp', /parameter mailbox_transport: Petrel does not implement/],
   ['virtual_alias_maps', 'ldap:/etc/petrel/ldap-aliases.cf', /parameter virtual_alias_maps: unsupported dictionary type: ldap/],
 ];
 

@@ -114,6 +114,21 @@ export class TestInstance {
     this.run('petrel', ['stop']);
   }
 
+  /** The pids of this instance's worker processes of one daemon ("smtpd", "cleanup" ...). */
+  daemonPids(daemon: string): number[] {
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+        if (args.some((a) => a.endsWith(`/${daemon}-main.js`)) && args.includes(this.etc)) pids.push(Number(entry));
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return pids;
+  }
+
   /** Sends one message over SMTP (EHLO client.example); returns its queue ID, throwing when it was not queued. */
   async submit(from: string, recipients: readonly string[], body: string): Promise<string> {
     const { client } = await SmtpClient.open(this.port);

@@ -83,8 +83,8 @@ export class AddressResolver {
       params,
       await DomainList.open([...params.mydestination, ...interfaces], parent('mydestination'), dir),
       await DomainList.open(params.relay_domains, parent('relay_domains'), dir),
-      await DomainList.open(params.virtual_alias_domains.filter((d) => !d.includes(':')), false, dir),
-      await DomainList.open(params.virtual_mailbox_domains.filter((d) => !d.includes(':')), false, dir),
+      await DomainList.open(params.virtual_alias_domains, false, dir),
+      await DomainList.open(params.virtual_mailbox_domains, false, dir),
       await openTableList(params.transport_maps, { configDir: dir }),
     );
   }

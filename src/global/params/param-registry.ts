@@ -15,6 +15,7 @@ import { SMTP_PARAMS } from './smtp-params.js';
 import { SASL_SERVER_PARAMS } from './sasl-server-params.js';
 import { SMTPD_PARAMS } from './smtpd-params.js';
 import { TLS_SERVER_PARAMS } from './tls-server-params.js';
+import { VIRTUAL_PARAMS } from './virtual-params.js';
 
 type Intersect<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void ? I : never;
 
@@ -40,6 +41,7 @@ export const ALL_PARAMS = mergeParamTables(
   TLS_SERVER_PARAMS,
   SASL_SERVER_PARAMS,
   LOCAL_PARAMS,
+  VIRTUAL_PARAMS,
   SMTP_PARAMS,
   LOG_PARAMS,
 );

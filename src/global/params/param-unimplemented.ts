@@ -73,7 +73,6 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   smtpd_helo_required: { why: 'clients would not have to send HELO/EHLO', harmless: ['no'] },
   strict_rfc821_envelopes: { why: 'addresses that break RFC 821 syntax would be accepted', harmless: ['no'] },
   allow_untrusted_routing: { why: 'sender-specified routing (user@a@b, user%a@b, a!user@b) from untrusted clients would not be handled as configured' },
-  smtpd_reject_unlisted_recipient: { why: 'unknown recipients would not be handled as configured' },
   smtpd_reject_unlisted_sender: { why: 'unknown sender addresses would not be rejected', harmless: ['no'] },
   smtpd_restriction_classes: { why: 'restriction classes named in access tables would not exist' },
   smtpd_forbidden_commands: { why: 'the configured forbidden commands would not disconnect clients' },
@@ -87,7 +86,6 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   message_strip_characters: { why: 'the configured characters would stay in messages' },
   message_drop_headers: { why: 'the configured headers (Bcc ...) would not be removed' },
   strict_mailbox_ownership: { why: 'mailbox files owned by another user would not be handled as configured', harmless: ['no'] },
-  relay_recipient_maps: { why: 'mail for any recipient in relay_domains would be accepted instead of only the listed ones' },
   relocated_maps: { why: 'mail for moved users would be delivered or bounced instead of refused with their new address' },
   mailbox_transport: { why: 'local mailbox delivery would not go to the configured transport (Dovecot LMTP ...)' },
   mailbox_transport_maps: { why: 'local mailbox delivery would not go to the configured transports' },
@@ -115,21 +113,6 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   resolve_numeric_domain: { why: 'user@ipaddress would be routed differently than configured' },
   resolve_null_domain: { why: 'addresses without a domain would be routed differently than configured' },
   soft_bounce: { why: 'mail would bounce where the configuration defers it', harmless: ['no'] },
-  virtual_mailbox_base: { why: 'Petrel has no virtual(8) delivery agent: virtual mailboxes would not be delivered as configured' },
-  virtual_uid_maps: { why: 'Petrel has no virtual(8) delivery agent: virtual mailboxes would not be delivered as configured' },
-  virtual_gid_maps: { why: 'Petrel has no virtual(8) delivery agent: virtual mailboxes would not be delivered as configured' },
-  virtual_minimum_uid: { why: 'Petrel has no virtual(8) delivery agent: virtual mailboxes would not be delivered as configured' },
-};
-
-/**
- * Declared parameters Petrel reads but does not act on yet, in whole or in
- * part: the same rule applies when they are set. tablesOnly: only type:name
- * items are ignored (plain domain names work).
- */
-export const DECLARED_NOT_ACTED_ON: Readonly<Record<string, UnimplementedRule & { readonly tablesOnly?: boolean }>> = {
-  virtual_mailbox_maps: { why: 'recipients of virtual mailbox domains would not be checked, and domains listed only in these tables would be refused as relay' },
-  virtual_mailbox_domains: { why: 'domains listed in these tables would not be hosted: their mail would be refused as relay', tablesOnly: true },
-  virtual_alias_domains: { why: 'domains listed in these tables would not be hosted: their mail would be refused as relay', tablesOnly: true },
 };
 
 /** The prefixes of Postfix's own parameters: such a name is never a user-defined $macro. */
@@ -149,11 +132,6 @@ export function isTableItem(item: string): boolean {
 export function unimplementedRule(name: string, value: string, referenced: boolean): UnimplementedRule | undefined {
   const trimmed = value.trim();
   if (trimmed === '') return undefined;
-  const partial = DECLARED_NOT_ACTED_ON[name];
-  if (partial !== undefined) {
-    if (partial.tablesOnly === true && !trimmed.split(/[\s,]+/).some(isTableItem)) return undefined;
-    return partial;
-  }
   if (paramSpec(name) !== undefined) return undefined;
   const rule =
     UNIMPLEMENTED_PARAMS[name] ??

@@ -19,6 +19,7 @@ export const SMTPD_PARAMS = defineParams({
   smtpd_data_restrictions: { kind: 'list', default: '', doc: 'Restrictions applied to DATA' },
   queue_minfree: { kind: 'size', default: '0', min: 0, doc: 'Free space the queue file system must keep for smtpd to accept MAIL FROM (and at least 1.5 × message_size_limit)' },
   smtpd_recipient_limit: { kind: 'int', default: '1000', min: 0, doc: 'The most recipients per message' },
+  smtpd_reject_unlisted_recipient: { kind: 'bool', default: 'yes', doc: 'Refuse at RCPT recipients missing from the tables of their address class (local, virtual alias, virtual mailbox, relay)' },
   smtpd_timeout: { kind: 'time', default: '${stress?{10}:{300}}s', timeUnit: 's', min: 1, doc: "The time limit on a client's SMTP command or data" },
   smtpd_hard_error_limit: { kind: 'int', default: '${stress?{1}:{20}}', min: 1, doc: 'The errors a client may make before the server disconnects' },
   smtpd_soft_error_limit: { kind: 'int', default: '10', min: 0, doc: 'The errors after which each error reply is delayed by smtpd_error_sleep_time' },

@@ -86,7 +86,6 @@ export async function runTableCommand(command: TableCommand, argv: readonly stri
   const query = value('q');
   if (query !== undefined) {
     const open = await openAll(tables, configDir, foldKeys);
-    // Closing releases database connections, which would otherwise keep the process alive.
     try {
       if (query !== '-') {
         const found = await queryTables(open, query);
@@ -103,6 +102,7 @@ export async function runTableCommand(command: TableCommand, argv: readonly stri
       }
       return any ? 0 : 1;
     } finally {
+      // Network tables hold connections that would keep the command running.
       await Promise.all(open.map((table) => table.close()));
     }
   }

@@ -15,9 +15,12 @@ import { openIndexed } from './table-lmdb.js';
 import { openMysqlTable } from './table-mysql.js';
 import { openPcre } from './table-pcre.js';
 import { openPgsqlTable } from './table-pgsql.js';
+import { openRedis } from './table-redis.js';
 import { openRegexp } from './table-regexp.js';
+import { openSocketmap } from './table-socketmap.js';
 import { openSqliteTable } from './table-sqlite.js';
 import { openStatic } from './table-static.js';
+import { openTcp } from './table-tcp.js';
 import { openTexthash } from './table-texthash.js';
 import { openUnix } from './table-unix.js';
 import type { LookupTable, TableOpenContext } from './table.js';
@@ -44,9 +47,12 @@ export const TABLE_TYPES: Readonly<Record<string, TableOpener>> = {
   pgsql: openPgsqlTable,
   pipemap: openPipemap,
   proxy: openProxy,
+  redis: (name, spec, ctx) => openRedis(name, spec, ctx),
   regexp: (name, spec) => openRegexp(name, spec),
+  socketmap: (name, spec) => openSocketmap(name, spec),
   sqlite: openSqliteTable,
   static: (name, spec) => openStatic(name, spec),
+  tcp: (name, spec) => openTcp(name, spec),
   texthash: (name, spec, ctx) => openTexthash(name, spec, ctx),
   unionmap: openUnionmap,
   unix: (name, spec) => openUnix(name, spec),

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { deliverToMaildir } from '../../src/local/local-maildir.js';
-import { MailboxLimitError } from '../../src/local/local-write.js';
+import { deliverToMaildir } from '../../src/global/mailbox-maildir.js';
+import { MailboxLimitError } from '../../src/global/mailbox-write.js';
 
 const lines = (...text: string[]): Buffer[] => text.map((t) => Buffer.from(t));
 

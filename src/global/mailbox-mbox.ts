@@ -1,19 +1,21 @@
 /*
- * local-mbox - appends one message to a UNIX-style mailbox: takes the dot
+ * mailbox-mbox - appends one message to a UNIX-style mailbox: takes the dot
  * lock (path.lock, created exclusively; a lock older than stale_lock_time is
  * removed), writes the "From sender date" line, the prefix headers, the
  * message with "From " lines quoted and a closing empty line, fsyncs, and on
  * any failure truncates the mailbox back to its original length so a reader
  * never sees half a message. Called by the local delivery agent for
- * mail_spool_directory, home_mailbox files and /file destinations. Written
+ * mail_spool_directory, home_mailbox files and /file destinations, and by
+ * the virtual delivery agent for mailboxes not ending in "/". Written
  * as root for a user (owner), it follows no symbolic link, gives a new file
  * to the user and refuses someone else's.
- * Follows local(8) "UNIX-style mailbox delivery".
+ * Follows local(8) and virtual(8) "UNIX-style mailbox delivery".
  */
 import { closeSync, constants, fchownSync, fstatSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
 import { fsyncFd, writeAllSync } from '../util/file-io.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeLines, type MessageLines } from './local-write.js';
+import type { Params } from './params/param-registry.js';
+import { writeLines, type MessageLines } from './mailbox-write.js';
 import { asctime } from '../util/time-format.js';
 
 /** Dot-lock timing: deliver_lock_attempts, deliver_lock_delay and stale_lock_time (seconds). */
@@ -21,6 +23,11 @@ export interface LockOptions {
   readonly attempts: number;
   readonly delay: number;
   readonly staleAfter: number;
+}
+
+/** The dot-lock timing the parameters ask for. */
+export function deliverLockOptions(params: Pick<Params, 'deliver_lock_attempts' | 'deliver_lock_delay' | 'stale_lock_time'>): LockOptions {
+  return { attempts: params.deliver_lock_attempts, delay: params.deliver_lock_delay, staleAfter: params.stale_lock_time };
 }
 
 /** Raised when the mailbox lock could not be taken: a temporary condition. */

@@ -1,17 +1,19 @@
 /*
- * local-maildir - delivers one message into a Maildir the qmail way: the
+ * mailbox-maildir - delivers one message into a Maildir the qmail way: the
  * message is written to tmp/ under a unique name, fsynced, then renamed into
  * new/, and new/ is fsynced, so a reader never sees a partial message and a
- * delivery reported as done survives a crash. Called by the local delivery
- * agent (and later virtual) for home_mailbox / aliases ending in "/".
- * Follows local(8) "maildir delivery" and the Maildir naming convention
- * (time.MusecPpidQn.host,S=size).
+ * delivery reported as done survives a crash. A caller that keeps a quota
+ * sees the message's size before it enters new/ and may refuse it (admit).
+ * Called by the local delivery agent for home_mailbox / aliases ending in
+ * "/" and by the virtual delivery agent for mailboxes ending in "/".
+ * Follows local(8) and virtual(8) "maildir delivery" and the Maildir naming
+ * convention (time.MusecPpidQn.host,S=size).
  */
 import { closeSync, constants, mkdirSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { fsyncDirectory, fsyncFd, writeAllSync } from '../util/file-io.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { writeLines, type MessageLines } from './local-write.js';
+import { writeLines, type MessageLines } from './mailbox-write.js';
 
 let deliveries = 0;
 
@@ -48,11 +50,13 @@ async function withMaildir<T>(dir: string, step: () => T): Promise<T> {
  * Writes prefix lines (Return-Path, Delivered-To, ...) and the message into
  * the Maildir at dir; returns the final path under new/. Size limit 0 means
  * none; over the limit the temporary file is removed and an error raised.
+ * admit, when given, sees the size of the written message before it enters
+ * new/; when it throws, the temporary file is removed and its error raised.
  */
 export async function deliverToMaildir(
   dir: string,
   lines: MessageLines,
-  options: { sizeLimit: number },
+  options: { sizeLimit: number; admit?: (size: number) => void | Promise<void> },
 ): Promise<string> {
   await ensureMaildir(dir);
   const now = process.hrtime.bigint();
@@ -66,6 +70,7 @@ export async function deliverToMaildir(
   try {
     size = await writeLines((chunk) => writeAllSync(fd, chunk, null), lines, { quoteFrom: false, sizeLimit: options.sizeLimit });
     await fsyncFd(fd);
+    await options.admit?.(size);
   } catch (err) {
     closeSync(fd);
     unlinkSync(tmpPath);

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deliverToMbox, MailboxLockError, mboxFromLine } from '../../src/local/local-mbox.js';
-import { MailboxLimitError } from '../../src/local/local-write.js';
+import { deliverToMbox, MailboxLockError, mboxFromLine } from '../../src/global/mailbox-mbox.js';
+import { MailboxLimitError } from '../../src/global/mailbox-write.js';
 
 const lines = (...text: string[]): Buffer[] => text.map((t) => Buffer.from(t));
 const lock = { attempts: 3, delay: 0.05, staleAfter: 500 };

@@ -1,9 +1,10 @@
 /*
- * local-write - streams message lines into an open mailbox file with LF line
+ * mailbox-write - streams message lines into an open mailbox file with LF line
  * endings, buffered, with optional "From " quoting (mbox) and a size limit
  * checked as bytes go out, so a huge message is never held in memory and
- * never grows a mailbox past mailbox_size_limit. Used by local-maildir.ts and
- * local-mbox.ts.
+ * never grows a mailbox past mailbox_size_limit (virtual_mailbox_limit).
+ * Used by mailbox-maildir.ts and mailbox-mbox.ts, for the local and virtual
+ * delivery agents.
  */
 
 /** Where written bytes go: all of each chunk, in order. */

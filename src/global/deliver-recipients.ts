@@ -1,0 +1,51 @@
+/*
+ * deliver-recipients - the loop of a final delivery agent (local, virtual)
+ * over one delivery request: open the queue file (deliver-queue-file.ts),
+ * read the Delivered-To: headers already in the message, deliver each
+ * recipient in turn, log each one's "to=<...>, relay=..." line and collect
+ * the results for qmgr. A fault past the opening (reading the headers, an
+ * unexpected error) defers every recipient of the request.
+ */
+import type { DeliveryRecipient, DeliveryRequest, DeliveryResult } from './deliver-clnt.js';
+import { logAgentDelivery } from './deliver-log.js';
+import { QUEUE_FILE_DSN, queueFileReason, withQueueFile } from './deliver-queue-file.js';
+import { deliveredTo } from './delivery-headers.js';
+import type { Outcome } from './mailbox-outcome.js';
+import type { QueueFileInfo } from './queue/queue-file-read.js';
+
+/** One queue file being delivered. */
+export interface OpenMessage {
+  readonly request: DeliveryRequest;
+  /** The queue file, opened before any change of rights. */
+  readonly file: number;
+  readonly info: QueueFileInfo;
+  /** The Delivered-To: addresses already in the message, lower-cased, for loop detection. */
+  readonly deliveredTo: ReadonlySet<string>;
+}
+
+/** Delivers every recipient of request with deliverOne, logging each as relay; the results for qmgr. */
+export async function deliverRecipients(
+  request: DeliveryRequest,
+  relay: string,
+  deliverOne: (message: OpenMessage, rcpt: DeliveryRecipient) => Promise<Outcome>,
+): Promise<DeliveryResult[]> {
+  const deferAll = (dsn: string, reason: string): DeliveryResult[] => request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn, reason }));
+  return withQueueFile(
+    request.queueFile,
+    async (file, info) => {
+      try {
+        const message = { request, file, info, deliveredTo: await deliveredTo(file, info) };
+        const results: DeliveryResult[] = [];
+        for (const rcpt of request.recipients) {
+          const outcome = await deliverOne(message, rcpt);
+          logAgentDelivery(request, rcpt, { relay, ...outcome });
+          results.push({ index: rcpt.index, ...outcome });
+        }
+        return results;
+      } catch (err) {
+        return deferAll(QUEUE_FILE_DSN, queueFileReason(err));
+      }
+    },
+    deferAll,
+  );
+}

@@ -6,14 +6,15 @@
  * a temporary error) over a driver that runs one query. A table file is
  * opened once per process however many parameters name it: its driver
  * (and so its connection pool) is shared and closed with the last user.
+ * The templates and the domain filter are table-expand.ts's, shared with
+ * redis:.
  * Opened by table-mysql.ts, table-pgsql.ts and table-sqlite.ts; follows
  * Postfix's db_common(3) and mysql_table(5).
  */
 import { resolve } from 'node:path';
 import { PetrelError } from '../errors.js';
 import { SQL_COMMON_SETTINGS, SqlSettings } from './table-sql-config.js';
-import { SqlDomainFilter } from './table-sql-domain.js';
-import { expandQuery, formatResult, keyHasParts, parseSqlTemplate, type SqlTemplate } from './table-sql-expand.js';
+import { expandKey, expandResult, openDomainFilter, parseTemplate, type DomainFilter, type ExpansionTemplate } from './table-expand.js';
 import type { TableOpenerContext } from './table-registry.js';
 import type { LookupTable } from './table.js';
 
@@ -44,25 +45,27 @@ export interface SqlType {
 /** One table file's query machinery, shared by every table opened on that file. */
 class SqlEngine {
   private constructor(
-    private readonly query: SqlTemplate,
-    private readonly resultFormat: SqlTemplate,
+    private readonly query: ExpansionTemplate,
+    private readonly resultFormat: ExpansionTemplate,
+    /** The key parts result_format takes (%S %U %D %1-%9): a key without them is not looked up. */
+    private readonly keyNeeds: ExpansionTemplate,
     private readonly expansionLimit: number,
-    private readonly domain: SqlDomainFilter | undefined,
+    private readonly domain: DomainFilter,
     private readonly driver: SqlDriver,
   ) {}
 
   static async open(type: SqlType, path: string, ctx: TableOpenerContext): Promise<SqlEngine> {
     const settings = SqlSettings.read(type.name, path, [...SQL_COMMON_SETTINGS, ...type.settings]);
     const legacy = type.legacyFunction === undefined ? undefined : settings.text(type.legacyFunction);
-    const query = parseSqlTemplate(settings.queryTemplate(legacy), 'query', path);
-    const resultFormat = parseSqlTemplate(settings.text('result_format', '%s'), 'result_format', path);
+    const query = parseTemplate(settings.queryTemplate(legacy), `${path}: query`);
+    const resultFormat = parseTemplate(settings.text('result_format', '%s'), `${path}: result_format`);
+    const keyNeeds = { source: resultFormat.source, parts: resultFormat.parts.filter((part) => 'code' in part && !/^[sud]$/.test(part.code)) };
     const expansionLimit = settings.int('expansion_limit', 0);
-    const domains = settings.list('domain');
-    const domain = domains.length === 0 ? undefined : await SqlDomainFilter.open(domains, (spec) => ctx.open(spec));
+    const domain = await openDomainFilter(settings.list('domain'), ctx, path);
     try {
-      return new SqlEngine(query, resultFormat, expansionLimit, domain, await type.open(settings));
+      return new SqlEngine(query, resultFormat, keyNeeds, expansionLimit, domain, await type.open(settings));
     } catch (err) {
-      await domain?.close();
+      await domain.close();
       throw err;
     }
   }
@@ -70,9 +73,9 @@ class SqlEngine {
   async lookup(spec: string, key: string): Promise<string | undefined> {
     // A NUL cannot be part of a Postfix key, nor of most SQL strings.
     if (key.includes('\0')) return undefined;
-    if (this.domain !== undefined && !(await this.domain.admits(key))) return undefined;
-    if (!keyHasParts(this.query, this.resultFormat, key)) return undefined;
-    const sql = expandQuery(this.query, key, (text) => this.driver.quote(text));
+    if (!(await this.domain.eligible(key))) return undefined;
+    if (expandKey(this.keyNeeds, key) === undefined) return undefined;
+    const sql = expandKey(this.query, key, (text) => this.driver.quote(text));
     if (sql === undefined) return undefined;
     let rows: SqlRows | undefined;
     try {
@@ -85,7 +88,7 @@ class SqlEngine {
     for (const row of rows) {
       for (const column of row) {
         if (column === null) continue;
-        const formatted = formatResult(this.resultFormat, column, key);
+        const formatted = expandResult(this.resultFormat, column, key);
         if (formatted === undefined) continue;
         found.push(formatted);
         if (this.expansionLimit > 0 && found.length > this.expansionLimit) {
@@ -97,7 +100,7 @@ class SqlEngine {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.driver.close(), this.domain?.close()]);
+    await Promise.all([this.driver.close(), this.domain.close()]);
   }
 }
 

@@ -175,8 +175,8 @@ export function defineSqlTableTests(driver: SqlSuiteDriver, skip: false | string
 
   test(`${type}: bad configurations are errors when the table is opened`, { skip }, async () => {
     const cases: [Record<string, string>, RegExp][] = [
-      [query({ query: "SELECT v FROM t WHERE k = '%x'" }), /invalid query template/],
-      [query({ result_format: '%' }), /invalid result_format template/],
+      [query({ query: "SELECT v FROM t WHERE k = '%x'" }), /query: invalid %-sequence "%x"/],
+      [query({ result_format: '%' }), /result_format: invalid %-sequence "%"/],
       [query({ expansion_limit: 'many' }), /invalid expansion_limit value/],
       [driver.settings(), /query is not set/],
       [query({ tls_protocols: 'TLSv1.3' }), /tls_protocols is not supported/],

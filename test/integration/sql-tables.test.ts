@@ -12,12 +12,13 @@ import { after, before, test } from 'node:test';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
-import { needServer, TcpForwarder, writeTableFile } from '../global/tables/sql-test-support.js';
+import { needServer, writeTableFile } from '../global/tables/sql-test-support.js';
+import { forwarder, type TestServer } from '../global/tables/table-servers.js';
 
 const skip = await needServer(3306, 'MariaDB (mysql: tables in a running instance)');
 const table = `petrel_sqlit_${process.pid}`;
 let db: Connection | undefined;
-let proxy: TcpForwarder | undefined;
+let proxy: TestServer | undefined;
 let mx: TestInstance | undefined;
 const files = mkdtempSync(join(tmpdir(), 'petrel-sqlit-'));
 
@@ -26,7 +27,7 @@ before(async () => {
   db = await createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: 'test' });
   await db.query(`CREATE TABLE ${table} (address VARCHAR(255), goto VARCHAR(255))`);
   await db.query(`INSERT INTO ${table} VALUES ('alice', 'alice'), ('bob', 'bob'), ('team', 'team'), ('team@localhost', 'alice@localhost'), ('team@localhost', 'bob@localhost')`);
-  proxy = await TcpForwarder.start(3306);
+  proxy = await forwarder(3306).listen();
   const connection = { hosts: `127.0.0.1:${proxy.port}`, user: 'root', dbname: 'test' };
   const users = writeTableFile(files, 'mysql-users.cf', { ...connection, query: `SELECT address FROM ${table} WHERE address = '%u' AND '%d' = 'localhost'` });
   const aliases = writeTableFile(files, 'mysql-aliases.cf', { ...connection, query: `SELECT goto FROM ${table} WHERE address = '%s'`, domain: 'localhost' });
@@ -63,7 +64,7 @@ test('mysql: tables decide RCPT and expand aliases; an unreachable database is a
   assert.equal(refused, '451 4.3.0 <alice@localhost>: Temporary lookup failure');
   await mx.waitForLog(/mysql server 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
 
-  await proxy.resume();
+  await proxy.listen();
   const { client: again } = await SmtpClient.open(mx.port);
   await again.command('EHLO client.example');
   assert.match(await again.send('sender@example.org', ['bob@localhost'], 'Subject: back\n\ndatabase back\n'), /^250 2\.0\.0 Ok/);

@@ -15,7 +15,8 @@ import { after, before, test } from 'node:test';
 import { PetrelError } from '../../../src/global/errors.js';
 import { openTable } from '../../../src/global/tables/table-registry.js';
 import type { LookupTable } from '../../../src/global/tables/table.js';
-import { closedPort, TcpForwarder, writeTableFile } from './sql-test-support.js';
+import { closedPort, writeTableFile } from './sql-test-support.js';
+import { forwarder } from './table-servers.js';
 
 /** The rows (key, value, second value) every driver's table holds; keys are compared case-sensitively. */
 export const ROWS: readonly (readonly [string, string | null, string | null])[] = [
@@ -213,18 +214,18 @@ export function defineSqlServerTests(driver: SqlServerDriver, skip: false | stri
   });
 
   test(`${type}: a server that stops mid-run fails lookups temporarily, and is used again once back`, { skip }, async () => {
-    const proxy = await TcpForwarder.start(driver.port);
+    const proxy = await forwarder(driver.port).listen();
     const lookups = await openWith(type, dir, { ...driver.settingsWith(`127.0.0.1:${proxy.port}`), query });
     try {
       assert.equal(await lookups.lookup('alice@example.com'), 'alice@mail.example.com');
       await proxy.stop();
       await assert.rejects(lookups.lookup('alice@example.com'), isTemporaryFailure);
       await assert.rejects(lookups.lookup('nobody@example.com'), isTemporaryFailure);
-      await proxy.resume();
+      await proxy.listen();
       assert.equal(await lookups.lookup('alice@example.com'), 'alice@mail.example.com');
       // A restart between two lookups (the pooled connection is dead, nothing failed yet) is not seen at all.
       await proxy.stop();
-      await proxy.resume();
+      await proxy.listen();
       assert.equal(await lookups.lookup('bob'), 'bare');
     } finally {
       await lookups.close();

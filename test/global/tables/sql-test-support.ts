@@ -2,12 +2,12 @@
  * sql-test-support - what the SQL table tests share: asking for a running
  * database server (skipped loudly when absent, a failure under CI=true), a
  * port nothing listens on, a table configuration file written to a
- * temporary directory, and a TCP forwarder to stand between a table and
- * the real server, so a test can "stop" the server and start it again;
- * and better-sqlite3 (optional) to make SQLite databases with.
+ * temporary directory, and better-sqlite3 (optional) to make SQLite
+ * databases with. The forwarder that stands between a table and the real
+ * server is table-servers.ts's.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 
 /** True when something accepts connections on 127.0.0.1:port. */
@@ -77,52 +77,4 @@ export function writeTableFile(dir: string, name: string, settings: Record<strin
   const path = join(dir, name);
   writeFileSync(path, Object.entries(settings).map(([key, value]) => `${key} = ${value}\n`).join(''));
   return path;
-}
-
-/** A TCP forwarder on a loopback port to a target port; stop() drops every connection, as a server that dies. */
-export class TcpForwarder {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-
-  private constructor(
-    readonly port: number,
-    private readonly target: number,
-  ) {}
-
-  /** Starts forwarding a fresh port to target. */
-  static async start(target: number): Promise<TcpForwarder> {
-    const forwarder = new TcpForwarder(await closedPort(), target);
-    await forwarder.resume();
-    return forwarder;
-  }
-
-  /** Listens again on the same port. */
-  async resume(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect({ host: '127.0.0.1', port: this.target });
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', resolve);
-    });
-    this.server = server;
-  }
-
-  /** Stops listening and cuts every forwarded connection. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
 }

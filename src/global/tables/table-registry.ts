@@ -12,10 +12,13 @@ import { openPipemap, openProxy, openUnionmap } from './table-compose.js';
 import { openFail } from './table-fail.js';
 import { openInline } from './table-inline.js';
 import { openIndexed } from './table-lmdb.js';
+import { openMysqlTable } from './table-mysql.js';
 import { openPcre } from './table-pcre.js';
+import { openPgsqlTable } from './table-pgsql.js';
 import { openRedis } from './table-redis.js';
 import { openRegexp } from './table-regexp.js';
 import { openSocketmap } from './table-socketmap.js';
+import { openSqliteTable } from './table-sqlite.js';
 import { openStatic } from './table-static.js';
 import { openTcp } from './table-tcp.js';
 import { openTexthash } from './table-texthash.js';
@@ -39,12 +42,15 @@ export const TABLE_TYPES: Readonly<Record<string, TableOpener>> = {
   hash: (name, spec, ctx) => openIndexed('hash', name, spec, ctx),
   inline: (name, spec, ctx) => openInline(name, spec, ctx),
   lmdb: (name, spec, ctx) => openIndexed('lmdb', name, spec, ctx),
+  mysql: openMysqlTable,
   pcre: (name, spec) => openPcre(name, spec),
+  pgsql: openPgsqlTable,
   pipemap: openPipemap,
   proxy: openProxy,
   redis: (name, spec, ctx) => openRedis(name, spec, ctx),
   regexp: (name, spec) => openRegexp(name, spec),
   socketmap: (name, spec) => openSocketmap(name, spec),
+  sqlite: openSqliteTable,
   static: (name, spec) => openStatic(name, spec),
   tcp: (name, spec) => openTcp(name, spec),
   texthash: (name, spec, ctx) => openTexthash(name, spec, ctx),

@@ -33,7 +33,7 @@ export interface ServiceSpec {
   readonly processCap: number;
   /** Seconds to pause a service whose processes fail at start-up. */
   readonly throttleTime: number;
-  /** Workers accept on the listeners themselves (else the master accepts and hands each connection over). */
+  /** Workers accept on the listeners themselves (else the master accepts and hands each connection over); always so for a service with wakeup. */
   readonly accepting: boolean;
   readonly child: ChildSpec;
 }
@@ -234,7 +234,6 @@ export class MasterService {
     }
     if (!clean && !servedAny && !child.ready && !this.stopping) this.throttle(entry);
     if (this.stopping) return;
-    if (this.spec.wakeup > 0 && !this.spec.accepting && this.usableCount() === 0) this.spawn();
     this.keepAccepting();
     this.drain();
   }
@@ -257,16 +256,14 @@ export class MasterService {
     clearTimeout(this.throttleTimer);
     this.throttleTimer = setTimeout(() => {
       this.throttledUntil = 0;
-      if (this.spec.wakeup > 0 && !this.spec.accepting && this.usableCount() === 0) this.spawn();
       this.keepAccepting();
       this.drain();
     }, this.spec.throttleTime * 1000);
   }
 
-  /** Trigger services are resident: one process from the start, woken every `wakeup` seconds. */
+  /** Trigger services (accepting, so resident: keepAccepting starts their process) are woken every `wakeup` seconds. */
   private startWakeups(): void {
     if (this.spec.wakeup <= 0) return;
-    if (!this.spec.accepting && this.usableCount() === 0) this.spawn();
     this.wakeupTimer = setInterval(() => {
       for (const child of this.children) if (child.usable) child.wakeup();
     }, this.spec.wakeup * 1000);

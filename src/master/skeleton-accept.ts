@@ -14,6 +14,7 @@ import type { Server, Socket } from 'node:net';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { acceptOn, type ListenHandle } from '../util/listen-handle.js';
 import { msg } from '../util/msg.js';
+import type { Listener } from './master-listen.js';
 import type { WorkerToMaster } from './master-protocol.js';
 
 /** How often the event loop's load is sampled. */
@@ -30,7 +31,7 @@ export interface AcceptHooks {
 
 /** The listening sockets of one worker process and its load as the master sees it. */
 export class WorkerListeners {
-  private readonly handles: { handle: ListenHandle; backlog: number }[] = [];
+  private readonly handles: Listener[] = [];
   private readonly servers: Server[] = [];
   private started = false;
   private closed = false;

@@ -3,7 +3,8 @@
  * daemon main over a shared skeleton). It parses what the master passes
  * (-c config_dir, -n service, -t type, -C command, -o name=value, -u unprivileged,
  * -s count of listening sockets the master sends), loads main.cf with the
- * service's -o overrides on top, refuses to serve when they ask for protection Petrel does not implement (config-fail-closed.ts), sends diagnostics
+ * service's -o overrides on top, refuses to serve when they ask for
+ * protection Petrel does not implement (config-fail-closed.ts), sends diagnostics
  * to the mail log as "syslog_name/daemon[pid]", drops root for mail_owner
  * when the service is unprivileged (master.cf's unpriv column), and serves
  * clients: for an accepting service it accepts on the listening sockets

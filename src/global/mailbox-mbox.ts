@@ -8,13 +8,16 @@
  * mail_spool_directory, home_mailbox files and /file destinations, and by
  * the virtual delivery agent for mailboxes not ending in "/". Written
  * as root for a user (owner), it follows no symbolic link, gives a new file
- * to the user and refuses someone else's.
+ * to the user and refuses someone else's. The calls that name a path (the
+ * lock, the mailbox's open) run in the caller's identity section (ids); the
+ * writes and the fsync on the open mailbox run outside it.
  * Follows local(8) and virtual(8) "UNIX-style mailbox delivery".
  */
-import { closeSync, constants, fchownSync, fstatSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
+import { closeSync, constants, fchownSync, fstatSync, ftruncateSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { fsyncFd, writeAllSync } from '../util/file-io.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Params } from './params/param-registry.js';
+import { AS_PROCESS, type IdentityRunner } from './privileges.js';
 import { writeLines, type MessageLines } from './mailbox-write.js';
 import { asctime } from '../util/time-format.js';
 
@@ -38,26 +41,39 @@ export class MailboxLockError extends Error {
   }
 }
 
-async function takeDotLock(lockPath: string, options: LockOptions): Promise<void> {
+/** Creates the lock file; false when someone else holds it. */
+function createDotLock(lockPath: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, `${process.pid}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** Removes lockPath when it is older than staleAfter seconds; true when it did. */
+function removeStaleLock(lockPath: string, staleAfter: number): boolean {
+  const stat = statSync(lockPath, { throwIfNoEntry: false });
+  if (stat === undefined || Date.now() - stat.mtimeMs <= staleAfter * 1000) return false;
+  rmSync(lockPath, { force: true });
+  return true;
+}
+
+async function takeDotLock(lockPath: string, options: LockOptions, ids: IdentityRunner): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    try {
-      const handle = await fs.open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const stat = await fs.stat(lockPath).catch(() => undefined);
-    if (stat !== undefined && Date.now() - stat.mtimeMs > options.staleAfter * 1000) {
-      await fs.rm(lockPath, { force: true });
-      continue;
-    }
+    if (ids(() => createDotLock(lockPath))) return;
+    if (ids(() => removeStaleLock(lockPath, options.staleAfter))) continue;
     if (attempt >= options.attempts) throw new MailboxLockError(lockPath);
     await sleep(options.delay * 1000);
   }
 }
-
 
 /** The envelope line that starts each mbox message, in local time: "From sender  Sun Nov  2 14:26:03 2026". */
 export function mboxFromLine(sender: string, when: Date): Buffer {
@@ -73,14 +89,15 @@ export async function deliverToMbox(
   path: string,
   envelopeLine: Buffer,
   lines: MessageLines,
-  options: { sizeLimit: number; lock: LockOptions; owner?: { readonly uid: number; readonly gid: number } },
+  options: { sizeLimit: number; lock: LockOptions; owner?: { readonly uid: number; readonly gid: number }; ids?: IdentityRunner },
 ): Promise<void> {
+  const ids = options.ids ?? AS_PROCESS;
   const lockPath = `${path}.lock`;
-  await takeDotLock(lockPath, options.lock);
+  await takeDotLock(lockPath, options.lock, ids);
   try {
     const owner = options.owner;
     const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (owner === undefined ? 0 : constants.O_NOFOLLOW);
-    const fd = openSync(path, flags, 0o600);
+    const fd = ids(() => openSync(path, flags, 0o600));
     const st = fstatSync(fd);
     const originalSize = st.size;
     try {
@@ -108,7 +125,7 @@ export async function deliverToMbox(
       closeSync(fd);
     }
   } finally {
-    await fs.rm(lockPath, { force: true });
+    ids(() => rmSync(lockPath, { force: true }));
   }
 }
 

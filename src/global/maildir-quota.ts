@@ -9,11 +9,12 @@
  * bytes, or states another quota is recalculated: every message in new/
  * and cur/ of the INBOX and of each ".Folder", by the S= size in its name
  * (else its file size), written to tmp/ and renamed over the old file.
- * Used by the virtual delivery agent (virtual_maildir_extended).
+ * Used by the virtual delivery agent (virtual_maildir_extended), inside
+ * its identity section: every call here is synchronous, so it runs with the
+ * mailbox owner's ids (global/privileges.ts).
  * Follows Courier's maildirquota(7) / README.maildirquota.
  */
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -72,15 +73,23 @@ export function parseMaildirSize(text: string): Pick<MaildirSize, 'limitBytes' |
 }
 
 /** The maildirsize of the Maildir at dir; undefined when it is missing or unreadable as one. */
-export async function readMaildirSize(dir: string): Promise<MaildirSize | undefined> {
-  const path = join(dir, MAILDIRSIZE);
-  let text: string;
-  let info;
+export function readMaildirSize(dir: string): MaildirSize | undefined {
+  let fd: number;
   try {
-    [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    fd = openSync(join(dir, MAILDIRSIZE), constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+  let text: string;
+  let info;
+  try {
+    info = fstatSync(fd);
+    // Anything but a regular file (a FIFO in its place) is not a maildirsize: it gets recalculated over.
+    if (!info.isFile()) return undefined;
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
   const parsed = parseMaildirSize(text);
   return parsed === undefined ? undefined : { ...parsed, fileSize: info.size, modified: info.mtimeMs };
@@ -93,17 +102,20 @@ function statedSize(name: string): number | undefined {
 }
 
 /** The messages in new/ and cur/ of one folder (the INBOX is the Maildir itself). */
-export async function folderUsage(folder: string): Promise<MaildirUsage> {
+export function folderUsage(folder: string): MaildirUsage {
   let bytes = 0;
   let messages = 0;
   for (const sub of ['new', 'cur']) {
-    const names = await readdir(join(folder, sub)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return [] as string[];
+    let names: string[];
+    try {
+      names = readdirSync(join(folder, sub));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw err;
-    });
+    }
     for (const name of names) {
       if (name.startsWith('.')) continue;
-      const size = statedSize(name) ?? (await stat(join(folder, sub, name)).then((s) => s.size, () => undefined));
+      const size = statedSize(name) ?? statSync(join(folder, sub, name), { throwIfNoEntry: false })?.size;
       // A message removed while we looked no longer counts.
       if (size === undefined) continue;
       bytes += size;
@@ -114,17 +126,17 @@ export async function folderUsage(folder: string): Promise<MaildirUsage> {
 }
 
 /** The ".Folder" subfolders of a Maildir++. */
-async function subfolders(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
+function subfolders(dir: string): string[] {
+  const entries = readdirSync(dir, { withFileTypes: true });
   return entries.filter((e) => e.isDirectory() && e.name.startsWith('.') && e.name !== '.' && e.name !== '..').map((e) => join(dir, e.name));
 }
 
 /** The usage of the whole Maildir (INBOX and every folder). */
-export async function maildirUsage(dir: string): Promise<MaildirUsage> {
+export function maildirUsage(dir: string): MaildirUsage {
   let bytes = 0;
   let messages = 0;
-  for (const folder of [dir, ...(await subfolders(dir))]) {
-    const usage = await folderUsage(folder);
+  for (const folder of [dir, ...subfolders(dir)]) {
+    const usage = folderUsage(folder);
     bytes += usage.bytes;
     messages += usage.messages;
   }
@@ -140,12 +152,12 @@ export function quotaLine(limitBytes: number, limitMessages: number): string {
 }
 
 /** Rewrites maildirsize from what the Maildir holds now, with the quota given; returns the new file's content. */
-export async function recalculateMaildirSize(dir: string, limitBytes: number, limitMessages: number): Promise<MaildirSize> {
-  const usage = await maildirUsage(dir);
+export function recalculateMaildirSize(dir: string, limitBytes: number, limitMessages: number): MaildirSize {
+  const usage = maildirUsage(dir);
   const text = `${quotaLine(limitBytes, limitMessages)}\n${usage.bytes} ${usage.messages}\n`;
   const tmp = join(dir, 'tmp', `${Date.now()}.${process.pid}.${hostname()}.${MAILDIRSIZE}`);
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, join(dir, MAILDIRSIZE));
+  writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, join(dir, MAILDIRSIZE));
   return { limitBytes, limitMessages, usage, fileSize: Buffer.byteLength(text), modified: Date.now() };
 }
 
@@ -154,8 +166,8 @@ export async function recalculateMaildirSize(dir: string, limitBytes: number, li
  * or states another byte quota than limitBytes (its message quota, which
  * another program may keep, is left as it is).
  */
-export async function currentMaildirSize(dir: string, limitBytes: number): Promise<MaildirSize> {
-  const found = await readMaildirSize(dir);
+export function currentMaildirSize(dir: string, limitBytes: number): MaildirSize {
+  const found = readMaildirSize(dir);
   if (found !== undefined && found.fileSize <= MAX_FILE_SIZE && found.limitBytes === limitBytes) return found;
   return recalculateMaildirSize(dir, limitBytes, found?.limitMessages ?? 0);
 }

@@ -12,8 +12,7 @@
  * instance) delivers as that user, and to any local name when the account
  * is missing.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { userInfo, type UserInfo } from 'node:os';
 import { parsePasswdLine, type Account } from '../global/accounts.js';
 import { CleanupClient } from '../global/cleanup-clnt.js';
@@ -188,7 +187,7 @@ class RecipientDelivery {
       const path = this.expand(template, macros);
       // Most users have no .forward: a cheap look first spares a failed read (and its error) per delivery.
       if (!existsSync(path)) continue;
-      const text = await this.ctx.rights.asUser(account, () => readFile(path, 'utf8').catch(() => undefined));
+      const text = this.ctx.rights.asUser(account)(() => readTextFile(path));
       if (text === undefined) continue;
       const items = text.split('\n').filter((line) => !/^\s*(#|$)/.test(line)).flatMap(splitAliasValue);
       if (items.length === 0) continue;
@@ -209,7 +208,7 @@ class RecipientDelivery {
       this.seen.add(item.toLowerCase());
       if (item.startsWith(':include:')) {
         const path = item.slice(':include:'.length);
-        const text = await this.ctx.rights.asUser(await this.runAs(account), () => readFile(path, 'utf8').catch(() => undefined));
+        const text = this.ctx.rights.asUser(await this.runAs(account))(() => readTextFile(path));
         if (text === undefined) {
           outcomes.push({ status: 'deferred', dsn: '4.3.0', reason: `cannot open include file ${path}` });
           continue;
@@ -236,7 +235,7 @@ class RecipientDelivery {
           continue;
         }
         const runAs = await this.runAs(account);
-        outcomes.push(await this.ctx.rights.asUser(runAs, () => deliverToPath(params, item, this.msg.request.sender, this.lines(), 'file')));
+        outcomes.push(await deliverToPath(params, item, this.msg.request.sender, this.lines(), 'file', this.ctx.rights.asUser(runAs)));
       } else if (item.toLowerCase() === owner.toLowerCase() || item.toLowerCase() === `${owner.toLowerCase()}@${params.myorigin}`) {
         outcomes.push(await this.user(owner, owner));
       } else {
@@ -264,6 +263,27 @@ class RecipientDelivery {
     const reply = await client.finish();
     if (reply.status !== 'ok') return { status: reply.status === 'reject' ? 'bounced' : 'deferred', dsn: reply.dsn, reason: `cannot forward: ${reply.text}` };
     return { status: 'sent', dsn: '2.0.0', reason: `forwarded as ${reply.id}` };
+  }
+}
+
+/**
+ * The text of a .forward or :include: file, or undefined when it cannot be
+ * read with the rights of the caller's section. Only a regular file is read:
+ * a FIFO planted in its place must not hold up the process.
+ */
+function readTextFile(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -18,23 +18,34 @@ import { deliverToMaildir } from '../global/mailbox-maildir.js';
 import { deliverLockOptions, deliverToMbox, mboxFromLine } from '../global/mailbox-mbox.js';
 import { fileFailure, type Outcome } from '../global/mailbox-outcome.js';
 import type { UserRights } from './local-rights.js';
+import { AS_PROCESS, type IdentityRunner } from '../global/privileges.js';
 import type { MessageLines } from '../global/mailbox-write.js';
 
 /**
  * Appends the message to an mbox file or writes it into a Maildir (path
- * ending in "/"). owner: the mbox is written as root on that user's behalf
- * (no symbolic link followed, a new file given to them, someone else's refused).
+ * ending in "/"), naming paths with the rights ids gives. owner: the mbox is
+ * written as root on that user's behalf (no symbolic link followed, a new
+ * file given to them, someone else's refused).
  */
-export async function deliverToPath(params: Params, path: string, sender: string, lines: MessageLines, kind: 'mailbox' | 'file', owner?: Account): Promise<Outcome> {
+export async function deliverToPath(
+  params: Params,
+  path: string,
+  sender: string,
+  lines: MessageLines,
+  kind: 'mailbox' | 'file',
+  ids: IdentityRunner,
+  owner?: Account,
+): Promise<Outcome> {
   try {
     if (path.endsWith('/')) {
-      await deliverToMaildir(path, lines, { sizeLimit: params.mailbox_size_limit });
+      await deliverToMaildir(path, lines, { sizeLimit: params.mailbox_size_limit, ids });
       return { status: 'sent', dsn: '2.0.0', reason: kind === 'file' ? `delivered to file: ${path}` : 'delivered to maildir' };
     }
     await deliverToMbox(path, mboxFromLine(sender, new Date()), lines, {
       sizeLimit: params.mailbox_size_limit,
       lock: deliverLockOptions(params),
       owner,
+      ids,
     });
     return { status: 'sent', dsn: '2.0.0', reason: kind === 'file' ? `delivered to file: ${path}` : 'delivered to mailbox' };
   } catch (err) {
@@ -57,12 +68,12 @@ export async function deliverToMailbox(params: Params, command: string, account:
   }
   if (params.home_mailbox !== '') {
     const path = join(account.home, params.home_mailbox) + (params.home_mailbox.endsWith('/') ? '/' : '');
-    return rights.asUser(account, () => deliverToPath(params, path, env.sender, lines, 'mailbox'));
+    return deliverToPath(params, path, env.sender, lines, 'mailbox', rights.asUser(account));
   }
   const spool = params.mail_spool_directory;
-  if (spool.endsWith('/')) return rights.asUser(account, () => deliverToPath(params, `${join(spool, account.name)}/`, env.sender, lines, 'mailbox'));
+  if (spool.endsWith('/')) return deliverToPath(params, `${join(spool, account.name)}/`, env.sender, lines, 'mailbox', rights.asUser(account));
   const path = join(spool, account.name);
   const userWritable = await stat(spool).then((st) => (st.mode & 0o002) !== 0, () => true);
-  if (userWritable || rights.commandIds(account) === undefined) return rights.asUser(account, () => deliverToPath(params, path, env.sender, lines, 'mailbox'));
-  return deliverToPath(params, path, env.sender, lines, 'mailbox', account);
+  if (userWritable || rights.commandIds(account) === undefined) return deliverToPath(params, path, env.sender, lines, 'mailbox', rights.asUser(account));
+  return deliverToPath(params, path, env.sender, lines, 'mailbox', AS_PROCESS, account);
 }

@@ -12,6 +12,7 @@ import { EffectiveUser, oneAtATime } from '../global/privileges.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { openTable } from '../global/tables/table-registry.js';
 import { runDaemon } from '../master/skeleton.js';
+import { msg } from '../util/msg.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { deliverRecipient, runsAsMailOwner, type LocalContext } from './local-deliver.js';
 import { ownRights, rootRights, SINGLE_USER } from './local-rights.js';
@@ -49,9 +50,10 @@ runDaemon({
       value: config.value,
       rights: unprivileged ? SINGLE_USER : EffectiveUser.available() ? rootRights() : ownRights(process.getuid?.() ?? -1),
     };
+    if (ctx.rights.exclusive) msg.warn(`user ids are switched for the whole process, one delivery at a time: ${EffectiveUser.wholeProcessReason() ?? 'no reason given'}`);
   },
-  // Switching effective ids serialises a process's deliveries: as root, one qmgr connection a process, and the
-  // master runs up to the CPU count of processes, so deliveries to different users (or two to one) run side by side.
+  // A whole-process switch of effective ids (no thread-ids addon) serialises a process's deliveries: then one qmgr
+  // connection a process, and the master runs up to the CPU count of processes, so deliveries still run side by side.
   connectionLimit: () => ((ctx as LocalContext).rights.exclusive ? 1 : undefined),
   onConnection: (socket, { retiring }) => serve(socket, ctx as LocalContext, retiring),
 });

@@ -5,19 +5,21 @@
  * and gid, and runs that user's commands as that user; aliases' files and
  * commands use default_privs. A development instance, run as its
  * mail_owner, has no one to switch to and does everything as itself.
- * An effective-id switch holds for the whole process, so a process that
- * switches serves one delivery request at a time (exclusive is true).
+ * A switch covers a synchronous section of file system calls
+ * (global/privileges.ts); only when it holds for the whole process (the
+ * thread-ids addon is missing) must a process serve one delivery request
+ * at a time (exclusive is true).
  * Follows local(8) "SECURITY".
  */
 import type { Account } from '../global/accounts.js';
-import { EffectiveUser } from '../global/privileges.js';
+import { AS_PROCESS, EffectiveUser, type IdentityRunner } from '../global/privileges.js';
 
 /** Runs delivery work with a user's rights. */
 export interface UserRights {
   /** False when this process cannot act for account (not root, and account is someone else). */
   canActFor(account: Account): boolean;
-  /** Runs fn, which touches files, with account's access rights. */
-  asUser<T>(account: Account, fn: () => Promise<T>): Promise<T>;
+  /** Runs the synchronous file system calls of a section with account's access rights. */
+  asUser(account: Account): IdentityRunner;
   /** The ids a command for account is started with (undefined: this process's own). */
   commandIds(account: Account): { uid: number; gid: number } | undefined;
   /** True when requests must be served one at a time. */
@@ -27,7 +29,7 @@ export interface UserRights {
 /** Rights for an instance that runs everything as one user. */
 export const SINGLE_USER: UserRights = {
   canActFor: () => true,
-  asUser: (_account, fn) => fn(),
+  asUser: () => AS_PROCESS,
   commandIds: () => undefined,
   exclusive: false,
 };
@@ -37,9 +39,9 @@ export function rootRights(): UserRights {
   const effective = new EffectiveUser();
   return {
     canActFor: () => true,
-    asUser: (account, fn) => (account.uid === 0 ? fn() : effective.run(account, fn)),
+    asUser: (account) => effective.runnerFor(account),
     commandIds: (account) => ({ uid: account.uid, gid: account.gid }),
-    exclusive: true,
+    exclusive: EffectiveUser.wholeProcess(),
   };
 }
 

@@ -14,7 +14,7 @@
  * virtual_maildir_limit_message as the reason; mail over the plain
  * virtual_mailbox_limit bounces as in Postfix.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DeliveryRecipient } from '../global/deliver-clnt.js';
 import type { OpenMessage } from '../global/deliver-recipients.js';
@@ -22,14 +22,15 @@ import { deliveryHeaders } from '../global/delivery-headers.js';
 import { addToMaildirSize, currentMaildirSize, folderUsage, recalculateMaildirSize, STALE_OVER_QUOTA_MS, type MaildirSize } from '../global/maildir-quota.js';
 import { deliverToMaildir } from '../global/mailbox-maildir.js';
 import { deliverLockOptions, deliverToMbox, mboxFromLine } from '../global/mailbox-mbox.js';
+import type { IdentityRunner } from '../global/privileges.js';
 import { fileFailure, type Outcome } from '../global/mailbox-outcome.js';
 import { MailboxLimitError, type MessageLines } from '../global/mailbox-write.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentLines } from '../global/queue/queue-file-read.js';
 import { findMailbox, type VirtualMailbox, type VirtualTables } from './virtual-lookup.js';
 
-/** Runs file work with a mailbox owner's rights. */
-export type AsOwner = <T>(owner: { readonly uid: number; readonly gid: number }, fn: () => Promise<T>) => Promise<T>;
+/** The runner of a mailbox owner's identity sections (global/privileges.ts). */
+export type AsOwner = (owner: { readonly uid: number; readonly gid: number }) => IdentityRunner;
 
 /** What virtual delivery keeps for its whole life. */
 export interface VirtualContext {
@@ -42,54 +43,55 @@ export interface VirtualContext {
 class QuotaExceededError extends Error {}
 
 /** The usage that counts against the quota: the INBOX alone, or everything less the Trash unless it counts. */
-async function countedBytes(dir: string, params: Params, state: MaildirSize): Promise<number> {
-  if (params.virtual_mailbox_limit_inbox) return (await folderUsage(dir)).bytes;
+function countedBytes(dir: string, params: Params, state: MaildirSize): number {
+  if (params.virtual_mailbox_limit_inbox) return folderUsage(dir).bytes;
   if (params.virtual_trash_count || params.virtual_trash_name === '') return state.usage.bytes;
-  return state.usage.bytes - (await folderUsage(join(dir, params.virtual_trash_name))).bytes;
+  return state.usage.bytes - folderUsage(join(dir, params.virtual_trash_name)).bytes;
 }
 
 /** Refuses a message of size bytes that would pass limit; a stale file is recalculated once before refusing. */
-async function admitQuota(dir: string, params: Params, limit: number, size: number): Promise<void> {
-  let state = await currentMaildirSize(dir, limit);
-  const over = async (): Promise<boolean> =>
-    (await countedBytes(dir, params, state)) + size > limit || (state.limitMessages > 0 && state.usage.messages + 1 > state.limitMessages);
-  if (!(await over())) return;
+function admitQuota(dir: string, params: Params, limit: number, size: number): void {
+  let state = currentMaildirSize(dir, limit);
+  const over = (): boolean => countedBytes(dir, params, state) + size > limit || (state.limitMessages > 0 && state.usage.messages + 1 > state.limitMessages);
+  if (!over()) return;
   if (Date.now() - state.modified > STALE_OVER_QUOTA_MS) {
-    state = await recalculateMaildirSize(dir, limit, state.limitMessages);
-    if (!(await over())) return;
+    state = recalculateMaildirSize(dir, limit, state.limitMessages);
+    if (!over()) return;
   }
   throw new QuotaExceededError();
 }
 
-async function writeMaildir(box: VirtualMailbox, params: Params, lines: MessageLines): Promise<void> {
+async function writeMaildir(box: VirtualMailbox, params: Params, lines: MessageLines, ids: IdentityRunner): Promise<void> {
   const dir = box.path;
   const quota = params.virtual_maildir_extended && box.limit > 0;
   let written = 0;
   await deliverToMaildir(dir, lines, {
     sizeLimit: quota ? 0 : box.limit,
-    admit: async (size) => {
+    ids,
+    admit: (size) => {
       written = size;
-      if (quota) await admitQuota(dir, params, box.limit, size);
+      if (quota) admitQuota(dir, params, box.limit, size);
     },
   });
   // Kept up to date whenever it exists, so Dovecot's figure stays right for mailboxes without a quota here.
-  addToMaildirSize(dir, { bytes: written, messages: 1 });
+  ids(() => addToMaildirSize(dir, { bytes: written, messages: 1 }));
 }
 
-async function writeMbox(box: VirtualMailbox, params: Params, sender: string, lines: MessageLines): Promise<void> {
-  await mkdir(dirname(box.path), { recursive: true, mode: 0o700 });
+async function writeMbox(box: VirtualMailbox, params: Params, sender: string, lines: MessageLines, ids: IdentityRunner): Promise<void> {
+  ids(() => mkdirSync(dirname(box.path), { recursive: true, mode: 0o700 }));
   await deliverToMbox(box.path, mboxFromLine(sender, new Date()), lines, {
     sizeLimit: box.limit,
     lock: deliverLockOptions(params),
+    ids,
   });
 }
 
-/** Writes the message into box; the outcome. */
-async function write(box: VirtualMailbox, params: Params, sender: string, lines: MessageLines): Promise<Outcome> {
+/** Writes the message into box, naming paths with the owner's ids; the outcome. */
+async function write(box: VirtualMailbox, params: Params, sender: string, lines: MessageLines, ids: IdentityRunner): Promise<Outcome> {
   const quota = params.virtual_maildir_extended || box.perUserLimit;
   try {
-    if (box.maildir) await writeMaildir(box, params, lines);
-    else await writeMbox(box, params, sender, lines);
+    if (box.maildir) await writeMaildir(box, params, lines, ids);
+    else await writeMbox(box, params, sender, lines, ids);
     return { status: 'sent', dsn: '2.0.0', reason: box.maildir ? 'delivered to maildir' : 'delivered to mailbox' };
   } catch (err) {
     if (err instanceof QuotaExceededError || (quota && err instanceof MailboxLimitError)) {
@@ -109,5 +111,5 @@ export async function deliverRecipient(ctx: VirtualContext, message: OpenMessage
   const box = await findMailbox(ctx.tables, ctx.params, rcpt.address);
   if ('status' in box) return box;
   const lines = contentLines(message.file, message.info, deliveryHeaders(message.request.sender, rcpt));
-  return ctx.asOwner(box, () => write(box, ctx.params, message.request.sender, lines));
+  return write(box, ctx.params, message.request.sender, lines, ctx.asOwner(box));
 }

@@ -4,22 +4,24 @@
  * recipient into its virtual mailbox (virtual-deliver.ts), logs Postfix's
  * "to=<...>, relay=virtual, ..., status=..." line for each and answers qmgr
  * with the results. Run as root (master.cf's unpriv column "n"), it looks
- * the tables up as root and writes each mailbox with the effective uid and
- * gid the tables give, one request at a time; a development instance, not
- * run as root, writes every mailbox as itself.
+ * the tables up as root and names each mailbox's files with the effective
+ * uid and gid the tables give (one request at a time only when the switch
+ * holds for the whole process: global/privileges.ts); a development
+ * instance, not run as root, writes every mailbox as itself.
  */
 import type { Socket } from 'node:net';
 import { serveDeliveries, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { deliverRecipients } from '../global/deliver-recipients.js';
 import { PetrelError } from '../global/errors.js';
-import { EffectiveUser, oneAtATime } from '../global/privileges.js';
+import { AS_PROCESS, EffectiveUser, oneAtATime } from '../global/privileges.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
+import { msg } from '../util/msg.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { deliverRecipient, type AsOwner, type VirtualContext } from './virtual-deliver.js';
 
 let ctx: VirtualContext | undefined;
-/** Set when this process switches effective ids: then requests are served one at a time. */
+/** Set when this process switches effective ids for the whole process: then requests are served one at a time. */
 let serially: (<T>(fn: () => Promise<T>) => Promise<T>) | undefined;
 
 /** The master.cf service this process serves, logged as relay= (as pipe does). */
@@ -38,10 +40,13 @@ async function serve(socket: Socket, context: VirtualContext, retiring: () => bo
 
 /** Writes as the owner when this process runs as root, else as itself. */
 function ownerRights(): AsOwner {
-  if (!EffectiveUser.available()) return (_owner, fn) => fn();
-  serially = oneAtATime();
+  if (!EffectiveUser.available()) return () => AS_PROCESS;
+  if (EffectiveUser.wholeProcess()) {
+    serially = oneAtATime();
+    msg.warn(`user ids are switched for the whole process, one delivery at a time: ${EffectiveUser.wholeProcessReason() ?? 'no reason given'}`);
+  }
   const effective = new EffectiveUser();
-  return (owner, fn) => effective.run(owner, fn);
+  return (owner) => effective.runnerFor(owner);
 }
 
 runDaemon({

@@ -22,8 +22,8 @@ import { ensureDataDirectory, ensureQueueDirectories } from '../global/queue/que
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { maillogOptions } from '../global/params/log-params.js';
-import { openMaillog, type Maillog } from '../util/maillog.js';
-import { msg, setMsgSink, setProgramName, stderrSink } from '../util/msg.js';
+import { openMaillog } from '../util/maillog.js';
+import { msg, setMsgSink, setProgramName, stderrSink, type MsgSink } from '../util/msg.js';
 import { lockMaster } from './master-lock.js';
 import { MasterService } from './master-service.js';
 import { listenerKey, openListeners, planServices, type PlannedService } from './master-services.js';
@@ -48,19 +48,15 @@ async function load(configDir: string): Promise<{ config: Config; problems: stri
 }
 
 /** Reports each problem (on stderr too when logging to a file) and ends with a fatal error, before anything is opened. */
-async function refuseToStart(problems: readonly string[], log: Maillog, logsToFile: boolean): Promise<never> {
+function refuseToStart(problems: readonly string[], log: MsgSink, logsToFile: boolean): never {
   if (logsToFile) {
     setMsgSink((severity, program, text) => {
-      log.sink(severity, program, text);
+      log(severity, program, text);
       stderrSink(severity, program, text);
     });
   }
   for (const problem of problems.slice(0, -1)) msg.error(problem);
-  try {
-    return msg.fatal(problems[problems.length - 1] as string);
-  } finally {
-    await log.flush();
-  }
+  return msg.fatal(problems[problems.length - 1] as string);
 }
 
 async function start(running: Map<string, Running>, planned: PlannedService): Promise<void> {
@@ -129,9 +125,9 @@ async function main(argv: string[]): Promise<number> {
   const configDir = resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value);
   const { config, problems, plan } = await load(configDir);
   const { params } = config;
-  const log: Maillog = openMaillog(maillogOptions(params));
+  const log = openMaillog(maillogOptions(params));
   setProgramName(`${params.syslog_name}/master`);
-  setMsgSink(log.sink);
+  setMsgSink(log);
   if (problems.length > 0) return refuseToStart(problems, log, params.maillog_file !== '');
   const planned = plan();
   let owner: Account | undefined;
@@ -181,7 +177,6 @@ async function main(argv: string[]): Promise<number> {
   });
   await Promise.all([...running.keys()].map((key) => stopService(running, key)));
   await lock.release();
-  await log.flush();
   return 0;
 }
 

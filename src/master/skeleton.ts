@@ -149,9 +149,8 @@ export function runDaemon(hooks: DaemonHooks): void {
     process.exit(1);
   }
   const { params } = config;
-  const log = openMaillog(maillogOptions(params));
   setProgramName(`${params.syslog_name}/${hooks.name}`);
-  setMsgSink(log.sink);
+  setMsgSink(openMaillog(maillogOptions(params)));
   // Fail closed: the service never serves with settings Petrel would ignore.
   const problems = serviceProblems(args, config);
   if (problems.length > 0) {
@@ -159,7 +158,7 @@ export function runDaemon(hooks: DaemonHooks): void {
     try {
       msg.fatal(problems[problems.length - 1] as string);
     } catch {
-      void log.flush().then(() => process.exit(1));
+      process.exit(1);
     }
     return;
   }
@@ -173,7 +172,6 @@ export function runDaemon(hooks: DaemonHooks): void {
     try {
       await hooks.onExit?.(ctx);
     } finally {
-      await log.flush();
       process.exit(code);
     }
   };
@@ -276,8 +274,7 @@ export function runDaemon(hooks: DaemonHooks): void {
     const owner = args.unprivileged ? unprivilegedOwner(params) : undefined;
     await hooks.preInit?.(ctx);
     if (owner !== undefined) {
-      // The mail log is opened as root (it may be root's file); then root is given up for good.
-      await log.flush();
+      // The mail log was opened as root (it may be root's file); now root is given up for good.
       dropPrivileges(owner);
     }
     await hooks.postInit?.(ctx);

@@ -131,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
   const { params } = loadConfig({ configDir: resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value) });
   const log = openMaillog(maillogOptions(params));
   setMsgSink((severity, program, text) => {
-    log.sink(severity, `${params.syslog_name}/postsuper`, text);
+    log(severity, `${params.syslog_name}/postsuper`, text);
     if (severity !== 'info') stderrSink(severity, program, text);
   });
   for (const queue of operands) if (!isMessageQueue(queue)) return msg.fatal(`invalid directory name: ${queue}`);
@@ -161,7 +161,6 @@ async function main(argv: string[]): Promise<number> {
     await triggerQmgr(dir, QMGR_TRIGGER.scanIncoming);
     await triggerPickup(dir);
   }
-  await log.flush();
   return 0;
 }
 

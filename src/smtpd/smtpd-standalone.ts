@@ -28,7 +28,7 @@ export async function serveStandalone(configDir: string): Promise<number> {
   setProgramName(`${params.syslog_name}/smtpd`);
   try {
     const log = openMaillog(maillogOptions(params));
-    if (params.maillog_file !== '') setMsgSink(log.sink);
+    if (params.maillog_file !== '') setMsgSink(log);
   } catch {
     setMsgSink((severity, program, text) => {
       if (severity !== 'info') process.stderr.write(`${program}: ${severity}: ${text}\n`);

@@ -25,13 +25,10 @@ test('text and JSON logs land in the file, one line per event', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-maillog-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const text = openMaillog({ file: join(dir, 'log', 'mail.log'), format: 'text', hostname: 'mx.example.com' });
-  text.sink('info', 'postfix/cleanup', 'ABC: message-id=<x@y>');
-  text.sink('error', 'postfix/cleanup', 'oops');
+  text('info', 'postfix/cleanup', 'ABC: message-id=<x@y>');
+  text('error', 'postfix/cleanup', 'oops');
   const json = openMaillog({ file: join(dir, 'mail.json'), format: 'json', hostname: 'mx.example.com' });
-  json.sink('warning', 'postfix/smtpd', 'hello');
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  text.flush();
-  json.flush();
+  json('warning', 'postfix/smtpd', 'hello');
   const lines = readFileSync(join(dir, 'log', 'mail.log'), 'utf8').trimEnd().split('\n');
   assert.equal(lines.length, 2);
   assert.match(lines[0] as string, /^\w{3} [ \d]\d \d\d:\d\d:\d\d mx postfix\/cleanup\[\d+\]: ABC: message-id=<x@y>$/);
@@ -50,9 +47,8 @@ test('several processes appending to one log never split a line', async (t) => {
   const moduleUrl = new URL('../../src/util/maillog.js', import.meta.url).href;
   const script = `const { openMaillog } = await import(${JSON.stringify(moduleUrl)});
 const log = openMaillog({ file: ${JSON.stringify(file)}, format: 'text', hostname: 'mx' });
-for (let i = 0; i < 2000; i++) log.sink('info', 'postfix/test', 'line ' + i + ' ' + 'x'.repeat(100));
-await new Promise((r) => setTimeout(r, 50));
-log.flush();`;
+for (let i = 0; i < 2000; i++) log('info', 'postfix/test', 'line ' + i + ' ' + 'x'.repeat(100));
+`;
   await Promise.all(
     Array.from({ length: 4 }, () => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' });

@@ -24,6 +24,11 @@ after(() => Promise.all([...live].map((server) => server.stop())));
 export class TestServer {
   /** Connections accepted since the start of the test. */
   connections = 0;
+
+  /** Connections open now. */
+  get open(): number {
+    return this.sockets.size;
+  }
   private server: Server;
   private readonly sockets = new Set<Socket>();
   private address: number | string = 0;

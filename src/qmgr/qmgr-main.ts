@@ -80,6 +80,7 @@ async function activate(context: QmgrContext, id: string, from: MessageQueue): P
 async function scan(context: QmgrContext, deferredToo: boolean, flush: boolean): Promise<void> {
   const { params } = context.config;
   const limit = params.qmgr_message_active_limit;
+  full = false;
   for (const id of await listQueue(params.queue_directory, 'incoming')) {
     if (limit > 0 && active.size >= limit) {
       full = true;

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { DAEMON_NODE_FLAGS } from '../../src/master/master-child.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
-import { absenceWindow, waitFor } from '../support/wait.js';
+import { absenceWindow } from '../support/wait.js';
 
 let mx: TestInstance;
 
@@ -18,11 +18,6 @@ before(async () => {
 });
 
 after(() => mx.remove());
-
-/** Opens an SMTP session on port once the master listens there (after a reload). */
-function openWhenListening(port: number): Promise<{ client: SmtpClient; greeting: string }> {
-  return waitFor(() => SmtpClient.open(port).catch(() => undefined), `a listener on 127.0.0.1:${port}`);
-}
 
 test('a service whose workers die at start-up is throttled, with Postfix\'s log lines', async () => {
   await mx.waitForLog(/warning: master\.cf: line \d+: service nothere\/unix: Petrel has no "no-such-daemon" daemon; service not started/);
@@ -42,7 +37,7 @@ test('SIGHUP reload adds a listener and keeps serving', async () => {
   appendFileSync(join(mx.etc, 'master.cf'), `127.0.0.1:${port} inet n - n - - smtpd -o { smtpd_banner = $myhostname ESMTP reloaded }\n`);
   assert.equal(mx.run('petrel', ['reload']).status, 0);
   await mx.waitForLog(/reload -- version/);
-  const { client: reloaded, greeting: banner } = await openWhenListening(port);
+  const { client: reloaded, greeting: banner } = await SmtpClient.openWhenListening(port);
   assert.equal(banner, '220 mx.test.example ESMTP reloaded');
   await reloaded.quit();
   const { client, greeting } = await SmtpClient.open(mx.port);
@@ -76,7 +71,7 @@ test('an smtpd at its share of maxproc stops accepting: another process takes th
   // maxproc 2 on a 2-CPU machine or more: two processes with one connection each (one process with two on one CPU).
   appendFileSync(join(mx.etc, 'master.cf'), `127.0.0.1:${port} inet n - n - 2 smtpd\n`);
   assert.equal(mx.run('petrel', ['reload']).status, 0);
-  const opened: SmtpClient[] = [(await openWhenListening(port)).client];
+  const opened: SmtpClient[] = [(await SmtpClient.openWhenListening(port)).client];
   opened.push((await SmtpClient.open(port)).client);
   const sinceReload = mx.logText().split(/reload -- version/).pop() as string;
   const pids = new Set([...sinceReload.matchAll(/smtpd\[(\d+)\]: connect from /g)].map((m) => m[1]));

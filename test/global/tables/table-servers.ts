@@ -29,6 +29,13 @@ export class TestServer {
   get open(): number {
     return this.sockets.size;
   }
+
+  /** Bytes the open connections handed to the kernel: what their clients can have received. */
+  get sent(): number {
+    let bytes = 0;
+    for (const socket of this.sockets) bytes += socket.bytesWritten - socket.writableLength;
+    return bytes;
+  }
   private server: Server;
   private readonly sockets = new Set<Socket>();
   private address: number | string = 0;

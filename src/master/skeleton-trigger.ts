@@ -65,7 +65,7 @@ export interface TriggerServerHooks {
   onTrigger(codes: ReadonlySet<string>, ctx: TriggerContext): Promise<void>;
 }
 
-/** The distinct codes a client wrote before it closed (a set: a client that writes without end costs no memory). */
+/** The distinct codes a client wrote before it closed (at most 256 of them, however much it writes). */
 async function readCodes(socket: Socket): Promise<Set<string>> {
   const codes = new Set<string>();
   for await (const chunk of socket) for (const byte of chunk as Buffer) codes.add(String.fromCharCode(byte));

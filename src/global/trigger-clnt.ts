@@ -14,7 +14,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** The trigger sockets, relative to the queue directory. */
 export const TRIGGER_SOCKETS = { qmgr: join('public', 'qmgr'), pickup: join('public', 'pickup') } as const;
 
-/** Trigger codes qmgr understands. */
+/** The code of a plain wake-up: pickup's trigger, and the master's wakeup timer (master.cf's wakeup column) for every trigger server. */
+export const TRIGGER_WAKEUP = 'W';
+
+/** Trigger codes qmgr understands (and TRIGGER_WAKEUP: look at incoming and due deferred mail). */
 export const QMGR_TRIGGER = {
   /** New mail in incoming/. */
   scanIncoming: 'I',
@@ -31,7 +34,7 @@ export function triggerQmgr(queueDirectory: string, code: string, timeoutMs = 50
 
 /** Tells pickup there is new mail in maildrop/; resolves true when it took it. */
 export function triggerPickup(queueDirectory: string, timeoutMs = 5000): Promise<boolean> {
-  return coalesced(join(queueDirectory, TRIGGER_SOCKETS.pickup), 'W', timeoutMs);
+  return coalesced(join(queueDirectory, TRIGGER_SOCKETS.pickup), TRIGGER_WAKEUP, timeoutMs);
 }
 
 /** The shortest time between two triggers of one kind: a busy cleanup wakes qmgr for several messages at once. */

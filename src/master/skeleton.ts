@@ -15,7 +15,8 @@
  * max_use, exits after max_idle idle seconds,
  * finishes when the master says stop, and turns a fault in one connection
  * into a log line instead of a dead process. Follows Postfix's
- * multi_server(3) and trigger_server(3) as one event loop.
+ * multi_server(3) as one event loop; skeleton-trigger.ts builds
+ * trigger_server(3) (qmgr, pickup) on it.
  */
 import type { Socket } from 'node:net';
 import { join } from 'node:path';

@@ -2,25 +2,22 @@
  * pickup - takes locally submitted mail from maildrop/ (pickup(8)): each
  * file sendmail (or postsuper -r) left there goes to cleanup as a local submission (missing
  * headers added, Bcc removed, -t recipients extracted), then the maildrop
- * file is removed. It runs on a trigger from sendmail and on its wakeup
- * timer; an unreadable file goes to corrupt/ with a warning, a symbolic
- * link or a hard link (maildrop/ is writable by every user) is removed. Logs
+ * file is removed. It runs in the trigger skeleton (skeleton-trigger.ts):
+ * at start, on a trigger from sendmail and on its wakeup timer; an
+ * unreadable file goes to corrupt/ with a warning, a symbolic link or a
+ * hard link (maildrop/ is writable by every user) is removed. Logs
  * "ID: uid=N from=<sender>".
  */
 import { closeSync, fstatSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import type { Socket } from 'node:net';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentChunks, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { listQueue, moveMessage } from '../global/queue/queue-move.js';
 import { queueFilePath } from '../global/queue/queue-paths.js';
-import { runDaemon } from '../master/skeleton.js';
+import { runTriggerServer } from '../master/skeleton-trigger.js';
 import { msg } from '../util/msg.js';
-
-let busy = false;
-let again = false;
 
 async function pickOne(params: Params, id: string): Promise<void> {
   const path = queueFilePath(params.queue_directory, 'maildrop', id);
@@ -84,33 +81,14 @@ async function submit(params: Params, id: string, path: string, fh: number, info
   }
 }
 
+/** One run over maildrop/; the trigger skeleton runs another when a trigger came meanwhile. */
 async function scan(params: Params): Promise<void> {
-  if (busy) {
-    again = true;
-    return;
-  }
-  busy = true;
-  try {
-    do {
-      again = false;
-      for (const id of await listQueue(params.queue_directory, 'maildrop')) {
-        await pickOne(params, id).catch((err: unknown) => msg.warn(`maildrop/${id}: ${(err as Error).message}`));
-      }
-    } while (again);
-  } finally {
-    busy = false;
+  for (const id of await listQueue(params.queue_directory, 'maildrop')) {
+    await pickOne(params, id).catch((err: unknown) => msg.warn(`maildrop/${id}: ${(err as Error).message}`));
   }
 }
 
-async function onTrigger(socket: Socket, params: Params): Promise<void> {
-  for await (const chunk of socket) void chunk;
-  await scan(params);
-}
-
-runDaemon({
+runTriggerServer({
   name: 'pickup',
-  resident: true,
-  postInit: ({ config }) => scan(config.params),
-  onConnection: (socket, { config }) => onTrigger(socket, config.params),
-  onWakeup: ({ config }) => scan(config.params),
+  onTrigger: (_codes, { config }) => scan(config.params),
 });

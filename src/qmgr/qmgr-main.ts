@@ -11,29 +11,36 @@
  * (qmgr-message.ts). An unreadable queue file goes to corrupt/ with a
  * warning. A flush trigger delivers all deferred mail now; it and the
  * deferred-scan trigger (postqueue -i, -s) revive dead destinations.
+ * Triggers, wakeups and qmgr's own requests are coalesced into scans that
+ * never overlap by the trigger skeleton (skeleton-trigger.ts).
  */
-import type { Socket } from 'node:net';
 import { stat } from 'node:fs/promises';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import type { Config } from '../global/config/load-config.js';
 import { PetrelError } from '../global/errors.js';
-import { QMGR_TRIGGER } from '../global/trigger-clnt.js';
+import { QMGR_TRIGGER, TRIGGER_WAKEUP } from '../global/trigger-clnt.js';
 import { readQueueFile } from '../global/queue/queue-file-read.js';
 import { listQueue, moveMessage } from '../global/queue/queue-move.js';
 import { queueFilePath, type MessageQueue } from '../global/queue/queue-paths.js';
 import { lockSingleton } from '../master/master-lock.js';
-import { runDaemon } from '../master/skeleton.js';
+import { runTriggerServer, type TriggerContext } from '../master/skeleton-trigger.js';
 import { msg } from '../util/msg.js';
 import { readPseudoAgents } from './qmgr-agents.js';
 import { DestinationSlots } from './qmgr-limits.js';
 import { runMessage, type QmgrContext } from './qmgr-message.js';
 
 let ctx: QmgrContext | undefined;
+let triggers: TriggerContext | undefined;
 const active = new Set<string>();
 /** Active messages taken from deferred/: at most half the active queue, so new mail is never starved by a backlog. */
 let fromDeferred = 0;
-let scanning = false;
-let again = false;
+/** The last scan stopped at qmgr_message_active_limit: the next message to leave the active queue asks for another. */
+let full = false;
+
+/** Asks the trigger skeleton for a scan of qmgr's own (its queue_run_delay timer, a freed active slot). */
+function requestScan(code: string): void {
+  triggers?.request(code).catch((err: unknown) => msg.warn(`scan: ${(err as Error).message}`));
+}
 
 async function activate(context: QmgrContext, id: string, from: MessageQueue): Promise<void> {
   const { queue_directory: queueDirectory } = context.config.params;
@@ -62,45 +69,40 @@ async function activate(context: QmgrContext, id: string, from: MessageQueue): P
   } finally {
     active.delete(id);
     if (from === 'deferred') fromDeferred--;
-    if (again) void scan(context, false);
+    if (full) {
+      full = false;
+      requestScan(QMGR_TRIGGER.scanIncoming);
+    }
   }
 }
 
-async function scan(context: QmgrContext, deferredToo: boolean, flush = false): Promise<void> {
-  if (scanning) {
-    again = true;
-    return;
-  }
-  scanning = true;
-  again = false;
+/** Takes mail into the active queue; one scan at a time (the trigger skeleton's runs never overlap). */
+async function scan(context: QmgrContext, deferredToo: boolean, flush: boolean): Promise<void> {
   const { params } = context.config;
-  try {
-    const limit = params.qmgr_message_active_limit;
-    for (const id of await listQueue(params.queue_directory, 'incoming')) {
-      if (limit > 0 && active.size >= limit) {
-        again = true;
-        break;
-      }
-      if (active.has(id)) continue;
+  const limit = params.qmgr_message_active_limit;
+  full = false;
+  for (const id of await listQueue(params.queue_directory, 'incoming')) {
+    if (limit > 0 && active.size >= limit) {
+      full = true;
+      break;
+    }
+    if (active.has(id)) continue;
+    active.add(id);
+    void activate(context, id, 'incoming');
+  }
+  if (!deferredToo) return;
+  context.flushing = flush;
+  const now = Date.now();
+  const deferredShare = limit > 0 ? Math.max(1, Math.floor(limit / 2)) : Infinity;
+  for (const id of await listQueue(params.queue_directory, 'deferred')) {
+    if ((limit > 0 && active.size >= limit) || fromDeferred >= deferredShare) break;
+    if (active.has(id)) continue;
+    const due = flush || (await stat(queueFilePath(params.queue_directory, 'deferred', id)).then((s) => s.mtimeMs <= now, () => false));
+    if (due && !active.has(id)) {
       active.add(id);
-      void activate(context, id, 'incoming');
+      fromDeferred++;
+      void activate(context, id, 'deferred');
     }
-    if (!deferredToo) return;
-    context.flushing = flush;
-    const now = Date.now();
-    const deferredShare = limit > 0 ? Math.max(1, Math.floor(limit / 2)) : Infinity;
-    for (const id of await listQueue(params.queue_directory, 'deferred')) {
-      if ((limit > 0 && active.size >= limit) || fromDeferred >= deferredShare) break;
-      if (active.has(id)) continue;
-      const due = flush || (await stat(queueFilePath(params.queue_directory, 'deferred', id)).then((s) => s.mtimeMs <= now, () => false));
-      if (due && !active.has(id)) {
-        active.add(id);
-        fromDeferred++;
-        void activate(context, id, 'deferred');
-      }
-    }
-  } finally {
-    scanning = false;
   }
 }
 
@@ -111,29 +113,28 @@ async function recover(config: Config): Promise<void> {
   }
 }
 
-async function onTrigger(socket: Socket, context: QmgrContext): Promise<void> {
-  let codes = '';
-  for await (const chunk of socket) codes += (chunk as Buffer).toString('latin1');
-  if (codes.includes(QMGR_TRIGGER.flush) || codes.includes(QMGR_TRIGGER.scanDeferred)) context.slots.reviveAll();
-  if (codes.includes(QMGR_TRIGGER.flush)) await scan(context, true, true);
-  else if (codes.includes(QMGR_TRIGGER.scanDeferred)) await scan(context, true);
-  else if (codes.includes(QMGR_TRIGGER.scanIncoming)) await scan(context, false);
+/** Serves the trigger codes that came since the last scan (a wakeup looks at incoming and due deferred mail). */
+async function onTrigger(codes: ReadonlySet<string>, context: QmgrContext): Promise<void> {
+  const flush = codes.has(QMGR_TRIGGER.flush);
+  const revive = flush || codes.has(QMGR_TRIGGER.scanDeferred);
+  if (revive) context.slots.reviveAll();
+  if (revive || codes.has(TRIGGER_WAKEUP)) await scan(context, true, flush);
+  else if (codes.has(QMGR_TRIGGER.scanIncoming)) await scan(context, false, false);
 }
 
-runDaemon({
+runTriggerServer({
   name: 'qmgr',
-  resident: true,
-  async postInit({ config }) {
+  async postInit(server) {
+    const { config } = server;
     // A qmgr of a master that was killed may still be finishing; its leftovers in active/ are recovered once it is gone.
     await lockSingleton(config.params.queue_directory, 'qmgr');
     ctx = { config, resolver: await AddressResolver.open(config.params), slots: new DestinationSlots(config), agents: readPseudoAgents(config.configDir), flushing: false };
     const unsent = config.params.notify_classes.filter((c) => !['bounce', '2bounce', 'delay', 'policy', 'protocol', 'resource', 'software'].includes(c));
     if (unsent.length > 0) msg.info(`notify_classes: ${unsent.join(', ')}: Petrel sends no postmaster notices of these classes (it sends bounce, 2bounce, delay, policy, protocol, resource and software)`);
     await recover(config);
-    await scan(ctx, true);
-    const context = ctx;
-    setInterval(() => void scan(context, true), config.params.queue_run_delay * 1000).unref();
+    triggers = server;
+    // Deferred mail is looked at every queue_run_delay too, as on a wakeup.
+    setInterval(() => requestScan(TRIGGER_WAKEUP), config.params.queue_run_delay * 1000).unref();
   },
-  onConnection: (socket) => onTrigger(socket, ctx as QmgrContext),
-  onWakeup: () => scan(ctx as QmgrContext, true),
+  onTrigger: (codes) => onTrigger(codes, ctx as QmgrContext),
 });

@@ -17,13 +17,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { dumpIndexedFile } from '../../src/global/tables/table-lmdb.js';
 import { needFile } from '../support/need.js';
 import { runPetrel, type CommandResult } from '../support/run-command.js';
 import { freePort } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
 import { startSmtpPeer, type SmtpPeer } from '../support/smtp-peer.js';
+import { waitFor } from '../support/wait.js';
 
 const SHARE = '/usr/share/postfix';
 const skip = needFile(join(SHARE, 'main.cf.tls'), "the postfix package's default main.cf, main.cf.tls and master.cf.dist");
@@ -47,12 +47,11 @@ function log(): string {
 }
 
 async function waitForLog(pattern: RegExp): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  while (!pattern.test(log())) {
-    if (Date.now() > deadline) throw new Error(`log never matched ${pattern}:\n${log()}`);
-    await sleep(50);
+  try {
+    return await waitFor(() => pattern.test(log()) && log(), `the log to match ${pattern}`);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}:\n${log()}`);
   }
-  return log();
 }
 
 before(async () => {
@@ -135,8 +134,7 @@ test('petrel start starts; STARTTLS takes mail in, and the mail leaves for the s
   const got = relay.received.find((m) => m.data.includes('over TLS both ways'));
   assert.ok(got?.secure, 'the smarthost got the mail over TLS');
   const cache = join(root, 'data', 'smtp_scache.db');
-  const deadline = Date.now() + 10_000;
-  while (!(existsSync(cache) && [...dumpIndexedFile(cache)].length > 0) && Date.now() < deadline) await sleep(100);
+  await waitFor(() => existsSync(cache) && [...dumpIndexedFile(cache)].length > 0, 'the session in the cache file');
   assert.equal([...dumpIndexedFile(cache)].length, 1);
   assert.doesNotMatch(log(), /unused parameter|does not implement|TLS session cache|fatal|panic/);
 });

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
+import { waitFor } from '../support/wait.js';
 
 const MESSAGES = 2000;
 const SESSIONS = 20;
@@ -34,16 +35,28 @@ function masterPid(instance: TestInstance): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-function killEverything(instance: TestInstance): void {
+/** Kills the master and its workers; returns their pids. */
+function killEverything(instance: TestInstance): number[] {
   const pid = masterPid(instance);
-  if (pid === undefined) return;
+  if (pid === undefined) return [];
   const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter((n) => n > 0);
-  for (const victim of [pid, ...children]) {
+  const victims = [pid, ...children];
+  for (const victim of victims) {
     try {
       process.kill(victim, 'SIGKILL');
     } catch {
       // already gone
     }
+  }
+  return victims;
+}
+
+/** Whether pid is a running process (a killed one is gone once its parent reaped it, or a zombie until then). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
@@ -84,11 +97,12 @@ test('no acknowledged message is lost across SIGKILL rounds of the whole system'
     while (rounds < KILL_ROUNDS) {
       // Each round strikes after its share of the messages has been acknowledged (and a random moment more), so all rounds happen.
       const due = ((rounds + 1) * MESSAGES) / (KILL_ROUNDS + 1);
-      while (acked.size < due) await sleep(20);
+      await waitFor(() => acked.size >= due, `${due} acknowledged messages`, 120_000);
+      // The moment of the kill is random on purpose.
       await sleep(Math.random() * 300);
-      killEverything(instance);
+      const victims = killEverything(instance);
       rounds++;
-      await sleep(200);
+      await waitFor(() => !victims.some(running), 'the killed processes gone');
       instance.start();
     }
   })();

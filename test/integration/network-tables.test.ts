@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
+import { waitFor } from '../support/wait.js';
 import { forwarder, needRedis, REDIS_PORT, socketmapServer, tcpTableServer, type TestServer } from '../global/tables/table-servers.js';
 
 const P = `petrel-it:${process.pid}:${Date.now()}:`;
@@ -101,8 +102,7 @@ test('virtual_alias_maps on a tcp_table server: rewritten, refused for now at RC
   assert.match(await rcptReply('sales@mx.test.example'), /^451 4\.3\.0 <sales@mx\.test\.example>: Temporary lookup failure/);
   await tcp.listen();
   assert.match(await send('sales@mx.test.example', 'via tcp three'), /^250 /);
-  const deadline = Date.now() + 20_000;
-  while (it.maildir('root').filter((m) => /Subject: via tcp/.test(m)).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => it.maildir('root').filter((m) => /Subject: via tcp/.test(m)).length >= 2, 'both messages via tcp in the Maildir of root');
   const subjects = it.maildir('root').flatMap((m) => /Subject: (via tcp \w+)/.exec(m)?.[1] ?? []).sort();
   assert.deepEqual(subjects, ['via tcp one', 'via tcp three']);
 });

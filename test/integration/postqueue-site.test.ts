@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { startSmtpPeer, type SmtpPeer } from '../support/smtp-peer.js';
+import { waitFor } from '../support/wait.js';
 
 let mx: TestInstance;
 let dns: DnsServer;
@@ -45,10 +46,7 @@ test('a failed destination is dead: its mail waits without attempts; postqueue -
   await mx.waitForLog(new RegExp(`${forSite}: to=<a@site\\.test>, relay=site\\.test\\[127\\.0\\.0\\.7\\]:${port},.*status=sent`));
   assert.equal(attempts(forOther), 1);
   assert.equal(mx.run('postqueue', ['-i', forOther]).status, 0);
-  for (let waited = 0; attempts(forOther) < 2; waited += 50) {
-    assert.ok(waited < 10_000, 'postqueue -i did not bring the message back');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(() => attempts(forOther) >= 2, 'postqueue -i to bring the message back');
   const missing = mx.run('postqueue', ['-i', '0000000000000ABC']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /0000000000000ABC: no such message in the deferred queue/);

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { TestInstance } from '../support/instance.js';
 import { REPO_ROOT } from '../support/run-command.js';
 import { SmtpClient } from '../support/smtp-client.js';
+import { waitFor } from '../support/wait.js';
 
 let mx: TestInstance;
 let id = '';
@@ -19,7 +20,7 @@ before(async () => {
   id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] ?? '';
   await client.quit();
   await mx.waitForLog(new RegExp(`${id}: to=<far@remote\\.example>, relay=none, .*status=deferred \\(mail transport unavailable\\)`));
-  for (let i = 0; i < 100 && !mx.queued('deferred').includes(id); i++) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => mx.queued('deferred').includes(id), 'the message in deferred/');
 });
 
 after(() => mx.remove());
@@ -87,13 +88,13 @@ test('postsuper -h holds, -H releases, postqueue -f retries now, postcat -q show
   assert.equal(cat.status, 0, cat.stderr);
   assert.match(cat.stdout, /\nrecipient: far@remote\.example\n/);
   assert.match(cat.stdout, /no smtp transport yet/);
-  for (let i = 0; i < 100 && !mx.queued('deferred').includes(id); i++) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => mx.queued('deferred').includes(id), 'the message back in deferred/');
   assert.equal(mx.run('postsuper', ['-r', id]).stderr, 'postsuper: Requeued: 1 message\n');
   const pickedUp = await mx.waitForLog(/postfix\/pickup\[\d+\]: ([0-9A-Z]+): uid=\d+ from=<sender@example\.org>/);
   const newId = (/postfix\/pickup\[\d+\]: ([0-9A-Z]+): uid=\d+ from=<sender@example\.org>/.exec(pickedUp) as RegExpExecArray)[1] as string;
   assert.notEqual(newId, id);
   await mx.waitForLog(new RegExp(`${newId}: to=<far@remote\\.example>, relay=none, .*status=deferred`));
-  for (let i = 0; i < 100 && !mx.queued('deferred').includes(newId); i++) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => mx.queued('deferred').includes(newId), 'the requeued message in deferred/');
   assert.equal(mx.run('postsuper', ['-d', 'ALL']).stderr, 'postsuper: Deleted: 1 message\n');
   assert.equal(mx.run('postqueue', ['-p']).stdout, 'Mail queue is empty\n');
   assert.match(mx.run('postsuper', ['-d', '../etc/passwd']).stderr, /invalid mail queue id: \.\.\/etc\/passwd/);

@@ -4,6 +4,7 @@ import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
 import { startSmtpPeer, type SmtpPeer } from '../support/smtp-peer.js';
+import { waitFor } from '../support/wait.js';
 
 let mx: TestInstance;
 let dns: DnsServer;
@@ -100,7 +101,7 @@ test('one message, three answers: 250 delivered, 450 deferred, 550 bounced, and 
   assert.match(log, new RegExp(`${id}: to=<temp@mixed\\.test>, relay=mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\]:${port},.*dsn=4\\.2\\.0, status=deferred \\(host mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\] said: 450 4\\.2\\.0 <temp@mixed\\.test>: mailbox busy, try later \\(in reply to RCPT TO command\\)\\)`));
   assert.match(log, new RegExp(`${id}: to=<perm@mixed\\.test>,.*dsn=5\\.1\\.1, status=bounced \\(host mx2\\.multi\\.test\\[127\\.0\\.0\\.2\\] said: 550 5\\.1\\.1 <perm@mixed\\.test>`));
   await mx.waitForLog(new RegExp(`${id}: sender non-delivery notification: [0-9A-Z]+`));
-  const notice = await waitFor(() => mx.maildir('alice').find((m) => m.includes('\nTo: alice@localhost\n') && m.includes('Final-Recipient: rfc822; perm@mixed.test')));
+  const notice = await waitFor(() => mx.maildir('alice').find((m) => m.includes('\nTo: alice@localhost\n') && m.includes('Final-Recipient: rfc822; perm@mixed.test')), 'the notice about perm in the Maildir of alice');
   assert.doesNotMatch(notice, /Final-Recipient: rfc822; temp@mixed\.test/);
   assert.match(notice, /^From: MAILER-DAEMON@mx\.test\.example \(Mail Delivery System\)$/m);
   assert.match(notice, /^Subject: Undelivered Mail Returned to Sender$/m);
@@ -152,7 +153,7 @@ test('DSN: NOTIFY=NEVER gets no notice, NOTIFY and ORCPT go on per recipient to 
   const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
   await mx.waitForLog(new RegExp(`${id}: sender non-delivery notification: `));
   await mx.waitForLog(new RegExp(`${id}: to=<good@mixed\\.test>.*status=sent`));
-  const failed = await waitFor(() => mx.maildir('alice').find((m) => m.includes('\nTo: alice@localhost\n') && m.includes('Final-Recipient: rfc822; perm2@mixed.test')));
+  const failed = await waitFor(() => mx.maildir('alice').find((m) => m.includes('\nTo: alice@localhost\n') && m.includes('Final-Recipient: rfc822; perm2@mixed.test')), 'the notice about perm2 in the Maildir of alice');
   assert.doesNotMatch(failed, /perm1@mixed\.test/);
   assert.match(failed, /Original-Envelope-Id: env-42\n/);
   assert.match(failed, /Final-Recipient: rfc822; perm2@mixed\.test\nOriginal-Recipient: rfc822; list\+perm2@example\.org\nAction: failed\n/);
@@ -167,12 +168,13 @@ test('DSN: NOTIFY=NEVER gets no notice, NOTIFY and ORCPT go on per recipient to 
   assert.deepEqual(sentOn.find((r) => r.address === 'good@mixed.test'), { address: 'good@mixed.test', notify: 'SUCCESS' });
   assert.deepEqual(sentOn.find((r) => r.address === 'temp9@mixed.test'), { address: 'temp9@mixed.test' });
   assert.doesNotMatch(mx.logText(), new RegExp(`${id}: sender delivery status notification`));
-  const delayed = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; temp9@mixed.test')));
+  const delayed = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; temp9@mixed.test')), 'the notice about temp9 in the Maildir of alice');
   assert.match(delayed, /^Subject: Delayed Mail \(still being retried\)$/m);
   assert.match(delayed, /Action: delayed\nStatus: 4\.2\.0\n/);
   assert.equal(mx.run('postqueue', ['-f']).status, 0);
-  await waitFor(() => (mx.logText().split(`${id}: to=<temp9@mixed.test>`).length > 2 ? true : undefined));
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Once a third attempt is logged, the second (the flush) is over: any delay notice it sent is logged by then.
+  await waitFor(() => mx.logText().split(`${id}: to=<temp9@mixed.test>`).length > 3, 'a third delivery attempt for temp9@');
+  assert.equal(mx.logText().split(`${id}: sender delay notification: `).length, 2, 'one delay notice, however many attempts');
   assert.equal(mx.maildir('alice').filter((m) => m.includes('Final-Recipient: rfc822; temp9@mixed.test')).length, 1);
 });
 
@@ -205,7 +207,7 @@ test('smtp_generic_maps rewrites the envelope and the header addresses of mail l
 test('notify_classes: the postmaster gets the headers of each bounce (bounce) and the bounces that cannot be returned (2bounce); mail to double-bounce is discarded', async () => {
   const id = await send(['perm7@mixed.test'], 'postmaster copy');
   await mx.waitForLog(new RegExp(`${id}: postmaster non-delivery notification: `));
-  const copy = await waitFor(() => mx.maildir('alice').find((m) => m.includes('\nTo: postmaster\n') && m.includes('Final-Recipient: rfc822; perm7@mixed.test')));
+  const copy = await waitFor(() => mx.maildir('alice').find((m) => m.includes('\nTo: postmaster\n') && m.includes('Final-Recipient: rfc822; perm7@mixed.test')), 'the notice about perm7 in the Maildir of alice');
   assert.match(copy, /^Return-Path: <double-bounce@mx\.test\.example>$/m);
   assert.match(copy, /Content-Type: text\/rfc822-headers\n/);
   assert.doesNotMatch(copy, /body of postmaster copy/);
@@ -215,7 +217,7 @@ test('notify_classes: the postmaster gets the headers of each bounce (bounce) an
   await client.quit();
   const nullId = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
   await mx.waitForLog(new RegExp(`${nullId}: postmaster non-delivery notification: `));
-  const double = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; perm8@mixed.test')));
+  const double = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; perm8@mixed.test')), 'the notice about perm8 in the Maildir of alice');
   assert.match(double, /^Return-Path: <double-bounce@mx\.test\.example>$/m);
   assert.match(double, /Content-Type: message\/rfc822\n/);
   const discard = await send(['double-bounce@mx.test.example'], 'to double-bounce');
@@ -265,16 +267,7 @@ test('NOTIFY=SUCCESS: a next hop with DSN takes the report over; one without get
   await mx.waitForLog(new RegExp(`${kept}: sender delivery status notification: `));
   await mx.waitForLog(new RegExp(`${passed}: removed`));
   assert.doesNotMatch(mx.logText(), new RegExp(`${passed}: sender delivery status notification`));
-  const report = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; kept@old.test')));
+  const report = await waitFor(() => mx.maildir('alice').find((m) => m.includes('Final-Recipient: rfc822; kept@old.test')), 'the notice about kept in the Maildir of alice');
   assert.match(report, /Action: relayed\nStatus: 2\.0\.0\n/);
 });
 
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -91,8 +91,8 @@ test('an early talker (input before the greeting) gets 554 5.5.0 and is disconne
   let raw: Raw;
   try {
     raw = await Raw.open(instance.port);
-    raw.socket.write('EHLO early.example\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Handed to the kernel before smtpd runs again: the early command waits in the backlog with the connection.
+    await new Promise((resolve) => raw.socket.write('EHLO early.example\r\n', resolve));
   } finally {
     for (const pid of smtpd) process.kill(pid, 'SIGCONT');
   }

@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
 import { makeTestPki } from '../support/tls-cert.js';
+import { waitFor } from '../support/wait.js';
 
 let instance: TestInstance;
 let pkiDir: string;
@@ -113,6 +114,6 @@ test('failed AUTH commands count toward smtpd_hard_error_limit: the fourth ends 
   const { client } = await session(instance.port, true);
   for (let i = 0; i < 4; i++) assert.match(await client.command(PLAIN('alice', `guess ${i}`)), /^535 5\.7\.8 /);
   assert.match(await client.reply(), /^421 4\.7\.0 mx\.test\.example Error: too many errors/);
-  while (!client.isClosed) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => client.isClosed, 'the server to close the connection');
   await instance.waitForLog(/too many errors after AUTH from localhost\[127\.0\.0\.1\]/);
 });

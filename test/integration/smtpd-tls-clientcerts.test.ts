@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
 import { makeTestPki, openssl, type TestPki } from '../support/tls-cert.js';
+import { waitFor } from '../support/wait.js';
 
 let pki: TestPki;
 let instance: TestInstance;
@@ -116,7 +117,7 @@ test('smtpd_tls_req_ccert with encrypt: no certificate or an untrusted one is 42
     await client.command('EHLO client.example');
     await client.startTls(identity ?? {});
     assert.match(await client.reply(), /^421 4\.7\.1 /);
-    while (!client.isClosed) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => client.isClosed, 'the server to close the connection');
   }
   await instance.waitForLog(/postfix\/required\/smtpd\[\d+\]: NOQUEUE: reject: CONNECT from localhost\[127\.0\.0\.1\]: 421 4\.7\.1 /);
   const { client } = await SmtpClient.open(ports.required as number);

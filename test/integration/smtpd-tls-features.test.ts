@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
 import { makeTestPki, openssl, type TestPki } from '../support/tls-cert.js';
+import { waitFor } from '../support/wait.js';
 
 let pki: TestPki;
 let instance: TestInstance;
@@ -190,11 +191,14 @@ test('session tickets: a ticket from one connection resumes a later one handled 
 
 test('smtpd_tls_session_cache_timeout: a ticket stops working once its period is over; 0 issues none', async () => {
   const session = join(pki.dir, 'short.pem');
-  // Start just after a key period begins, so that the resumption below falls inside the same one.
-  while (Date.now() % 3000 > 300) await new Promise((r) => setTimeout(r, 50));
+  // The ticket key changes every 3 s period (the timeout) of the clock. Start just after a period begins,
+  // so that the resumption below falls inside the same one; the ticket is refused once the next one began.
+  const period = (): number => Math.floor(Date.now() / 3000);
+  await waitFor(() => Date.now() % 3000 <= 300, 'the start of a ticket key period');
+  const issued = period();
   assert.match(sClient(ports.short as number, ['-sess_out', session]), /New, TLSv1\.3/);
   assert.match(sClient(ports.short as number, ['-sess_in', session]), /Reused, TLSv1\.3/);
-  await new Promise((r) => setTimeout(r, 3500));
+  await waitFor(() => period() > issued, 'the next ticket key period');
   assert.match(sClient(ports.short as number, ['-sess_in', session]), /New, TLSv1\.3/);
   const none = join(pki.dir, 'none.pem');
   for (const version of ['-tls1_3', '-tls1_2']) {
@@ -208,8 +212,7 @@ test('smtpd_starttls_timeout: a client silent after STARTTLS is dropped after th
   await client.command('EHLO client.example');
   const started = Date.now();
   assert.match(await client.command('STARTTLS'), /^220 /);
-  while (!client.isClosed && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(client.isClosed, true);
+  await waitFor(() => client.isClosed, 'the server to drop the silent client', 10_000);
   const waited = Date.now() - started;
   assert.ok(waited >= 1900 && waited < 5000, `closed after ${waited} ms`);
   await instance.waitForLog(/postfix\/slow\/smtpd\[\d+\]: SSL_accept error from localhost\[127\.0\.0\.1\]: timeout/);
@@ -222,7 +225,7 @@ test('smtpd_tls_loglevel = 0: no "TLS connection established" line, but a failed
   await client.command('EHLO client.example');
   assert.match(await client.command('STARTTLS'), /^220 /);
   client.write('this is not a TLS handshake\r\n');
-  while (!client.isClosed) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => client.isClosed, 'the server to close the connection');
   const log = await instance.waitForLog(/postfix\/quiet\/smtpd\[\d+\]: SSL_accept error from localhost\[127\.0\.0\.1\]/);
   await instance.waitForLog(/postfix\/quiet\/smtpd\[\d+\]: disconnect from localhost\[127\.0\.0\.1\]/);
   assert.doesNotMatch(log, /postfix\/quiet\/smtpd\[\d+\]: \w+ TLS connection established/);

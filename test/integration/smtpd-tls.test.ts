@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
 import { makeTestPki, type TestPki } from '../support/tls-cert.js';
+import { waitFor } from '../support/wait.js';
 
 let pki: TestPki;
 let instance: TestInstance;
@@ -126,16 +127,14 @@ test('petrel reload takes a renewed certificate for new connections; a session i
   await instance.waitForLog(/reload/i);
   assert.match(await before.client.send('a@example.org', ['user@mx.test.example'], 'Subject: across reload\n\nhi\n'), /^250 2\.0\.0 Ok/);
   await before.client.quit();
-  let newCert;
-  for (let attempt = 0; attempt < 50; attempt++) {
+  // The processes started by the reload present the new certificate.
+  const newCert = await waitFor(async () => {
     const after = await SmtpClient.open(instance.port);
     await after.client.command('EHLO client.example');
-    newCert = (await after.client.startTls({ ca: read(pki.caCert), servername: 'mx.test.example' })).getPeerX509Certificate();
+    const cert = (await after.client.startTls({ ca: read(pki.caCert), servername: 'mx.test.example' })).getPeerX509Certificate();
     await after.client.quit();
-    if (newCert?.fingerprint256 !== oldCert?.fingerprint256) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.notEqual(newCert?.fingerprint256, oldCert?.fingerprint256);
+    return cert?.fingerprint256 !== oldCert?.fingerprint256 && cert;
+  }, 'a connection with the renewed certificate');
   assert.equal(newCert?.fingerprint256, new X509Certificate(read(pki.ecCert)).fingerprint256);
 });
 

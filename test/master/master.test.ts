@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { DAEMON_NODE_FLAGS } from '../../src/master/master-child.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
+import { absenceWindow } from '../support/wait.js';
 
 let mx: TestInstance;
 
@@ -36,17 +37,9 @@ test('SIGHUP reload adds a listener and keeps serving', async () => {
   appendFileSync(join(mx.etc, 'master.cf'), `127.0.0.1:${port} inet n - n - - smtpd -o { smtpd_banner = $myhostname ESMTP reloaded }\n`);
   assert.equal(mx.run('petrel', ['reload']).status, 0);
   await mx.waitForLog(/reload -- version/);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const { client, greeting } = await SmtpClient.open(port);
-      assert.equal(greeting, '220 mx.test.example ESMTP reloaded');
-      await client.quit();
-      break;
-    } catch (err) {
-      if (attempt > 50) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const { client: reloaded, greeting: banner } = await SmtpClient.openWhenListening(port);
+  assert.equal(banner, '220 mx.test.example ESMTP reloaded');
+  await reloaded.quit();
   const { client, greeting } = await SmtpClient.open(mx.port);
   assert.equal(greeting, '220 mx.test.example ESMTP Petrel');
   await client.quit();
@@ -78,22 +71,14 @@ test('an smtpd at its share of maxproc stops accepting: another process takes th
   // maxproc 2 on a 2-CPU machine or more: two processes with one connection each (one process with two on one CPU).
   appendFileSync(join(mx.etc, 'master.cf'), `127.0.0.1:${port} inet n - n - 2 smtpd\n`);
   assert.equal(mx.run('petrel', ['reload']).status, 0);
-  const opened: SmtpClient[] = [];
-  for (let attempt = 0; opened.length === 0; attempt++) {
-    try {
-      opened.push((await SmtpClient.open(port)).client);
-    } catch (err) {
-      if (attempt > 50) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const opened: SmtpClient[] = [(await SmtpClient.openWhenListening(port)).client];
   opened.push((await SmtpClient.open(port)).client);
   const sinceReload = mx.logText().split(/reload -- version/).pop() as string;
   const pids = new Set([...sinceReload.matchAll(/smtpd\[(\d+)\]: connect from /g)].map((m) => m[1]));
   assert.equal(pids.size, Math.min(2, availableParallelism()), 'each process took one of the two connections');
   // The third connection is not served while two are open.
   let third: Promise<{ client: SmtpClient; greeting: string }> | undefined = SmtpClient.open(port);
-  const early = await Promise.race([third.then(() => 'served'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 1500))]);
+  const early = await Promise.race([third.then(() => 'served'), absenceWindow(1000).then(() => 'waiting')]);
   assert.equal(early, 'waiting');
   await (opened.shift() as SmtpClient).quit();
   const { client, greeting } = await third;

@@ -4,25 +4,14 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { freePort } from '../support/instance.js';
 import { REPO_ROOT, runPetrel } from '../support/run-command.js';
 import { SmtpClient } from '../support/smtp-client.js';
+import { waitFor } from '../support/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'petrel-dev-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-async function connectWithRetry(port: number): Promise<SmtpClient> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return (await SmtpClient.open(port)).client;
-    } catch (err) {
-      if (attempt > 100) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 test('petrel dev runs a self-contained instance: mail to any local name lands under its folder', async () => {
   const root = join(work, 'run');
@@ -32,12 +21,12 @@ test('petrel dev runs a self-contained instance: mail to any local name lands un
   dev.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   dev.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   try {
-    const client = await connectWithRetry(port);
+    const { client } = await SmtpClient.openWhenListening(port);
     await client.command('EHLO dev.test');
     assert.match(await client.send('me@example.org', ['someone@localhost'], 'Subject: dev\n\nhello dev\n'), /^250 2\.0\.0 Ok: queued as /);
     await client.quit();
     const newDir = join(root, 'mail', 'someone', 'new');
-    for (let i = 0; i < 100 && !(existsSync(newDir) && readdirSync(newDir).length > 0); i++) await sleep(100);
+    await waitFor(() => existsSync(newDir) && readdirSync(newDir).length > 0, 'the message in the Maildir of someone');
     const [file] = readdirSync(newDir);
     assert.ok(file, output);
     assert.match(readFileSync(join(newDir, file), 'utf8'), /^Return-Path: <me@example\.org>\nDelivered-To: someone@localhost\n[\s\S]*hello dev\n$/);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/global/config/load-config.js';
 import { DestinationSlots } from '../../src/qmgr/qmgr-limits.js';
+import { stillPending, waitFor, within } from '../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'petrel-limits-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,21 +15,19 @@ writeFileSync(
 );
 const config = loadConfig({ configDir: dir });
 
-/** Whether promise settles within ms. */
-async function settles(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
-}
+// A slot is granted or queued when acquire() is called, and a queued one only by a release: so a grant is
+// waited for (within), and a wait is seen at once (stillPending), with no time given to either.
 
 test('slow start: a destination begins at initial_destination_concurrency and grows by one per success up to its limit', async () => {
   const slots = new DestinationSlots(config);
   const first = await slots.acquire('smtp', 'a.example');
   await slots.acquire('smtp', 'a.example');
   const third = slots.acquire('smtp', 'a.example');
-  assert.equal(await settles(third, 50), false);
+  assert.equal(await stillPending(third), true);
   first({ ok: true });
-  assert.equal(await settles(third, 50), true);
-  assert.equal(await settles(slots.acquire('smtp', 'a.example'), 50), true, 'the window is 3 now');
-  assert.equal(await settles(slots.acquire('smtp', 'a.example'), 50), false, 'and the limit of 3 holds');
+  await within(third, 'the third slot after a success');
+  await within(slots.acquire('smtp', 'a.example'), 'a slot in the window of 3');
+  assert.equal(await stillPending(slots.acquire('smtp', 'a.example')), true, 'and the limit of 3 holds');
 });
 
 test('a failed delivery marks the destination dead for minimal_backoff_time (cohort limit 1 by default, per transport otherwise); a flush revives it', async () => {
@@ -49,7 +48,7 @@ test('<transport>_destination_rate_delay spaces deliveries and allows one at a t
   const started = Date.now();
   const release = await slots.acquire('slow', 'b.example');
   const second = slots.acquire('slow', 'b.example');
-  assert.equal(await settles(second, 100), false);
+  assert.equal(await stillPending(second), true);
   release({ ok: true });
   (await second)({ ok: true });
   assert.ok(Date.now() - started >= 1000, `second delivery started after ${Date.now() - started} ms`);
@@ -64,7 +63,7 @@ test('free slots go round the waiting messages: a large mailing does not hold up
     slots.acquire('smtp', 'c.example', 'SMALL').then((release) => (order.push('SMALL'), release)),
   ];
   (held[0] as (f: { ok: true }) => void)({ ok: true });
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor(() => order.length >= 2, 'the two freed slots taken');
   assert.deepEqual(order, ['SMALL', 'BIG1'], 'the slot freed by BIG (and the one gained by slow start) went to SMALL first');
   void waiting;
 });

@@ -12,7 +12,6 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../../src/global/config/load-config.js';
@@ -22,6 +21,7 @@ import { captureMessages } from '../../src/util/msg.js';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { makeTestPki, type TestPki } from '../support/tls-cert.js';
+import { waitFor } from '../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'petrel-scache-'));
 writeFileSync(join(dir, 'main.cf'), '');
@@ -40,8 +40,7 @@ test('a stored session is found again under the same policy only; an expired ent
   const slot = cache.slot(KEY);
   assert.equal(slot.load(), undefined);
   slot.save(Buffer.from('session one'));
-  await sleep(100);
-  assert.equal(slot.load()?.toString(), 'session one');
+  await waitFor(() => slot.load()?.toString() === 'session one', 'the saved session in the cache');
   assert.equal(cache.slot({ ...KEY, level: 'may', servername: undefined }).load(), undefined, 'a session from another policy is not offered');
   assert.equal(cache.slot({ ...KEY, trust: '0123456789abcdef' }).load(), undefined, 'nor one verified against other authorities');
   const [[key, value]] = [...dumpIndexedFile(file)] as [[string, string]];
@@ -54,12 +53,11 @@ test('a stored session is found again under the same policy only; an expired ent
   await db.put('stale&key', `${Date.now() - 1000} AAAA`);
   await releaseIndexedFile(file);
   assert.equal(slot.load(), undefined);
-  await sleep(100);
+  await waitFor(() => [...dumpIndexedFile(file)].length === 1, 'the expired entry removed');
   assert.deepEqual([...dumpIndexedFile(file)].map(([k]) => k), ['stale&key']);
   // A process that opens the cache sweeps what has expired.
   assert.ok(TlsSessionCache.open(params({ smtp_tls_session_cache_database: `btree:${join(dir, 'scache')}` }), false));
-  await sleep(100);
-  assert.deepEqual([...dumpIndexedFile(file)], []);
+  await waitFor(() => [...dumpIndexedFile(file)].length === 0, 'the sweep of the expired entry');
 });
 
 test('no cache when none is configured or the timeout is 0; a timeout under 2 minutes counts as 2 minutes', async () => {
@@ -69,7 +67,7 @@ test('no cache when none is configured or the timeout is 0; a timeout under 2 mi
   const short = TlsSessionCache.open(params({ lmtp_tls_session_cache_database: `lmdb:${join(dir, 'short')}`, lmtp_tls_session_cache_timeout: '10s' }), true);
   assert.equal(short?.file, join(dir, 'short.lmdb'));
   short.slot(KEY).save(Buffer.from('x'));
-  await sleep(100);
+  await waitFor(() => [...dumpIndexedFile(join(dir, 'short.lmdb'))].length > 0, 'the saved session in the cache');
   const [[, value]] = [...dumpIndexedFile(join(dir, 'short.lmdb'))] as [[string, string]];
   assert.ok(Math.abs(Number(value.split(' ')[0]) - (Date.now() + 120_000)) < 5000);
 });
@@ -153,8 +151,7 @@ test('a second delivery, by smtp processes started afresh, resumes the TLS sessi
   await mx.waitForLog(new RegExp(`${first}: to=<bob@peer\\.test>, relay=mx\\.test\\.example\\[127\\.0\\.0\\.2\\]:${port},.*status=sent`));
   assert.match(mx.logText(), new RegExp(`Verified TLS connection established to mx\\.test\\.example\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.3 with cipher \\S+`));
   const file = join(mx.root, 'data', 'smtp_scache.db');
-  const deadline = Date.now() + 10_000;
-  while (!(existsSync(file) && [...dumpIndexedFile(file)].length > 0) && Date.now() < deadline) await sleep(100);
+  await waitFor(() => existsSync(file) && [...dumpIndexedFile(file)].length > 0, 'the session in the cache file');
   const keys = [...dumpIndexedFile(file)].map(([key]) => key);
   assert.equal(keys.length, 1);
   assert.match(keys[0] as string, new RegExp(`^peer\\.test&127\\.0\\.0\\.2:${port}&verify&mx\\.test\\.example&&[0-9a-f]{16}$`));

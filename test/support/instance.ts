@@ -9,9 +9,9 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { runPetrel, type CommandResult } from './run-command.js';
 import { SmtpClient } from './smtp-client.js';
+import { WAIT_MS, waitFor } from './wait.js';
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -145,14 +145,15 @@ export class TestInstance {
     return existsSync(this.log) ? readFileSync(this.log, 'utf8') : '';
   }
 
-  /** Waits until the log matches pattern. */
-  async waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const text = this.logText();
-      if (pattern.test(text)) return text;
-      if (Date.now() > deadline) throw new Error(`log never matched ${pattern}:\n${text}`);
-      await sleep(50);
+  /** Waits until the log matches pattern; the whole log goes with the failure at the deadline. */
+  async waitForLog(pattern: RegExp, timeoutMs = WAIT_MS): Promise<string> {
+    try {
+      return await waitFor(() => {
+        const text = this.logText();
+        return pattern.test(text) && text;
+      }, `the log to match ${pattern}`, timeoutMs);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}:\n${this.logText()}`);
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { waitFor } from './wait.js';
 
 /** An open SMTP conversation. */
 export class SmtpClient {
@@ -50,6 +51,11 @@ export class SmtpClient {
     });
     const client = new SmtpClient(socket);
     return { client, greeting: await client.reply() };
+  }
+
+  /** Connects once something listens on port (a server still starting, a listener added by a reload) and reads the greeting. */
+  static openWhenListening(port: number, host = '127.0.0.1'): Promise<{ client: SmtpClient; greeting: string }> {
+    return waitFor(() => SmtpClient.open(port, host).catch(() => undefined), `a listener on ${host}:${port}`);
   }
 
   /** Connects with TLS from the first byte (port 465) and reads the greeting. */

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { FramedConnection } from '../../src/util/ipc-frame.js';
 import { keepConnection, takeConnection } from '../../src/util/ipc-pool.js';
+import { waitFor } from '../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'petrel-pool-'));
 after(() => rmSync(dir, { recursive: true }));
@@ -32,28 +32,31 @@ async function server(name: string): Promise<string> {
   return path;
 }
 
-async function ask(path: string, request: object): Promise<number> {
+/** Sends request on a kept or new connection and keeps it (idle one second); the server's connection number and the connection kept. */
+async function ask(path: string, request: object): Promise<{ connection: number; kept: FramedConnection }> {
   const conn = takeConnection(path) ?? (await FramedConnection.connect(path, 1000));
   await conn.sendJson(request);
   const { connection } = await conn.nextJson<{ connection: number }>(1000);
   keepConnection(path, conn, 1);
-  return connection;
+  return { connection, kept: conn };
 }
 
 test('a kept connection carries the next request; one the peer closed is not handed out again', async () => {
   const path = await server('reuse');
-  assert.equal(await ask(path, {}), 1);
-  assert.equal(await ask(path, {}), 1);
-  assert.equal(await ask(path, { close: true }), 1);
-  await sleep(50);
+  assert.equal((await ask(path, {})).connection, 1);
+  assert.equal((await ask(path, {})).connection, 1);
+  const { connection, kept } = await ask(path, { close: true });
+  assert.equal(connection, 1);
+  await waitFor(() => !kept.open, 'the client to see the peer close');
   assert.equal(takeConnection(path), undefined);
-  assert.equal(await ask(path, {}), 2);
+  assert.equal((await ask(path, {})).connection, 2);
 });
 
 test('a kept connection is closed after its idle time', async () => {
   const path = await server('idle');
-  assert.equal(await ask(path, {}), 1);
-  await sleep(1200);
+  const { connection, kept } = await ask(path, {});
+  assert.equal(connection, 1);
+  await waitFor(() => !kept.open, 'the pool to close the connection after its idle second');
   assert.equal(takeConnection(path), undefined);
-  assert.equal(await ask(path, {}), 2);
+  assert.equal((await ask(path, {})).connection, 2);
 });

@@ -27,6 +27,7 @@ import {
 } from '../../src/util/proxy-protocol.js';
 import { freePort } from '../support/instance.js';
 import { needFile } from '../support/need.js';
+import { absenceWindow } from '../support/wait.js';
 
 const SIGNATURE = Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1');
 const PROXY = 0x21;
@@ -377,7 +378,8 @@ for (const index of [0, 13]) {
       assert.deepEqual(got, header);
       assert.equal(rest.toString(), smtp);
       run.server.resume();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Past the 100 ms limit: a timer left behind would have paused the socket again.
+      await absenceWindow(150);
       assert.ok(!run.server.isPaused(), 'the time limit no longer touches the socket');
     } finally {
       run.cleanup();

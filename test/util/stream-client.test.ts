@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseHostPort, StreamClient, StreamClientError, type ReplyDecoder, type StreamClientOptions } from '../../src/util/stream-client.js';
 import { TestServer } from '../global/tables/table-servers.js';
+import { waitFor } from '../support/wait.js';
 
 /** Replies are lines. */
 class Lines implements ReplyDecoder {
@@ -74,7 +74,7 @@ test('idle connections are closed after idleMs, old ones are replaced after ttlM
   const server = await echoServer().listen();
   const idle = new StreamClient({ host: '127.0.0.1', port: server.port }, { ...OPTIONS, idleMs: 100 });
   assert.equal(String(await idle.request(Buffer.from('a\n'))), 'echo:a');
-  await sleep(300);
+  await waitFor(() => server.open === 0, 'the client to close its idle connection');
   assert.equal(String(await idle.request(Buffer.from('b\n'))), 'echo:b');
   assert.equal(server.connections, 2, 'the idle connection was closed, a new one made');
   idle.close();
@@ -83,8 +83,8 @@ test('idle connections are closed after idleMs, old ones are replaced after ttlM
   assert.equal(String(await aging.request(Buffer.from('c\n'))), 'echo:c');
   assert.equal(String(await aging.request(Buffer.from('d\n'))), 'echo:d');
   assert.equal(server.connections, 3, 'reused while young');
-  await sleep(200);
-  assert.equal(String(await aging.request(Buffer.from('e\n'))), 'echo:e');
+  // Each request either reuses the connection or, once it is older than ttlMs, replaces it.
+  await waitFor(async () => String(await aging.request(Buffer.from('e\n'))) === 'echo:e' && server.connections === 4, 'the old connection replaced');
   assert.equal(server.connections, 4, 'replaced once old');
   aging.close();
   await server.stop();

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PetrelError } from '../../../src/global/errors.js';
 import { tabEscape, tabUnescape } from '../../../src/global/sasl/sasl-dovecot-conn.js';
 import { DovecotSaslServer } from '../../../src/global/sasl/sasl-dovecot.js';
@@ -15,11 +14,17 @@ import { DOVECOT } from '../../support/dovecot.js';
 import { DOVECOT_MYSQL, DovecotAuth, MYSQL } from '../../support/dovecot-auth.js';
 import { freePort } from '../../support/instance.js';
 import { needFile } from '../../support/need.js';
+import { waitFor } from '../../support/wait.js';
 
 const skip = needAll();
 const dir = mkdtempSync(join(tmpdir(), 'petrel-sasl-dovecot-'));
 const TIMEOUT = 3000;
 let dovecot: DovecotAuth;
+
+/** How many times Dovecot's log says pattern so far (auth_debug is on). */
+function logCount(pattern: RegExp): number {
+  return dovecot.log().match(pattern)?.length ?? 0;
+}
 let server: DovecotSaslServer;
 
 function needAll(): false | string {
@@ -142,13 +147,15 @@ test('a user name with TAB or LF carries no extra parameter to Dovecot', { skip 
 });
 
 test('an exchange aborted before Dovecot answered: the late reply is dropped', { skip }, async () => {
+  const failsBefore = logCount(/client passdb out: FAIL/g);
   const ex = await server.start('PLAIN', client());
   const pending = ex.step(plain('alice', 'wrong'));
   ex.abort();
   const warnings: string[] = [];
   const previous = setMsgSink((severity, _p, text) => warnings.push(`${severity}: ${text}`));
   try {
-    await sleep(1500);
+    // Dovecot sends its FAIL after auth_failure_delay; the next exchange's reply comes after it on the same connection.
+    await waitFor(() => logCount(/client passdb out: FAIL/g) > failsBefore, 'Dovecot to send the late FAIL');
     assert.deepEqual(await exchange('PLAIN', [plain('alice', 'alice-secret')]), [success('alice')]);
   } finally {
     setMsgSink(previous);
@@ -168,10 +175,11 @@ test('the inet:host:port form', { skip }, async () => {
 });
 
 test('the auth process dies: exchanges in flight fail as temporary, and the next one connects again', { skip }, async () => {
+  const requestsBefore = logCount(/client in: AUTH/g);
   const held = await server.start('PLAIN', client());
   // Dovecot holds a FAIL back for a second: long enough to kill it with the request in flight.
   const inFlight = held.step(plain('alice', 'wrong'));
-  await sleep(200);
+  await waitFor(() => logCount(/client in: AUTH/g) > requestsBefore, 'the request to reach Dovecot');
   dovecot.killAuthProcess();
   const step = await inFlight;
   assert.ok(step.kind === 'failure' && step.temporary, JSON.stringify(step));

@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { PetrelError } from '../../../src/global/errors.js';
 import { openTableList } from '../../../src/global/tables/table-list.js';
 import { openTable, TABLE_TYPES } from '../../../src/global/tables/table-registry.js';
+import { waitFor } from '../../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'petrel-tables-'));
 after(() => rmSync(dir, { recursive: true }));
@@ -79,8 +80,7 @@ test('texthash re-reads a changed file without a restart', async () => {
   const table = await openTable(`texthash:${file}`, ctx);
   assert.equal(await table.lookup('KEY'), 'old');
   writeFileSync(file, 'key new value\nother x\n');
-  await new Promise((resolve) => setTimeout(resolve, 1100));
-  assert.equal(await table.lookup('key'), 'new value');
+  await waitFor(async () => (await table.lookup('key')) === 'new value', 'the table to read the changed file');
   assert.equal(await table.lookup('other'), 'x');
   await table.close();
 });

@@ -24,6 +24,18 @@ after(() => Promise.all([...live].map((server) => server.stop())));
 export class TestServer {
   /** Connections accepted since the start of the test. */
   connections = 0;
+
+  /** Connections open now. */
+  get open(): number {
+    return this.sockets.size;
+  }
+
+  /** Bytes the open connections handed to the kernel: what their clients can have received. */
+  get sent(): number {
+    let bytes = 0;
+    for (const socket of this.sockets) bytes += socket.bytesWritten - socket.writableLength;
+    return bytes;
+  }
   private server: Server;
   private readonly sockets = new Set<Socket>();
   private address: number | string = 0;

@@ -6,6 +6,7 @@ import { openTable } from '../../../src/global/tables/table-registry.js';
 import { openSocketmap, SOCKETMAP_LIMITS } from '../../../src/global/tables/table-socketmap.js';
 import { needFile } from '../../support/need.js';
 import { REPO_ROOT } from '../../support/run-command.js';
+import { waitFor } from '../../support/wait.js';
 import { runAsync, socketmapServer, tableTestDir, temporary, withTable } from './table-servers.js';
 
 const { dir, ctx } = tableTestDir('petrel-socketmap-');
@@ -107,7 +108,9 @@ test('a connection the server closes in the middle of the reply, a bad netstring
   const spec = `socketmap:inet:127.0.0.1:${server.port}:users`;
   await withTable(spec, ctx, async (table) => {
     const cut = table.lookup('cut');
-    setTimeout(() => server.dropConnections(), 100);
+    // The server cuts the connection once the start of its reply is out.
+    await waitFor(() => server.sent >= '20:OK trunc'.length, 'the start of the reply sent');
+    server.dropConnections();
     await assert.rejects(cut, temporary(/lookup error: connection closed by the server in the middle of the reply/));
     await assert.rejects(table.lookup('nocomma'), temporary(/malformed netstring: no comma/));
     await assert.rejects(table.lookup('badlength'), temporary(/malformed netstring: bad length character/));

@@ -9,10 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { FILE_CHECK_INTERVAL_MS } from '../../../src/global/tables/table-file-watch.js';
 import { sqliteQuote } from '../../../src/global/tables/table-sqlite.js';
 import { REPO_ROOT } from '../../support/run-command.js';
+import { waitFor } from '../../support/wait.js';
 import { defineSqlTableTests, isTemporaryFailure, openWith, ROWS, sqlLiteral, tableDir } from './sql-table-suite.js';
 import { loadSqlite, writeTableFile } from './sql-test-support.js';
 
@@ -51,8 +50,7 @@ test('sqlite: a missing database is a temporary error until it appears; a replac
     const replacement = join(dir, 'replacement.db');
     makeDatabase(replacement, [['bob', 'replaced', null]]);
     renameSync(replacement, later);
-    await sleep(FILE_CHECK_INTERVAL_MS + 100);
-    assert.equal(await lookups.lookup('bob'), 'replaced');
+    await waitFor(async () => (await lookups.lookup('bob')) === 'replaced', 'the lookups to open the replaced database');
   } finally {
     await lookups.close();
   }

@@ -131,7 +131,8 @@ async function cleanupMessage(
     let recipients = 0;
     const startContent = (): void => {
       if (writer.contentStarted) return;
-      if (params.always_bcc !== '') {
+      // receive_override_options no_address_mappings turns automatic BCC off too, as Postfix's does.
+      if (params.always_bcc !== '' && mappings) {
         writer.recipient({ address: params.always_bcc, original: params.always_bcc, notify: 'NEVER', orcpt: '' });
         recipients++;
       }

@@ -58,6 +58,7 @@ before(async () => {
     mime_header_checks: 'pcre:$config_directory/mime_header_checks',
     nested_header_checks: 'regexp:$config_directory/nested_header_checks',
     body_checks: 'pcre:$config_directory/body_checks',
+    virtual_alias_maps: 'inline:{ {alias@localhost=bob@localhost} }',
   });
   writeFileSync(join(mx.etc, 'header_checks'), HEADER_CHECKS);
   writeFileSync(join(mx.etc, 'mime_header_checks'), '/^Content-Disposition:.*filename="?[^"]*\\.exe/ REJECT attachment type not allowed\n/^X-Part-Warn:/ WARN part header\n');
@@ -66,7 +67,7 @@ before(async () => {
   unchecked = await freePort();
   appendFileSync(
     join(mx.etc, 'master.cf'),
-    [`127.0.0.1:${unchecked} inet n - n - - smtpd -o receive_override_options=no_header_body_checks`, 'error unix - - n - - error', 'discard unix - - n - - discard', ''].join('\n'),
+    [`127.0.0.1:${unchecked} inet n - n - - smtpd -o receive_override_options=no_header_body_checks,no_address_mappings`, 'error unix - - n - - error', 'discard unix - - n - - discard', ''].join('\n'),
   );
   mx.start();
 });
@@ -155,7 +156,7 @@ test('a pathological pattern is stopped, logged with its table and treated as no
   assert.match(log, /postfix\/cleanup\[\d+\]: warning: regexp:.*header_checks: pattern \/\^X-Slow: \(a\+\)\+\$\/ ran past 100 ms on a 49-byte input; treated as no match\n/);
 });
 
-test('a rejected local submission bounces to its sender; receive_override_options=no_header_body_checks skips the checks', async () => {
+test('a rejected local submission bounces to its sender; receive_override_options no_header_body_checks and no_address_mappings skip the checks and the mappings', async () => {
   const run = mx.run('sendmail', ['-f', 'ivan@localhost', 'judy@localhost'], 'Subject: reject me locally\n\nlocal body\n');
   assert.equal(run.status, 0, run.stderr);
   await mx.waitForLog(/to=<judy@localhost>, relay=none, .*dsn=5\.7\.1, status=bounced \(no thanks\)/);
@@ -164,4 +165,9 @@ test('a rejected local submission bounces to its sender; receive_override_option
   assert.equal(mx.maildir('judy').length, 0);
   const id = queuedId(await send(unchecked, 'please reject me', '', 'sender@example.org', ['kate@localhost']));
   await mx.waitForLog(new RegExp(`${id}: to=<kate@localhost>, relay=local, .*status=sent`));
+  // no_address_mappings: virtual_alias_maps is not applied to mail that service receives.
+  const mapped = queuedId(await send(mx.port, 'mapped', '', 'sender@example.org', ['alias@localhost']));
+  await mx.waitForLog(new RegExp(`${mapped}: to=<bob@localhost>, orig_to=<alias@localhost>, relay=local, .*status=sent`));
+  const unmapped = queuedId(await send(unchecked, 'unmapped', '', 'sender@example.org', ['alias@localhost']));
+  await mx.waitForLog(new RegExp(`${unmapped}: to=<alias@localhost>, relay=local, .*status=sent`));
 });

@@ -6,11 +6,17 @@
  * local submissions (or always_add_missing_headers) adds Date:, Message-ID:,
  * From: and "To: undisclosed-recipients:;" when missing and removes Bcc:,
  * and for "sendmail -t" collects the To:, Cc: and Bcc: addresses.
- * The body passes through untouched. Lines are LF-terminated.
+ * With content checks (cleanup-content-checks.ts) each logical header is
+ * inspected before that work, and the body is followed line by line through
+ * its MIME structure (cleanup-mime.ts) for the checks of part headers and
+ * body lines; without them the body passes through untouched. Lines are
+ * LF-terminated.
  */
 import { randomBytes } from 'node:crypto';
 import { headerAddresses, rewriteHeaderAddresses } from '../global/addr/addr-header.js';
 import { rfc5322Date } from '../global/mail-date.js';
+import type { CheckInput, MessageInspector } from './cleanup-content-checks.js';
+import { MimeState, primaryHeaderClass, type MimeItem, type MimeOptions } from './cleanup-mime.js';
 
 /** What the header pass decided. */
 export interface HeaderOutcome {
@@ -35,6 +41,8 @@ export interface HeaderPolicy {
   readonly fullName: string;
   /** Rewrites one address found in a sender or recipient header (masquerading). */
   readonly rewriteAddress?: (address: string, addressClass: 'header_sender' | 'header_recipient') => string;
+  /** The content checks of this message and how its MIME structure is followed, when it is inspected. */
+  readonly inspection?: { readonly inspector: MessageInspector; readonly mime: MimeOptions };
 }
 
 function headerName(line: string): string {
@@ -48,6 +56,9 @@ export class HeaderPass {
   private headers: string[] = [];
   private inBody = false;
   private outcome: HeaderOutcome = { messageId: '', hops: 0, extracted: [] };
+  /** The body's MIME state while body lines are inspected; undefined when the body passes through. */
+  private body: MimeState | undefined;
+  private bodyPending = '';
 
   constructor(private readonly policy: HeaderPolicy) {}
 
@@ -61,9 +72,9 @@ export class HeaderPass {
     return this.inBody;
   }
 
-  /** Takes a chunk; returns what to store now. Only header lines are decoded: the body passes as it came. */
-  write(chunk: Buffer): Buffer {
-    if (this.inBody) return chunk;
+  /** Takes a chunk; returns what to store now. Only header lines are decoded unless the body is inspected. */
+  async write(chunk: Buffer): Promise<Buffer> {
+    if (this.inBody) return this.body === undefined ? chunk : this.bodyChunk(chunk);
     const out: Buffer[] = [];
     let start = 0;
     while (!this.inBody) {
@@ -75,14 +86,33 @@ export class HeaderPass {
       const line = this.pending + chunk.toString('latin1', start, nl);
       this.pending = '';
       start = nl + 1;
-      this.headerLine(line, out);
+      await this.headerLine(line, out);
     }
-    if (start < chunk.length) out.push(chunk.subarray(start));
+    if (start < chunk.length) out.push(this.body === undefined ? chunk.subarray(start) : await this.bodyChunk(chunk.subarray(start)));
     return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
   }
 
+  /** Body lines through the MIME state and the checks: the lines to store in their place. */
+  private async bodyLines(lines: readonly string[], final: boolean): Promise<Buffer> {
+    const body = this.body as MimeState;
+    const items: MimeItem[] = lines.flatMap((line) => body.push(line));
+    if (final) items.push(...body.end());
+    const inputs = items.flatMap((item): CheckInput[] => (item.kind === 'header' ? [{ cls: item.cls, text: item.text }] : item.inspect ? [{ cls: 'body', text: item.text }] : []));
+    const results = await (this.policy.inspection?.inspector as MessageInspector).inspect(inputs);
+    let next = 0;
+    const stored = items.flatMap((item) => (item.kind === 'line' && !item.inspect ? [item.text] : (results[next++] as string[])));
+    return Buffer.from(stored.map((text) => `${text}\n`).join(''), 'latin1');
+  }
+
+  private bodyChunk(chunk: Buffer): Promise<Buffer> {
+    const text = this.bodyPending + chunk.toString('latin1');
+    const lines = text.split('\n');
+    this.bodyPending = lines.pop() as string;
+    return this.bodyLines(lines, false);
+  }
+
   /** One line of the header block: a header, a continuation, or the line that ends the block. */
-  private headerLine(line: string, out: Buffer[]): void {
+  private async headerLine(line: string, out: Buffer[]): Promise<void> {
     const limit = this.policy.headerSizeLimit;
     if ((line.startsWith(' ') || line.startsWith('\t')) && this.headers.length > 0) {
       // header_size_limit bounds each header; the excess is discarded, as Postfix does.
@@ -92,29 +122,43 @@ export class HeaderPass {
     } else if (/^[\x21-\x39\x3b-\x7e]+:/.test(line)) {
       this.headers.push(line.slice(0, limit));
     } else {
-      out.push(this.endHeaders(line === ''));
-      if (line !== '') out.push(Buffer.from(`${line}\n`, 'latin1'));
+      out.push(await this.endHeaders(line === ''));
+      if (line !== '') out.push(this.body === undefined ? Buffer.from(`${line}\n`, 'latin1') : await this.bodyLines([line], false));
     }
   }
 
   /** Ends the content; returns the last bytes to store. */
-  finish(): Buffer {
+  async finish(): Promise<Buffer> {
     const out: Buffer[] = [];
     if (!this.inBody) {
       if (this.pending !== '' && /^[\x21-\x39\x3b-\x7e]+:/.test(this.pending)) {
         this.headers.push(this.pending);
         this.pending = '';
       }
-      out.push(this.endHeaders(true));
+      out.push(await this.endHeaders(true));
     }
-    if (this.pending !== '') out.push(Buffer.from(`${this.pending}\n`, 'latin1'));
+    const rest = this.pending + this.bodyPending;
     this.pending = '';
+    this.bodyPending = '';
+    if (this.body !== undefined) out.push(await this.bodyLines(rest === '' ? [] : [rest], true));
+    else if (rest !== '') out.push(Buffer.from(`${rest}\n`, 'latin1'));
     return Buffer.concat(out);
   }
 
-  private endHeaders(sawEmptyLine: boolean): Buffer {
+  /** The header checks of the primary header block; the body's MIME state when the body is inspected too. */
+  private async inspectHeaders(inspector: MessageInspector, mime: MimeOptions): Promise<void> {
+    const inputs = this.headers.map((text): CheckInput => ({ cls: primaryHeaderClass(text, mime), text }));
+    this.headers = (await inspector.inspect(inputs)).flat();
+    const checks = inspector.checks;
+    if (checks.has('body') || (mime.mime && (checks.has('mime') || checks.has('nested')))) {
+      this.body = new MimeState(mime, this.headers.find((h) => headerName(h) === 'content-type'));
+    }
+  }
+
+  private async endHeaders(sawEmptyLine: boolean): Promise<Buffer> {
     this.inBody = true;
     const p = this.policy;
+    if (p.inspection !== undefined) await this.inspectHeaders(p.inspection.inspector, p.inspection.mime);
     const present = new Set(this.headers.map(headerName));
     const extracted = p.extractRecipients
       ? this.headers.filter((h) => ['to', 'cc', 'bcc'].includes(headerName(h))).flatMap((h) => headerAddresses(h.slice(h.indexOf(':') + 1)))

@@ -78,6 +78,11 @@ export class CleanupRewriter {
     return masquerade(address, { domains: this.params.masquerade_domains, exceptions: this.params.masquerade_exceptions });
   }
 
+  /** address in canonical form only (trivial-rewrite's rewrite), for receive_override_options no_address_mappings. */
+  rewriteOnly(address: string): string {
+    return this.resolver.rewrite(address);
+  }
+
   /** The sender in canonical form (trivial-rewrite's rewrite) after canonical mapping and masquerading. */
   async sender(original: string): Promise<string> {
     const address = this.resolver.rewrite(original);

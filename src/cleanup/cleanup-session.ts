@@ -2,9 +2,14 @@
  * cleanup-session - one message through cleanup(8): "begin" creates the
  * queue file (its ID goes back to the client at once), each "rcpt" is
  * rewritten (canonical, virtual alias expansion), the content streams
- * through the header pass into the file with message_size_limit enforced,
- * and at the end the file is committed durably before the client hears
- * "ok". Anything short of that is a reject or defer reply and the file is
+ * through the header pass (and the content checks, unless the client asks
+ * for none) into the file with message_size_limit enforced, and at the end
+ * the file is committed durably before the client hears "ok". What the
+ * checks decided is carried out here: REJECT refuses the message (a local
+ * submission is queued to bounce to its sender instead, through the error
+ * transport, as Postfix bounces it), DISCARD answers "ok" and keeps
+ * nothing, HOLD commits into hold/, FILTER and REDIRECT are written into
+ * the file for qmgr, BCC adds recipients. Anything short of that is a reject or defer reply and the file is
  * removed. A connection carries one message after another. Logs "ID: message-id=<...>" and tells qmgr about new mail.
  */
 import type { Socket } from 'node:net';
@@ -13,8 +18,10 @@ import { isTemporary, PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { QMGR_TRIGGER, triggerQmgr } from '../global/trigger-clnt.js';
 import { QueueFileWriter } from '../global/queue/queue-file-write.js';
+import { REC } from '../global/queue/queue-records.js';
 import { FRAME, FramedConnection, type Frame } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
+import { MessageInspector, type ContentChecks, type Disposition } from './cleanup-content-checks.js';
 import { HeaderPass } from './cleanup-headers.js';
 import { ExpansionError, type CleanupRewriter } from './cleanup-rewrite.js';
 
@@ -32,7 +39,7 @@ function defer(text: string): Failure {
  * the client keeps the connection (cleanup-clnt.ts reuses it) and this
  * process is not retiring.
  */
-export async function cleanupSession(socket: Socket, params: Params, rewriter: CleanupRewriter, retiring: () => boolean): Promise<void> {
+export async function cleanupSession(socket: Socket, params: Params, rewriter: CleanupRewriter, checks: ContentChecks, retiring: () => boolean): Promise<void> {
   const conn = new FramedConnection(socket);
   const timeout = params.ipc_timeout * 1000;
   for (;;) {
@@ -45,7 +52,7 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
     if (first === undefined) return;
     const begin = (first.kind === FRAME.json ? JSON.parse(first.payload.toString('utf8')) : {}) as CleanupRequest;
     if (begin.op !== 'begin') throw new Error(`expected begin, got ${begin.op ?? `frame kind ${first.kind}`}`);
-    const reusable = await cleanupMessage(conn, begin, params, rewriter);
+    const reusable = await cleanupMessage(conn, begin, params, rewriter, checks);
     if (!reusable || retiring()) return;
   }
 }
@@ -59,8 +66,30 @@ async function skipToEnd(conn: FramedConnection, timeout: number): Promise<boole
   }
 }
 
+/**
+ * Carries out what the content checks decided, once the content is
+ * written; returns the failure a REJECT of network mail is, else undefined.
+ */
+function carryOut(d: Disposition, writer: QueueFileWriter, params: Params, local: boolean): Failure | undefined {
+  if (d.reject !== undefined && !local) return { status: 'reject', ...d.reject };
+  if (d.discard) return undefined;
+  for (const address of d.bcc) writer.recipient({ address, original: address, notify: 'NEVER', orcpt: '' });
+  // A rejected local submission bounces to its sender: the error transport fails every recipient with the reason.
+  const filter = d.reject !== undefined ? `error:${d.reject.dsn} ${d.reject.text}` : d.redirect === undefined ? d.filter : undefined;
+  if (filter !== undefined) writer.route(REC.filter, filter);
+  if (d.redirect !== undefined && d.reject === undefined) writer.route(REC.redirect, d.redirect);
+  if (d.hold && d.reject === undefined) writer.publishIn('hold', params.queue_directory);
+  return undefined;
+}
+
 /** One message; resolves true when the connection may carry another. */
-async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequest, { op: 'begin' }>, params: Params, rewriter: CleanupRewriter): Promise<boolean> {
+async function cleanupMessage(
+  conn: FramedConnection,
+  begin: Extract<CleanupRequest, { op: 'begin' }>,
+  params: Params,
+  rewriter: CleanupRewriter,
+  checks: ContentChecks,
+): Promise<boolean> {
   const socket = conn.socket;
   const timeout = params.ipc_timeout * 1000;
   let writer: QueueFileWriter;
@@ -75,8 +104,14 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
   let endSeen = false;
   try {
     await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
-    const sender = await rewriter.sender(begin.sender);
+    const mappings = begin.noAddressMappings !== true;
+    const sender = mappings ? await rewriter.sender(begin.sender) : rewriter.rewriteOnly(begin.sender);
     writer.envelope({ arrival: begin.arrival, sender, attrs: begin.attrs });
+    let firstRecipient = '';
+    const inspector =
+      checks.any && begin.noHeaderBodyChecks !== true
+        ? new MessageInspector(checks, { queueId: writer.id, attrs: begin.attrs, sender, recipient: () => firstRecipient })
+        : undefined;
     const headers = new HeaderPass({
       addMissing: begin.local || params.always_add_missing_headers,
       removeBcc: begin.local,
@@ -87,13 +122,17 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
       headerSizeLimit: params.header_size_limit,
       extractRecipients: begin.extractRecipients === true,
       fullName: begin.fullName ?? '',
-      rewriteAddress: (address, addressClass) => rewriter.masquerade(address, addressClass),
+      ...(mappings ? { rewriteAddress: (address: string, addressClass: string) => rewriter.masquerade(address, addressClass) } : {}),
+      ...(inspector === undefined
+        ? {}
+        : { inspection: { inspector, mime: { mime: !params.disable_mime_input_processing, nestingLimit: params.mime_nesting_limit, bodyLimit: params.body_checks_size_limit } } }),
     });
     let failure: Failure | undefined;
     let recipients = 0;
     const startContent = (): void => {
       if (writer.contentStarted) return;
-      if (params.always_bcc !== '') {
+      // receive_override_options no_address_mappings turns automatic BCC off too, as Postfix's does.
+      if (params.always_bcc !== '' && mappings) {
         writer.recipient({ address: params.always_bcc, original: params.always_bcc, notify: 'NEVER', orcpt: '' });
         recipients++;
       }
@@ -106,7 +145,8 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
         const request = JSON.parse(frame.payload.toString('utf8')) as CleanupRequest;
         if (request.op !== 'rcpt' || failure !== undefined) continue;
         try {
-          for (const address of await rewriter.recipients(request.address)) {
+          if (firstRecipient === '') firstRecipient = request.address;
+          for (const address of mappings ? await rewriter.recipients(request.address) : [rewriter.rewriteOnly(request.address)]) {
             writer.recipient({ address, original: request.original, notify: request.notify, orcpt: request.orcpt });
             recipients++;
           }
@@ -119,7 +159,7 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
       } else if (frame.kind === FRAME.data) {
         if (failure !== undefined) continue;
         startContent();
-        await writer.writeContent(headers.write(frame.payload));
+        await writer.writeContent(await headers.write(frame.payload));
         if (params.message_size_limit > 0 && writer.contentSize > params.message_size_limit) {
           failure = { status: 'reject', dsn: '5.3.4', text: 'Message size exceeds fixed limit' };
         }
@@ -130,22 +170,29 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
     }
     if (failure === undefined) {
       startContent();
-      await writer.writeContent(headers.finish());
+      await writer.writeContent(await headers.finish());
       await writer.endContent();
       for (const address of headers.result.extracted) {
-        for (const rewritten of await rewriter.recipients(address)) {
+        for (const rewritten of mappings ? await rewriter.recipients(address) : [rewriter.rewriteOnly(address)]) {
           writer.recipient({ address: rewritten, original: address, notify: '', orcpt: '' });
           recipients++;
         }
       }
-      if (headers.result.hops > params.hopcount_limit) {
+      const verdict = inspector === undefined ? undefined : carryOut(inspector.disposition, writer, params, begin.local);
+      if (verdict !== undefined) failure = verdict;
+      else if (inspector?.disposition.discard === true) {
+        await writer.abort();
+        await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
+        return true;
+      } else if (headers.result.hops > params.hopcount_limit) {
         failure = { status: 'reject', dsn: '5.4.6', text: 'Too many hops' };
       } else if (recipients === 0) {
         failure = { status: 'reject', dsn: '5.1.3', text: 'No recipients specified' };
       }
     }
     if (failure !== undefined) {
-      msg.info(`${writer.id}: ${failure.status}: ${failure.text}`);
+      // A content check's REJECT was logged in Postfix's words already.
+      if (inspector?.disposition.reject === undefined) msg.info(`${writer.id}: ${failure.status}: ${failure.text}`);
       await writer.abort();
       await conn.sendJson(failure);
       return true;

@@ -29,6 +29,10 @@ export type CleanupRequest =
       readonly extractRecipients?: boolean;
       /** The sender's full name for an added From: header (sendmail -F). */
       readonly fullName?: string;
+      /** Skip header_checks, mime_header_checks, nested_header_checks and body_checks (receive_override_options, Petrel's own notices). */
+      readonly noHeaderBodyChecks?: boolean;
+      /** Skip canonical, masquerading and virtual alias mapping (receive_override_options no_address_mappings). */
+      readonly noAddressMappings?: boolean;
     }
   | { readonly op: 'rcpt'; readonly address: string; readonly original: string; readonly notify: string; readonly orcpt: string };
 
@@ -39,6 +43,12 @@ export type CleanupReply =
 
 /** A cleanup reply that is not "ok". */
 export type CleanupFailure = Exclude<CleanupReply, { readonly status: 'ok' }>;
+
+/** The begin-request flags a receiving service's receive_override_options ask for. */
+export function receiveOverrides(params: Pick<Params, 'receive_override_options'>): { noHeaderBodyChecks: boolean; noAddressMappings: boolean } {
+  const options = params.receive_override_options;
+  return { noHeaderBodyChecks: options.includes('no_header_body_checks'), noAddressMappings: options.includes('no_address_mappings') };
+}
 
 /** What a client needs of the configuration. */
 export type CleanupClientParams = Pick<Params, 'queue_directory' | 'ipc_timeout' | 'ipc_idle'>;
@@ -106,7 +116,8 @@ export class CleanupClient {
  * its queue ID, or throws when cleanup refuses it.
  */
 export async function postNotice(params: CleanupClientParams, sender: string, recipient: string, content: Iterable<Buffer>): Promise<string> {
-  const opened = await CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true });
+  // As Postfix's internal mail, a notice is not inspected by header or body checks.
+  const opened = await CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true, noHeaderBodyChecks: true });
   if (!(opened instanceof CleanupClient)) throw new Error(`cleanup refused the notice: ${opened.text}`);
   await opened.recipient({ address: recipient, original: recipient, notify: '', orcpt: '' });
   for (const chunk of content) await opened.content(chunk);

@@ -254,7 +254,7 @@ class RecipientDelivery {
     }
     const client = await CleanupClient.begin(
       params,
-      { op: 'begin', sender, arrival: Date.now(), attrs: { ...this.msg.request.attrs, forwarded_by: this.msg.request.queueId }, local: false },
+      { op: 'begin', sender, arrival: Date.now(), attrs: { ...this.msg.request.attrs, forwarded_by: this.msg.request.queueId }, local: false, noHeaderBodyChecks: true },
     ).catch((err: unknown) => ({ status: 'defer' as const, dsn: '4.3.0', text: (err as Error).message }));
     if (!(client instanceof CleanupClient)) return { status: 'deferred', dsn: '4.3.0', reason: `cannot forward: ${client.text}` };
     for (const address of addresses) await client.recipient({ address, original: this.rcpt.original, notify: this.rcpt.notify, orcpt: this.rcpt.orcpt });

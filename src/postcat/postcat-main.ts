@@ -1,6 +1,7 @@
 /*
  * postcat - shows queue files (postcat(1)): the envelope records, the
- * message content and the recipients extracted from it, between Postfix's
+ * message content and the recipients extracted from it (with a content filter
+ * or redirection from content checks), between Postfix's
  * "*** ENVELOPE RECORDS name ***" style markers. -q takes queue IDs and
  * finds them in the queues; -e, -h and -b limit the output to the envelope,
  * the header or the body. A corrupt file is reported and the exit status
@@ -69,6 +70,8 @@ async function show(path: string, name: string, flags: { e: boolean; h: boolean;
   }
   if (all || flags.e) {
     const extracted = info.recipients.filter((r) => r.extracted).flatMap(recipientLines);
+    if (info.filter !== undefined) extracted.push(`content_filter: ${info.filter}`);
+    if (info.redirect !== undefined) extracted.push(`redirect_to: ${info.redirect}`);
     write(`*** HEADER EXTRACTED ${name} ***\n${extracted.map((line) => `${line}\n`).join('')}`);
     write(`*** MESSAGE FILE END ${name} ***\n`);
   }

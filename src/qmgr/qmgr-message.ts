@@ -6,6 +6,8 @@
  * message: removed when nothing is left, a plain bounce for 5xx results and
  * for mail past maximal_queue_lifetime, otherwise deferred with its next
  * attempt time (backoff from minimal_backoff_time to maximal_backoff_time).
+ * A FILTER or REDIRECT that content checks wrote into the queue file
+ * overrides each recipient's transport and next hop, or its address.
  * Transports whose master.cf command is error or discard (and retry) are
  * answered here (qmgr-agents.ts); a transport whose agent does not answer
  * defers with "mail transport unavailable".
@@ -91,6 +93,14 @@ async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: Qu
   }
 }
 
+/** resolution sent through filter (a FILTER transport:nexthop; without a next hop the recipient's own stays). */
+function filtered(resolution: Resolution, filter: string | undefined): Resolution {
+  if (filter === undefined) return resolution;
+  const colon = filter.indexOf(':');
+  const nexthop = colon < 0 ? '' : filter.slice(colon + 1);
+  return { ...resolution, transport: colon < 0 ? filter : filter.slice(0, colon), nexthop: nexthop === '' ? resolution.nexthop : nexthop };
+}
+
 /** The backoff before the next attempt of a message that arrived at arrival. */
 export function nextAttemptDelay(config: Config, arrival: number, now: number): number {
   const { minimal_backoff_time: min, maximal_backoff_time: max } = config.params;
@@ -108,10 +118,12 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
   const doubleBounce = doubleBounceAddress(params).toLowerCase();
   const pending = info.recipients.filter((r) => r.status === '-');
   const groups = new Map<string, Batch>();
-  for (const rcpt of pending) {
+  for (const stored of pending) {
+    // A REDIRECT from content checks delivers to its address in place of each recipient (logged with orig_to=).
+    const rcpt = info.redirect === undefined ? stored : { ...stored, address: info.redirect };
     // Mail to the double-bounce address (a postmaster notice that itself failed) is discarded, never bounced again.
     const resolution: Resolution =
-      rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : await ctx.resolver.resolve(rcpt.address);
+      rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : filtered(await ctx.resolver.resolve(rcpt.address), info.filter);
     const key = `${resolution.transport}\0${resolution.nexthop}`;
     const group = groups.get(key) ?? { resolution, recipients: [] };
     group.recipients.push(rcpt);

@@ -217,8 +217,9 @@ export class SmtpdChecks {
     return verdict === 'permit' ? undefined : verdict;
   }
 
-  /** The reply refusing recipient when the tables of its address class do not list it, or undefined. */
-  unlisted(recipient: string): Promise<CheckReply | undefined> {
+  /** The reply refusing recipient when the tables of its address class do not list it, or undefined (always, under receive_override_options no_unknown_recipient_checks). */
+  async unlisted(recipient: string): Promise<CheckReply | undefined> {
+    if (this.params.receive_override_options.includes('no_unknown_recipient_checks')) return undefined;
     return unlistedRecipient(this.params, this.resolver, this.recipientMaps, this.localDomains, recipient);
   }
 

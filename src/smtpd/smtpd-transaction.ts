@@ -8,7 +8,7 @@
  * "250 2.0.0 Ok: queued as ID" verdict only after cleanup reports the
  * queue file durable. Used by smtpd-commands.ts; follows smtpd(8).
  */
-import { CleanupClient, type CleanupReply, type CleanupRequest } from '../global/cleanup-clnt.js';
+import { CleanupClient, receiveOverrides, type CleanupReply, type CleanupRequest } from '../global/cleanup-clnt.js';
 import type { Params } from '../global/params/param-registry.js';
 import { rfc5322Date } from '../global/mail-date.js';
 import { decodeXtext } from '../global/xtext.js';
@@ -37,7 +37,7 @@ export type OpenQueueSink = (sender: string, attrs: Readonly<Record<string, stri
 
 /** The network's queue sink: the cleanup service. */
 export function cleanupSink(params: Params): OpenQueueSink {
-  return (sender, attrs) => CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs, local: false });
+  return (sender, attrs) => CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs, local: false, ...receiveOverrides(params) });
 }
 
 /** One mail transaction. */

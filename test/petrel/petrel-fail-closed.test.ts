@@ -18,8 +18,8 @@ import { SmtpClient } from '../support/smtp-client.js';
 const REFUSED: readonly (readonly [string, string, RegExp])[] = [
   ['smtpd_milters', 'inet:127.0.0.1:8891', /parameter smtpd_milters: Petrel does not implement this setting/],
   ['non_smtpd_milters', 'inet:127.0.0.1:8891', /parameter non_smtpd_milters: Petrel does not implement this setting/],
-  ['body_checks', 'regexp:/etc/petrel/body_checks', /parameter body_checks: Petrel does not implement this setting/],
-  ['header_checks', 'pcre:/etc/petrel/header_checks', /parameter header_checks: Petrel does not implement this setting/],
+  ['smtp_body_checks', 'regexp:/etc/petrel/body_checks', /parameter smtp_body_checks: Petrel does not implement this setting/],
+  ['milter_header_checks', 'pcre:/etc/petrel/header_checks', /parameter milter_header_checks: Petrel does not implement this setting/],
   ['smtpd_client_connection_count_limit', '5', /parameter smtpd_client_connection_count_limit: Petrel does not implement/],
   ['mailbox_transport', 'lmtp:unix:private/dovecot-lmtp', /parameter mailbox_transport: Petrel does not implement/],
   ['virtual_alias_maps', 'ldap:/etc/petrel/ldap-aliases.cf', /parameter virtual_alias_maps: unsupported dictionary type: ldap/],
@@ -69,21 +69,21 @@ test('the same settings from a master.cf -o name the service', () => {
 });
 
 test('several refusals are all listed; an empty value asks for nothing', () => {
-  configure('smtpd_milters = inet:127.0.0.1:8891\nbody_checks = regexp:/x\nnon_smtpd_milters =\n', ' -o header_checks=regexp:/y');
+  configure('smtpd_milters = inet:127.0.0.1:8891\nsmtp_body_checks = regexp:/x\nnon_smtpd_milters =\n', ' -o smtp_header_checks=regexp:/y');
   const check = mx.run('petrel', ['check']);
   assert.equal(check.status, 1);
-  assert.deepEqual(check.stderr.match(/parameter \w+/g), ['parameter smtpd_milters', 'parameter body_checks', 'parameter header_checks']);
+  assert.deepEqual(check.stderr.match(/parameter \w+/g), ['parameter smtpd_milters', 'parameter smtp_body_checks', 'parameter smtp_header_checks']);
 });
 
 test('a worker started with a refused setting never serves: fatal in the log, exit status 1', () => {
   configure('');
   const worker = spawnSync(
     process.execPath,
-    [join(REPO_ROOT, 'dist', 'src', 'cleanup', 'cleanup-main.js'), '-c', mx.etc, '-n', 'cleanup', '-t', 'unix', '-C', 'cleanup', '-o', 'header_checks=regexp:/etc/petrel/header_checks'],
+    [join(REPO_ROOT, 'dist', 'src', 'cleanup', 'cleanup-main.js'), '-c', mx.etc, '-n', 'cleanup', '-t', 'unix', '-C', 'cleanup', '-o', 'smtp_header_checks=regexp:/etc/petrel/header_checks'],
     { encoding: 'utf8', timeout: 20_000 },
   );
   assert.equal(worker.status, 1, worker.stderr);
-  assert.match(mx.logText(), /postfix\/cleanup\[\d+\]: fatal: \S+\/master\.cf: service cleanup: -o parameter header_checks: Petrel does not implement this setting/);
+  assert.match(mx.logText(), /postfix\/cleanup\[\d+\]: fatal: \S+\/master\.cf: service cleanup: -o parameter smtp_header_checks: Petrel does not implement this setting/);
 });
 
 test('harmless unknown names still only warn, installer-written ones pass silently, and the instance starts', () => {

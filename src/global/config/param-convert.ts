@@ -3,7 +3,7 @@
  * at load: int, bool (yes/no), time (a number with an optional unit s, m, h,
  * d or w, in seconds), size (bytes), list and table list (items separated by
  * commas and/or white space, { } grouping kept whole). Bounds and a
- * string's choices are checked here; a bad value is a configuration error naming the parameter.
+ * string's (or a list's items') choices are checked here; a bad value is a configuration error naming the parameter.
  * Called by load-config.ts.
  */
 import { readFileSync } from 'node:fs';
@@ -85,6 +85,8 @@ export function convertParam(name: string, spec: ParamSpec, text: string): Param
     case 'list':
     case 'tables': {
       const items = splitList(value);
+      const bad = spec.choices === undefined ? undefined : items.find((item) => !(spec.choices as readonly string[]).includes(item));
+      if (bad !== undefined) throw new PetrelError('config', `invalid ${name} parameter value ${bad}: must be one of ${(spec.choices as readonly string[]).join(', ')}`);
       if (spec.fileItems !== true) return items;
       return items.flatMap((item) => (item.startsWith('/') ? readListFile(name, item) : [item]));
     }

@@ -5,6 +5,7 @@
  * postconf -d / -n, the config loader and validation walk ALL_PARAMS.
  */
 import { ADDRESS_PARAMS } from './address-params.js';
+import { CONTENT_CHECK_PARAMS } from './content-check-params.js';
 import { GLOBAL_PARAMS } from './global-params.js';
 import { INSTALLER_PARAMS } from './installer-params.js';
 import { LOCAL_PARAMS } from './local-params.js';
@@ -44,6 +45,7 @@ export const ALL_PARAMS = mergeParamTables(
   VIRTUAL_PARAMS,
   SMTP_PARAMS,
   LOG_PARAMS,
+  CONTENT_CHECK_PARAMS,
 );
 
 /** The typed, frozen parameter object code reads. */

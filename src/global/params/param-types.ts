@@ -40,7 +40,7 @@ export interface ParamSpec {
    * mailbox_command) and the other parameters.
    */
   readonly raw?: boolean;
-  /** For a string parameter: the only values it may take (any other is a configuration error). */
+  /** For a string parameter (or each item of a list): the only values it may take (any other is a configuration error). */
   readonly choices?: readonly string[];
   /** For lists where Postfix allows it (mydestination, mynetworks ...): a /file/name item is replaced by that file's items. */
   readonly fileItems?: boolean;

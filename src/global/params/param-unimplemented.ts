@@ -43,15 +43,10 @@ const UNIMPLEMENTED_PATTERNS: readonly PatternRule[] = [
 
 /** Further parameters, each with why it is fatal (Postfix's own names: never taken for a user-defined $macro). */
 export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> = {
-  header_checks: { why: 'header content checks would not be applied' },
-  body_checks: { why: 'body content checks would not be applied' },
-  mime_header_checks: { why: 'MIME header content checks would not be applied' },
-  nested_header_checks: { why: 'attached-message header checks would not be applied' },
   milter_header_checks: { why: 'checks of headers that milters add would not be applied' },
   non_smtpd_milters: { why: 'mail filters (milters) would never see locally submitted mail' },
   content_filter: { why: 'mail would bypass the configured content filter (virus or spam scanning)' },
   smtpd_proxy_filter: { why: 'mail would bypass the configured before-queue content filter' },
-  receive_override_options: { why: 'address mapping and checks would run where the configuration turns them off (twice, for re-injected mail)' },
   smtp_use_tls: { why: 'the SMTP client would not use TLS', harmless: ['no'] },
   smtp_enforce_tls: { why: 'the SMTP client would deliver without TLS', harmless: ['no'] },
   lmtp_use_tls: { why: 'the LMTP client would not use TLS', harmless: ['no'] },

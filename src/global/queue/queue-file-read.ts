@@ -35,6 +35,10 @@ export interface QueueFileInfo {
   readonly contentSize: number;
   /** The bytes of the header part of the content, including the empty line that ends it. */
   readonly headerSize: number;
+  /** A content filter (transport:nexthop) every recipient is delivered through, from content checks. */
+  readonly filter?: string;
+  /** The address every recipient is delivered to instead, from content checks. */
+  readonly redirect?: string;
 }
 
 function corrupt(path: string, problem: string): PetrelError {
@@ -100,6 +104,7 @@ export async function readQueueRecords(fd: number, path: string): Promise<QueueF
   let contentOffset = -1;
   let contentSize = 0;
   let headerSize = 0;
+  const routing: { filter?: string; redirect?: string } = {};
   let first = true;
   while (position < size) {
     const header = readExactly(fd, RECORD_HEADER_BYTES, position, path, head);
@@ -129,6 +134,10 @@ export async function readQueueRecords(fd: number, path: string): Promise<QueueF
       } else if (type === REC.recipient) {
         const { status, recipient } = decodeRecipient(payload);
         recipients.push({ ...recipient, status, statusOffset: payloadAt, extracted: contentOffset >= 0 });
+      } else if (type === REC.filter) {
+        routing.filter = text;
+      } else if (type === REC.redirect) {
+        routing.redirect = text;
       } else if (type === REC.sizes) {
         headerSize = Number(text.split(' ')[1]);
       } else if (type === REC.end) {
@@ -136,7 +145,7 @@ export async function readQueueRecords(fd: number, path: string): Promise<QueueF
         if (contentOffset < 0 || sender === undefined || !Number.isFinite(arrival)) {
           throw corrupt(path, 'missing envelope or content');
         }
-        return { arrival, sender, attrs, recipients, contentOffset, contentSize, headerSize };
+        return { arrival, sender, attrs, recipients, contentOffset, contentSize, headerSize, ...routing };
       } else if (type !== REC.version) {
         throw corrupt(path, `unknown record type "${type}" at offset ${position}`);
       }

@@ -46,7 +46,7 @@ export interface QueueEnvelope {
 export class QueueFileWriter {
   readonly id: string;
   private readonly tempPath: string;
-  private readonly finalPath: string;
+  private finalPath: string;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private position = 0;
@@ -141,6 +141,18 @@ export class QueueFileWriter {
     if (this.contentStart >= 0 && !this.contentEnded) throw new Error('recipient written inside the content');
     this.record(REC.recipient, encodeRecipient(recipient, RCPT_STATUS.pending));
     this.recipients++;
+  }
+
+  /** Sends every recipient through a content filter (transport:nexthop) or to one address instead; after the content. */
+  route(type: typeof REC.filter | typeof REC.redirect, value: string): void {
+    if (!this.contentEnded) throw new Error('a routing record written before the end of the content');
+    if (/[\0\n]/.test(value)) throw new PetrelError('io', `bad queue file routing record ${value}`);
+    this.record(type, value);
+  }
+
+  /** Publishes the file in another queue than the one it was created for (hold/ for a HOLD action). */
+  publishIn(queue: MessageQueue, queueDirectory: string): void {
+    this.finalPath = queueFilePath(queueDirectory, queue, this.id);
   }
 
   /** Starts the content record; its length is patched in by endContent(). */

@@ -5,7 +5,10 @@
  * a reused file whose new content never reached the disk before a crash
  * is told from the message it held before), T (arrival), S (sender),
  * A* (attributes name=value), R* (recipients), C (the message content, LF
- * line endings), Z (sizes), R* (recipients found in the content), E (end).
+ * line endings), Z (sizes), R* (recipients found in the content or added
+ * by content checks), optionally L (a content filter transport:nexthop for
+ * every recipient) and > (an address every recipient is redirected to),
+ * E (end).
  * A file without its E record is incomplete and never delivered. A recipient
  * record starts with a status byte that is changed in place (one pwrite)
  * when the recipient is done. queue-file-write.ts and queue-file-read.ts are
@@ -22,6 +25,10 @@ export const REC = {
   recipient: 'R',
   content: 'C',
   sizes: 'Z',
+  /** FILTER transport:nexthop from content checks: every recipient goes there (Postfix's letter). */
+  filter: 'L',
+  /** REDIRECT address from content checks: delivered there instead of to each recipient (Postfix's letter). */
+  redirect: '>',
   end: 'E',
 } as const;
 

@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { msg } from '../../util/msg.js';
 import { PetrelError } from '../errors.js';
 import { splitBraceList } from './table-braces.js';
-import type { LookupTable } from './table.js';
+import type { LookupTable, MatchProgress } from './table.js';
 
 /** How often a file is stat()ed at most, in milliseconds. */
 export const FILE_CHECK_INTERVAL_MS = 1000;
@@ -72,7 +72,7 @@ export function openRuleTable<R>(
   name: string,
   spec: string,
   parse: (text: string, where: string) => R,
-  match: (rules: R, key: string) => string | undefined,
+  match: (rules: R, key: string, progress?: MatchProgress) => string | undefined,
 ): LookupTable {
   let current: () => R;
   if (name.startsWith('{')) {
@@ -87,5 +87,5 @@ export function openRuleTable<R>(
       }
     });
   }
-  return { spec, pattern: true, lookup: async (key) => match(current(), key), close: async () => {} };
+  return { spec, pattern: true, lookup: async (key) => match(current(), key), matchSync: (key, progress) => match(current(), key, progress), close: async () => {} };
 }

@@ -11,7 +11,7 @@
 import { logicalLines } from '../config/config-lines.js';
 import { msg } from '../../util/msg.js';
 import { openRuleTable } from './table-file-watch.js';
-import type { LookupTable } from './table.js';
+import type { LookupTable, MatchProgress } from './table.js';
 
 /** What differs between regexp and pcre: the name in warnings and how a pattern compiles. */
 export interface PatternDialect {
@@ -21,8 +21,8 @@ export interface PatternDialect {
 }
 
 type Rule =
-  | { readonly kind: 'match'; readonly regex: RegExp; readonly negate: boolean; readonly result: string }
-  | { readonly kind: 'if'; readonly regex: RegExp; readonly negate: boolean; readonly rules: Rule[] };
+  | { readonly kind: 'match'; readonly regex: RegExp; readonly text: string; readonly negate: boolean; readonly result: string }
+  | { readonly kind: 'if'; readonly regex: RegExp; readonly text: string; readonly negate: boolean; readonly rules: Rule[] };
 
 /** Splits "/pattern/flags rest" (any delimiter); undefined when the closing delimiter is missing. */
 function splitPattern(text: string): { pattern: string; flags: string; rest: string } | undefined {
@@ -80,9 +80,10 @@ export function parsePatternRules(text: string, where: string, dialect: PatternD
       continue;
     }
     const current = stack[stack.length - 1] as Rule[];
+    const shown = `${body[0] as string}${parts.pattern}${body[0] as string}`;
     if (isIf) {
       if (parts.rest !== '') warn(`ignoring extra text after IF: "${parts.rest}"`);
-      const rule: Rule = { kind: 'if', regex, negate, rules: [] };
+      const rule: Rule = { kind: 'if', regex, text: shown, negate, rules: [] };
       current.push(rule);
       stack.push(rule.rules);
       continue;
@@ -93,7 +94,7 @@ export function parsePatternRules(text: string, where: string, dialect: PatternD
       warn(`${problem}: skipping this rule`);
       continue;
     }
-    current.push({ kind: 'match', regex, negate, result: parts.rest });
+    current.push({ kind: 'match', regex, text: shown, negate, result: parts.rest });
   }
   if (stack.length > 1) msg.warn(`${dialect.type} map ${where}: IF has no matching ENDIF`);
   return top;
@@ -111,13 +112,14 @@ function test(regex: RegExp, key: string): RegExpExecArray | null {
   return regex.exec(key);
 }
 
-/** The result of the first rule that matches key, or undefined. */
-export function matchPatternRules(rules: readonly Rule[], key: string): string | undefined {
+/** The result of the first rule that matches key, or undefined; progress learns each pattern before it is tried. */
+export function matchPatternRules(rules: readonly Rule[], key: string, progress?: MatchProgress): string | undefined {
   for (const rule of rules) {
+    if (progress !== undefined) progress.rule = rule.text;
     const match = test(rule.regex, key);
     if (rule.kind === 'if') {
       if ((match !== null) !== rule.negate) {
-        const inner = matchPatternRules(rule.rules, key);
+        const inner = matchPatternRules(rule.rules, key, progress);
         if (inner !== undefined) return inner;
       }
     } else if (rule.negate && match === null) {

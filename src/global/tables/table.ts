@@ -17,8 +17,19 @@ export interface LookupTable {
   readonly pattern: boolean;
   /** The value for key, or undefined when there is none; throws PetrelError when unavailable. */
   lookup(key: string): Promise<string | undefined>;
+  /**
+   * For rule tables (regexp, pcre, cidr): the same answer computed
+   * synchronously, so a caller can bound its time (util/bounded-run.ts);
+   * progress.rule names the rule being tried, for the warning when it is stopped.
+   */
+  matchSync?(key: string, progress: MatchProgress): string | undefined;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
+}
+
+/** Which rule a synchronous match is trying. */
+export interface MatchProgress {
+  rule: string;
 }
 
 /** What opening a table may need besides its name. */

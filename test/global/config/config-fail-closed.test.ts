@@ -53,13 +53,13 @@ test('protective settings are refused from main.cf and from a master.cf -o, each
     'smtpd_milters = inet:127.0.0.1:8891\nmua_client_restrictions = permit_sasl_authenticated, reject\nfoo_bar = 1\n',
     [
       'smtp inet n - n - - smtpd',
-      'submission inet n - n - - smtpd -o smtpd_client_restrictions=$mua_client_restrictions -o body_checks=pcre:/etc/b',
+      'submission inet n - n - - smtpd -o smtpd_client_restrictions=$mua_client_restrictions -o milter_header_checks=pcre:/etc/b',
       'reinject unix n - n - - smtpd -o smtpd_milters= -o alias_maps=ldap:/x.cf',
     ].join('\n'),
   );
   assert.equal(found.length, 3, found.join('\n'));
   assert.match(found[0] as string, /^\S+\/main\.cf, line 1: parameter smtpd_milters: Petrel does not implement this setting, .*milters\) would never see the mail$/);
-  assert.match(found[1] as string, /^\S+\/master\.cf, line 2: service submission\/inet: -o parameter body_checks: Petrel does not implement this setting/);
+  assert.match(found[1] as string, /^\S+\/master\.cf, line 2: service submission\/inet: -o parameter milter_header_checks: Petrel does not implement this setting/);
   assert.equal(found[2], `${dir}/master.cf, line 3: service reinject/unix: -o parameter alias_maps: unsupported dictionary type: ldap`);
 });
 

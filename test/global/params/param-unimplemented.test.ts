@@ -7,8 +7,8 @@ import { UNIMPLEMENTED_PARAMS, unimplementedRule } from '../../../src/global/par
 const FATAL: readonly (readonly [string, string])[] = [
   ['smtpd_milters', 'inet:127.0.0.1:8891'],
   ['non_smtpd_milters', '$smtpd_milters'],
-  ['header_checks', 'regexp:/etc/postfix/header_checks'],
-  ['body_checks', 'pcre:/etc/postfix/body_checks'],
+  ['milter_header_checks', 'regexp:/etc/postfix/milter_header_checks'],
+  ['smtp_body_checks', 'pcre:/etc/postfix/smtp_body_checks'],
   ['smtp_header_checks', 'pcre:/etc/postfix/smtp_header_checks'],
   ['smtp_tls_cert_file', '/etc/postfix/client.pem'],
   ['smtpd_tls_session_cache_database', 'btree:/var/lib/postfix/smtpd_scache'],
@@ -59,7 +59,7 @@ test('a user-defined $macro named like a pattern is not refused, but a Postfix-p
   assert.equal(unimplementedRule('mua_client_restrictions', 'permit_sasl_authenticated, reject', true), undefined);
   assert.ok(unimplementedRule('mua_client_restrictions', 'permit_sasl_authenticated, reject', false) !== undefined);
   assert.ok(unimplementedRule('smtpd_etrn_restrictions', 'reject', true) !== undefined);
-  assert.ok(unimplementedRule('header_checks', 'regexp:/x', true) !== undefined);
+  assert.ok(unimplementedRule('smtp_header_checks', 'regexp:/x', true) !== undefined);
 });
 
 test('installer parameters are declared, so a Debian main.cf loads them silently', () => {

@@ -91,6 +91,9 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
     });
     let failure: Failure | undefined;
     let recipients = 0;
+    /** smtpd's message actions, and recipients (BCC) sent while the content was being written. */
+    let actions: Extract<CleanupRequest, { op: 'actions' }> | undefined;
+    const lateRecipients: Extract<CleanupRequest, { op: 'rcpt' }>[] = [];
     const startContent = (): void => {
       if (writer.contentStarted) return;
       if (params.always_bcc !== '') {
@@ -104,7 +107,12 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
       if (frame === undefined) throw new ClientGone('the client went away before the end of the message');
       if (frame.kind === FRAME.json) {
         const request = JSON.parse(frame.payload.toString('utf8')) as CleanupRequest;
+        if (request.op === 'actions') actions = request;
         if (request.op !== 'rcpt' || failure !== undefined) continue;
+        if (writer.contentStarted) {
+          lateRecipients.push(request);
+          continue;
+        }
         try {
           for (const address of await rewriter.recipients(request.address)) {
             writer.recipient({ address, original: request.original, notify: request.notify, orcpt: request.orcpt });
@@ -132,6 +140,14 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
       startContent();
       await writer.writeContent(headers.finish());
       await writer.endContent();
+      for (const late of lateRecipients) {
+        for (const address of await rewriter.recipients(late.address)) {
+          writer.recipient({ address, original: late.original, notify: late.notify, orcpt: late.orcpt });
+          recipients++;
+        }
+      }
+      if (actions?.redirect !== undefined) writer.attribute('redirect', actions.redirect);
+      if (actions?.filter !== undefined) writer.attribute('filter', actions.filter);
       for (const address of headers.result.extracted) {
         for (const rewritten of await rewriter.recipients(address)) {
           writer.recipient({ address: rewritten, original: address, notify: '', orcpt: '' });
@@ -150,10 +166,17 @@ async function cleanupMessage(conn: FramedConnection, begin: Extract<CleanupRequ
       await conn.sendJson(failure);
       return true;
     }
-    await writer.commit();
+    if (actions?.discard === true) {
+      // DISCARD: the client hears "queued", the message goes nowhere (smtpd logged why).
+      await writer.abort();
+      await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
+      return true;
+    }
+    await writer.commit(actions?.hold === true ? 'hold' : undefined);
     committed = true;
     if (headers.result.messageId !== '') msg.info(`${writer.id}: message-id=${headers.result.messageId}`);
     await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
+    if (actions?.hold === true) return true;
     void triggerQmgr(params.queue_directory, QMGR_TRIGGER.scanIncoming);
     return true;
   } catch (err) {

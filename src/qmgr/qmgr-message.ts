@@ -8,7 +8,9 @@
  * attempt time (backoff from minimal_backoff_time to maximal_backoff_time).
  * Transports whose master.cf command is error or discard (and retry) are
  * answered here (qmgr-agents.ts); a transport whose agent does not answer
- * defers with "mail transport unavailable".
+ * defers with "mail transport unavailable". A message smtpd's access
+ * tables redirected (attribute redirect) goes to that address instead of
+ * each recipient; one they filtered (attribute filter) to that transport.
  */
 import type { Config } from '../global/config/load-config.js';
 import type { AddressResolver, Resolution } from '../global/addr/addr-resolve.js';
@@ -108,10 +110,19 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
   const doubleBounce = doubleBounceAddress(params).toLowerCase();
   const pending = info.recipients.filter((r) => r.status === '-');
   const groups = new Map<string, Batch>();
-  for (const rcpt of pending) {
+  // smtpd's REDIRECT sends every recipient's copy to one address; its FILTER sends the message through a content filter.
+  const { redirect, filter } = info.attrs;
+  for (const stored of pending) {
+    const rcpt = redirect === undefined ? stored : { ...stored, address: redirect };
     // Mail to the double-bounce address (a postmaster notice that itself failed) is discarded, never bounced again.
-    const resolution: Resolution =
+    let resolution: Resolution =
       rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : await ctx.resolver.resolve(rcpt.address);
+    if (filter !== undefined) {
+      const colon = filter.indexOf(':');
+      const transport = colon < 0 ? filter : filter.slice(0, colon);
+      const nexthop = colon < 0 ? '' : filter.slice(colon + 1);
+      resolution = { ...resolution, transport, nexthop: nexthop === '' ? resolution.nexthop : nexthop };
+    }
     const key = `${resolution.transport}\0${resolution.nexthop}`;
     const group = groups.get(key) ?? { resolution, recipients: [] };
     group.recipients.push(rcpt);

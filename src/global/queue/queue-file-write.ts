@@ -10,7 +10,7 @@
  * the message survives a crash, and a reader never sees a half-written file.
  */
 import { closeSync, constants, ftruncateSync, openSync, renameSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { PetrelError } from '../errors.js';
 import { newQueueId } from './queue-id.js';
 import { takeRecycledFile } from './queue-recycle.js';
@@ -46,7 +46,7 @@ export interface QueueEnvelope {
 export class QueueFileWriter {
   readonly id: string;
   private readonly tempPath: string;
-  private readonly finalPath: string;
+  private finalPath: string;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private position = 0;
@@ -131,6 +131,13 @@ export class QueueFileWriter {
     }
   }
 
+  /** Adds a message attribute after the content (smtpd's REDIRECT and FILTER, which arrive last). */
+  attribute(name: string, value: string): void {
+    if (this.contentStart >= 0 && !this.contentEnded) throw new Error('attribute written inside the content');
+    if (name.includes('=') || /[\0\n]/.test(name + value)) throw new PetrelError('io', `bad queue file attribute ${name}`);
+    this.record(REC.attr, `${name}=${value}`);
+  }
+
   /** True once beginContent() was called. */
   get contentStarted(): boolean {
     return this.contentStart >= 0;
@@ -186,8 +193,9 @@ export class QueueFileWriter {
     return this.contentBytes;
   }
 
-  /** Writes the end record, makes the file durable and publishes it; returns the queue ID. */
-  async commit(): Promise<string> {
+  /** Writes the end record, makes the file durable and publishes it (in queue "into", hold/ for HOLD, when given); returns the queue ID. */
+  async commit(into?: MessageQueue): Promise<string> {
+    const finalPath = into === undefined ? this.finalPath : join(dirname(dirname(this.finalPath)), into, basename(this.finalPath));
     if (this.contentStart < 0) throw new Error('commit without content');
     // A maildrop file may leave its recipients to "sendmail -t" extraction by cleanup.
     if (this.recipients === 0 && this.queue !== 'maildrop') throw new PetrelError('io', 'no recipients');
@@ -199,7 +207,8 @@ export class QueueFileWriter {
       // fsync() makes its new name durable too (fsyncCoversRename) and the directory needs no fsync of its
       // own: one wait for the disk, not two. A reader that finds the file early sees all of it; if the
       // fsync fails the file is removed again and the client told to retry: at worst a message goes out twice.
-      renameSync(this.tempPath, this.finalPath);
+      renameSync(this.tempPath, finalPath);
+      this.finalPath = finalPath;
       this.published = true;
       await fsyncFd(this.fd);
       closeSync(this.fd);

@@ -27,8 +27,6 @@ import { noActions, type CheckReply } from './smtpd-check-types.js';
 /** A command's handler: it queues its reply; throwing SessionEnd closes the session after it. */
 export type CommandHandler = (s: SmtpdSession, arg: string) => Promise<void> | void;
 
-/** Commands refused once the client restrictions refused the connection (smtpd_delay_reject = no). */
-const DENIED = new Set(['HELO', 'EHLO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'VRFY', 'ETRN']);
 
 function refuse(s: SmtpdSession, reply: CheckReply): void {
   s.reply(reply.code, `${reply.dsn} ${reply.text}`);
@@ -289,7 +287,7 @@ export const COMMANDS: Readonly<Record<string, CommandHandler>> = {
 
 /** Whether a command may run now (the client not refused at connect, TLS required first), replying when it may not. */
 export function commandAllowed(s: SmtpdSession, name: string): boolean {
-  if (s.denied !== undefined && DENIED.has(name)) {
+  if (s.denied !== undefined && name !== 'QUIT') {
     s.reply(503, `5.7.0 Error: access denied for ${s.peer}`);
     return false;
   }

@@ -147,3 +147,25 @@ test("fail2ban's postfix filter matches the reject lines (modes normal, more, ag
     assert.match(result.stdout, new RegExp(`Lines: ${lines.length} lines, 0 ignored, ${lines.length} matched`), `${mode}: ${result.stdout}`);
   }
 });
+
+test('a restriction Petrel lacks stops smtpd at start-up; once main.cf is fixed, "petrel reload" lifts the throttle at once', async () => {
+  const broken = await TestInstance.create('', 'postmaster: root\n', { service_throttle_time: '300s', smtpd_recipient_restrictions: 'reject_rbl_client zen.example, permit' });
+  try {
+    broken.start();
+    await broken.waitForLog(/smtpd_recipient_restrictions: restriction "reject_rbl_client" is not yet implemented in Petrel/);
+    await broken.waitForLog(/bad command startup -- throttling/);
+    assert.equal(broken.run('postconf', ['-e', 'smtpd_recipient_restrictions = permit_mynetworks, reject']).status, 0);
+    assert.equal(broken.run('petrel', ['reload']).status, 0);
+    const deadline = Date.now() + 20_000;
+    let greeting = '';
+    while (!greeting.startsWith('220') && Date.now() < deadline) {
+      const opened = await SmtpClient.open(broken.port).catch(() => undefined);
+      greeting = opened?.greeting ?? '';
+      await opened?.client.quit();
+      if (!greeting.startsWith('220')) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.match(greeting, /^220 /);
+  } finally {
+    broken.remove();
+  }
+});

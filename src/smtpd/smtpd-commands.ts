@@ -1,7 +1,7 @@
 /*
  * smtpd-commands - the SMTP commands smtpd serves, dispatched through one
  * table: HELO, EHLO (the extensions on offer, less smtpd_discard_ehlo_keywords),
- * MAIL, RCPT, DATA, BDAT (RFC 3030 CHUNKING), RSET, NOOP, VRFY, QUIT, and
+ * MAIL, RCPT, DATA, BDAT (RFC 3030 CHUNKING), RSET, NOOP, VRFY, ETRN, QUIT, and
  * STARTTLS, AUTH, XCLIENT and XFORWARD from smtpd-tls.ts, smtpd-auth.ts and
  * smtpd-xclient.ts. The replies,
  * their enhanced status codes and the order rules are Postfix's (smtpd(8));
@@ -261,6 +261,26 @@ function vrfy(s: SmtpdSession, arg: string): void {
   s.reply(252, `2.0.0 ${arg.trim()}`);
 }
 
+/**
+ * ETRN (RFC 1985): the ETRN restrictions (with smtpd_delay_reject, the
+ * client and HELO ones first), then Postfix's answer for a domain outside
+ * fast_flush_domains, which Petrel does not keep (no fast flush service):
+ * "459 <domain>: service unavailable". Postfix's ETRN replies carry no
+ * enhanced status code.
+ */
+async function etrn(s: SmtpdSession, arg: string): Promise<void> {
+  s.junkCommand();
+  if (s.transaction !== undefined) return s.reply(503, 'Error: MAIL transaction in progress');
+  const domain = arg.trim().replace(/^@/, '');
+  if (domain === '') return s.reply(500, 'Syntax: ETRN domain');
+  if (!s.services.local) {
+    const stages = s.params.smtpd_delay_reject ? (['client', 'helo', 'etrn'] as const) : (['etrn'] as const);
+    const refused = await checkStages(s.services.checks, s.checkRequest('ETRN', undefined, { etrnDomain: domain }), stages);
+    if (refused !== undefined) return refuse(s, refused);
+  }
+  s.reply(459, `<${domain}>: service unavailable`);
+}
+
 /** Every command by name. */
 export const COMMANDS: Readonly<Record<string, CommandHandler>> = {
   HELO: (s, arg) => helo(s, arg, false),
@@ -275,6 +295,7 @@ export const COMMANDS: Readonly<Record<string, CommandHandler>> = {
     s.reply(250, '2.0.0 Ok');
   },
   VRFY: vrfy,
+  ETRN: etrn,
   QUIT: (s) => {
     s.reply(221, '2.0.0 Bye');
     throw new SessionEnd('quit');

@@ -145,6 +145,11 @@ const CASES: readonly Case[] = [
     dialogues: [['EHLO client.example', 'MAIL FROM:<nodomain>', 'RCPT TO:<a@localhost>', 'RSET', 'MAIL FROM:<>', 'RCPT TO:<a@localhost>', 'RCPT TO:<b@localhost>', 'DATA']],
   },
   {
+    name: 'ETRN and smtpd_etrn_restrictions',
+    settings: { smtpd_etrn_restrictions: `check_client_access texthash:${ACCESS}, reject_invalid_helo_hostname` },
+    dialogues: [['ETRN example.com', 'EHLO client.example', 'ETRN', 'ETRN example.com', 'MAIL FROM:<s@example.org>', 'ETRN example.com', 'RSET', 'EHLO bad!name', 'ETRN example.com']],
+  },
+  {
     name: 'unlisted sender and recipient, unknown_local_recipient_reject_code = 450, MAIL before HELO',
     settings: { local_recipient_maps: 'inline:{root=x}', unknown_local_recipient_reject_code: '450', smtpd_reject_unlisted_sender: 'yes' },
     dialogues: [['MAIL FROM:<s@example.org>', 'RCPT TO:<nobody@localhost>', 'RCPT TO:<root@localhost>', 'RSET', 'MAIL FROM:<nobody@localhost>', 'RCPT TO:<root@localhost>']],

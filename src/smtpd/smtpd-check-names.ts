@@ -167,7 +167,7 @@ const RESTRICTIONS = {
   reject_unknown_reverse_client_hostname: fixed((run) => {
     if (run.req.reverseName !== 'unknown') return undefined;
     const code = run.req.nameTempFail ? 450 : run.checks.params.unknown_client_reject_code;
-    return { code, dsn: `${String(code)[0] as string}.7.25`, text: `Client host rejected: cannot find your reverse hostname, [${run.req.clientAddress}]` };
+    return { code, dsn: `${String(code)[0] as string}.7.1`, text: `Client host rejected: cannot find your reverse hostname, [${run.req.clientAddress}]` };
   }),
   reject_invalid_helo_hostname: needsHelo(async (run, name) => (validHostname(name) ? undefined : subjectReply(helo(run), run.checks.params.invalid_hostname_reject_code, '5.5.2', 'Invalid name'))),
   reject_non_fqdn_helo_hostname: needsHelo(async (run, name) => (fqdn(name) ? undefined : subjectReply(helo(run), run.checks.params.non_fqdn_reject_code, '5.5.2', 'need fully-qualified hostname'))),

@@ -15,7 +15,7 @@ import type { Network } from './smtpd-check-config.js';
 import type { SmtpdSession } from './smtpd-session.js';
 
 /** The attributes XCLIENT takes. */
-const XCLIENT_ATTRS = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'LOGIN', 'DESTADDR', 'DESTPORT'];
+const XCLIENT_ATTRS = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'LOGIN', 'DESTADDR', 'DESTPORT', 'REVERSE_NAME'];
 /** The attributes XFORWARD takes. */
 const XFORWARD_ATTRS = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'IDENT', 'SOURCE'];
 
@@ -81,9 +81,9 @@ export function handleXclient(s: SmtpdSession, arg: string): void {
   if (attrs.has('ADDR')) client.address = (attrs.get('ADDR') ?? 'unknown').replace(/^IPV6:/i, '');
   if (attrs.has('NAME')) {
     client.name = attrs.get('NAME') ?? 'unknown';
-    client.reverseName = client.name;
     client.nameTempFail = false;
   }
+  if (attrs.has('REVERSE_NAME')) client.reverseName = attrs.get('REVERSE_NAME') ?? 'unknown';
   if (attrs.has('PORT')) client.port = Number(attrs.get('PORT') ?? 0) || 0;
   const helo = attrs.get('HELO');
   const proto = attrs.get('PROTO')?.toUpperCase();

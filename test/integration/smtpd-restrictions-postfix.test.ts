@@ -145,6 +145,19 @@ const CASES: readonly Case[] = [
     dialogues: [['EHLO client.example', 'MAIL FROM:<nodomain>', 'RCPT TO:<a@localhost>', 'RSET', 'MAIL FROM:<>', 'RCPT TO:<a@localhost>', 'RCPT TO:<b@localhost>', 'DATA']],
   },
   {
+    name: 'reject_unknown_client_hostname for a client XCLIENT names unknown',
+    settings: { smtpd_authorized_xclient_hosts: '127.0.0.1', smtpd_client_restrictions: 'reject_unknown_client_hostname' },
+    dialogues: [['EHLO client.example', 'XCLIENT NAME=[UNAVAILABLE] ADDR=192.0.2.7', 'EHLO client.example', 'MAIL FROM:<s@example.org>', 'RCPT TO:<a@localhost>']],
+  },
+  {
+    name: 'reject_unknown_reverse_client_hostname for a client XCLIENT names unknown',
+    settings: { smtpd_authorized_xclient_hosts: '127.0.0.1', smtpd_client_restrictions: 'reject_unknown_reverse_client_hostname' },
+    dialogues: [
+      ['EHLO client.example', 'XCLIENT NAME=[UNAVAILABLE] ADDR=192.0.2.7', 'EHLO client.example', 'MAIL FROM:<s@example.org>', 'RCPT TO:<a@localhost>'],
+      ['EHLO client.example', 'XCLIENT NAME=[UNAVAILABLE] REVERSE_NAME=[UNAVAILABLE] ADDR=192.0.2.7', 'EHLO client.example', 'MAIL FROM:<s@example.org>', 'RCPT TO:<a@localhost>'],
+    ],
+  },
+  {
     name: 'ETRN and smtpd_etrn_restrictions',
     settings: { smtpd_etrn_restrictions: `check_client_access texthash:${ACCESS}, reject_invalid_helo_hostname` },
     dialogues: [['ETRN example.com', 'EHLO client.example', 'ETRN', 'ETRN example.com', 'MAIL FROM:<s@example.org>', 'ETRN example.com', 'RSET', 'EHLO bad!name', 'ETRN example.com']],

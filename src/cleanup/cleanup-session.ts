@@ -82,6 +82,24 @@ function carryOut(d: Disposition, writer: QueueFileWriter, params: Params, local
   return undefined;
 }
 
+/**
+ * What content checks decided, with what smtpd's access tables asked of the
+ * whole message: either may discard or hold it; smtpd's FILTER came first
+ * (at RCPT), so a content check's wins, as the last one does in Postfix,
+ * and a REDIRECT from either overrides every FILTER (carryOut).
+ */
+function withSmtpdActions(checked: Disposition | undefined, smtpd: Extract<CleanupRequest, { op: 'actions' }> | undefined): Disposition {
+  const d: Disposition = checked ?? { discard: false, hold: false, bcc: [] };
+  if (smtpd === undefined) return d;
+  return {
+    ...d,
+    discard: d.discard || smtpd.discard,
+    hold: d.hold || smtpd.hold,
+    redirect: d.redirect ?? smtpd.redirect,
+    filter: d.filter ?? smtpd.filter,
+  };
+}
+
 /** One message; resolves true when the connection may carry another. */
 async function cleanupMessage(
   conn: FramedConnection,
@@ -129,6 +147,9 @@ async function cleanupMessage(
     });
     let failure: Failure | undefined;
     let recipients = 0;
+    /** smtpd's message actions, and recipients (BCC) sent while the content was being written. */
+    let actions: Extract<CleanupRequest, { op: 'actions' }> | undefined;
+    const lateRecipients: Extract<CleanupRequest, { op: 'rcpt' }>[] = [];
     const startContent = (): void => {
       if (writer.contentStarted) return;
       // receive_override_options no_address_mappings turns automatic BCC off too, as Postfix's does.
@@ -143,7 +164,12 @@ async function cleanupMessage(
       if (frame === undefined) throw new ClientGone('the client went away before the end of the message');
       if (frame.kind === FRAME.json) {
         const request = JSON.parse(frame.payload.toString('utf8')) as CleanupRequest;
+        if (request.op === 'actions') actions = request;
         if (request.op !== 'rcpt' || failure !== undefined) continue;
+        if (writer.contentStarted) {
+          lateRecipients.push(request);
+          continue;
+        }
         try {
           if (firstRecipient === '') firstRecipient = request.address;
           for (const address of mappings ? await rewriter.recipients(request.address) : [rewriter.rewriteOnly(request.address)]) {
@@ -172,15 +198,22 @@ async function cleanupMessage(
       startContent();
       await writer.writeContent(await headers.finish());
       await writer.endContent();
+      for (const late of lateRecipients) {
+        for (const address of await rewriter.recipients(late.address)) {
+          writer.recipient({ address, original: late.original, notify: late.notify, orcpt: late.orcpt });
+          recipients++;
+        }
+      }
       for (const address of headers.result.extracted) {
         for (const rewritten of mappings ? await rewriter.recipients(address) : [rewriter.rewriteOnly(address)]) {
           writer.recipient({ address: rewritten, original: address, notify: '', orcpt: '' });
           recipients++;
         }
       }
-      const verdict = inspector === undefined ? undefined : carryOut(inspector.disposition, writer, params, begin.local);
+      const disposition = withSmtpdActions(inspector?.disposition, actions);
+      const verdict = carryOut(disposition, writer, params, begin.local);
       if (verdict !== undefined) failure = verdict;
-      else if (inspector?.disposition.discard === true) {
+      else if (disposition.discard) {
         await writer.abort();
         await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
         return true;
@@ -201,6 +234,7 @@ async function cleanupMessage(
     committed = true;
     if (headers.result.messageId !== '') msg.info(`${writer.id}: message-id=${headers.result.messageId}`);
     await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
+    if (writer.destination === 'hold') return true;
     void triggerQmgr(params.queue_directory, QMGR_TRIGGER.scanIncoming);
     return true;
   } catch (err) {

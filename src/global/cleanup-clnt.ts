@@ -34,7 +34,9 @@ export type CleanupRequest =
       /** Skip canonical, masquerading and virtual alias mapping (receive_override_options no_address_mappings). */
       readonly noAddressMappings?: boolean;
     }
-  | { readonly op: 'rcpt'; readonly address: string; readonly original: string; readonly notify: string; readonly orcpt: string };
+  | { readonly op: 'rcpt'; readonly address: string; readonly original: string; readonly notify: string; readonly orcpt: string }
+  /** What smtpd's access tables asked of the whole message (sent before the end): hold it, discard it, send it to one address or through a content filter. */
+  | { readonly op: 'actions'; readonly hold: boolean; readonly discard: boolean; readonly redirect?: string; readonly filter?: string };
 
 /** Cleanup → client replies. */
 export type CleanupReply =
@@ -81,6 +83,12 @@ export class CleanupClient {
   recipient(rcpt: Omit<Extract<CleanupRequest, { op: 'rcpt' }>, 'op'>): Promise<void> {
     this.conn.hold();
     return this.conn.sendJson({ op: 'rcpt', ...rcpt } satisfies CleanupRequest);
+  }
+
+  /** Passes on the message actions of smtpd's access tables. */
+  actions(actions: Omit<Extract<CleanupRequest, { op: 'actions' }>, 'op'>): Promise<void> {
+    this.conn.hold();
+    return this.conn.sendJson({ op: 'actions', ...actions } satisfies CleanupRequest);
   }
 
   /** Sends a chunk of content (LF line endings). */

@@ -112,9 +112,12 @@ export class MasterService {
     this.drain();
   }
 
-  /** Adopts new settings: running processes finish their work and exit; new work goes to new ones. */
+  /** Adopts new settings and lifts a throttle: running processes finish their work and exit; new work goes to new ones. */
   reload(spec: ServiceSpec): void {
     this.spec = spec;
+    // A reload is how an administrator says the configuration is fixed: a throttled service starts again at once, as in Postfix.
+    this.throttledUntil = 0;
+    clearTimeout(this.throttleTimer);
     for (const child of this.children) child.stop();
     this.stopWakeups();
     this.startWakeups();

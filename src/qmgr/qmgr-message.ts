@@ -6,7 +6,8 @@
  * message: removed when nothing is left, a plain bounce for 5xx results and
  * for mail past maximal_queue_lifetime, otherwise deferred with its next
  * attempt time (backoff from minimal_backoff_time to maximal_backoff_time).
- * A FILTER or REDIRECT that content checks wrote into the queue file
+ * A FILTER or REDIRECT that cleanup wrote into the queue file (from
+ * smtpd's access tables or from content checks)
  * overrides each recipient's transport and next hop, or its address.
  * Transports whose master.cf command is error or discard (and retry) are
  * answered here (qmgr-agents.ts); a transport whose agent does not answer
@@ -119,7 +120,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
   const pending = info.recipients.filter((r) => r.status === '-');
   const groups = new Map<string, Batch>();
   for (const stored of pending) {
-    // A REDIRECT from content checks delivers to its address in place of each recipient (logged with orig_to=).
+    // A REDIRECT delivers to its address in place of each recipient (logged with orig_to=).
     const rcpt = info.redirect === undefined ? stored : { ...stored, address: info.redirect };
     // Mail to the double-bounce address (a postmaster notice that itself failed) is discarded, never bounced again.
     const resolution: Resolution =

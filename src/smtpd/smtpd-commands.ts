@@ -1,7 +1,7 @@
 /*
  * smtpd-commands - the SMTP commands smtpd serves, dispatched through one
  * table: HELO, EHLO (the extensions on offer, less smtpd_discard_ehlo_keywords),
- * MAIL, RCPT, DATA, BDAT (RFC 3030 CHUNKING), RSET, NOOP, VRFY, QUIT, and
+ * MAIL, RCPT, DATA, BDAT (RFC 3030 CHUNKING), RSET, NOOP, VRFY, ETRN, QUIT, and
  * STARTTLS, AUTH, XCLIENT and XFORWARD from smtpd-tls.ts, smtpd-auth.ts and
  * smtpd-xclient.ts. The replies,
  * their enhanced status codes and the order rules are Postfix's (smtpd(8));
@@ -21,9 +21,16 @@ import { handleStarttls, starttlsOffered } from './smtpd-tls.js';
 import { Transaction } from './smtpd-transaction.js';
 import { handleXclient, handleXforward, xclientKeywords } from './smtpd-xclient.js';
 import { LineEndingNormalizer } from '../util/line-endings.js';
+import { checkRecipient, checkStages, unlistedSender } from './smtpd-check.js';
+import { noActions, type CheckReply } from './smtpd-check-types.js';
 
 /** A command's handler: it queues its reply; throwing SessionEnd closes the session after it. */
 export type CommandHandler = (s: SmtpdSession, arg: string) => Promise<void> | void;
+
+
+function refuse(s: SmtpdSession, reply: CheckReply): void {
+  s.reply(reply.code, `${reply.dsn} ${reply.text}`);
+}
 
 /** Commands served before TLS when TLS is required. */
 const BEFORE_TLS = new Set(['EHLO', 'HELO', 'STARTTLS', 'NOOP', 'RSET', 'QUIT']);
@@ -70,14 +77,21 @@ async function helo(s: SmtpdSession, arg: string, esmtp: boolean): Promise<void>
   s.transaction = undefined;
   s.helo = name;
   s.esmtp = esmtp;
+  if (!s.params.smtpd_delay_reject && !s.services.local) {
+    const refused = await checkStages(s.services.checks, s.checkRequest(esmtp ? 'EHLO' : 'HELO'), ['helo']);
+    if (refused !== undefined) {
+      s.helo = undefined;
+      return refuse(s, refused);
+    }
+  }
   if (esmtp) s.reply(250, [s.params.myhostname, ...(await ehloKeywords(s))]);
   else s.reply(250, s.params.myhostname);
 }
 
 async function mail(s: SmtpdSession, arg: string): Promise<void> {
-  if (s.helo === undefined) return s.reply(503, '5.5.1 Error: send HELO/EHLO first');
+  if (s.helo === undefined && s.params.smtpd_helo_required) return s.reply(503, '5.5.1 Error: send HELO/EHLO first');
   if (s.transaction !== undefined) return s.reply(503, '5.5.1 Error: nested MAIL command');
-  const parsed = parsePathArgument(arg, 'FROM');
+  const parsed = parsePathArgument(arg, 'FROM', s.params.strict_rfc821_envelopes);
   if ('code' in parsed) return s.reply(parsed.code, parsed.text);
   const refused = s.esmtp || parsed.params.size === 0 ? checkMailParams(parsed.params, parsed.address, { sizeLimit: s.params.message_size_limit, smtputf8: s.params.smtputf8_enable }) : { code: 555, text: '5.5.4 Unsupported option: ESMTP parameters need EHLO' };
   if (refused !== undefined) return s.reply(refused.code, refused.text);
@@ -86,6 +100,13 @@ async function mail(s: SmtpdSession, arg: string): Promise<void> {
     return s.reply(452, '4.3.1 Insufficient system storage');
   }
   s.transaction = new Transaction(s, parsed.address, parsed.params);
+  if (!s.params.smtpd_delay_reject && !s.services.local) {
+    const refused = await checkStages(s.services.checks, s.checkRequest('MAIL'), ['sender'], () => unlistedSender(s.services.checks, parsed.address));
+    if (refused !== undefined) {
+      s.transaction = undefined;
+      return refuse(s, refused);
+    }
+  }
   s.reply(250, '2.1.0 Ok');
 }
 
@@ -93,7 +114,7 @@ async function rcpt(s: SmtpdSession, arg: string): Promise<void> {
   const t = s.transaction;
   if (t === undefined) return s.reply(503, '5.5.1 Error: need MAIL command');
   t.rcptTried++;
-  const parsed = parsePathArgument(arg, 'TO');
+  const parsed = parsePathArgument(arg, 'TO', s.params.strict_rfc821_envelopes);
   if ('code' in parsed) return s.reply(parsed.code, parsed.text);
   if (parsed.address === '') return s.reply(501, '5.1.3 Bad recipient address syntax');
   const refused = checkRcptParams(parsed.params, parsed.address, t.mailParams.has('SMTPUTF8'));
@@ -106,6 +127,7 @@ async function rcpt(s: SmtpdSession, arg: string): Promise<void> {
     // A table that cannot answer (a database down): the client tries again later, the session goes on.
     if (!(err instanceof PetrelError) || !err.temporary) throw err;
     msg.warn(`${s.peer}: RCPT <${parsed.address}>: ${err.message}`);
+    // The restrictions log their own refusals; this is a table behind the recipient's rewriting.
     msg.info(`NOQUEUE: reject: RCPT from ${s.peer}: 451 4.3.0 <${parsed.address}>: Temporary lookup failure; from=<${t.sender}> to=<${parsed.address}> proto=${s.protocol} helo=<${s.helo ?? ''}>`);
     s.reply(451, `4.3.0 <${parsed.address}>: Temporary lookup failure`);
   }
@@ -114,17 +136,8 @@ async function rcpt(s: SmtpdSession, arg: string): Promise<void> {
 /** The recipient restrictions and the recipient's rewriting; replies. Throws a temporary PetrelError when a table cannot answer. */
 async function checkedRecipient(s: SmtpdSession, t: Transaction, address: string, params: ReadonlyMap<string, string>): Promise<void> {
   const checks = s.services.checks;
-  const reject = s.services.local ? undefined : await checks.recipient({
-    clientAddress: s.client.address,
-    saslUsername: s.sasl?.username,
-    clientCert: s.tls?.fingerprint === undefined ? undefined : { fingerprint: s.tls.fingerprint, verified: s.tls.verified },
-    sender: t.sender,
-    recipient: address,
-  });
-  if (reject !== undefined) {
-    msg.info(`NOQUEUE: reject: RCPT from ${s.peer}: ${reject.code} ${reject.dsn} ${reject.text}; from=<${t.sender}> to=<${address}> proto=${s.protocol} helo=<${s.helo ?? ''}>`);
-    return s.reply(reject.code, `${reject.dsn} ${reject.text}`);
-  }
+  const reject = s.services.local ? undefined : await checkRecipient(checks, s.checkRequest('RCPT', address));
+  if (reject !== undefined) return refuse(s, reject);
   const failed = await t.addRecipient(address, checks.resolver.rewrite(address), params);
   if (failed !== undefined) return s.reply(failed.code, failed.text);
   s.reply(250, '2.1.5 Ok');
@@ -141,27 +154,33 @@ async function contentAllowed(s: SmtpdSession, command: string): Promise<Transac
     s.reply(t.rcptTried > 0 ? 554 : 503, t.rcptTried > 0 ? '5.5.1 Error: no valid recipients' : '5.5.1 Error: need RCPT command');
     return undefined;
   }
-  const refused = await s.services.checks.data({
-    clientAddress: s.client.address,
-    saslUsername: s.sasl?.username,
-    clientCert: undefined,
-    sender: t.sender,
-  });
+  const refused = s.services.local ? undefined : await checkStages(s.services.checks, s.checkRequest(command, t.recipients.length === 1 ? t.recipients[0] : undefined), ['data']);
   if (refused !== undefined) {
-    msg.info(`${t.id ?? 'NOQUEUE'}: reject: ${command} from ${s.peer}: ${refused.code} ${refused.dsn} ${refused.text}; from=<${t.sender}> proto=${s.protocol} helo=<${s.helo ?? ''}>`);
-    s.reply(refused.code, `${refused.dsn} ${refused.text}`);
-    t.abort();
-    s.transaction = undefined;
+    refuse(s, refused);
+    endTransaction(s);
     return undefined;
   }
   return t;
 }
 
-async function finishMessage(s: SmtpdSession, t: Transaction): Promise<void> {
+/** Abandons the transaction and what access tables asked of its message. */
+function endTransaction(s: SmtpdSession): void {
+  s.transaction?.abort();
   s.transaction = undefined;
+  s.actions = noActions();
+}
+
+async function finishMessage(s: SmtpdSession, t: Transaction): Promise<void> {
+  const refused = s.services.local ? undefined : await checkStages(s.services.checks, s.checkRequest('END-OF-MESSAGE', t.recipients.length === 1 ? t.recipients[0] : undefined), ['end_of_data']);
   s.forwarded = undefined;
   s.chat.checkpoint();
-  const verdict = await t.finish();
+  if (refused !== undefined) {
+    endTransaction(s);
+    return refuse(s, refused);
+  }
+  s.transaction = undefined;
+  const verdict = await t.finish(s.actions);
+  s.actions = noActions();
   if (verdict.code === 250) s.delivered();
   s.reply(verdict.code, verdict.text);
 }
@@ -172,7 +191,7 @@ async function data(s: SmtpdSession, arg: string): Promise<void> {
   const t = await contentAllowed(s, 'DATA');
   if (t === undefined) return;
   s.reply(354, 'End data with <CR><LF>.<CR><LF>');
-  t.begin();
+  t.begin(s.actions.prepend);
   const decoder = new DotDecoder(s.bareNewline, (chunk) => t.write(chunk));
   const end = await s.input.data(decoder);
   if (end !== undefined) {
@@ -207,7 +226,7 @@ async function bdat(s: SmtpdSession, arg: string): Promise<void> {
   }
   if (!s.chunking) {
     s.chunking = new LineEndingNormalizer();
-    t.begin();
+    t.begin(s.actions.prepend);
   }
   const normalizer = s.chunking;
   const end = await s.input.exact(size, (chunk) => t.write(normalizer.write(chunk)));
@@ -228,8 +247,7 @@ async function bdat(s: SmtpdSession, arg: string): Promise<void> {
 }
 
 function rset(s: SmtpdSession): void {
-  s.transaction?.abort();
-  s.transaction = undefined;
+  endTransaction(s);
   s.forwarded = undefined;
   s.chunking = undefined;
   s.junkCommand();
@@ -241,6 +259,26 @@ function vrfy(s: SmtpdSession, arg: string): void {
   if (s.params.disable_vrfy_command) return s.reply(502, '5.5.1 VRFY command is disabled');
   if (arg.trim() === '') return s.reply(501, '5.5.4 Syntax: VRFY address');
   s.reply(252, `2.0.0 ${arg.trim()}`);
+}
+
+/**
+ * ETRN (RFC 1985): the ETRN restrictions (with smtpd_delay_reject, the
+ * client and HELO ones first), then Postfix's answer for a domain outside
+ * fast_flush_domains, which Petrel does not keep (no fast flush service):
+ * "459 <domain>: service unavailable". Postfix's ETRN replies carry no
+ * enhanced status code.
+ */
+async function etrn(s: SmtpdSession, arg: string): Promise<void> {
+  s.junkCommand();
+  if (s.transaction !== undefined) return s.reply(503, 'Error: MAIL transaction in progress');
+  const domain = arg.trim().replace(/^@/, '');
+  if (domain === '') return s.reply(500, 'Syntax: ETRN domain');
+  if (!s.services.local) {
+    const stages = s.params.smtpd_delay_reject ? (['client', 'helo', 'etrn'] as const) : (['etrn'] as const);
+    const refused = await checkStages(s.services.checks, s.checkRequest('ETRN', undefined, { etrnDomain: domain }), stages);
+    if (refused !== undefined) return refuse(s, refused);
+  }
+  s.reply(459, `<${domain}>: service unavailable`);
 }
 
 /** Every command by name. */
@@ -257,6 +295,7 @@ export const COMMANDS: Readonly<Record<string, CommandHandler>> = {
     s.reply(250, '2.0.0 Ok');
   },
   VRFY: vrfy,
+  ETRN: etrn,
   QUIT: (s) => {
     s.reply(221, '2.0.0 Bye');
     throw new SessionEnd('quit');
@@ -267,8 +306,12 @@ export const COMMANDS: Readonly<Record<string, CommandHandler>> = {
   XFORWARD: handleXforward,
 };
 
-/** Whether a command may run now (TLS required first), replying when it may not. */
+/** Whether a command may run now (the client not refused at connect, TLS required first), replying when it may not. */
 export function commandAllowed(s: SmtpdSession, name: string): boolean {
+  if (s.denied !== undefined && name !== 'QUIT') {
+    s.reply(503, `5.7.0 Error: access denied for ${s.peer}`);
+    return false;
+  }
   if (s.tls !== undefined || s.services.tls?.level !== 'encrypt' || BEFORE_TLS.has(name)) return true;
   s.reply(530, '5.7.0 Must issue a STARTTLS command first');
   return false;

@@ -36,7 +36,7 @@ function closingBracket(text: string, open: number): number {
 }
 
 /** Parses "FROM:<addr> params" or "TO:<addr> params". */
-export function parsePathArgument(argument: string, keyword: 'FROM' | 'TO'): PathArgument | EnvelopeError {
+export function parsePathArgument(argument: string, keyword: 'FROM' | 'TO', strict = false): PathArgument | EnvelopeError {
   const syntax: EnvelopeError = { code: 501, text: `5.5.4 Syntax: ${keyword === 'FROM' ? 'MAIL FROM' : 'RCPT TO'}:<address>` };
   const bad: EnvelopeError = keyword === 'FROM' ? { code: 501, text: '5.1.7 Bad sender address syntax' } : { code: 501, text: '5.1.3 Bad recipient address syntax' };
   if (argument.slice(0, keyword.length + 1).toUpperCase() !== `${keyword}:`) return syntax;
@@ -50,6 +50,8 @@ export function parsePathArgument(argument: string, keyword: 'FROM' | 'TO'): Pat
     after = rest.slice(close + 1);
     if (after !== '' && !/^[ \t]/.test(after)) return bad;
   } else {
+    // strict_rfc821_envelopes: the address must be in angle brackets.
+    if (strict && rest !== '') return bad;
     const space = rest.search(/[ \t]/);
     address = space < 0 ? rest : rest.slice(0, space);
     after = space < 0 ? '' : rest.slice(space);

@@ -2,7 +2,7 @@
  * smtpd - the SMTP server daemon (smtpd(8)), Petrel's own protocol engine:
  * EHLO with PIPELINING, SIZE, VRFY, STARTTLS, AUTH, ENHANCEDSTATUSCODES,
  * 8BITMIME, DSN, SMTPUTF8 and CHUNKING; TLS (STARTTLS or wrapper mode) from
- * global/tls; SASL from global/sasl; the checks of smtpd-checks.ts; the
+ * global/tls; SASL from global/sasl; the restriction checks of smtpd-check.ts; the
  * cleanup hand-off of smtpd-transaction.ts. This file sets up what every
  * session of the process shares and hands each connection to smtpd-serve.ts;
  * with -S it serves one session on standard input and output instead
@@ -16,7 +16,7 @@ import { openTableList } from '../global/tables/table-list.js';
 import { runDaemon } from '../master/skeleton.js';
 import { runCommand } from '../util/command-main.js';
 import { validateSaslOptions } from './smtpd-auth.js';
-import { SmtpdChecks } from './smtpd-checks.js';
+import { restrictionClasses, SmtpdChecks } from './smtpd-check-config.js';
 import { openRecipientMaps } from './smtpd-recipient-maps.js';
 import { serveClient } from './smtpd-serve.js';
 import type { SmtpdServices } from './smtpd-session.js';
@@ -51,12 +51,12 @@ else runDaemon({
     const { params } = config;
     const ctx = { configDir: params.config_directory };
     const resolver = await AddressResolver.open(params);
-    const checks = new SmtpdChecks(params, resolver, {
+    const checks = await SmtpdChecks.open(params, resolver, {
       recipientMaps: await openRecipientMaps(params),
       senderLogins: params.smtpd_sender_login_maps.length > 0 ? await openTableList(params.smtpd_sender_login_maps, ctx) : undefined,
       relayClientCerts: params.relay_clientcerts.length > 0 ? await openTableList(params.relay_clientcerts, ctx) : undefined,
       ehloKeywordMaps: params.smtpd_discard_ehlo_keyword_address_maps.length > 0 ? await openTableList(params.smtpd_discard_ehlo_keyword_address_maps, ctx) : undefined,
-    });
+    }, restrictionClasses(params, (name) => config.value(name)));
     if (!['', 'haproxy'].includes(params.smtpd_upstream_proxy_protocol)) {
       throw new PetrelError('config', `smtpd_upstream_proxy_protocol: unsupported protocol "${params.smtpd_upstream_proxy_protocol}" (haproxy)`);
     }

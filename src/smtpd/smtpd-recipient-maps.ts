@@ -1,6 +1,7 @@
 /*
- * smtpd-recipient-maps - smtpd_reject_unlisted_recipient (and the
- * reject_unlisted_recipient restriction): a recipient the tables of its
+ * smtpd-recipient-maps - smtpd_reject_unlisted_recipient and
+ * smtpd_reject_unlisted_sender (and the reject_unlisted_recipient /
+ * reject_unlisted_sender restrictions): a recipient (or sender) the tables of its
  * address class do not list is refused at RCPT, so mail for unknown users
  * is never accepted and then bounced. Any recipient that
  * recipient_canonical_maps, canonical_maps or virtual_alias_maps lists is
@@ -10,7 +11,7 @@
  * parameter accepts every recipient of its class), and a virtual alias
  * domain has no recipient but those virtual_alias_maps lists. A table that
  * cannot answer gives 451 4.3.0, never "unknown". Called by
- * smtpd-checks.ts; follows Postfix's smtpd(8) "RECIPIENT ADDRESS CHECKS".
+ * smtpd-check-config.ts; follows Postfix's smtpd(8) "RECIPIENT ADDRESS CHECKS".
  */
 import { findFirst } from '../global/addr/addr-find.js';
 import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
@@ -18,7 +19,7 @@ import type { AddressClass, AddressResolver } from '../global/addr/addr-resolve.
 import { mailAddrKeys } from '../global/addr/addr-search-keys.js';
 import type { Params } from '../global/params/param-registry.js';
 import { openTableList, TableList } from '../global/tables/table-list.js';
-import type { CheckReply } from './smtpd-checks.js';
+import type { CheckReply } from './smtpd-check-types.js';
 
 /** The tables that say which recipients exist. */
 export interface RecipientMaps {
@@ -75,17 +76,24 @@ async function knownLocal(maps: RecipientMaps, params: Params, address: string):
   return false;
 }
 
+/** "User unknown in ..." for a recipient (5.1.1) or a sender (5.1.0), the enhanced code's class following the reply code. */
+function userUnknown(code: number, role: 'recipient' | 'sender', address: string, table: string): CheckReply {
+  const detail = role === 'recipient' ? '1.1' : '1.0';
+  return { code, dsn: `${String(code)[0] as string}.${detail}`, text: `<${address}>: ${role === 'recipient' ? 'Recipient' : 'Sender'} address rejected: User unknown in ${table}` };
+}
+
 /**
- * The reply refusing recipient (rewritten to canonical form) when the
- * tables of its class do not list it, or undefined; throws the tables'
- * temporary errors.
+ * The reply refusing a recipient or sender (rewritten to canonical form)
+ * when the tables of its class do not list it, or undefined; throws the
+ * tables' temporary errors.
  */
-export async function unlistedRecipient(
+export async function unlistedAddress(
   params: Params,
   resolver: AddressResolver,
   maps: RecipientMaps,
   localDomains: ReadonlySet<string>,
   recipient: string,
+  role: 'recipient' | 'sender',
 ): Promise<CheckReply | undefined> {
   const address = resolver.rewrite(recipient);
   const { addressClass } = await resolver.resolve(address);
@@ -100,9 +108,9 @@ export async function unlistedRecipient(
   }
   if (addressClass === 'local') {
     if (await knownLocal(maps, params, address)) return undefined;
-    return { code: params.unknown_local_recipient_reject_code, dsn: '5.1.1', text: `<${recipient}>: Recipient address rejected: User unknown in local recipient table` };
+    return userUnknown(params.unknown_local_recipient_reject_code, role, recipient, 'local recipient table');
   }
   if (rule === undefined) return undefined;
   if (own !== undefined && (await findFirst(own, keys)) !== undefined) return undefined;
-  return { code: rule.code(params), dsn: '5.1.1', text: `<${recipient}>: Recipient address rejected: User unknown in ${rule.table}` };
+  return userUnknown(rule.code(params), role, recipient, rule.table);
 }

@@ -7,9 +7,10 @@
  * session's errors per notify_classes. A fault inside a session ends that
  * session with 421, never the process. Called by smtpd-main.ts.
  */
-import { lookupService } from 'node:dns/promises';
+import { lookup, lookupService } from 'node:dns/promises';
 import type { Socket } from 'node:net';
 import { msg } from '../util/msg.js';
+import { checkStages } from './smtpd-check.js';
 import { notifyPostmaster, SmtpChat } from './smtpd-chat.js';
 import { COMMANDS, commandAllowed } from './smtpd-commands.js';
 import { readProxyHeader, type ProxyHeader } from '../util/proxy-protocol.js';
@@ -22,10 +23,26 @@ const REVERSE_LOOKUP_SECONDS = 5;
 /** First words that show a client is not speaking SMTP at all (a web browser, a proxy probe). */
 const NON_SMTP = new Set(['CONNECT', 'GET', 'POST', 'PUT', 'HEAD', 'USER']);
 
-async function reverseName(address: string): Promise<string> {
-  const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), REVERSE_LOOKUP_SECONDS * 1000).unref());
-  const found = await Promise.race([lookupService(address, 0).then((r) => r.hostname).catch(() => undefined), timeout]);
-  return found === undefined || found === address ? 'unknown' : found;
+/** Resolves within REVERSE_LOOKUP_SECONDS, or 'timeout'. */
+function bounded<T>(work: Promise<T>): Promise<T | 'timeout'> {
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), REVERSE_LOOKUP_SECONDS * 1000).unref());
+  return Promise.race([work, timeout]);
+}
+
+/**
+ * The client's names as Postfix knows them: the reverse name (PTR), and the
+ * name proper only when that name's addresses include the client's
+ * (forward-confirmed); "unknown" otherwise. A lookup that timed out is a
+ * temporary failure (reject_unknown_client_hostname then defers).
+ */
+async function clientNames(address: string): Promise<{ name: string; reverseName: string; nameTempFail: boolean }> {
+  const reverse = await bounded(lookupService(address, 0).then((r) => r.hostname).catch(() => undefined));
+  if (reverse === 'timeout') return { name: 'unknown', reverseName: 'unknown', nameTempFail: true };
+  if (reverse === undefined || reverse === address) return { name: 'unknown', reverseName: 'unknown', nameTempFail: false };
+  const forward = await bounded(lookup(reverse, { all: true }).catch(() => []));
+  if (forward === 'timeout') return { name: 'unknown', reverseName: reverse, nameTempFail: true };
+  const confirmed = forward.some((a) => a.address.replace(/^::ffff:/, '') === address);
+  return { name: confirmed ? reverse : 'unknown', reverseName: reverse, nameTempFail: false };
 }
 
 async function commandLoop(s: SmtpdSession): Promise<void> {
@@ -72,6 +89,8 @@ function proxiedClient(direct: SmtpdClient, header: ProxyHeader): SmtpdClient {
   if (header.command === 'local' || header.sourceAddress === undefined) return direct;
   return {
     name: 'unknown',
+    reverseName: 'unknown',
+    nameTempFail: false,
     address: header.sourceAddress,
     port: header.sourcePort ?? 0,
     localAddress: header.destinationAddress ?? direct.localAddress,
@@ -87,6 +106,8 @@ export async function serveClient(services: SmtpdServices, socket: Socket): Prom
   socket.setNoDelay(true);
   let client: SmtpdClient = {
     name: 'unknown',
+    reverseName: 'unknown',
+    nameTempFail: false,
     address: (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, ''),
     port: socket.remotePort ?? 0,
     localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
@@ -105,7 +126,7 @@ export async function serveClient(services: SmtpdServices, socket: Socket): Prom
   // The session reads from here on, so that a client talking before the greeting is seen during the lookup.
   const s = new SmtpdSession(services, client, socket, new SmtpChat(services.params.smtpd_history_flush_threshold));
   if (services.tls?.wrapper !== true) s.input.unshift(ahead);
-  client.name = await reverseName(client.address);
+  Object.assign(client, await clientNames(client.address));
   // One more turn of the event loop: bytes the kernel already holds are read before the early-talker check.
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setImmediate(resolve));
@@ -125,7 +146,10 @@ export async function runSession(s: SmtpdSession, ahead: Buffer): Promise<void> 
       requireClientCert(s);
     }
     if (s.pipelinedAhead('CONNECT')) throw new SessionEnd('pregreet');
-    s.reply(220, services.params.smtpd_banner);
+    // With smtpd_delay_reject = no the client restrictions answer the connection; every later command is then refused.
+    s.denied = services.local || services.params.smtpd_delay_reject ? undefined : await checkStages(services.checks, s.checkRequest('CONNECT'), ['client']);
+    if (s.denied !== undefined) s.reply(s.denied.code, `${s.denied.dsn} ${s.denied.text}`);
+    else s.reply(220, services.params.smtpd_banner);
     await commandLoop(s);
   } catch (err) {
     if (!(err instanceof SessionEnd)) {

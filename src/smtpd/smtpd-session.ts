@@ -17,7 +17,8 @@ import type { ServerTls } from '../global/tls/tls-server.js';
 import type { LineEndingNormalizer } from '../util/line-endings.js';
 import { msg } from '../util/msg.js';
 import type { SmtpChat } from './smtpd-chat.js';
-import type { SmtpdChecks } from './smtpd-checks.js';
+import type { SmtpdChecks } from './smtpd-check-config.js';
+import { noActions, type CheckReply, type CheckRequest, type MessageActions } from './smtpd-check-types.js';
 import type { BareNewlineMode } from './smtpd-dot-decoder.js';
 import { SmtpInput, type CommandLine, type InputEnd } from './smtpd-input.js';
 import type { OpenQueueSink, Transaction } from './smtpd-transaction.js';
@@ -36,7 +37,12 @@ export interface SmtpdServices {
 
 /** The client as smtpd knows it. */
 export interface SmtpdClient {
+  /** The forward-confirmed name, or "unknown". */
   name: string;
+  /** The reverse (PTR) name even when it does not confirm, or "unknown". */
+  reverseName: string;
+  /** True when the name lookups failed only for now. */
+  nameTempFail: boolean;
   address: string;
   port: number;
   readonly localAddress: string;
@@ -90,6 +96,10 @@ export class SmtpdSession {
   /** The connecting client's address: XCLIENT and XFORWARD rights stay with it after XCLIENT renames the client. */
   readonly connectAddress: string;
   private closed = false;
+  /** The message actions access tables asked for, for the current (or next) transaction. */
+  actions: MessageActions = noActions();
+  /** With smtpd_delay_reject = no, the client restrictions' refusal at connect: every later command is refused. */
+  denied: CheckReply | undefined;
 
   constructor(
     readonly services: SmtpdServices,
@@ -175,6 +185,30 @@ export class SmtpdSession {
   get protocol(): string {
     if (!this.esmtp) return 'SMTP';
     return `ESMTP${this.tls !== undefined ? 'S' : ''}${this.sasl !== undefined ? 'A' : ''}`;
+  }
+
+  /** What the restriction checks see of this session for command, with the envelope so far. */
+  checkRequest(command: string, recipient?: string, extra: Partial<CheckRequest> = {}): CheckRequest {
+    const t = this.transaction;
+    return {
+      command,
+      queueId: t?.id,
+      clientName: this.client.name,
+      reverseName: this.client.reverseName,
+      nameTempFail: this.client.nameTempFail,
+      clientAddress: this.client.address,
+      protocol: this.protocol,
+      helo: this.helo,
+      saslUsername: this.sasl?.username,
+      clientCert: this.tls?.fingerprint === undefined ? undefined : { fingerprint: this.tls.fingerprint, verified: this.tls.verified },
+      tls: this.tls !== undefined,
+      sender: t?.sender,
+      recipient,
+      recipientCount: t?.recipients.length ?? 0,
+      pipelined: this.input.pending > 0,
+      actions: this.actions,
+      ...extra,
+    };
   }
 
   /** Replaces the socket with its TLS successor; what the client sent ahead in plaintext is gone. */

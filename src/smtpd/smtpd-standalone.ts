@@ -16,7 +16,7 @@ import { maillogOptions } from '../global/params/log-params.js';
 import { openMaillog } from '../util/maillog.js';
 import { setMsgSink, setProgramName } from '../util/msg.js';
 import { SmtpChat } from './smtpd-chat.js';
-import { SmtpdChecks } from './smtpd-checks.js';
+import { restrictionClasses, SmtpdChecks } from './smtpd-check-config.js';
 import { NO_RECIPIENT_MAPS } from './smtpd-recipient-maps.js';
 import { maildropSink } from './smtpd-maildrop.js';
 import { runSession } from './smtpd-serve.js';
@@ -24,7 +24,8 @@ import { SmtpdSession } from './smtpd-session.js';
 
 /** Serves one session on stdin/stdout; resolves with the exit status. */
 export async function serveStandalone(configDir: string): Promise<number> {
-  const { params } = loadConfig({ configDir, overrides: { smtpd_forbid_unauth_pipelining: 'no', smtpd_forbid_bare_newline: 'no' } });
+  const config = loadConfig({ configDir, overrides: { smtpd_forbid_unauth_pipelining: 'no', smtpd_forbid_bare_newline: 'no' } });
+  const { params } = config;
   setProgramName(`${params.syslog_name}/smtpd`);
   try {
     const log = openMaillog(maillogOptions(params));
@@ -35,10 +36,10 @@ export async function serveStandalone(configDir: string): Promise<number> {
     });
   }
   const resolver = await AddressResolver.open(params);
-  const checks = new SmtpdChecks(params, resolver, { recipientMaps: NO_RECIPIENT_MAPS, senderLogins: undefined, relayClientCerts: undefined, ehloKeywordMaps: undefined });
+  const checks = await SmtpdChecks.open(params, resolver, { recipientMaps: NO_RECIPIENT_MAPS, senderLogins: undefined, relayClientCerts: undefined, ehloKeywordMaps: undefined }, restrictionClasses(params, (name) => config.value(name)));
   const services = { params, checks, tls: undefined, sasl: undefined, openSink: maildropSink(params), local: true };
   const stdio = Duplex.from({ readable: process.stdin, writable: process.stdout });
-  const client = { name: 'localhost', address: '127.0.0.1', port: 0, localAddress: '127.0.0.1', localPort: 0 };
+  const client = { name: 'localhost', reverseName: 'localhost', nameTempFail: false, address: '127.0.0.1', port: 0, localAddress: '127.0.0.1', localPort: 0 };
   await runSession(new SmtpdSession(services, client, stdio, new SmtpChat(params.smtpd_history_flush_threshold)), Buffer.alloc(0));
   return 0;
 }

@@ -13,6 +13,7 @@ import type { Params } from '../global/params/param-registry.js';
 import { rfc5322Date } from '../global/mail-date.js';
 import { decodeXtext } from '../global/xtext.js';
 import { msg } from '../util/msg.js';
+import type { MessageActions } from './smtpd-check-types.js';
 import type { SmtpdSession } from './smtpd-session.js';
 
 /** A reply ending a transaction. */
@@ -27,6 +28,8 @@ export interface QueueSink {
   recipient(rcpt: Omit<Extract<CleanupRequest, { op: 'rcpt' }>, 'op'>): Promise<void>;
   /** A chunk of content with LF line endings. */
   content(chunk: Buffer): Promise<void>;
+  /** The message actions of access tables (the network's sink only: local submissions are not checked). */
+  actions?(actions: Omit<Extract<CleanupRequest, { op: 'actions' }>, 'op'>): Promise<void>;
   /** The verdict once the queue file is durable (or refused). */
   finish(): Promise<CleanupReply>;
   abort(): void;
@@ -104,12 +107,12 @@ export class Transaction {
     return undefined;
   }
 
-  /** Sends the Received: header that starts the content. */
-  begin(): void {
+  /** Sends the headers access tables prepend (PREPEND) and the Received: header that start the content. */
+  begin(prepend: readonly string[]): void {
     const s = this.session;
     const p = s.params;
     const f = s.forwarded;
-    const lines = [`Received: from ${f?.helo ?? s.helo ?? ''} (${f?.name ?? s.client.name} [${f?.address ?? s.client.address}])`];
+    const lines = [...prepend, `Received: from ${f?.helo ?? s.helo ?? ''} (${f?.name ?? s.client.name} [${f?.address ?? s.client.address}])`];
     if (s.tls !== undefined && p.smtpd_tls_received_header) {
       lines.push(`\t(using ${s.tls.protocol} with cipher ${s.tls.cipher} (${s.tls.bits}/${s.tls.bits} bits))`);
       if (!(p.smtpd_tls_ask_ccert || p.smtpd_tls_req_ccert)) lines.push('\t(No client certificate requested)');
@@ -137,9 +140,14 @@ export class Transaction {
     });
   }
 
-  /** Ends the content: the verdict of cleanup, or of the size limit. */
-  async finish(): Promise<TransactionReply> {
+  /** Ends the content, with the message actions of access tables: the verdict of cleanup, or of the size limit. */
+  async finish(actions: MessageActions): Promise<TransactionReply> {
     const cleanup = this.cleanup as QueueSink;
+    for (const bcc of actions.bcc) this.lastWrite = cleanup.recipient({ address: bcc, original: bcc, notify: 'NEVER', orcpt: '' });
+    if (actions.hold || actions.discard || actions.redirect !== undefined || actions.filter !== undefined) {
+      const { hold, discard, redirect, filter } = actions;
+      this.lastWrite = cleanup.actions?.({ hold, discard, ...(redirect === undefined ? {} : { redirect }), ...(filter === undefined ? {} : { filter }) }) ?? this.lastWrite;
+    }
     await this.lastWrite;
     if (this.tooBig) {
       this.abort();

@@ -11,11 +11,11 @@
  */
 import ipaddr from 'ipaddr.js';
 import { decodeXtext } from '../global/xtext.js';
-import type { Network } from './smtpd-checks.js';
+import type { Network } from './smtpd-check-config.js';
 import type { SmtpdSession } from './smtpd-session.js';
 
 /** The attributes XCLIENT takes. */
-const XCLIENT_ATTRS = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'LOGIN', 'DESTADDR', 'DESTPORT'];
+const XCLIENT_ATTRS = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'LOGIN', 'DESTADDR', 'DESTPORT', 'REVERSE_NAME'];
 /** The attributes XFORWARD takes. */
 const XFORWARD_ATTRS = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'IDENT', 'SOURCE'];
 
@@ -79,7 +79,11 @@ export function handleXclient(s: SmtpdSession, arg: string): void {
   if (attrs === undefined) return;
   const client = s.client;
   if (attrs.has('ADDR')) client.address = (attrs.get('ADDR') ?? 'unknown').replace(/^IPV6:/i, '');
-  if (attrs.has('NAME')) client.name = attrs.get('NAME') ?? 'unknown';
+  if (attrs.has('NAME')) {
+    client.name = attrs.get('NAME') ?? 'unknown';
+    client.nameTempFail = false;
+  }
+  if (attrs.has('REVERSE_NAME')) client.reverseName = attrs.get('REVERSE_NAME') ?? 'unknown';
   if (attrs.has('PORT')) client.port = Number(attrs.get('PORT') ?? 0) || 0;
   const helo = attrs.get('HELO');
   const proto = attrs.get('PROTO')?.toUpperCase();

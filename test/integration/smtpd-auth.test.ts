@@ -142,7 +142,7 @@ test('smtps (465): AUTH over implicit TLS; no relay without it', { skip }, async
   const ok = swaks(ports.smtps, ['--tlsc', '--to', 'someone@example.net', '--auth', 'PLAIN', '--auth-user', 'alice', '--auth-password', 'alice secret', '--quit-after', 'RCPT']);
   assert.equal(ok.status, 0, ok.out);
   const refused = swaks(ports.smtps, ['--tlsc', '--to', 'someone@example.net', '--quit-after', 'RCPT']);
-  assert.match(refused.out, /554 5\.7\.1 Access denied/);
+  assert.match(refused.out, /554 5\.7\.1 <someone@example\.net>: Recipient address rejected: Access denied/);
 });
 
 test('dovecot type: Dovecot decides, over its auth socket', { skip }, async () => {

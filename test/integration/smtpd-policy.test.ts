@@ -46,9 +46,9 @@ test('client restrictions are applied at RCPT TO; an unsupported lock method sto
   const { client } = await SmtpClient.open(mx.port);
   await client.command('EHLO client.example');
   await client.command('MAIL FROM:<s@example.org>');
-  assert.equal(await client.command('RCPT TO:<a@localhost>'), '554 5.7.1 Access denied');
+  assert.equal(await client.command('RCPT TO:<a@localhost>'), '554 5.7.1 <localhost[127.0.0.1]>: Client host rejected: Access denied');
   await client.quit();
-  await mx.waitForLog(/NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 554 5\.7\.1 Access denied; from=<s@example\.org> to=<a@localhost>/);
+  await mx.waitForLog(/NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 554 5\.7\.1 <localhost\[127\.0\.0\.1\]>: Client host rejected: Access denied; from=<s@example\.org> to=<a@localhost>/);
   assert.match(mx.run('sendmail', ['a@localhost'], 'Subject: x\n\ny\n').stderr, /^$/);
   await mx.waitForLog(/mailbox_delivery_lock: fcntl not available \(Petrel locks mailboxes with dotlock only\)/);
 });

@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { AddressResolver } from '../../src/global/addr/addr-resolve.js';
 import { loadConfig } from '../../src/global/config/load-config.js';
-import { SmtpdChecks } from '../../src/smtpd/smtpd-checks.js';
-import { openRecipientMaps, unlistedRecipient } from '../../src/smtpd/smtpd-recipient-maps.js';
+import { checkRecipient, checkStages } from '../../src/smtpd/smtpd-check.js';
+import { SmtpdChecks } from '../../src/smtpd/smtpd-check-config.js';
+import { noActions } from '../../src/smtpd/smtpd-check-types.js';
+import { openRecipientMaps, unlistedAddress } from '../../src/smtpd/smtpd-recipient-maps.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'petrel-rcptmaps-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,7 +61,7 @@ test('each class refuses its unlisted recipients with its own code and table; al
   const params = config();
   const resolver = await AddressResolver.open(params);
   const maps = await openRecipientMaps(params);
-  const check = (rcpt: string) => unlistedRecipient(params, resolver, maps, new Set(['localhost', 'mx.test.example']), rcpt);
+  const check = (rcpt: string) => unlistedAddress(params, resolver, maps, new Set(['localhost', 'mx.test.example']), rcpt, 'recipient');
   for (const known of ['alice@mbox.example', 'Alice@MBOX.example', 'sales@mbox.example', 'anyone@catch.example', 'info@alias.example', 'known@relay.example', 'root@localhost', 'postmaster@localhost', 'someone@elsewhere.example']) {
     assert.equal(await check(known), undefined, known);
   }
@@ -72,23 +74,31 @@ test('each class refuses its unlisted recipients with its own code and table; al
 test('an empty relay_recipient_maps accepts every relay recipient; a table that cannot answer throws its temporary error', async () => {
   const open = config('relay_recipient_maps =');
   const maps = await openRecipientMaps(open);
-  assert.equal(await unlistedRecipient(open, await AddressResolver.open(open), maps, new Set(), 'bob@relay.example'), undefined);
+  assert.equal(await unlistedAddress(open, await AddressResolver.open(open), maps, new Set(), 'bob@relay.example', 'recipient'), undefined);
   const down = config('relay_recipient_maps = fail:down');
-  await assert.rejects(unlistedRecipient(down, await AddressResolver.open(down), await openRecipientMaps(down), new Set(), 'bob@relay.example'), /table lookup failed/);
+  await assert.rejects(unlistedAddress(down, await AddressResolver.open(down), await openRecipientMaps(down), new Set(), 'bob@relay.example', 'recipient'), /table lookup failed/);
 });
 
 test('SmtpdChecks: smtpd_reject_unlisted_recipient = no turns the check off, reject_unlisted_recipient turns it on again; a table down is 451 4.3.0', async () => {
   const checksFor = async (extra: string) => {
     const params = config(extra);
-    return new SmtpdChecks(params, await AddressResolver.open(params), { recipientMaps: await openRecipientMaps(params), senderLogins: undefined, relayClientCerts: undefined, ehloKeywordMaps: undefined });
+    const checks = await SmtpdChecks.open(params, await AddressResolver.open(params), { recipientMaps: await openRecipientMaps(params), senderLogins: undefined, relayClientCerts: undefined, ehloKeywordMaps: undefined });
+    return {
+      check: (req: ReturnType<typeof rcpt>) => checkRecipient(checks, req),
+      data: (req: ReturnType<typeof rcpt>) => checkStages(checks, { ...req, command: 'DATA' }, ['data']),
+    };
   };
-  const rcpt = (recipient: string) => ({ clientAddress: '127.0.0.1', saslUsername: undefined, clientCert: undefined, sender: 's@example.org', recipient });
+  const rcpt = (recipient: string) => ({
+    command: 'RCPT', queueId: undefined, clientName: 'localhost', reverseName: 'localhost', nameTempFail: false, clientAddress: '127.0.0.1', protocol: 'ESMTP', helo: 'client.example',
+    saslUsername: undefined, clientCert: undefined, tls: false, sender: 's@example.org', recipient, recipientCount: 0, pipelined: false, actions: noActions(),
+  });
   const unknown = 'Recipient address rejected: User unknown in virtual mailbox table';
-  assert.match((await (await checksFor('')).recipient(rcpt('bob@mbox.example')))?.text ?? '', new RegExp(unknown));
-  assert.equal(await (await checksFor('smtpd_reject_unlisted_recipient = no')).recipient(rcpt('bob@mbox.example')), undefined);
+  assert.match((await (await checksFor('')).check(rcpt('bob@mbox.example')))?.text ?? '', new RegExp(unknown));
+  assert.equal(await (await checksFor('smtpd_reject_unlisted_recipient = no')).check(rcpt('bob@mbox.example')), undefined);
   const explicit = await checksFor('smtpd_reject_unlisted_recipient = no\nsmtpd_recipient_restrictions = reject_unlisted_recipient, permit_mynetworks, reject_unauth_destination\nsmtpd_data_restrictions = reject_unlisted_recipient');
-  assert.match((await explicit.recipient(rcpt('bob@mbox.example')))?.text ?? '', new RegExp(unknown));
-  assert.equal(await explicit.data({ clientAddress: '127.0.0.1', saslUsername: undefined, clientCert: undefined, sender: 's@example.org' }), undefined);
+  assert.match((await explicit.check(rcpt('bob@mbox.example')))?.text ?? '', new RegExp(unknown));
+  // At DATA the last accepted recipient is the one reject_unlisted_recipient sees.
+  assert.equal(await explicit.data(rcpt('root@localhost')), undefined);
   const down = await checksFor('virtual_mailbox_maps = fail:down\nvirtual_mailbox_domains = mbox.example');
-  assert.deepEqual(await down.recipient(rcpt('alice@mbox.example')), { code: 451, dsn: '4.3.0', text: '<alice@mbox.example>: Temporary lookup failure' });
+  assert.deepEqual(await down.check(rcpt('alice@mbox.example')), { code: 451, dsn: '4.3.0', text: '<alice@mbox.example>: Temporary lookup failure' });
 });

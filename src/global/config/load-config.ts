@@ -14,7 +14,7 @@ import type { ParamSpec } from '../params/param-types.js';
 import { unimplementedRule } from '../params/param-unimplemented.js';
 import { referencedNames } from './config-expand.js';
 import { ConfigSource } from './config-source.js';
-import { convertParam } from './param-convert.js';
+import { convertParam, splitList } from './param-convert.js';
 import { isPerServiceParam } from './per-service-params.js';
 
 /** How to load: the directory, -o overrides, and whether to warn about unused names. */
@@ -49,6 +49,8 @@ export function unusedParameters(source: ConfigSource, serviceNames: readonly st
   const referenced = new Set<string>();
   const texts = [...[...source.mainCf.settings.values()].map((s) => s.value), ...Object.values(source.overrides)];
   for (const text of texts) for (const name of referencedNames(text)) referenced.add(name);
+  // A restriction class is a parameter of the administrator's own naming, used by name.
+  for (const name of splitList(source.value('smtpd_restriction_classes') ?? '')) referenced.add(name);
   return [...source.mainCf.settings.keys()].filter(
     (name) => paramSpec(name) === undefined && !referenced.has(name) && !isPerServiceParam(name, serviceNames) && !refusedSetting(source, name),
   );

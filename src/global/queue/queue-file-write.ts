@@ -61,6 +61,8 @@ export class QueueFileWriter {
   private closed = false;
   /** True once the file carries its final name. */
   private published = false;
+  /** The queue the file is published in: where it was created, unless publishIn() moved it (hold/). */
+  private target: MessageQueue;
 
   private constructor(
     private readonly fd: number,
@@ -74,6 +76,7 @@ export class QueueFileWriter {
     this.id = id;
     this.tempPath = tempPath;
     this.finalPath = finalPath;
+    this.target = queue;
   }
 
   /** Opens a new file for a fresh queue ID in queue (incoming by default). */
@@ -153,6 +156,12 @@ export class QueueFileWriter {
   /** Publishes the file in another queue than the one it was created for (hold/ for a HOLD action). */
   publishIn(queue: MessageQueue, queueDirectory: string): void {
     this.finalPath = queueFilePath(queueDirectory, queue, this.id);
+    this.target = queue;
+  }
+
+  /** The queue commit() publishes the file in. */
+  get destination(): MessageQueue {
+    return this.target;
   }
 
   /** Starts the content record; its length is patched in by endContent(). */
@@ -200,6 +209,7 @@ export class QueueFileWriter {
 
   /** Writes the end record, makes the file durable and publishes it; returns the queue ID. */
   async commit(): Promise<string> {
+    const finalPath = this.finalPath;
     if (this.contentStart < 0) throw new Error('commit without content');
     // A maildrop file may leave its recipients to "sendmail -t" extraction by cleanup.
     if (this.recipients === 0 && this.queue !== 'maildrop') throw new PetrelError('io', 'no recipients');
@@ -211,7 +221,8 @@ export class QueueFileWriter {
       // fsync() makes its new name durable too (fsyncCoversRename) and the directory needs no fsync of its
       // own: one wait for the disk, not two. A reader that finds the file early sees all of it; if the
       // fsync fails the file is removed again and the client told to retry: at worst a message goes out twice.
-      renameSync(this.tempPath, this.finalPath);
+      renameSync(this.tempPath, finalPath);
+      this.finalPath = finalPath;
       this.published = true;
       await fsyncFd(this.fd);
       closeSync(this.fd);

@@ -14,9 +14,9 @@ const FATAL: readonly (readonly [string, string])[] = [
   ['smtpd_tls_session_cache_database', 'btree:/var/lib/postfix/smtpd_scache'],
   ['smtpd_tls_dcert_file', '/etc/ssl/dsa.pem'],
   ['lmtp_tls_mandatory_ciphers', 'high'],
-  ['smtpd_end_of_data_restrictions', 'check_policy_service unix:private/policy'],
+  ['smtpd_milters', 'inet:127.0.0.1:8891'],
   ['smtpd_client_connection_count_limit', '10'],
-  ['smtpd_helo_required', 'yes'],
+  ['smtpd_forbidden_commands', 'CONNECT GET POST'],
   ['content_filter', 'amavis:[127.0.0.1]:10024'],
   ['mailbox_transport', 'lmtp:unix:private/dovecot-lmtp'],
 ];
@@ -58,7 +58,7 @@ test('empty, "off" and declared settings, and unknown harmless names are not ref
 test('a user-defined $macro named like a pattern is not refused, but a Postfix-prefixed name is', () => {
   assert.equal(unimplementedRule('mua_client_restrictions', 'permit_sasl_authenticated, reject', true), undefined);
   assert.ok(unimplementedRule('mua_client_restrictions', 'permit_sasl_authenticated, reject', false) !== undefined);
-  assert.ok(unimplementedRule('smtpd_etrn_restrictions', 'reject', true) !== undefined);
+  assert.ok(unimplementedRule('smtpd_milters', 'inet:127.0.0.1:8891', true) !== undefined);
   assert.ok(unimplementedRule('smtp_header_checks', 'regexp:/x', true) !== undefined);
 });
 

@@ -150,7 +150,8 @@ export function runDaemon(hooks: DaemonHooks): void {
   }
   const { params } = config;
   const log = openMaillog(maillogOptions(params));
-  setProgramName(`${params.syslog_name}/${hooks.name}`);
+  // Logged under the master.cf command, as Postfix's argv[0]: lmtp, which runs smtp's program, says lmtp.
+  setProgramName(`${params.syslog_name}/${args.command === '' ? hooks.name : args.command}`);
   setMsgSink(log.sink);
   // Fail closed: the service never serves with settings Petrel would ignore.
   const problems = serviceProblems(args, config);

@@ -150,7 +150,8 @@ export function runDaemon(hooks: DaemonHooks): void {
     process.exit(1);
   }
   const { params } = config;
-  setProgramName(`${params.syslog_name}/${hooks.name}`);
+  // Logged under the master.cf command, as Postfix's argv[0]: lmtp, which runs smtp's program, says lmtp.
+  setProgramName(`${params.syslog_name}/${args.command === '' ? hooks.name : args.command}`);
   setMsgSink(openMaillog(maillogOptions(params)));
   // Fail closed: the service never serves with settings Petrel would ignore.
   const problems = serviceProblems(args, config);

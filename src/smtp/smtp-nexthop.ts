@@ -13,6 +13,7 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import type { Params } from '../global/params/param-registry.js';
 import { servicePort } from '../global/service-ports.js';
 
@@ -143,7 +144,8 @@ export class NextHopResolver {
 
   /** The ordered targets for hop; NextHopError when there is nowhere to go. */
   async targets(hop: NextHop): Promise<Target[]> {
-    if (hop.path !== undefined) return [{ hostname: this.params.myhostname, address: hop.path, port: 0, path: hop.path }];
+    // A relative socket path is below queue_directory, where Postfix's daemons run; logged as written.
+    if (hop.path !== undefined) return [{ hostname: this.params.myhostname, address: hop.path, port: 0, path: isAbsolute(hop.path) ? hop.path : join(this.params.queue_directory, hop.path) }];
     const limit = this.params.smtp_mx_address_limit;
     const cap = (list: Target[]): Target[] => (limit > 0 ? list.slice(0, limit) : list);
     if (!hop.mx) return cap((await this.addresses(hop.host)).map((address) => ({ hostname: hop.host, address, port: hop.port })));

@@ -145,7 +145,7 @@ async function unixSocket(target: Target, relay: string, timeoutMs: number): Pro
     await once(socket, 'connect');
     return socket;
   } catch (err) {
-    return { kind: 'failed', relay, dsn: '4.4.1', reason: connectFailure(target.path as string, err as SmtpError), tryNext: true };
+    return { kind: 'failed', relay, dsn: '4.4.1', reason: connectFailure(target.address, err as SmtpError), tryNext: true };
   } finally {
     clearTimeout(timer);
   }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { findAccount, type Account } from '../../src/global/accounts.js';
-import { DOVECOT } from '../support/dovecot.js';
+import { DOVECOT, stopDovecot } from '../support/dovecot.js';
 import { TestInstance } from '../support/instance.js';
 import { needFile, needRoot } from '../support/need.js';
 
@@ -86,11 +86,7 @@ before(async () => {
 after(async () => {
   if (skip !== false) return;
   // Dovecot first: its configuration lives in the instance's folder.
-  if (dovecot !== undefined && dovecot.exitCode === null) {
-    const exited = new Promise((resolve) => dovecot?.once('exit', resolve));
-    dovecot.kill('SIGTERM');
-    await exited;
-  }
+  await stopDovecot(dovecot);
   mx.remove();
   spawnSync('userdel', [VMAIL]);
 });

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { NextHopError, parseNextHop } from '../../src/smtp/smtp-nexthop.js';
+import { loadConfig } from '../../src/global/config/load-config.js';
+import { NextHopError, NextHopResolver, parseLmtpNextHop, parseNextHop } from '../../src/smtp/smtp-nexthop.js';
 import { replyDsn } from '../../src/smtp/smtp-session.js';
 import { parseTlsPolicy } from '../../src/smtp/smtp-tls-policy.js';
 
@@ -13,6 +17,17 @@ test('next hops: [host] and [host]:port skip MX lookups, domain and domain:port 
   assert.deepEqual(parseNextHop('[ipv6:2001:db8::1]', 25), { host: '2001:db8::1', port: 25, mx: false });
   assert.deepEqual(parseNextHop('192.0.2.7', 25), { host: '192.0.2.7', port: 25, mx: false });
   assert.throws(() => parseNextHop('example.com:99999', 25), NextHopError);
+});
+
+test('an LMTP socket path relative to queue_directory (lmtp:unix:private/dovecot-lmtp) is reached there and logged as written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-nexthop-'));
+  writeFileSync(join(dir, 'main.cf'), '');
+  const params = loadConfig({ configDir: dir, overrides: { queue_directory: '/var/spool/petrel', myhostname: 'mx.example.com' } }).params;
+  const resolver = new NextHopResolver(params);
+  assert.deepEqual(await resolver.targets(parseLmtpNextHop('unix:private/dovecot-lmtp', 24)), [
+    { hostname: 'mx.example.com', address: 'private/dovecot-lmtp', port: 0, path: '/var/spool/petrel/private/dovecot-lmtp' },
+  ]);
+  assert.deepEqual(await resolver.targets(parseLmtpNextHop('unix:/run/dovecot/lmtp', 24)), [{ hostname: 'mx.example.com', address: '/run/dovecot/lmtp', port: 0, path: '/run/dovecot/lmtp' }]);
 });
 
 test('the DSN code of a reply is its enhanced status code when it has one of the same class', () => {

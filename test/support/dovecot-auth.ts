@@ -7,11 +7,11 @@
  * made by doveadm, or {PLAIN}) and, when asked, in a MariaDB table through
  * dovecot-mysql. It can be stopped and started again on the same paths.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DOVECOT } from './dovecot.js';
+import { runDovecot } from './dovecot.js';
 
 /** Dovecot's password tool, which makes the hashes. */
 export const DOVEADM = '/usr/bin/doveadm';
@@ -89,14 +89,7 @@ export class DovecotAuth {
   /** Starts Dovecot (again) on the same configuration, sockets and port. */
   async restart(): Promise<void> {
     rmSync(this.socket, { force: true });
-    const child = spawn(DOVECOT, ['-F', '-c', this.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.child = child;
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    for (let waited = 0; !existsSync(this.socket); waited += 50) {
-      if (child.exitCode !== null || waited > 10_000) throw new Error(`dovecot did not start: ${stderr}`);
-      await sleep(50);
-    }
+    this.child = await runDovecot(this.conf, [this.socket]);
   }
 
   /** Kills Dovecot's auth process (as a crash would), which drops its clients; the master starts a new one. */

@@ -14,6 +14,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** Where Dovecot's binary is (the tests that need it skip, or fail under CI, without it). */
 export const DOVECOT = '/usr/sbin/dovecot';
 
+/** Starts Dovecot in the foreground on conf and waits until it has made every file of ready (its sockets). */
+export async function runDovecot(conf: string, ready: readonly string[]): Promise<ChildProcess> {
+  const child = spawn(DOVECOT, ['-F', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  for (let waited = 0; !ready.every((path) => existsSync(path)); waited += 50) {
+    if (child.exitCode !== null || waited > 10_000) throw new Error(`dovecot did not start: ${stderr}`);
+    await sleep(50);
+  }
+  return child;
+}
+
+/** Stops a Dovecot that runDovecot started (SIGTERM to its master) and waits until it has exited. */
+export async function stopDovecot(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 /** A running Dovecot. */
 export interface Dovecot {
   readonly socket: string;
@@ -55,14 +75,8 @@ export async function startDovecot(dir: string, port: number): Promise<Dovecot> 
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(DOVECOT, ['-F', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const socket = join(run, 'lmtp');
-  for (let waited = 0; !existsSync(socket); waited += 50) {
-    if (child.exitCode !== null || waited > 10_000) throw new Error(`dovecot did not start: ${stderr}`);
-    await sleep(50);
-  }
+  const child = await runDovecot(conf, [socket]);
   return {
     socket,
     port,

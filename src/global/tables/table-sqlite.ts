@@ -14,7 +14,9 @@
  */
 import { PetrelError } from '../errors.js';
 import { FileWatch } from './table-file-watch.js';
-import type { SqlSettings } from './table-sql-config.js';
+import { defineParams } from '../params/param-types.js';
+import type { TableConfig } from './table-config.js';
+import { sqlTimeoutMs } from './table-sql-params.js';
 import { openSqlTable, type SqlDriver, type SqlType } from './table-sql.js';
 import type { TableOpenerContext } from './table-registry.js';
 import type { LookupTable } from './table.js';
@@ -34,6 +36,11 @@ interface SqliteDatabase {
 }
 
 type SqliteOpen = new (path: string, options: { readonly: boolean; fileMustExist: boolean; timeout: number }) => SqliteDatabase;
+
+/** The settings of a sqlite: file besides the ones every SQL type reads. */
+export const SQLITE_PARAMS = defineParams({
+  dbpath: { kind: 'string', default: '', doc: 'the SQLite database file (required)' },
+});
 
 /** The message when better-sqlite3 cannot be loaded. */
 export const SQLITE_MISSING = 'sqlite: table support needs better-sqlite3 (npm install better-sqlite3@12.x)';
@@ -72,11 +79,12 @@ function columnText(value: unknown): string | null {
   return String(value);
 }
 
-/** Opens the better-sqlite3 driver for settings. */
-async function openSqlite(settings: SqlSettings): Promise<SqlDriver> {
+/** Opens the better-sqlite3 driver for the file cf. */
+async function openSqlite(cf: TableConfig): Promise<SqlDriver> {
   const Database = await loadSqlite();
-  const path = settings.required('dbpath');
-  const timeout = settings.timeoutMs();
+  const path = cf.values(SQLITE_PARAMS).dbpath;
+  if (path === '') throw cf.notSet('dbpath');
+  const timeout = sqlTimeoutMs(cf);
   let db: SqliteDatabase | undefined;
   let watch: FileWatch | undefined;
   const database = (): SqliteDatabase => {
@@ -110,7 +118,7 @@ async function openSqlite(settings: SqlSettings): Promise<SqlDriver> {
 }
 
 /** The sqlite: table type. */
-export const SQLITE: SqlType = { name: 'sqlite', settings: ['dbpath'], open: openSqlite };
+export const SQLITE: SqlType = { name: 'sqlite', params: SQLITE_PARAMS, open: openSqlite };
 
 /** Opens sqlite:/path. */
 export function openSqliteTable(path: string, spec: string, ctx: TableOpenerContext): Promise<LookupTable> {

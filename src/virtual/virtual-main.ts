@@ -14,6 +14,7 @@ import { deliverRecipients } from '../global/deliver-recipients.js';
 import { PetrelError } from '../global/errors.js';
 import { EffectiveUser, oneAtATime } from '../global/privileges.js';
 import { openTableList } from '../global/tables/table-list.js';
+import { tableContext } from '../global/tables/table.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { deliverRecipient, type AsOwner, type VirtualContext } from './virtual-deliver.js';
@@ -53,7 +54,7 @@ runDaemon({
     if (unsupported.length > 0) {
       throw new PetrelError('config', `virtual_mailbox_lock: ${unsupported.join(', ')} not available (Petrel locks mailboxes with dotlock only)`);
     }
-    const open = (specs: readonly string[]) => openTableList(specs, { configDir: params.config_directory });
+    const open = (specs: readonly string[]) => openTableList(specs, tableContext(params));
     ctx = {
       params,
       tables: {

@@ -67,7 +67,6 @@ const FAILURES_SHOWN = 10;
 const IDLE_MS = 1000;
 const FINISH_POLL_MS = 50;
 
-
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
   options: {

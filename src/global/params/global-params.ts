@@ -61,7 +61,7 @@ export const GLOBAL_PARAMS = defineParams({
     default: '5s',
     timeUnit: 's',
     min: 0,
-    doc: "Petrel's own: how long a process reuses an answer (found or not; never an error) of a mysql, pgsql, redis, socketmap or tcp table, so a change on the server is seen within it (0: every lookup asks the server)",
+    doc: "Petrel's own: how long a process reuses an answer (found or not; never an error) of a mysql, pgsql, sqlite, redis, socketmap or tcp table, so a change on the server is seen within it (0: every lookup asks the server)",
   },
   parent_domain_matches_subdomains: { kind: 'list', default: 'debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps', doc: 'Features in which a domain also matches its subdomains' },
 });

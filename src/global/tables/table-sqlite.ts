@@ -3,7 +3,9 @@
  * an optional dependency (it compiles from source): without it, opening a
  * sqlite: table is an error that says how to install it, and every other
  * table type works. The database named by `dbpath` is opened read-only on
- * the first lookup and again after the file changed on disk; a missing or
+ * the first lookup and again after the file changed on disk (the answers
+ * of a daemon's tables are kept for petrel_table_cache_time, as those of
+ * the other SQL types, by table-cache.ts); a missing or
  * unreadable database is a temporary error, never "not found". Values are
  * escaped by doubling single quotes, as sqlite3_mprintf's %q does; a
  * database busy with a writer is waited for up to the table's timeout.

@@ -30,8 +30,8 @@ export interface TableOpenContext {
   readonly foldKeys?: boolean;
   /**
    * petrel_table_cache_time, in seconds: how long the answers of a table
-   * that asks a server are reused (table-cache.ts); absent or 0 in
-   * commands, which look up once and exit.
+   * that asks a server or a database are reused (table-cache.ts); absent
+   * or 0 in commands, which look up once and exit.
    */
   readonly cacheTime?: number;
 }

@@ -22,6 +22,9 @@ import { readSourceText } from './table-source.js';
 
 /** One table configuration file, read and checked against the declarations of its type. */
 export class TableConfig {
+  /** The values already converted, by declaration table: each is converted once. */
+  private readonly converted = new Map<ParamTable, unknown>();
+
   private constructor(
     /** The configuration file. */
     readonly path: string,
@@ -48,12 +51,15 @@ export class TableConfig {
 
   /** The typed values of table's settings, each from the file or else its declared default. */
   values<T extends ParamTable>(table: T): ParamsOf<T> {
+    const done = this.converted.get(table);
+    if (done !== undefined) return done as ParamsOf<T>;
     const values: Record<string, unknown> = {};
     for (const [name, spec] of Object.entries(table)) {
       const text = this.settings.get(name)?.value ?? (typeof spec.default === 'string' ? spec.default : spec.default(() => ''));
       values[name] = convertParam(`${this.path}: ${name}`, spec, text);
     }
-    return Object.freeze(values) as ParamsOf<T>;
+    this.converted.set(table, Object.freeze(values));
+    return values as ParamsOf<T>;
   }
 
   /** True when the file sets name (even to an empty value), for settings whose absence defers to another source. */

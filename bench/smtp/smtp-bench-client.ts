@@ -1,7 +1,8 @@
 /*
  * smtp-bench-client - the load smtp-bench puts on a server: N sessions in
  * parallel send M messages, each on a new connection (connect, banner,
- * EHLO, MAIL, RCPT, DATA, QUIT, as an MX sees mail from the Internet) or,
+ * EHLO, MAIL, RCPT, DATA, QUIT, as an MX sees mail from the Internet; the
+ * recipients taken in turn) or,
  * with reuse, all over one connection per session (MAIL, RCPT, DATA again
  * and again, QUIT at the end). A raw socket, no pipelining, and no parsing
  * beyond what finds the end of a reply (its last line has a space after the
@@ -29,7 +30,8 @@ export interface LoadPlan {
   readonly messages: number;
   /** Payload bytes of each message, headers not included (as smtp-source -l). */
   readonly bytes: number;
-  readonly recipient: string;
+  /** Message n goes to recipients[n % recipients.length]. */
+  readonly recipients: readonly string[];
   /** true: all of a session's messages on one connection; false: a connection per message. */
   readonly reuse: boolean;
 }
@@ -126,8 +128,9 @@ async function quit(socket: Socket, replies: ReplyReader): Promise<void> {
 
 /** Sends the plan's load with the lean client; never rejects (a lost message is a failure in the outcome). */
 export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
-  const text = Buffer.from(`${messageBody(plan.bytes, plan.recipient)}.\r\n`, 'latin1');
-  const envelope = { mail: `MAIL FROM:<${SENDER}>\r\n`, rcpt: `RCPT TO:<${plan.recipient}>\r\n` };
+  const text = Buffer.from(`${messageBody(plan.bytes, plan.recipients[0] as string)}.\r\n`, 'latin1');
+  const envelopes = plan.recipients.map((recipient) => ({ mail: `MAIL FROM:<${SENDER}>\r\n`, rcpt: `RCPT TO:<${recipient}>\r\n` }));
+  const envelope = (n: number): { mail: string; rcpt: string } => envelopes[n % envelopes.length] as { mail: string; rcpt: string };
   const latencies: number[] = [];
   const failures: string[] = [];
   let next = 0;
@@ -142,7 +145,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
       let connection: { socket: Socket; replies: ReplyReader } | undefined;
       try {
         connection = await open(plan.port);
-        await transaction(connection.socket, connection.replies, envelope, text);
+        await transaction(connection.socket, connection.replies, envelope(n), text);
         accepted(t0);
         await quit(connection.socket, connection.replies);
       } catch (err) {
@@ -157,7 +160,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
       connection = await open(plan.port);
       for (let n = next++; n < plan.messages; n = next++) {
         const t0 = performance.now();
-        await transaction(connection.socket, connection.replies, envelope, text).catch((err: Error) => {
+        await transaction(connection.socket, connection.replies, envelope(n), text).catch((err: Error) => {
           throw new Error(`message ${n}: ${err.message}`);
         });
         accepted(t0);
@@ -175,7 +178,8 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
 
 /** Sends the plan's load with Debian's smtp-source: no latencies; its exit marks the last acceptance. */
 export async function runSmtpSource(plan: LoadPlan): Promise<LoadOutcome> {
-  const args = ['-4', '-s', String(plan.sessions), '-m', String(plan.messages), '-l', String(plan.bytes), '-f', SENDER, '-t', plan.recipient, '-M', HELO];
+  if (plan.recipients.length !== 1) throw new Error('smtp-source sends to one recipient: this mode needs --client node');
+  const args = ['-4', '-s', String(plan.sessions), '-m', String(plan.messages), '-l', String(plan.bytes), '-f', SENDER, '-t', plan.recipients[0] as string, '-M', HELO];
   const child = spawn(SMTP_SOURCE, [...args, ...(plan.reuse ? ['-d'] : []), `127.0.0.1:${plan.port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));

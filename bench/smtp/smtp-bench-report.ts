@@ -34,6 +34,8 @@ export interface RunResult {
   readonly otherCpus: number;
   /** What the TLS handshakes negotiated (mode tls). */
   readonly tls?: string;
+  /** MariaDB's SELECT statements during the run per message, all clients together (mode virtual-mysql). */
+  readonly sqlQueriesPerMessage?: number;
 }
 
 const INDENT = ' '.repeat(9);
@@ -64,6 +66,7 @@ export function showRun(label: string, r: RunResult): void {
       `other load on the machine ${r.otherCpus.toFixed(2)} CPUs`,
   );
   if (r.tls !== undefined) console.log(`${INDENT}TLS: ${r.tls}`);
+  if (r.sqlQueriesPerMessage !== undefined) console.log(`${INDENT}SQL queries per message (MariaDB's Com_select): ${r.sqlQueriesPerMessage.toFixed(2)}`);
 }
 
 function meanOfMaybe(values: readonly (number | undefined)[]): number | undefined {
@@ -99,6 +102,7 @@ export function meanOf(runs: readonly RunResult[]): RunResult | undefined {
     clientCpuMsPerMessage: avg((r) => r.clientCpuMsPerMessage),
     samplingCpuMsPerMessage: avg((r) => r.samplingCpuMsPerMessage),
     otherCpus: avg((r) => r.otherCpus),
+    sqlQueriesPerMessage: meanOfMaybe(runs.map((r) => r.sqlQueriesPerMessage)),
   };
 }
 
@@ -127,6 +131,7 @@ export function showComparison(petrel: RunResult, postfix: RunResult): void {
   console.log(row('p99 ms', petrel.p99, postfix.p99, 1));
   console.log(row('CPU ms/msg', petrel.cpuMsPerMessage, postfix.cpuMsPerMessage, 2));
   console.log(row('peak PSS MB', petrel.peakPssMb, postfix.peakPssMb, 0));
+  if (petrel.sqlQueriesPerMessage !== undefined) console.log(row('SQL queries/msg', petrel.sqlQueriesPerMessage, postfix.sqlQueriesPerMessage, 2));
   const cpu = (r: RunResult, name: string): string => (r.cpuByProcess.has(name) ? (r.cpuByProcess.get(name) as number).toFixed(2) : '-');
   const both = (name: string): number => (petrel.cpuByProcess.get(name) ?? 0) + (postfix.cpuByProcess.get(name) ?? 0);
   console.log('  CPU ms/msg by process');

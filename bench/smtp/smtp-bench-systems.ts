@@ -14,7 +14,9 @@
  * ~/Maildir/), an aliases table of the instance's own (the two systems'
  * hash: files differ, so they cannot share /etc/aliases.db), Postfix's
  * chroot turned off (Petrel has none), and per mode: defer_transports =
- * local (accept), relayhost (relay), the TLS certificate (tls). Both fsync
+ * local (accept), relayhost (relay), the TLS certificate (tls), the mysql:
+ * virtual mailbox tables and their mailbox base (virtual-mysql, from
+ * smtp-bench-virtual.ts). Both fsync
  * before 250 and before they report a delivery, by default. The accounts
  * are made here when missing: "petrel" (mail_owner) and the bench user,
  * whose home moves into each run's folder so that every run starts with an
@@ -26,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/instance.js';
 import { tlsMainCf, type BenchCertificate } from './smtp-bench-tls.js';
+import { virtualMainCf, type VirtualDatabase } from './smtp-bench-virtual.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The bench's recipient: a real account, delivered to by local(8). */
@@ -34,17 +37,19 @@ const MAIL_OWNER = 'petrel';
 const HOSTNAME = 'bench.localdomain';
 
 /** How a run loads the systems. */
-export type Mode = 'mx' | 'accept' | 'reuse' | 'relay' | 'tls';
+export type Mode = 'mx' | 'accept' | 'reuse' | 'relay' | 'tls' | 'virtual-mysql';
 
 /** One system under test, set up in its folder. */
 export interface BenchSystem {
   readonly name: 'Petrel' | 'Postfix';
   readonly port: number;
-  readonly recipient: string;
+  /** Message n goes to recipients[n % recipients.length]. */
+  readonly recipients: readonly string[];
   readonly maillog: string;
   /**
    * Messages the system is done with so far: delivered (files in the
-   * Maildir's new/, or "status=sent" in the mail log in mode relay), or in
+   * Maildir's new/, or "status=sent" in the mail log in modes relay and
+   * virtual-mysql), or in
    * mode accept moved to the deferred queue.
    */
   finished(): number;
@@ -60,6 +65,8 @@ export interface RunSetting {
   readonly sinkPort?: number;
   /** The certificate both present (mode tls). */
   readonly certificate?: BenchCertificate;
+  /** The virtual mailbox database both read (mode virtual-mysql). */
+  readonly virtual?: VirtualDatabase;
 }
 
 function account(name: string): { uid: number; gid: number } | undefined {
@@ -130,7 +137,7 @@ function deferred(queue: string): number {
 
 function finishedCounter(setting: RunSetting, home: string, queue: string, maillog: string): () => number {
   if (setting.mode === 'accept') return () => deferred(queue);
-  if (setting.mode !== 'relay') return () => inMaildir(home);
+  if (setting.mode !== 'relay' && setting.mode !== 'virtual-mysql') return () => inMaildir(home);
   const sent = new SentCounter(maillog);
   return () => sent.read();
 }
@@ -141,7 +148,9 @@ function pidFrom(path: string): number | undefined {
 }
 
 /** The main.cf settings both systems get from the bench (beyond their own folders). */
-function benchSettings(setting: RunSetting, etc: string): string[] {
+function benchSettings(setting: RunSetting, etc: string, dir: string): string[] {
+  const owner = account(BENCH_USER);
+  if (owner === undefined) throw new Error(`no account ${BENCH_USER}`);
   return [
     `myhostname = ${HOSTNAME}`,
     'inet_interfaces = 127.0.0.1',
@@ -152,11 +161,13 @@ function benchSettings(setting: RunSetting, etc: string): string[] {
     ...(setting.mode === 'accept' ? ['defer_transports = local'] : []),
     ...(setting.sinkPort === undefined ? [] : [`relayhost = [127.0.0.1]:${setting.sinkPort}`]),
     ...(setting.certificate === undefined ? [] : tlsMainCf(setting.certificate)),
+    ...(setting.virtual === undefined ? [] : virtualMainCf(setting.virtual, etc, dir, owner)),
   ];
 }
 
-function recipientFor(setting: RunSetting): string {
-  return setting.mode === 'relay' ? 'sink@remote.test' : `${BENCH_USER}@${HOSTNAME}`;
+function recipientsFor(setting: RunSetting): readonly string[] {
+  if (setting.virtual !== undefined) return setting.virtual.recipients;
+  return [setting.mode === 'relay' ? 'sink@remote.test' : `${BENCH_USER}@${HOSTNAME}`];
 }
 
 /** A Petrel instance in dir from the shipped conf/, delivering to the bench user's home. */
@@ -172,14 +183,14 @@ export async function petrelSystem(dir: string, setting: RunSetting, home: strin
   const listener = master.replace(/^smtp(\s+)inet\b/m, `127.0.0.1:${port} inet`);
   if (listener === master) throw new Error('conf/master.cf has no "smtp inet" service to move to the bench port');
   writeFileSync(join(etc, 'master.cf'), listener);
-  const settings = [`queue_directory = ${queue}`, `data_directory = ${join(dir, 'data')}`, `maillog_file = ${maillog}`, ...benchSettings(setting, etc)];
+  const settings = [`queue_directory = ${queue}`, `data_directory = ${join(dir, 'data')}`, `maillog_file = ${maillog}`, ...benchSettings(setting, etc, dir)];
   const bin = (name: string): string => join(ROOT, 'bin', name);
   execFileSync(bin('postconf'), ['-c', etc, '-e', ...settings]);
   execFileSync(bin('postalias'), ['-c', etc, join(etc, 'aliases')]);
   return {
     name: 'Petrel',
     port,
-    recipient: recipientFor(setting),
+    recipients: recipientsFor(setting),
     maillog,
     finished: finishedCounter(setting, home, queue, maillog),
     start: () => void execFileSync(bin('petrel'), ['-c', etc, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] }),
@@ -223,7 +234,7 @@ export async function postfixSystem(dir: string, setting: RunSetting, home: stri
     'inet_protocols = ipv4',
     `maillog_file = ${maillog}`,
     'maillog_file_prefixes = /var, /tmp',
-    ...benchSettings(setting, etc),
+    ...benchSettings(setting, etc, dir),
   ];
   writeFileSync(join(etc, 'main.cf'), `${settings.join('\n')}\n`);
   const master = readFileSync('/usr/share/postfix/master.cf.dist', 'utf8')
@@ -235,7 +246,7 @@ export async function postfixSystem(dir: string, setting: RunSetting, home: stri
   return {
     name: 'Postfix',
     port,
-    recipient: recipientFor(setting),
+    recipients: recipientsFor(setting),
     maillog,
     finished: finishedCounter(setting, home, queue, maillog),
     start: () => {

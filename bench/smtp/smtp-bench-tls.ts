@@ -72,7 +72,7 @@ async function sendOverStartTls(port: number, recipient: string, body: string, t
 
 /** Sends the plan's messages each on a connection of its own with STARTTLS, tallying the handshakes. */
 export async function runTlsLoad(plan: LoadPlan, tally: TlsTally): Promise<LoadOutcome> {
-  const body = messageBody(plan.bytes, plan.recipient);
+  const body = messageBody(plan.bytes, plan.recipients[0] as string);
   const latencies: number[] = [];
   const failures: string[] = [];
   let acceptedAt = performance.now();
@@ -80,7 +80,7 @@ export async function runTlsLoad(plan: LoadPlan, tally: TlsTally): Promise<LoadO
   const session = async (): Promise<void> => {
     for (let n = next++; n < plan.messages; n = next++) {
       const t0 = performance.now();
-      const sent = await sendOverStartTls(plan.port, plan.recipient, body, tally).catch((err: Error) => ({ reply: `(${err.message})`, at: 0 }));
+      const sent = await sendOverStartTls(plan.port, plan.recipients[n % plan.recipients.length] as string, body, tally).catch((err: Error) => ({ reply: `(${err.message})`, at: 0 }));
       if (!sent.reply.startsWith('250')) {
         failures.push(`message ${n}: ${sent.reply.replace(/\n/g, ' | ')}`);
         continue;

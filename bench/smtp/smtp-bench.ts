@@ -17,7 +17,13 @@
  *   reuse   each session's messages all over one long-lived connection;
  *   relay   one message per connection, relayhost to Debian's smtp-sink;
  *   tls     one message per connection with STARTTLS on each
- *           (smtp-bench-tls.ts: the same RSA-2048 certificate on both).
+ *           (smtp-bench-tls.ts: the same RSA-2048 certificate on both);
+ *   virtual-mysql  one message per connection to 1,000 virtual users in 10
+ *           domains, whose domains, mailboxes and aliases are mysql: tables
+ *           in the real MariaDB (smtp-bench-virtual.ts), delivered by
+ *           virtual(8) into Maildirs, until the last "status=sent"; also
+ *           printed: MariaDB's SELECTs per message (Com_select).
+ *           Needs MariaDB on 127.0.0.1:3306 and Debian's postfix-mysql.
  * Printed for each run and for the means: accepted msg/s (messages / time
  * to the last 250 after DATA), delivered msg/s (messages / time until the
  * last file is in Maildir/new, or the last "status=sent" in the mail log in
@@ -51,15 +57,15 @@ import { CLOCK_TICKS, InstanceSampler, machineBusyTicks, reapedChildTicks } from
 import { meanOf, showComparison, showRun, type RunResult } from './smtp-bench-report.js';
 import { allowPostfixInstances, ensureAccounts, moveBenchHome, petrelSystem, postfixConfigDir, postfixSystem, type BenchSystem, type Mode, type RunSetting } from './smtp-bench-systems.js';
 import { makeCertificate, runTlsLoad, TlsTally } from './smtp-bench-tls.js';
+import { createVirtualDatabase, dropVirtualDatabase, selectCount, type VirtualDatabase } from './smtp-bench-virtual.js';
 
-const MODES: readonly Mode[] = ['mx', 'accept', 'reuse', 'relay', 'tls'];
+const MODES: readonly Mode[] = ['mx', 'accept', 'reuse', 'relay', 'tls', 'virtual-mysql'];
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 /** The most refusals a failed run prints. */
 const FAILURES_SHOWN = 10;
 /** How long an instance idles after its start before the idle PSS is taken. */
 const IDLE_MS = 1000;
 const FINISH_POLL_MS = 50;
-const FINISH_WAIT_MS = 600_000;
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
@@ -79,6 +85,8 @@ const count = (name: 'messages' | 'sessions' | 'size'): number => {
   return value;
 };
 const messages = count('messages');
+/** How long a system may take to be done with every message once the load has been sent: ten minutes, or 0.1 s a message. */
+const FINISH_WAIT_MS = Math.max(600_000, messages * 100);
 const sessions = count('sessions');
 const bytes = count('size');
 const rounds = Number(options.rounds);
@@ -86,6 +94,7 @@ if (rounds !== 1 && rounds !== 2) throw new Error(`--rounds must be 1 or 2, not 
 const client = options.client;
 if (client !== 'node' && client !== 'smtp-source') throw new Error(`--client must be node or smtp-source, not ${client}`);
 if (client === 'smtp-source' && mode === 'tls') throw new Error('smtp-source speaks no STARTTLS: mode tls needs --client node');
+if (client === 'smtp-source' && mode === 'virtual-mysql') throw new Error('smtp-source sends to one recipient: mode virtual-mysql needs --client node');
 
 /** The warnings, errors and rejections of a mail log, for a run that failed. */
 function logProblems(path: string): string[] {
@@ -108,15 +117,16 @@ async function finishing(system: BenchSystem, started: number): Promise<number> 
   }
 }
 
-/** Loads a started system and measures it. */
-async function measure(system: BenchSystem): Promise<RunResult> {
+/** Loads a started system and measures it; countQueries: also MariaDB's SELECTs per message. */
+async function measure(system: BenchSystem, countQueries: boolean): Promise<RunResult> {
   await sleep(IDLE_MS);
   const master = system.masterPid();
   if (master === undefined) throw new Error(`${system.name}: no master pid`);
   const sampler = new InstanceSampler(master);
   const idle = sampler.pssNow();
   const tally = mode === 'tls' ? new TlsTally() : undefined;
-  const plan: LoadPlan = { port: system.port, sessions, messages, bytes, recipient: system.recipient, reuse: mode === 'reuse' };
+  const plan: LoadPlan = { port: system.port, sessions, messages, bytes, recipients: system.recipients, reuse: mode === 'reuse' };
+  const selectsBefore = countQueries ? await selectCount() : undefined;
   sampler.begin();
   const cpuBefore = process.cpuUsage();
   const childTicksBefore = reapedChildTicks();
@@ -132,6 +142,7 @@ async function measure(system: BenchSystem): Promise<RunResult> {
   }
   const finished = await finishing(system, started);
   const usage = sampler.finish();
+  const selects = selectsBefore === undefined ? undefined : (await selectCount()) - selectsBefore;
   const ownCpu = process.cpuUsage(cpuBefore);
   const busyMs = (machineBusyTicks() - busyBefore) * (1000 / CLOCK_TICKS);
   const cpuByProcess = new Map([...usage.cpuMsByName].map(([name, ms]) => [name, ms / messages]));
@@ -152,13 +163,14 @@ async function measure(system: BenchSystem): Promise<RunResult> {
     samplingCpuMsPerMessage: (benchMs - generatorMs) / messages,
     otherCpus: Math.max(0, busyMs - instanceMs - benchMs) / (finished - started),
     ...(tally === undefined ? {} : { tls: tally.toString() }),
+    ...(selects === undefined ? {} : { sqlQueriesPerMessage: selects / messages }),
   };
 }
 
-async function run(system: BenchSystem): Promise<RunResult> {
+async function run(system: BenchSystem, countQueries: boolean): Promise<RunResult> {
   system.start();
   try {
-    return await measure(system);
+    return await measure(system, countQueries);
   } catch (err) {
     const problems = logProblems(system.maillog);
     console.log(`${system.name} failed; ${problems.length} warning, error or reject lines in ${system.maillog}${problems.length > 0 ? ':' : ''}`);
@@ -203,6 +215,7 @@ const HOW: Record<Mode, string> = {
   reuse: "over each session's one connection, into ~/Maildir",
   relay: 'one per connection, relayed to smtp-sink',
   tls: 'one per connection with STARTTLS, into ~/Maildir',
+  'virtual-mysql': 'one per connection to 1,000 virtual users (mysql: maps), by virtual(8) into their Maildirs',
 };
 
 async function main(): Promise<void> {
@@ -212,6 +225,7 @@ async function main(): Promise<void> {
   // The daemons run as petrel, postfix and the bench user, and must reach their folders below this one.
   chmodSync(work, 0o755);
   let sink: ChildProcess | undefined;
+  let database: VirtualDatabase | undefined;
   try {
     ensureAccounts(join(work, 'home'));
     let setting: RunSetting = { mode };
@@ -222,6 +236,10 @@ async function main(): Promise<void> {
     }
     // One certificate for both systems, so that both sign with the same RSA-2048 key.
     if (mode === 'tls') setting = { mode, certificate: makeCertificate(work, 'bench.localdomain') };
+    if (mode === 'virtual-mysql') {
+      database = await createVirtualDatabase();
+      setting = { mode, virtual: database };
+    }
     const generator = client === 'smtp-source' ? "Debian's smtp-source" : 'the bench client';
     console.log(`mode ${mode}: ${sessions} sessions send ${messages} messages of ${bytes} bytes ${HOW[mode]}, by ${generator}`);
     // Petrel, Postfix, Postfix, Petrel: each system runs as often first as last, so what the
@@ -238,7 +256,7 @@ async function main(): Promise<void> {
       const home = join(dir, 'home');
       moveBenchHome(home);
       const system = name === 'Petrel' ? await petrelSystem(dir, setting, home) : await postfixSystem(dir, setting, home);
-      const result = await run(system);
+      const result = await run(system, database !== undefined);
       showRun(name, result);
       results.set(name, [...(results.get(name) ?? []), result]);
     }
@@ -253,6 +271,7 @@ async function main(): Promise<void> {
     showComparison(petrel, postfix);
   } finally {
     sink?.kill();
+    if (database !== undefined) await dropVirtualDatabase(database);
     rmSync(work, { recursive: true, force: true });
   }
 }

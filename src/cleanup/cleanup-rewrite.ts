@@ -16,6 +16,7 @@ import { mailAddrKeys } from '../global/addr/addr-search-keys.js';
 import type { Params } from '../global/params/param-registry.js';
 import { splitAliasValue } from '../global/tables/alias-source.js';
 import { openTableList, type TableList } from '../global/tables/table-list.js';
+import { tableContext } from '../global/tables/table.js';
 
 /** Raised when an expansion goes past its limits; the message is rejected or deferred with this text. */
 export class ExpansionError extends Error {
@@ -39,7 +40,7 @@ export class CleanupRewriter {
   ) {}
 
   static async open(params: Params, resolver: AddressResolver): Promise<CleanupRewriter> {
-    const ctx = { configDir: params.config_directory };
+    const ctx = tableContext(params);
     return new CleanupRewriter(
       params,
       resolver,

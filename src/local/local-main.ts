@@ -10,6 +10,7 @@ import { deliverRecipients } from '../global/deliver-recipients.js';
 import { PetrelError } from '../global/errors.js';
 import { EffectiveUser, oneAtATime } from '../global/privileges.js';
 import { openTableList } from '../global/tables/table-list.js';
+import { tableContext } from '../global/tables/table.js';
 import { openTable } from '../global/tables/table-registry.js';
 import { runDaemon } from '../master/skeleton.js';
 import { msg } from '../util/msg.js';
@@ -44,8 +45,8 @@ runDaemon({
     const unprivileged = runsAsMailOwner(params);
     ctx = {
       params,
-      aliases: await openTableList(params.alias_maps, { configDir: params.config_directory }),
-      passwd: await openTable('unix:passwd.byname', { configDir: params.config_directory }),
+      aliases: await openTableList(params.alias_maps, tableContext(params)),
+      passwd: await openTable('unix:passwd.byname', tableContext(params)),
       unprivileged,
       value: config.value,
       rights: unprivileged ? SINGLE_USER : EffectiveUser.available() ? rootRights() : ownRights(process.getuid?.() ?? -1),

@@ -21,6 +21,7 @@ import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentStream, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { openTableList, type TableList } from '../global/tables/table-list.js';
+import { tableContext } from '../global/tables/table.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
@@ -218,9 +219,9 @@ runDaemon({
       params,
       lmtp,
       resolver: new NextHopResolver(params),
-      passwords: !lmtp && params.smtp_sasl_auth_enable ? await openTableList(params.smtp_sasl_password_maps, { configDir: params.config_directory }) : undefined,
+      passwords: !lmtp && params.smtp_sasl_auth_enable ? await openTableList(params.smtp_sasl_password_maps, tableContext(params)) : undefined,
       tlsDefault,
-      tlsPolicies: lmtp || params.smtp_tls_policy_maps.length === 0 ? undefined : await openTableList(params.smtp_tls_policy_maps, { configDir: params.config_directory }),
+      tlsPolicies: lmtp || params.smtp_tls_policy_maps.length === 0 ? undefined : await openTableList(params.smtp_tls_policy_maps, tableContext(params)),
       trust: lmtp ? ClientTrust.load('lmtp', params.lmtp_tls_CAfile, params.lmtp_tls_CApath) : ClientTrust.load('smtp', params.smtp_tls_CAfile, params.smtp_tls_CApath),
       sessions: TlsSessionCache.open(params, lmtp),
       defaultPort: portNumber(lmtp ? params.lmtp_tcp_port : params.smtp_tcp_port),
@@ -232,7 +233,7 @@ runDaemon({
       generic:
         lmtp || params.smtp_generic_maps.length === 0
           ? undefined
-          : new GenericMapper(await openTableList(params.smtp_generic_maps, { configDir: params.config_directory }), await AddressResolver.open(params), params),
+          : new GenericMapper(await openTableList(params.smtp_generic_maps, tableContext(params)), await AddressResolver.open(params), params),
     };
   },
   onConnection: (socket, { retiring }) => {

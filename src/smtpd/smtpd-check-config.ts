@@ -15,6 +15,7 @@ import { splitList } from '../global/config/param-convert.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { openTableList, type TableList } from '../global/tables/table-list.js';
+import { tableContext } from '../global/tables/table.js';
 import { msg } from '../util/msg.js';
 import { CheckDns } from './smtpd-check-dns.js';
 import { parseRestrictions, tableSpecs, type ParsedStep } from './smtpd-check-names.js';
@@ -114,7 +115,7 @@ export class SmtpdChecks {
     const lists = [...Object.values(STAGE_PARAMS).map((name) => [name, params[name]] as const), ...classes];
     for (const [name, list] of lists) for (const spec of tableSpecs(name, list, classes)) specs.add(spec);
     const access = new Map<string, TableList>();
-    for (const spec of specs) access.set(spec, await openTableList([spec], { configDir: params.config_directory }));
+    for (const spec of specs) access.set(spec, await openTableList([spec], tableContext(params)));
     return new SmtpdChecks(params, resolver, tables, classes, access);
   }
 

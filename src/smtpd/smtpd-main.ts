@@ -13,6 +13,7 @@ import { PetrelError } from '../global/errors.js';
 import type { SaslServer } from '../global/sasl/sasl-server.js';
 import { ServerTls } from '../global/tls/tls-server.js';
 import { openTableList } from '../global/tables/table-list.js';
+import { tableContext } from '../global/tables/table.js';
 import { runDaemon } from '../master/skeleton.js';
 import { runCommand } from '../util/command-main.js';
 import { validateSaslOptions } from './smtpd-auth.js';
@@ -49,7 +50,7 @@ else runDaemon({
   },
   async postInit({ config }) {
     const { params } = config;
-    const ctx = { configDir: params.config_directory };
+    const ctx = tableContext(params);
     const resolver = await AddressResolver.open(params);
     const checks = await SmtpdChecks.open(params, resolver, {
       recipientMaps: await openRecipientMaps(params),

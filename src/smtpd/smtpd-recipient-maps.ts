@@ -19,6 +19,7 @@ import type { AddressClass, AddressResolver } from '../global/addr/addr-resolve.
 import { mailAddrKeys } from '../global/addr/addr-search-keys.js';
 import type { Params } from '../global/params/param-registry.js';
 import { openTableList, TableList } from '../global/tables/table-list.js';
+import { tableContext } from '../global/tables/table.js';
 import type { CheckReply } from './smtpd-check-types.js';
 
 /** The tables that say which recipients exist. */
@@ -33,7 +34,7 @@ export interface RecipientMaps {
 
 /** Opens the recipient tables params names. */
 export async function openRecipientMaps(params: Params): Promise<RecipientMaps> {
-  const open = (specs: readonly string[]): Promise<TableList> => openTableList(specs, { configDir: params.config_directory });
+  const open = (specs: readonly string[]): Promise<TableList> => openTableList(specs, tableContext(params));
   return {
     local: await open(params.local_recipient_maps),
     virtualAlias: await open(params.virtual_alias_maps),

@@ -15,6 +15,7 @@ import { deliverRecipients } from '../global/deliver-recipients.js';
 import { PetrelError } from '../global/errors.js';
 import { AS_PROCESS, EffectiveUser, oneAtATime } from '../global/privileges.js';
 import { openTableList } from '../global/tables/table-list.js';
+import { tableContext } from '../global/tables/table.js';
 import { runDaemon } from '../master/skeleton.js';
 import { msg } from '../util/msg.js';
 import { FramedConnection } from '../util/ipc-frame.js';
@@ -58,7 +59,7 @@ runDaemon({
     if (unsupported.length > 0) {
       throw new PetrelError('config', `virtual_mailbox_lock: ${unsupported.join(', ')} not available (Petrel locks mailboxes with dotlock only)`);
     }
-    const open = (specs: readonly string[]) => openTableList(specs, { configDir: params.config_directory });
+    const open = (specs: readonly string[]) => openTableList(specs, tableContext(params));
     ctx = {
       params,
       tables: {

@@ -37,6 +37,8 @@ before(async () => {
   instance = await TestInstance.create('', 'postmaster: root\n', {
     local_recipient_maps: `socketmap:inet:127.0.0.1:${socketmap.port}:users`,
     virtual_alias_maps: `tcp:127.0.0.1:${tcp.port}`,
+    // The outages below must be seen at once, not after answers kept from before them.
+    petrel_table_cache_time: '0',
   });
   const redisCf = join(instance.etc, 'redis-aliases.cf');
   writeFileSync(redisCf, `hosts = 127.0.0.1:${redisFront.port}\nkey_format = ${P}alias:%s\ntimeout = 2s\n`);

@@ -7,10 +7,13 @@
  * and the transport and next hop: local_transport, virtual_transport,
  * relay_transport or default_transport (with relayhost), overridden by
  * transport_maps in transport(5) search order, "transport:nexthop" with
- * either part optional. Used by smtpd, cleanup and qmgr.
+ * either part optional. A result is reused for petrel_table_cache_time at
+ * most, as the table answers it rests on are. Used by smtpd, cleanup and
+ * qmgr.
  */
 import type { Params } from '../params/param-registry.js';
 import { openTableList, type TableList } from '../tables/table-list.js';
+import { tableContext, type TableOpenContext } from '../tables/table.js';
 import { findFirst } from './addr-find.js';
 import { splitAddress } from './addr-parts.js';
 import { parentDomainKeys, transportKeys } from './addr-search-keys.js';
@@ -40,14 +43,14 @@ class DomainList {
     private readonly parentMatches: boolean,
   ) {}
 
-  static async open(items: readonly string[], parentMatches: boolean, configDir: string): Promise<DomainList> {
+  static async open(items: readonly string[], parentMatches: boolean, ctx: TableOpenContext): Promise<DomainList> {
     const names = new Set<string>();
     const specs: string[] = [];
     for (const item of items) {
       if (/^[a-z0-9]+:/i.test(item) && !item.startsWith('[')) specs.push(item);
       else names.add(item.toLowerCase());
     }
-    return new DomainList(names, await openTableList(specs, { configDir }), parentMatches);
+    return new DomainList(names, await openTableList(specs, ctx), parentMatches);
   }
 
   async matches(domain: string): Promise<boolean> {
@@ -61,7 +64,7 @@ class DomainList {
 
 /** A per-process resolver with a cache of results. */
 export class AddressResolver {
-  private readonly cache = new Map<string, Resolution>();
+  private readonly cache = new Map<string, { readonly result: Resolution; readonly at: number }>();
 
   private constructor(
     private readonly params: Params,
@@ -75,17 +78,17 @@ export class AddressResolver {
   /** Opens the domain lists and transport_maps of params. */
   static async open(params: Params): Promise<AddressResolver> {
     const parent = (feature: string): boolean => params.parent_domain_matches_subdomains.includes(feature);
-    const dir = params.config_directory;
+    const ctx = tableContext(params);
     const interfaces = [...params.inet_interfaces, ...params.proxy_interfaces]
       .filter((item) => item !== 'all' && item !== 'loopback-only')
       .map((item) => `[${item.replace(/^\[(.*)\]$/, '$1')}]`);
     return new AddressResolver(
       params,
-      await DomainList.open([...params.mydestination, ...interfaces], parent('mydestination'), dir),
-      await DomainList.open(params.relay_domains, parent('relay_domains'), dir),
-      await DomainList.open(params.virtual_alias_domains, false, dir),
-      await DomainList.open(params.virtual_mailbox_domains, false, dir),
-      await openTableList(params.transport_maps, { configDir: dir }),
+      await DomainList.open([...params.mydestination, ...interfaces], parent('mydestination'), ctx),
+      await DomainList.open(params.relay_domains, parent('relay_domains'), ctx),
+      await DomainList.open(params.virtual_alias_domains, false, ctx),
+      await DomainList.open(params.virtual_mailbox_domains, false, ctx),
+      await openTableList(params.transport_maps, ctx),
     );
   }
 
@@ -128,9 +131,10 @@ export class AddressResolver {
 
   /** Resolves a (rewritten) address to its class, transport and next hop. */
   async resolve(address: string): Promise<Resolution> {
-    const cached = this.cache.get(address);
-    if (cached !== undefined) return cached;
     const { params } = this;
+    const started = performance.now();
+    const cached = this.cache.get(address);
+    if (cached !== undefined && started - cached.at < params.petrel_table_cache_time * 1000) return cached.result;
     const { domain } = splitAddress(address);
     const addressClass = await this.classify(domain);
     let chosen: { transport: string; nexthop: string };
@@ -148,7 +152,7 @@ export class AddressResolver {
     }
     const result: Resolution = { addressClass, ...chosen, recipient: address };
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(address, result);
+    if (params.petrel_table_cache_time > 0) this.cache.set(address, { result, at: started });
     return result;
   }
 }

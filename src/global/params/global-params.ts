@@ -1,6 +1,7 @@
 /*
  * global-params - the parameters every part of Petrel shares: directories, identity,
- * names and networks, the worker process limits and the table defaults.
+ * names and networks, the worker process limits and the table defaults
+ * (petrel_table_cache_time is Petrel's own).
  * Defaults are Postfix's (postconf(5)) except where Petrel names itself
  * (mail_name, directories, accounts) or takes a modern default.
  */
@@ -55,5 +56,12 @@ export const GLOBAL_PARAMS = defineParams({
   default_database_type: { kind: 'string', default: 'hash', doc: 'The table type postmap and postalias use when none is given' },
   alias_maps: { kind: 'tables', default: 'hash:/etc/aliases', doc: 'The alias tables the local delivery agent consults' },
   alias_database: { kind: 'tables', default: 'hash:/etc/aliases', doc: 'The alias tables newaliases builds' },
+  petrel_table_cache_time: {
+    kind: 'time',
+    default: '5s',
+    timeUnit: 's',
+    min: 0,
+    doc: "Petrel's own: how long a process reuses an answer (found or not; never an error) of a mysql, pgsql, sqlite, redis, socketmap or tcp table, so a change on the server is seen within it (0: every lookup asks the server)",
+  },
   parent_domain_matches_subdomains: { kind: 'list', default: 'debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps', doc: 'Features in which a domain also matches its subdomains' },
 });

@@ -17,9 +17,11 @@ import { isIP } from 'node:net';
 import type { Pool, PoolConnection, PoolOptions, SslOptions } from 'mysql2/promise';
 import { PetrelError } from '../errors.js';
 import { readAuthorities, readCertAndKey } from '../tls/tls-certs.js';
+import { defineParams, type ParamsOf } from '../params/param-types.js';
+import type { TableConfig } from './table-config.js';
 import { readMysqlOptions, type MysqlOptions } from './table-mysql-options.js';
-import { SQL_SERVER_SETTINGS, type SqlSettings } from './table-sql-config.js';
 import { parseSqlHost, SqlHostPools, withDeadline, type SqlHost } from './table-sql-hosts.js';
+import { SQL_SERVER_PARAMS, sqlTimeoutMs } from './table-sql-params.js';
 import { openSqlTable, type SqlDriver, type SqlRows, type SqlType } from './table-sql.js';
 import type { TableOpenerContext } from './table-registry.js';
 import type { LookupTable } from './table.js';
@@ -36,7 +38,21 @@ const DEFAULT_SOCKET = '/run/mysqld/mysqld.sock';
 /** Run on each new connection: the escaping below assumes backslash escapes are on. */
 const BACKSLASH_ESCAPES_ON = "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))";
 
-const TLS_SETTINGS = ['tls_CAfile', 'tls_CApath', 'tls_cert_file', 'tls_key_file', 'tls_ciphers', 'tls_verify_cert'];
+/** The settings of a mysql: file besides the ones every SQL type reads. */
+export const MYSQL_PARAMS = defineParams({
+  ...SQL_SERVER_PARAMS,
+  option_file: { kind: 'string', default: '', doc: 'a my.cnf-style file read instead of the default ones' },
+  option_group: { kind: 'string', default: 'client', doc: 'the option-file group read after [client]; empty: read no default option files' },
+  require_result_set: { kind: 'bool', default: 'yes', doc: 'a query that returns no result set is an error, not "not found"' },
+  tls_CAfile: { kind: 'string', default: '', doc: 'certificate authorities the server is checked against' },
+  tls_CApath: { kind: 'string', default: '', doc: 'a folder of certificate authorities the server is checked against' },
+  tls_cert_file: { kind: 'string', default: '', doc: 'the client certificate' },
+  tls_key_file: { kind: 'string', default: '', doc: "the client certificate's key (default: in tls_cert_file)" },
+  tls_ciphers: { kind: 'string', default: '', doc: 'the TLS ciphers allowed' },
+  tls_verify_cert: { kind: 'bool', default: 'no', doc: "check the server certificate's name; unset: the option files' ssl-verify-server-cert" },
+});
+
+type MysqlSettings = ParamsOf<typeof MYSQL_PARAMS>;
 
 const ESCAPES: Readonly<Record<string, string>> = { '\0': '\\0', '\n': '\\n', '\r': '\\r', '\\': '\\\\', "'": "\\'", '"': '\\"', '\x1a': '\\Z' };
 
@@ -46,22 +62,22 @@ export function mysqlQuote(text: string): string {
 }
 
 /** A table setting, or else the option files' one. */
-function either(settings: SqlSettings, name: string, options: MysqlOptions, option: string): string {
-  return settings.text(name) || (options.get(option) ?? '');
+function either(value: string, options: MysqlOptions, option: string): string {
+  return value || (options.get(option) ?? '');
 }
 
 /** The TLS options of the tls_* settings (and the option files' ssl-*), or undefined for no TLS. */
-function tlsOptions(settings: SqlSettings, options: MysqlOptions): SslOptions | undefined {
-  const caFile = either(settings, 'tls_CAfile', options, 'ssl-ca');
-  const caPath = either(settings, 'tls_CApath', options, 'ssl-capath');
-  const certFile = either(settings, 'tls_cert_file', options, 'ssl-cert');
-  const keyFile = either(settings, 'tls_key_file', options, 'ssl-key');
-  const ciphers = either(settings, 'tls_ciphers', options, 'ssl-cipher');
+function tlsOptions(cf: TableConfig, settings: MysqlSettings, options: MysqlOptions): SslOptions | undefined {
+  const caFile = either(settings.tls_CAfile, options, 'ssl-ca');
+  const caPath = either(settings.tls_CApath, options, 'ssl-capath');
+  const certFile = either(settings.tls_cert_file, options, 'ssl-cert');
+  const keyFile = either(settings.tls_key_file, options, 'ssl-key');
+  const ciphers = either(settings.tls_ciphers, options, 'ssl-cipher');
   const optionVerify = ['1', 'on', 'true'].includes(options.get('ssl-verify-server-cert') ?? '');
-  const verify = settings.has('tls_verify_cert') ? settings.bool('tls_verify_cert', false) : optionVerify;
+  const verify = cf.isSet('tls_verify_cert') ? settings.tls_verify_cert : optionVerify;
   const optionSsl = ['1', 'on', 'true'].includes(options.get('ssl') ?? '');
   if (!verify && !optionSsl && [caFile, caPath, certFile, keyFile, ciphers].every((value) => value === '')) return undefined;
-  const where = settings.path;
+  const where = cf.path;
   const ssl: SslOptions = { rejectUnauthorized: verify || caFile !== '' || caPath !== '', verifyIdentity: verify };
   if (caFile !== '' || caPath !== '') ssl.ca = readAuthorities(`${where}: tls_CAfile`, caFile, `${where}: tls_CApath`, caPath);
   if (certFile !== '') {
@@ -76,7 +92,7 @@ function tlsOptions(settings: SqlSettings, options: MysqlOptions): SslOptions | 
 }
 
 /** mysql2's connection options for host. */
-function connectOptions(host: SqlHost, settings: SqlSettings, options: MysqlOptions, ssl: SslOptions | undefined): PoolOptions {
+function connectOptions(host: SqlHost, settings: MysqlSettings, timeoutMs: number, options: MysqlOptions, ssl: SslOptions | undefined): PoolOptions {
   const where: PoolOptions =
     host.kind === 'unix'
       ? { socketPath: host.path }
@@ -85,11 +101,11 @@ function connectOptions(host: SqlHost, settings: SqlSettings, options: MysqlOpti
         : { host: host.host, port: host.port ?? Number(options.get('port') ?? 3306) };
   return {
     ...where,
-    user: either(settings, 'user', options, 'user'),
-    password: either(settings, 'password', options, 'password'),
-    database: settings.required('dbname'),
+    user: either(settings.user, options, 'user'),
+    password: either(settings.password, options, 'password'),
+    database: settings.dbname,
     ssl,
-    connectTimeout: settings.timeoutMs(),
+    connectTimeout: timeoutMs,
     connectionLimit: POOL_SIZE,
     maxIdle: POOL_SIZE - 1,
     idleTimeout: IDLE_MS,
@@ -140,30 +156,29 @@ async function runQuery(pool: Pool, sql: string, timeoutMs: number, retry = true
   }
 }
 
-/** Opens the mysql2 driver for settings. */
-async function openMysql(settings: SqlSettings): Promise<SqlDriver> {
+/** Opens the mysql2 driver for the file cf. */
+async function openMysql(cf: TableConfig): Promise<SqlDriver> {
   // Loaded here, not at start-up: most processes never open a mysql: table.
   const { createPool } = await import('mysql2/promise');
-  settings.required('dbname');
-  const options = readMysqlOptions(settings.text('option_file'), settings.has('option_group') ? settings.text('option_group') : 'client');
-  const ssl = tlsOptions(settings, options);
-  const items = settings.list('hosts');
-  const hosts = (items.length > 0 ? items : ['localhost']).map((item) => parseSqlHost(item, settings.path));
+  const settings = cf.values(MYSQL_PARAMS);
+  if (settings.dbname === '') throw cf.notSet('dbname');
+  const options = readMysqlOptions(settings.option_file, settings.option_group);
+  const ssl = tlsOptions(cf, settings, options);
+  const hosts = (settings.hosts.length > 0 ? settings.hosts : ['localhost']).map((item) => parseSqlHost(item, cf.path));
   const ipHost = hosts.find((host) => host.kind === 'inet' && isIP(host.host) !== 0);
   if (ssl?.verifyIdentity === true && ipHost !== undefined) {
     // mysql2 would check the certificate against "localhost" instead of the address.
-    throw new PetrelError('config', `${settings.path}: tls_verify_cert = yes needs host names in hosts, not an address (${ipHost.label}): Petrel's mysql client cannot check a certificate against an IP address`);
+    throw new PetrelError('config', `${cf.path}: tls_verify_cert = yes needs host names in hosts, not an address (${ipHost.label}): Petrel's mysql client cannot check a certificate against an IP address`);
   }
-  const requireResultSet = settings.bool('require_result_set', true);
-  const timeoutMs = settings.timeoutMs();
-  const pools = new SqlHostPools<Pool>(hosts, 'mysql server', (host) => makePool(createPool, connectOptions(host, settings, options, ssl)), (pool) => pool.end());
+  const timeoutMs = sqlTimeoutMs(cf);
+  const pools = new SqlHostPools<Pool>(hosts, 'mysql server', (host) => makePool(createPool, connectOptions(host, settings, timeoutMs, options, ssl)), (pool) => pool.end());
   return {
     quote: mysqlQuote,
     async select(sql) {
       const rows = await pools.run(async (pool) => {
-        const found = resultRows(await runQuery(pool, sql, timeoutMs), settings.path);
-        if (found === undefined && requireResultSet) {
-          throw new PetrelError('table_lookup', `${settings.path}: query returned no result set (require_result_set = yes)`, { temporary: true });
+        const found = resultRows(await runQuery(pool, sql, timeoutMs), cf.path);
+        if (found === undefined && settings.require_result_set) {
+          throw new PetrelError('table_lookup', `${cf.path}: query returned no result set (require_result_set = yes)`, { temporary: true });
         }
         return found;
       });
@@ -176,7 +191,7 @@ async function openMysql(settings: SqlSettings): Promise<SqlDriver> {
 /** The mysql: table type. */
 export const MYSQL: SqlType = {
   name: 'mysql',
-  settings: [...SQL_SERVER_SETTINGS, 'option_file', 'option_group', 'require_result_set', ...TLS_SETTINGS],
+  params: MYSQL_PARAMS,
   open: openMysql,
 };
 

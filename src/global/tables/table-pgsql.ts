@@ -14,8 +14,10 @@
 import { basename, dirname } from 'node:path';
 import type pg from 'pg';
 import { PetrelError } from '../errors.js';
-import { SQL_SERVER_SETTINGS, type SqlSettings } from './table-sql-config.js';
+import { defineParams, type ParamsOf } from '../params/param-types.js';
+import type { TableConfig } from './table-config.js';
 import { parseSqlHost, SqlHostPools, withDeadline, type SqlHost } from './table-sql-hosts.js';
+import { SQL_SERVER_PARAMS, sqlTimeoutMs } from './table-sql-params.js';
 import { openSqlTable, type SqlDriver, type SqlRows, type SqlType } from './table-sql.js';
 import type { TableOpenerContext } from './table-registry.js';
 import type { LookupTable } from './table.js';
@@ -25,6 +27,12 @@ const POOL_SIZE = 4;
 
 /** How long an unused connection stays open, in milliseconds (Postfix: about a minute). */
 const IDLE_MS = 60_000;
+
+/** The settings of a pgsql: file besides the ones every SQL type reads. */
+export const PGSQL_PARAMS = defineParams({
+  ...SQL_SERVER_PARAMS,
+  select_function: { kind: 'string', default: '', doc: 'legacy form: a function called with the key, standing in for the query' },
+});
 
 /** Every column as the text the server sent. */
 const TEXT_TYPES: pg.CustomTypesConfig = { getTypeParser: (() => (value: string) => value) as unknown as pg.CustomTypesConfig['getTypeParser'] };
@@ -43,7 +51,7 @@ function parseHost(item: string, where: string): PgsqlHost {
 }
 
 /** pg's connection options for host. */
-function connectOptions(host: PgsqlHost, settings: SqlSettings): pg.PoolConfig {
+function connectOptions(host: PgsqlHost, settings: ParamsOf<typeof PGSQL_PARAMS>, timeoutMs: number): pg.PoolConfig {
   let where: pg.PoolConfig;
   if (host.kind === 'uri') {
     where = { connectionString: host.uri };
@@ -53,16 +61,15 @@ function connectOptions(host: PgsqlHost, settings: SqlSettings): pg.PoolConfig {
   } else {
     where = { host: host.host, port: host.port ?? 5432 };
   }
-  const text = (name: string): string | undefined => settings.text(name) || undefined;
   return {
-    user: text('user'),
-    password: text('password'),
-    database: settings.required('dbname'),
+    user: settings.user || undefined,
+    password: settings.password || undefined,
+    database: settings.dbname,
     ...where,
     options: '-c standard_conforming_strings=on',
     application_name: 'petrel',
     types: TEXT_TYPES,
-    connectionTimeoutMillis: settings.timeoutMs(),
+    connectionTimeoutMillis: timeoutMs,
     max: POOL_SIZE,
     idleTimeoutMillis: IDLE_MS,
     keepAlive: true,
@@ -95,15 +102,15 @@ async function runQuery(pool: pg.Pool, sql: string, timeoutMs: number, retry = t
   }
 }
 
-/** Opens the pg driver for settings. */
-async function openPgsql(settings: SqlSettings): Promise<SqlDriver> {
+/** Opens the pg driver for the file cf. */
+async function openPgsql(cf: TableConfig): Promise<SqlDriver> {
   // Loaded here, not at start-up: most processes never open a pgsql: table.
   const { Pool } = (await import('pg')).default;
-  settings.required('dbname');
-  const items = settings.list('hosts');
-  const hosts = (items.length > 0 ? items : ['localhost']).map((item) => parseHost(item, settings.path));
-  const timeoutMs = settings.timeoutMs();
-  const pools = new SqlHostPools<pg.Pool, PgsqlHost>(hosts, 'pgsql server', (host) => makePool(Pool, connectOptions(host, settings)), (pool) => pool.end());
+  const settings = cf.values(PGSQL_PARAMS);
+  if (settings.dbname === '') throw cf.notSet('dbname');
+  const hosts = (settings.hosts.length > 0 ? settings.hosts : ['localhost']).map((item) => parseHost(item, cf.path));
+  const timeoutMs = sqlTimeoutMs(cf);
+  const pools = new SqlHostPools<pg.Pool, PgsqlHost>(hosts, 'pgsql server', (host) => makePool(Pool, connectOptions(host, settings, timeoutMs)), (pool) => pool.end());
   return {
     quote: pgsqlQuote,
     select: (sql) => pools.run((pool) => runQuery(pool, sql, timeoutMs)),
@@ -114,9 +121,9 @@ async function openPgsql(settings: SqlSettings): Promise<SqlDriver> {
 /** The pgsql: table type. */
 export const PGSQL: SqlType = {
   name: 'pgsql',
-  settings: [...SQL_SERVER_SETTINGS, 'select_function'],
+  params: PGSQL_PARAMS,
   open: openPgsql,
-  legacyFunction: 'select_function',
+  legacyFunction: (cf) => cf.values(PGSQL_PARAMS).select_function,
 };
 
 /** Opens pgsql:/path. */

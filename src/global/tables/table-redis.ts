@@ -181,7 +181,7 @@ const servers = new SharedResources<RedisServers>((shared) => shared.close());
 
 /** Opens redis:/path/to/file.cf; no connection is made before the first lookup. */
 export async function openRedis(path: string, spec: string, ctx: TableOpenContext): Promise<LookupTable> {
-  const cf = readTableConfig(path, REDIS_TABLE_PARAMS);
+  const cf = readTableConfig('redis', path, REDIS_TABLE_PARAMS);
   const keyFormat = parseTemplate(cf.key_format, `${path}: key_format`);
   const hash = cf.hash === '' ? undefined : parseTemplate(cf.hash, `${path}: hash`);
   const resultFormat = parseTemplate(cf.result_format, `${path}: result_format`);

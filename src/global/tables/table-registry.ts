@@ -3,10 +3,13 @@
  * parses "type:name" (DESIGN §4), finds the type's opener in TABLE_TYPES and
  * returns the open table; `postconf -m` lists TABLE_TYPES. Types that wrap
  * other tables (proxy, unionmap) open their inner tables through the context.
+ * The answers of tables that ask a server are cached for the context's
+ * cacheTime (table-cache.ts).
  * Follows Postfix's dict_open(3).
  */
 import { PetrelError } from '../errors.js';
 import { splitBraceList } from './table-braces.js';
+import { CACHED_TABLE_TYPES, cacheAnswers } from './table-cache.js';
 import { openCidr } from './table-cidr.js';
 import { openPipemap, openProxy, openUnionmap } from './table-compose.js';
 import { openFail } from './table-fail.js';
@@ -104,5 +107,7 @@ export async function openTable(spec: string, ctx: TableOpenContext): Promise<Lo
     throw new PetrelError('table_spec', `unsupported dictionary type: ${type} (in "${spec}")`);
   }
   const nested: TableOpenerContext = { ...ctx, open: (inner) => openTable(inner, ctx) };
-  return opener(name, spec, nested);
+  const table = await opener(name, spec, nested);
+  if (!ctx.cacheTime || !CACHED_TABLE_TYPES.has(type)) return table;
+  return cacheAnswers(table, ctx.cacheTime, ctx.foldKeys !== false);
 }

@@ -7,16 +7,36 @@
  * opened once per process however many parameters name it: its driver
  * (and so its connection pool) is shared and closed with the last user.
  * The templates and the domain filter are table-expand.ts's, shared with
- * redis:.
+ * redis:; the configuration file is read by table-config.ts, with the
+ * settings every SQL type shares declared in table-sql-params.ts.
  * Opened by table-mysql.ts, table-pgsql.ts and table-sqlite.ts; follows
  * Postfix's db_common(3) and mysql_table(5).
  */
 import { resolve } from 'node:path';
 import { PetrelError } from '../errors.js';
-import { SQL_COMMON_SETTINGS, SqlSettings } from './table-sql-config.js';
+import type { ParamTable } from '../params/param-types.js';
+import { TableConfig } from './table-config.js';
+import { SQL_COMMON_PARAMS } from './table-sql-params.js';
 import { expandKey, expandResult, openDomainFilter, parseTemplate, type DomainFilter, type ExpansionTemplate } from './table-expand.js';
 import type { TableOpenerContext } from './table-registry.js';
 import type { LookupTable } from './table.js';
+
+/**
+ * The query template: `query`, else one built from the legacy
+ * select_field, table, where_field and additional_conditions settings;
+ * legacyFunction (pgsql's select_function) comes between the two.
+ */
+function queryTemplate(cf: TableConfig, legacyFunction: string): string {
+  const common = cf.values(SQL_COMMON_PARAMS);
+  if (common.query !== '') return common.query;
+  if (legacyFunction !== '') return `SELECT ${legacyFunction}('%s')`;
+  const missing = (['select_field', 'table', 'where_field'] as const).filter((name) => common[name] === '');
+  if (missing.length > 0) {
+    throw new PetrelError('config', `${cf.path}: query is not set (nor the legacy ${missing.join(', ')})`);
+  }
+  const base = `SELECT ${common.select_field} FROM ${common.table} WHERE ${common.where_field} = '%s'`;
+  return common.additional_conditions === '' ? base : `${base} ${common.additional_conditions}`;
+}
 
 /** The rows a query returned, each column as text (null for SQL NULL). */
 export type SqlRows = readonly (readonly (string | null)[])[];
@@ -34,12 +54,12 @@ export interface SqlDriver {
 /** A SQL table type: its name, its own settings and how it opens a driver. */
 export interface SqlType {
   readonly name: 'mysql' | 'pgsql' | 'sqlite';
-  /** The settings it reads besides SQL_COMMON_SETTINGS. */
-  readonly settings: readonly string[];
+  /** The settings it reads besides SQL_COMMON_PARAMS. */
+  readonly params: ParamTable;
   /** Opens the driver; nothing may connect yet (connections are made on first use). */
-  open(settings: SqlSettings): Promise<SqlDriver>;
-  /** A legacy setting naming a database function that stands in for the query (pgsql's select_function). */
-  readonly legacyFunction?: string;
+  open(cf: TableConfig): Promise<SqlDriver>;
+  /** The database function a legacy setting names to stand in for the query (pgsql's select_function), or ''. */
+  legacyFunction?(cf: TableConfig): string;
 }
 
 /** One table file's query machinery, shared by every table opened on that file. */
@@ -55,15 +75,14 @@ class SqlEngine {
   ) {}
 
   static async open(type: SqlType, path: string, ctx: TableOpenerContext): Promise<SqlEngine> {
-    const settings = SqlSettings.read(type.name, path, [...SQL_COMMON_SETTINGS, ...type.settings]);
-    const legacy = type.legacyFunction === undefined ? undefined : settings.text(type.legacyFunction);
-    const query = parseTemplate(settings.queryTemplate(legacy), `${path}: query`);
-    const resultFormat = parseTemplate(settings.text('result_format', '%s'), `${path}: result_format`);
+    const cf = TableConfig.read(type.name, path, [SQL_COMMON_PARAMS, type.params]);
+    const common = cf.values(SQL_COMMON_PARAMS);
+    const query = parseTemplate(queryTemplate(cf, type.legacyFunction?.(cf) ?? ''), `${path}: query`);
+    const resultFormat = parseTemplate(common.result_format, `${path}: result_format`);
     const keyNeeds = { source: resultFormat.source, parts: resultFormat.parts.filter((part) => 'code' in part && !/^[sud]$/.test(part.code)) };
-    const expansionLimit = settings.int('expansion_limit', 0);
-    const domain = await openDomainFilter(settings.list('domain'), ctx, path);
+    const domain = await openDomainFilter(common.domain, ctx, path);
     try {
-      return new SqlEngine(query, resultFormat, keyNeeds, expansionLimit, domain, await type.open(settings));
+      return new SqlEngine(query, resultFormat, keyNeeds, common.expansion_limit, domain, await type.open(cf));
     } catch (err) {
       await domain.close();
       throw err;

@@ -3,7 +3,9 @@
  * an optional dependency (it compiles from source): without it, opening a
  * sqlite: table is an error that says how to install it, and every other
  * table type works. The database named by `dbpath` is opened read-only on
- * the first lookup and again after the file changed on disk; a missing or
+ * the first lookup and again after the file changed on disk (the answers
+ * of a daemon's tables are kept for petrel_table_cache_time, as those of
+ * the other SQL types, by table-cache.ts); a missing or
  * unreadable database is a temporary error, never "not found". Values are
  * escaped by doubling single quotes, as sqlite3_mprintf's %q does; a
  * database busy with a writer is waited for up to the table's timeout.
@@ -14,7 +16,9 @@
  */
 import { PetrelError } from '../errors.js';
 import { FileWatch } from './table-file-watch.js';
-import type { SqlSettings } from './table-sql-config.js';
+import { defineParams } from '../params/param-types.js';
+import type { TableConfig } from './table-config.js';
+import { sqlTimeoutMs } from './table-sql-params.js';
 import { openSqlTable, type SqlDriver, type SqlType } from './table-sql.js';
 import type { TableOpenerContext } from './table-registry.js';
 import type { LookupTable } from './table.js';
@@ -34,6 +38,11 @@ interface SqliteDatabase {
 }
 
 type SqliteOpen = new (path: string, options: { readonly: boolean; fileMustExist: boolean; timeout: number }) => SqliteDatabase;
+
+/** The settings of a sqlite: file besides the ones every SQL type reads. */
+export const SQLITE_PARAMS = defineParams({
+  dbpath: { kind: 'string', default: '', doc: 'the SQLite database file (required)' },
+});
 
 /** The message when better-sqlite3 cannot be loaded. */
 export const SQLITE_MISSING = 'sqlite: table support needs better-sqlite3 (npm install better-sqlite3@12.x)';
@@ -72,11 +81,12 @@ function columnText(value: unknown): string | null {
   return String(value);
 }
 
-/** Opens the better-sqlite3 driver for settings. */
-async function openSqlite(settings: SqlSettings): Promise<SqlDriver> {
+/** Opens the better-sqlite3 driver for the file cf. */
+async function openSqlite(cf: TableConfig): Promise<SqlDriver> {
   const Database = await loadSqlite();
-  const path = settings.required('dbpath');
-  const timeout = settings.timeoutMs();
+  const path = cf.values(SQLITE_PARAMS).dbpath;
+  if (path === '') throw cf.notSet('dbpath');
+  const timeout = sqlTimeoutMs(cf);
   let db: SqliteDatabase | undefined;
   let watch: FileWatch | undefined;
   const database = (): SqliteDatabase => {
@@ -110,7 +120,7 @@ async function openSqlite(settings: SqlSettings): Promise<SqlDriver> {
 }
 
 /** The sqlite: table type. */
-export const SQLITE: SqlType = { name: 'sqlite', settings: ['dbpath'], open: openSqlite };
+export const SQLITE: SqlType = { name: 'sqlite', params: SQLITE_PARAMS, open: openSqlite };
 
 /** Opens sqlite:/path. */
 export function openSqliteTable(path: string, spec: string, ctx: TableOpenerContext): Promise<LookupTable> {

@@ -4,6 +4,7 @@
  * PetrelError when the table cannot be reached; callers turn that into a
  * 4xx reply or a deferral, never into "not found". Follows Postfix's dict(3).
  */
+import type { Params } from '../params/param-registry.js';
 
 /** An open lookup table, such as hash:/etc/postfix/virtual or regexp:/etc/postfix/header_checks. */
 export interface LookupTable {
@@ -38,4 +39,15 @@ export interface TableOpenContext {
   readonly configDir: string;
   /** False to look keys up as given in fixed-key tables (postmap -f); lower-cased by default, as Postfix does. */
   readonly foldKeys?: boolean;
+  /**
+   * petrel_table_cache_time, in seconds: how long the answers of a table
+   * that asks a server or a database are reused (table-cache.ts); absent
+   * or 0 in commands, which look up once and exit.
+   */
+  readonly cacheTime?: number;
+}
+
+/** The context a daemon opens its tables with: its configuration directory and petrel_table_cache_time. */
+export function tableContext(params: Params): TableOpenContext {
+  return { configDir: params.config_directory, cacheTime: params.petrel_table_cache_time };
 }

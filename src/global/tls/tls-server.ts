@@ -17,6 +17,7 @@ import { msg } from '../../util/msg.js';
 import type { Params } from '../params/param-registry.js';
 import { splitList } from '../config/param-convert.js';
 import { openTableList, type TableList } from '../tables/table-list.js';
+import { tableContext } from '../tables/table.js';
 import { parseChain, readAuthorities, readCertAndKey, readChainFile, type KeyAndChain } from './tls-certs.js';
 import { readDhParams } from './tls-dh.js';
 import { cipherList, protocolRange } from './tls-policy.js';
@@ -117,7 +118,7 @@ export class ServerTls {
     const level = serverTlsLevel(params);
     const wrapper = params.smtpd_tls_wrappermode;
     if (level === 'none' && !wrapper) return undefined;
-    const sni = params.tls_server_sni_maps.length > 0 ? await openTableList(params.tls_server_sni_maps, { configDir: params.config_directory }) : undefined;
+    const sni = params.tls_server_sni_maps.length > 0 ? await openTableList(params.tls_server_sni_maps, tableContext(params)) : undefined;
     return new ServerTls(level === 'none' ? 'encrypt' : level, wrapper, params, secret, sni);
   }
 

@@ -1,7 +1,8 @@
 /*
  * table-servers - small real servers on loopback for the network table
- * tests: a socketmap server (netstrings), a tcp_table server (lines) and a
- * TCP forwarder placed in front of Redis. Each can be stopped (listener
+ * tests: a socketmap server (netstrings), a tcp_table server (lines), a
+ * TCP forwarder placed in front of Redis or MariaDB, and one that counts
+ * the MySQL queries passing through it. Each can be stopped (listener
  * closed, open connections cut) and started again on the same port, as a
  * restarted server would be. Also the set-up these tests share.
  */
@@ -130,6 +131,33 @@ export function forwarder(port: number, gate: { open: boolean } = { open: true }
       if (gate.open) socket.write(chunk);
     });
   });
+}
+
+/** MySQL's command byte of a text query. */
+const COM_QUERY = 0x03;
+
+/** A forwarder to the MySQL server on port that counts the text queries (COM_QUERY packets) containing needle. */
+export function queryCountingForwarder(port: number, needle: string): { server: TestServer; queries(): number } {
+  let queries = 0;
+  const server = new TestServer((socket) => {
+    const upstream = createConnection({ host: '127.0.0.1', port });
+    upstream.on('error', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+    upstream.on('close', () => socket.destroy());
+    upstream.pipe(socket);
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      pending = Buffer.concat([pending, chunk]);
+      // Each client packet: a 3-byte little-endian length, a sequence byte, the payload.
+      while (pending.length >= 4 && pending.length >= 4 + pending.readUIntLE(0, 3)) {
+        const payload = pending.subarray(4, 4 + pending.readUIntLE(0, 3));
+        if (payload[0] === COM_QUERY && payload.subarray(1).toString('utf8').includes(needle)) queries++;
+        pending = pending.subarray(4 + payload.length);
+      }
+    });
+  });
+  return { server, queries: () => queries };
 }
 
 /** What a finished command left behind. */

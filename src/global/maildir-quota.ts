@@ -14,7 +14,8 @@
  * mailbox owner's ids (global/privileges.ts).
  * Follows Courier's maildirquota(7) / README.maildirquota.
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { readRegularFileSync } from '../util/file-io.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -74,25 +75,17 @@ export function parseMaildirSize(text: string): Pick<MaildirSize, 'limitBytes' |
 
 /** The maildirsize of the Maildir at dir; undefined when it is missing or unreadable as one. */
 export function readMaildirSize(dir: string): MaildirSize | undefined {
-  let fd: number;
+  let file;
   try {
-    fd = openSync(join(dir, MAILDIRSIZE), constants.O_RDONLY | constants.O_NONBLOCK);
+    // Anything but a regular file (a FIFO in its place) is not a maildirsize: it gets recalculated over.
+    file = readRegularFileSync(join(dir, MAILDIRSIZE));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  let text: string;
-  let info;
-  try {
-    info = fstatSync(fd);
-    // Anything but a regular file (a FIFO in its place) is not a maildirsize: it gets recalculated over.
-    if (!info.isFile()) return undefined;
-    text = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-  const parsed = parseMaildirSize(text);
-  return parsed === undefined ? undefined : { ...parsed, fileSize: info.size, modified: info.mtimeMs };
+  if (file === undefined) return undefined;
+  const parsed = parseMaildirSize(file.text);
+  return parsed === undefined ? undefined : { ...parsed, fileSize: file.stat.size, modified: file.stat.mtimeMs };
 }
 
 /** The size a message file's name states (",S=1234"), else undefined. */

@@ -12,7 +12,7 @@
  * instance) delivers as that user, and to any local name when the account
  * is missing.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo, type UserInfo } from 'node:os';
 import { parsePasswdLine, type Account } from '../global/accounts.js';
 import { CleanupClient } from '../global/cleanup-clnt.js';
@@ -31,6 +31,7 @@ import { deliverToCommand, type CommandEnv } from './local-command.js';
 import type { Outcome } from '../global/mailbox-outcome.js';
 import { deliverToMailbox, deliverToPath } from './local-mailbox.js';
 import type { UserRights } from './local-rights.js';
+import { readRegularFileSync } from '../util/file-io.js';
 
 /** What local delivery keeps for its whole life. */
 export interface LocalContext {
@@ -272,18 +273,10 @@ class RecipientDelivery {
  * a FIFO planted in its place must not hold up the process.
  */
 function readTextFile(path: string): string | undefined {
-  let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    return readRegularFileSync(path)?.text;
   } catch {
     return undefined;
-  }
-  try {
-    return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -8,12 +8,28 @@
  * waits for the disk, so it alone stays asynchronous and never blocks the
  * event loop.
  */
-import { closeSync, constants, fsync, openSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsync, openSync, readFileSync, statfsSync, writeSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** fsync() through the thread pool: the disk wait does not block the event loop. */
 export function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsync(fd, (err) => (err === null ? resolve() : reject(err))));
+}
+
+/**
+ * Reads path as UTF-8 text when it is a regular file, with its status;
+ * undefined for anything else (a FIFO planted in a file's place is opened
+ * without blocking and never read, so it cannot hold up the process).
+ * Throws when path cannot be opened.
+ */
+export function readRegularFileSync(path: string): { readonly text: string; readonly stat: Stats } | undefined {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFile() ? { text: readFileSync(fd, 'utf8'), stat } : undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Writes all of data at position (or at the current offset when position is null). */

@@ -139,8 +139,11 @@ test('a user name with TAB or LF carries no extra parameter to Dovecot', { skip 
   assert.deepEqual(await exchange('LOGIN', ['nobody\nOK\t1\tuser=alice']), [refused], 'Dovecot refuses such a name at once');
   const sneaky = await server.start('PLAIN', { ...client(), service: 'smtp\tsecured\nCONT' });
   assert.deepEqual(await sneaky.step(plain('bob', 'bob secret')), success('bob'));
-  // Dovecot's debug log shows the AUTH line as received: the service name is one escaped field.
-  const line = dovecot.log().split('\n').find((l) => l.includes('client in: AUTH') && l.includes('\x01tsecured'));
+  // Dovecot's debug log shows the AUTH line as received: the service name is one escaped field. Its log
+  // process writes the line on its own time, after the reply may have come.
+  const authLine = (): string | undefined => dovecot.log().split('\n').find((l) => l.includes('client in: AUTH') && l.includes('\x01tsecured'));
+  await waitFor(() => authLine() !== undefined, "Dovecot's debug log to show the AUTH line");
+  const line = authLine();
   assert.ok(line?.split('\t').includes('service=smtp\x01tsecured\x01nCONT'), line);
   assert.ok(!line?.split('\t').includes('secured'), line);
   assert.match(dovecot.log(), /Username character disallowed/);

@@ -1,7 +1,7 @@
 /*
  * master-service - runs one master.cf service, in one of two ways.
- * An accepting service (inet services, and the resident trigger services
- * qmgr and pickup) has its bound sockets sent to every worker process,
+ * An accepting service (inet services, and the resident trigger service
+ * qmgr) has its bound sockets sent to every worker process,
  * which accepts on them itself: the master is never in the path of a
  * connection. It keeps one process running (it cannot see a waiting
  * connection without accepting it), starts another while every running one
@@ -11,11 +11,14 @@
  * starting processes on demand (only when the ones running carry their
  * share of maxproc) and keeping at most maxproc connections in service at
  * once (the rest wait, paused): their clients keep connections for the next
- * request (ipc-pool.ts), so few go through the master. Both send wakeup
- * triggers and throttle a service whose processes die at start-up for
+ * request (ipc-pool.ts), so few go through the master; pickup is one of
+ * these, started when triggered or when its wakeup finds work in maildrop/.
+ * Both send wakeup triggers and throttle a service whose processes die at start-up for
  * service_throttle_time, as Postfix's master(8) does. Used by master-main.ts.
  */
 import type { Server, Socket } from 'node:net';
+import { listQueue } from '../global/queue/queue-move.js';
+import type { MessageQueue } from '../global/queue/queue-paths.js';
 import { acceptOn } from '../util/listen-handle.js';
 import { msg } from '../util/msg.js';
 import { MasterChild, type ChildSpec } from './master-child.js';
@@ -33,8 +36,10 @@ export interface ServiceSpec {
   readonly processCap: number;
   /** Seconds to pause a service whose processes fail at start-up. */
   readonly throttleTime: number;
-  /** Workers accept on the listeners themselves (else the master accepts and hands each connection over); always so for a service with wakeup. */
+  /** Workers accept on the listeners themselves (else the master accepts and hands each connection over); so for a resident service with wakeup. */
   readonly accepting: boolean;
+  /** A trigger daemon run on demand: the queue folder whose files are its work (a wakeup finding none starts nothing). */
+  readonly workQueue?: { readonly queueDirectory: string; readonly queue: MessageQueue };
   readonly child: ChildSpec;
 }
 
@@ -264,12 +269,32 @@ export class MasterService {
     }, this.spec.throttleTime * 1000);
   }
 
-  /** Trigger services (accepting, so resident: keepAccepting starts their process) are woken every `wakeup` seconds. */
+  /**
+   * Trigger services are woken every `wakeup` seconds: a resident one
+   * (accepting, so keepAccepting starts its process) always; one run on
+   * demand only when its work queue has a file, which starts its process if
+   * none runs (checked at once as well, for files left from before).
+   */
   private startWakeups(): void {
     if (this.spec.wakeup <= 0) return;
-    this.wakeupTimer = setInterval(() => {
+    const wake = (): void => {
       for (const child of this.children) if (child.usable) child.wakeup();
-    }, this.spec.wakeup * 1000);
+    };
+    const work = this.spec.workQueue;
+    if (work === undefined) {
+      this.wakeupTimer = setInterval(wake, this.spec.wakeup * 1000);
+      return;
+    }
+    const wakeIfWork = async (): Promise<void> => {
+      if ((await listQueue(work.queueDirectory, work.queue)).length === 0 || this.stopping) return;
+      if (this.usableCount() === 0) this.spawn();
+      else wake();
+    };
+    const check = (): void => {
+      wakeIfWork().catch((err: unknown) => msg.warn(`service ${this.spec.key}: ${work.queue}: ${(err as Error).message}`));
+    };
+    this.wakeupTimer = setInterval(check, this.spec.wakeup * 1000);
+    check();
   }
 
   private stopWakeups(): void {

@@ -3,8 +3,8 @@
  * master: which compiled daemon each command runs ($daemon_directory/<cmd>/
  * <cmd>-main.js; lmtp runs smtp's), the worker's arguments (-c, -n, -t, -C command, -u for an
  * unprivileged service, the -o overrides and
- * master.cf's own arguments), maxproc, wakeup, the process cap, and the
- * listeners. An entry whose daemon Petrel does not have is skipped with a
+ * master.cf's own arguments), maxproc, wakeup, the process cap, the
+ * listeners, and which trigger daemons run only on demand. An entry whose daemon Petrel does not have is skipped with a
  * warning naming it, never silently (an info line for the Postfix daemons
  * whose work Petrel does inside other processes). Used by master-main.ts at start and on
  * reload.
@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { MasterEntry } from '../global/config/master-cf-read.js';
 import type { Params } from '../global/params/param-registry.js';
+import type { MessageQueue } from '../global/queue/queue-paths.js';
 import { msg } from '../util/msg.js';
 import { bindListener, listenAddresses, type ListenAddress, type Listener } from './master-listen.js';
 import type { ServiceSpec } from './master-service.js';
@@ -35,6 +36,15 @@ const IN_PROCESS: Readonly<Record<string, string>> = {
   error: 'qmgr carries out the error and retry transports itself',
   discard: 'qmgr carries out the discard transport itself',
 };
+
+/**
+ * Trigger daemons that need not stay resident, with the queue folder that
+ * says when there is work for them: the master starts one when a client
+ * triggers it or when its wakeup finds a file in that folder, and the
+ * process exits after max_idle idle seconds. pickup (about 14 MB) is
+ * needed only when something was submitted locally.
+ */
+const ON_DEMAND: Readonly<Record<string, MessageQueue>> = { pickup: 'maildrop' };
 
 /** master.cf commands served by another command's program (Postfix's lmtp is its smtp). */
 const SHARED_PROGRAMS: Readonly<Record<string, string>> = { lmtp: 'smtp' };
@@ -65,7 +75,8 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
     const args = ['-c', configDir, '-n', entry.service, '-t', entry.type, '-C', entry.command];
     if (entry.unpriv !== false) args.push('-u');
     const addresses = listenAddresses(entry, params);
-    const accepting = entry.type === 'inet' || wakeup > 0;
+    const workQueue = wakeup > 0 ? ON_DEMAND[entry.command] : undefined;
+    const accepting = entry.type === 'inet' || (wakeup > 0 && workQueue === undefined);
     // Postfix's -s: how many listening sockets the worker is to accept on before it says it is ready.
     if (accepting) args.push('-s', String(addresses.length));
     for (const [name, value] of entry.overrides) args.push('-o', `${name}=${value}`);
@@ -79,6 +90,7 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
         throttleTime: params.service_throttle_time,
         // Network connections and triggers go straight to the workers; a resident process is there to take them.
         accepting,
+        ...(workQueue === undefined ? {} : { workQueue: { queueDirectory: params.queue_directory, queue: workQueue } }),
         child: { entry: entryFile, args },
       },
       addresses,

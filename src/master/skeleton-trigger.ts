@@ -1,9 +1,9 @@
 /*
- * skeleton-trigger - the trigger server skeleton of the resident daemons
- * that work on wake-up requests (qmgr, pickup), as Postfix's
+ * skeleton-trigger - the trigger server skeleton of the daemons that work
+ * on wake-up requests (qmgr resident, pickup on demand), as Postfix's
  * trigger_server(3): a client connects to the service's socket
- * (public/qmgr, public/pickup: bound by the master, accepted on by the
- * worker skeleton), writes one-byte trigger codes and closes (see
+ * (public/qmgr, public/pickup: bound by the master; qmgr's accepted on by
+ * its worker, pickup's handed over by the master), writes one-byte trigger codes and closes (see
  * trigger-clnt.ts); the master's timer from master.cf's wakeup column
  * arrives as the wakeup code. Requests are coalesced: the daemon's handler
  * runs with the set of codes that came since its last run, never two runs
@@ -59,6 +59,8 @@ export interface TriggerContext extends WorkerContext {
 export interface TriggerServerHooks {
   /** The program name in logs ("qmgr", "pickup"). */
   readonly name: string;
+  /** False for a daemon the master runs on demand (pickup): it exits after max_idle idle seconds. Default true. */
+  readonly resident?: boolean;
   /** Runs once before the first trigger. */
   postInit?(ctx: TriggerContext): Promise<void> | void;
   /** Serves the codes that came since the last run; runs never overlap. */
@@ -72,14 +74,14 @@ async function readCodes(socket: Socket): Promise<Set<string>> {
   return codes;
 }
 
-/** Runs a trigger daemon under the master (a resident process: no max_use, no max_idle). */
+/** Runs a trigger daemon under the master (resident unless hooks say not: no max_use, no max_idle). */
 export function runTriggerServer(hooks: TriggerServerHooks): void {
   let context: TriggerContext | undefined;
   let started = false;
   const queue = new TriggerQueue((codes) => hooks.onTrigger(codes, context as TriggerContext));
   runDaemon({
     name: hooks.name,
-    resident: true,
+    resident: hooks.resident ?? true,
     async postInit(ctx) {
       context = { ...ctx, request: (codes) => queue.request(codes) };
       await hooks.postInit?.(context);

@@ -266,7 +266,16 @@ export function runDaemon(hooks: DaemonHooks): void {
       stopping = false;
       armIdle();
     } else if (message.type === 'wakeup') {
-      Promise.resolve(hooks.onWakeup?.(ctx)).catch((err: unknown) => msg.warn(`wakeup: ${(err as Error).message}`));
+      // A wakeup's work counts as a connection's: the process neither idles out nor exits in the middle of it.
+      active++;
+      clearTimeout(idleTimer);
+      Promise.resolve(hooks.onWakeup?.(ctx))
+        .catch((err: unknown) => msg.warn(`wakeup: ${(err as Error).message}`))
+        .finally(() => {
+          active--;
+          if (stopping) finishIfIdle();
+          else armIdle();
+        });
     } else if (message.type === 'stop') {
       retire('stop');
     }

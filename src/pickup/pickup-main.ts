@@ -2,8 +2,10 @@
  * pickup - takes locally submitted mail from maildrop/ (pickup(8)): each
  * file sendmail (or postsuper -r) left there goes to cleanup as a local submission (missing
  * headers added, Bcc removed, -t recipients extracted), then the maildrop
- * file is removed. It runs in the trigger skeleton (skeleton-trigger.ts):
- * at start, on a trigger from sendmail and on its wakeup timer; an
+ * file is removed. It runs in the trigger skeleton (skeleton-trigger.ts),
+ * on demand: the master starts it on a trigger from sendmail or when its
+ * wakeup timer finds files in maildrop/, it scans at start, on each
+ * trigger and wakeup, and exits after max_idle idle seconds; an
  * unreadable file goes to corrupt/ with a warning, a symbolic link or a
  * hard link (maildrop/ is writable by every user) is removed. Logs
  * "ID: uid=N from=<sender>".
@@ -90,5 +92,7 @@ async function scan(params: Params): Promise<void> {
 
 runTriggerServer({
   name: 'pickup',
+  // The master starts pickup when it is triggered or maildrop/ has a file (master-services.ts): idle, it exits.
+  resident: false,
   onTrigger: (_codes, { config }) => scan(config.params),
 });

@@ -19,6 +19,7 @@ import { runCommand } from '../util/command-main.js';
 import { validateSaslOptions } from './smtpd-auth.js';
 import { restrictionClasses, SmtpdChecks } from './smtpd-check-config.js';
 import { openRecipientMaps } from './smtpd-recipient-maps.js';
+import { ClientNameResolver } from './smtpd-client-name.js';
 import { serveClient } from './smtpd-serve.js';
 import type { SmtpdServices } from './smtpd-session.js';
 import { serveStandalone } from './smtpd-standalone.js';
@@ -26,6 +27,7 @@ import { ticketSecret } from './smtpd-tls.js';
 import { cleanupSink } from './smtpd-transaction.js';
 
 let services: SmtpdServices | undefined;
+let clientNames: ClientNameResolver | undefined;
 let tls: ServerTls | undefined;
 let sasl: SaslServer | undefined;
 
@@ -62,8 +64,9 @@ else runDaemon({
       throw new PetrelError('config', `smtpd_upstream_proxy_protocol: unsupported protocol "${params.smtpd_upstream_proxy_protocol}" (haproxy)`);
     }
     services = { params, checks, tls, sasl, openSink: cleanupSink(params), local: false };
+    clientNames = new ClientNameResolver(params.petrel_client_name_cache_time);
   },
-  onConnection: (socket) => serveClient(services as SmtpdServices, socket),
+  onConnection: (socket) => serveClient(services as SmtpdServices, clientNames as ClientNameResolver, socket),
   async onExit() {
     await services?.sasl?.close();
   },

@@ -1,49 +1,24 @@
 /*
- * smtpd-serve - serves one client connection: the client's name (a
- * reverse lookup bounded in time), the TLS handshake first in wrapper mode,
+ * smtpd-serve - serves one client connection: the client's names
+ * (smtpd-client-name.ts), the TLS handshake first in wrapper mode,
  * the early-talker check and the greeting, then the command loop with its
  * dispatch through smtpd-commands.ts, and at the end the connection closed,
  * "disconnect from ... commands=N" logged and the postmaster told of the
  * session's errors per notify_classes. A fault inside a session ends that
  * session with 421, never the process. Called by smtpd-main.ts.
  */
-import { lookup, lookupService } from 'node:dns/promises';
 import type { Socket } from 'node:net';
 import { msg } from '../util/msg.js';
 import { checkStages } from './smtpd-check.js';
+import type { ClientNameResolver } from './smtpd-client-name.js';
 import { notifyPostmaster, SmtpChat } from './smtpd-chat.js';
 import { COMMANDS, commandAllowed } from './smtpd-commands.js';
 import { readProxyHeader, type ProxyHeader } from '../util/proxy-protocol.js';
 import { SessionEnd, SmtpdSession, type SmtpdClient, type SmtpdServices } from './smtpd-session.js';
 import { handshake, requireClientCert } from './smtpd-tls.js';
 
-/** Seconds to wait for a reverse name before calling the client "unknown". */
-const REVERSE_LOOKUP_SECONDS = 5;
-
 /** First words that show a client is not speaking SMTP at all (a web browser, a proxy probe). */
 const NON_SMTP = new Set(['CONNECT', 'GET', 'POST', 'PUT', 'HEAD', 'USER']);
-
-/** Resolves within REVERSE_LOOKUP_SECONDS, or 'timeout'. */
-function bounded<T>(work: Promise<T>): Promise<T | 'timeout'> {
-  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), REVERSE_LOOKUP_SECONDS * 1000).unref());
-  return Promise.race([work, timeout]);
-}
-
-/**
- * The client's names as Postfix knows them: the reverse name (PTR), and the
- * name proper only when that name's addresses include the client's
- * (forward-confirmed); "unknown" otherwise. A lookup that timed out is a
- * temporary failure (reject_unknown_client_hostname then defers).
- */
-async function clientNames(address: string): Promise<{ name: string; reverseName: string; nameTempFail: boolean }> {
-  const reverse = await bounded(lookupService(address, 0).then((r) => r.hostname).catch(() => undefined));
-  if (reverse === 'timeout') return { name: 'unknown', reverseName: 'unknown', nameTempFail: true };
-  if (reverse === undefined || reverse === address) return { name: 'unknown', reverseName: 'unknown', nameTempFail: false };
-  const forward = await bounded(lookup(reverse, { all: true }).catch(() => []));
-  if (forward === 'timeout') return { name: 'unknown', reverseName: reverse, nameTempFail: true };
-  const confirmed = forward.some((a) => a.address.replace(/^::ffff:/, '') === address);
-  return { name: confirmed ? reverse : 'unknown', reverseName: reverse, nameTempFail: false };
-}
 
 async function commandLoop(s: SmtpdSession): Promise<void> {
   for (;;) {
@@ -99,7 +74,7 @@ function proxiedClient(direct: SmtpdClient, header: ProxyHeader): SmtpdClient {
 }
 
 /** Serves one client until it quits, goes away or is sent away. */
-export async function serveClient(services: SmtpdServices, socket: Socket): Promise<void> {
+export async function serveClient(services: SmtpdServices, clientNames: ClientNameResolver, socket: Socket): Promise<void> {
   // Nothing may be read before a reader is attached (the skeleton resumed the socket in this same tick).
   socket.pause();
   // Replies go out at once: with Nagle's algorithm a reply written in two parts waits for the client's delayed ACK.
@@ -126,7 +101,7 @@ export async function serveClient(services: SmtpdServices, socket: Socket): Prom
   // The session reads from here on, so that a client talking before the greeting is seen during the lookup.
   const s = new SmtpdSession(services, client, socket, new SmtpChat(services.params.smtpd_history_flush_threshold));
   if (services.tls?.wrapper !== true) s.input.unshift(ahead);
-  Object.assign(client, await clientNames(client.address));
+  Object.assign(client, await clientNames.names(client.address));
   // One more turn of the event loop: bytes the kernel already holds are read before the early-talker check.
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setImmediate(resolve));

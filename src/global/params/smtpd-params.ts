@@ -60,4 +60,11 @@ export const SMTPD_PARAMS = defineParams({
   smtpd_authorized_xforward_hosts: { kind: 'list', default: '', doc: 'Networks (address/prefix) of the content filters that may use XFORWARD' },
   smtpd_upstream_proxy_protocol: { kind: 'string', default: '', doc: 'haproxy: each connection starts with a PROXY protocol header (v1 or v2) naming the real client' },
   smtpd_upstream_proxy_timeout: { kind: 'time', default: '5s', timeUnit: 's', min: 1, doc: 'The time limit on reading the PROXY protocol header' },
+  petrel_client_name_cache_time: {
+    kind: 'time',
+    default: '10s',
+    timeUnit: 's',
+    min: 0,
+    doc: "Petrel's own: how long an smtpd process reuses the reverse and forward name lookups of a client address (a temporary failure is never reused; 0: every connection looks the names up)",
+  },
 });

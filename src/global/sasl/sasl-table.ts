@@ -7,7 +7,10 @@
  * case-folded as each table type folds them; the name smtpd logs and checks
  * sender logins against is the one the client gave. An unknown user costs
  * the same hash work as a known one, so user names cannot be probed by
- * timing. Created by smtpd for its SASL type; the SMTP side follows Postfix's
+ * timing. The tables are opened without petrel_table_cache_time's answer
+ * cache (as Dovecot's auth_cache_size is 0 by default): a changed or
+ * removed password counts at the next AUTH, in every smtpd process.
+ * Created by smtpd for its SASL type; the SMTP side follows Postfix's
  * SASL_README, the hashes Dovecot's password schemes.
  */
 import { splitList } from '../config/param-convert.js';
@@ -56,6 +59,7 @@ export class TableSaslServer implements SaslServer {
 
   private tables(): Promise<TableList> {
     if (this.opening === undefined) {
+      // No cacheTime: see the header.
       const opening = openTableList(this.specs, { configDir: this.options.configDir });
       this.opening = opening;
       opening.catch(() => {

@@ -7,6 +7,7 @@ import { hashPassword } from '../../../src/global/sasl/password-hash.js';
 import type { SaslClientInfo, SaslServer, SaslStep } from '../../../src/global/sasl/sasl-server.js';
 import { TableSaslServer } from '../../../src/global/sasl/sasl-table.js';
 import { runPetrel } from '../../support/run-command.js';
+import { loadSqlite } from '../tables/sql-test-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'petrel-sasl-table-'));
 after(() => rmSync(dir, { recursive: true }));
@@ -122,4 +123,27 @@ test('an unknown user costs as much hash work as a known one', async () => {
   const unknown = Math.min(...runs.map((run) => run.unknown));
   assert.ok(known > 100, `a known user's check took ${known} ms`);
   assert.ok(unknown > known * 0.5, `an unknown user took ${unknown} ms, a known one ${known} ms`);
+});
+
+test('a sqlite: users table is asked at every AUTH: a changed password counts at once', async (t) => {
+  const open = await loadSqlite('the petrel SASL type over sqlite:');
+  if (typeof open === 'string') {
+    t.skip(open);
+    return;
+  }
+  const database = join(dir, 'users.sqlite');
+  const db = new open(database);
+  db.exec(`CREATE TABLE users (name TEXT PRIMARY KEY, hash TEXT); INSERT INTO users VALUES ('erin', '${await hashPassword('old pw', 'SHA512-CRYPT')}')`);
+  const cf = join(dir, 'sasl-sqlite.cf');
+  writeFileSync(cf, `dbpath = ${database}\nquery = SELECT hash FROM users WHERE name = '%s'\n`);
+  const server = new TableSaslServer({ table: `sqlite:${cf}`, configDir: dir });
+  try {
+    assert.deepEqual(await plain(server, 'erin', 'old pw'), { kind: 'success', username: 'erin' });
+    db.exec(`UPDATE users SET hash = '${await hashPassword('new pw', 'SHA512-CRYPT')}' WHERE name = 'erin'`);
+    assert.deepEqual(await plain(server, 'erin', 'old pw'), refused);
+    assert.deepEqual(await plain(server, 'erin', 'new pw'), { kind: 'success', username: 'erin' });
+  } finally {
+    db.close();
+    await server.close();
+  }
 });

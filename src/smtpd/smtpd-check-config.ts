@@ -5,7 +5,8 @@
  * start-up error), the restriction classes of smtpd_restriction_classes,
  * every access table the lists name opened, the networks (mynetworks, the
  * exemption and authorisation lists), the DNS resolver of the checks, and
- * the free-space check of MAIL FROM. Built by smtpd-main.ts and
+ * the free-space check of MAIL FROM; and the refusal of a relay policy
+ * that relays for anyone (requireRelayControl). Built by smtpd-main.ts and
  * smtpd-standalone.ts; read by smtpd-check.ts and the restrictions.
  */
 import { statfsSync, type StatsFs } from 'node:fs';
@@ -56,6 +57,21 @@ export interface CheckTables {
   readonly senderLogins: TableList | undefined;
   readonly relayClientCerts: TableList | undefined;
   readonly ehloKeywordMaps: TableList | undefined;
+}
+
+/** The restrictions of which smtpd_relay_restrictions or smtpd_recipient_restrictions must name one, as Postfix requires. */
+const RELAY_CONTROLS = ['reject_unauth_destination', 'defer_unauth_destination', 'reject', 'defer', 'defer_if_permit', 'check_relay_domains'];
+
+/**
+ * Refuses, as Postfix's smtpd does, a configuration whose relay and
+ * recipient lists name none of RELAY_CONTROLS at their top level: such an
+ * SMTP server would relay mail for anyone (an open relay).
+ */
+export function requireRelayControl(params: Params): void {
+  const named = [...params.smtpd_relay_restrictions, ...params.smtpd_recipient_restrictions].map((item) => item.toLowerCase());
+  if (RELAY_CONTROLS.some((name) => named.includes(name))) return;
+  const last = RELAY_CONTROLS.slice(0, -1).join(', ');
+  throw new PetrelError('config', `in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: ${last} or ${RELAY_CONTROLS.at(-1)}`);
 }
 
 /** The restriction classes: each name of smtpd_restriction_classes with its list (from main.cf as an ordinary parameter). */

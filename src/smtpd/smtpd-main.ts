@@ -17,7 +17,7 @@ import { tableContext } from '../global/tables/table.js';
 import { runDaemon } from '../master/skeleton.js';
 import { runCommand } from '../util/command-main.js';
 import { validateSaslOptions } from './smtpd-auth.js';
-import { restrictionClasses, SmtpdChecks } from './smtpd-check-config.js';
+import { requireRelayControl, restrictionClasses, SmtpdChecks } from './smtpd-check-config.js';
 import { openRecipientMaps } from './smtpd-recipient-maps.js';
 import { ClientNameResolver } from './smtpd-client-name.js';
 import { serveClient } from './smtpd-serve.js';
@@ -52,6 +52,8 @@ else runDaemon({
   },
   async postInit({ config }) {
     const { params } = config;
+    // Never an open relay: a relay policy that stops nobody is a start-up error, as in Postfix.
+    requireRelayControl(params);
     const ctx = tableContext(params);
     const resolver = await AddressResolver.open(params);
     const checks = await SmtpdChecks.open(params, resolver, {

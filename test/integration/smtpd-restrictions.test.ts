@@ -169,3 +169,17 @@ test('a restriction Petrel lacks stops smtpd at start-up; once main.cf is fixed,
     broken.remove();
   }
 });
+
+test('a relay policy that stops nobody is refused at start-up, as Postfix refuses it: never an open relay', async () => {
+  const open = await TestInstance.create('', 'postmaster: root\n', { smtpd_relay_restrictions: 'permit_mynetworks', smtpd_recipient_restrictions: 'permit' });
+  try {
+    open.start();
+    await open.waitForLog(/smtpd\[\d+\]: fatal: in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: reject_unauth_destination, defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains/);
+    await open.waitForLog(/bad command startup -- throttling/);
+    const opened = await SmtpClient.open(open.port).catch((err: Error) => err);
+    assert.ok(opened instanceof Error || !opened.greeting.startsWith('220'), 'no SMTP service runs with that policy');
+    if (!(opened instanceof Error)) await opened.client.quit().catch(() => undefined);
+  } finally {
+    open.remove();
+  }
+});

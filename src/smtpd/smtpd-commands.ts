@@ -28,8 +28,10 @@ import { noActions, type CheckReply } from './smtpd-check-types.js';
 export type CommandHandler = (s: SmtpdSession, arg: string) => Promise<void> | void;
 
 
+/** Sends a restriction's refusal; 421 and 521 (access(5)) also end the session, as in Postfix. */
 function refuse(s: SmtpdSession, reply: CheckReply): void {
   s.reply(reply.code, `${reply.dsn} ${reply.text}`);
+  if (reply.code === 421 || reply.code === 521) throw new SessionEnd(`${reply.code} disconnect`);
 }
 
 /** Commands served before TLS when TLS is required. */

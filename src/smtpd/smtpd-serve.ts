@@ -123,8 +123,11 @@ export async function runSession(s: SmtpdSession, ahead: Buffer): Promise<void> 
     if (s.pipelinedAhead('CONNECT')) throw new SessionEnd('pregreet');
     // With smtpd_delay_reject = no the client restrictions answer the connection; every later command is then refused.
     s.denied = services.local || services.params.smtpd_delay_reject ? undefined : await checkStages(services.checks, s.checkRequest('CONNECT'), ['client']);
-    if (s.denied !== undefined) s.reply(s.denied.code, `${s.denied.dsn} ${s.denied.text}`);
-    else s.reply(220, services.params.smtpd_banner);
+    if (s.denied !== undefined) {
+      s.reply(s.denied.code, `${s.denied.dsn} ${s.denied.text}`);
+      // 421 and 521 (access(5)) disconnect at once, as in Postfix.
+      if (s.denied.code === 421 || s.denied.code === 521) throw new SessionEnd(`${s.denied.code} disconnect`);
+    } else s.reply(220, services.params.smtpd_banner);
     await commandLoop(s);
   } catch (err) {
     if (!(err instanceof SessionEnd)) {

@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { TestInstance } from '../support/instance.js';
 import { needFile } from '../support/need.js';
 import { SmtpClient } from '../support/smtp-client.js';
+import { waitFor } from '../support/wait.js';
 
 const FAIL2BAN_REGEX = '/usr/bin/fail2ban-regex';
 let mx: TestInstance;
@@ -45,6 +46,7 @@ before(async () => {
       'bcc@localhost BCC archive@localhost',
       'prepend@localhost PREPEND X-Tag: tagged',
       'filter@localhost FILTER discard:filtered',
+      'bye@localhost 421 4.7.0 go away now',
       '',
     ].join('\n'),
   );
@@ -89,6 +91,16 @@ test('access actions that answer RCPT: REJECT, DEFER, NNN text, a class, DEFER_I
   const log = await mx.waitForLog(/warn: RCPT from localhost\[127\.0\.0\.1\]: looked at; from=<s@example\.org> to=<warn@localhost> proto=ESMTP helo=<client\.example>/);
   assert.match(log, /NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 454 4\.7\.1 <someone@far\.example>: Relay access denied; from=<s@example\.org> to=<someone@far\.example> proto=ESMTP helo=<client\.example>/);
   assert.match(log, /reject: RCPT from localhost\[127\.0\.0\.1\]: 501 5\.5\.2 <bad!name>: Helo command rejected: Invalid name; from=<s@example\.org> to=<root@localhost> proto=ESMTP helo=<bad!name>/);
+});
+
+test('an access table answer of 421 refuses and disconnects, as in Postfix', async () => {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  await client.command('MAIL FROM:<s@example.org>');
+  assert.equal(await client.command('RCPT TO:<bye@localhost>'), '421 4.7.0 <bye@localhost>: Recipient address rejected: go away now');
+  await waitFor(() => client.isClosed, 'smtpd to close the connection after 421');
+  await mx.waitForLog(/NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 421 4\.7\.0 <bye@localhost>: Recipient address rejected: go away now; from=<s@example\.org> to=<bye@localhost> proto=ESMTP helo=<client\.example>/);
+  await mx.waitForLog(/disconnect from localhost\[127\.0\.0\.1\] ehlo=1 mail=1 rcpt=0\/1 commands=2\/3/);
 });
 
 test('message actions: HOLD keeps the message in hold/, DISCARD drops it, REDIRECT, BCC, PREPEND and FILTER take effect', async () => {

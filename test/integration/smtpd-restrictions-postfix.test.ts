@@ -10,7 +10,8 @@
  * is started in its own mount namespace (unshare) where a resolv.conf
  * naming that server is bound over /etc/resolv.conf, so the system's file
  * is never touched either. A resolv.conf cannot name a port, so the server
- * listens on 127.0.0.153 port 53. Those cases compare whole replies.
+ * listens on port 53 of a loopback address of its own. Those cases
+ * compare whole replies.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -18,7 +19,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } f
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { needFile, needRoot } from '../support/need.js';
@@ -28,15 +29,16 @@ const POSTFIX = '/usr/sbin/postfix';
 const skip = needFile(POSTFIX, 'the reference implementation') || needRoot("Postfix's master starts as root");
 const shared = mkdtempSync(join(tmpdir(), 'petrel-rstr-cmp-'));
 chmodSync(shared, 0o755);
-/** Where the DNS lists of the comparison are served: port 53, as resolv.conf cannot name another. */
-const DNS_HOST = '127.0.0.153';
+/** Where the DNS lists of the comparison are served: port 53, as resolv.conf cannot name another, on a loopback address of this process's own (another run may serve its own). */
+const DNS_HOST = `127.53.${Math.floor(process.pid / 256) % 256}.${(process.pid % 254) + 1}`;
 const LISTED = { a: ['127.0.0.2'] };
 /** 2001:db8::1 with its nibbles reversed. */
 const V6 = `1.${'0.'.repeat(23)}8.b.d.0.1.0.0.2`;
 let dns: DnsServer | undefined;
-before(async () => {
-  if (skip !== false) return;
-  dns = await startDnsServer(
+
+/** The DNS server of the DNS list cases, started by the first of them. */
+async function serveDnsLists(): Promise<void> {
+  dns ??= await startDnsServer(
     {
       '7.2.0.192.bl.test': { a: ['127.0.0.2'], txt: ['first reason', 'second reason'] },
       '8.2.0.192.bl.test': { a: ['127.0.0.12'] },
@@ -58,7 +60,8 @@ before(async () => {
     DNS_HOST,
     53,
   );
-});
+}
+
 after(() => {
   dns?.close();
   rmSync(shared, { recursive: true, force: true });
@@ -271,6 +274,7 @@ const CASES: readonly Case[] = [
 
 for (const c of CASES) {
   test(`same replies as Postfix 3.7: ${c.name}`, { skip }, async () => {
+    if (c.dns === true) await serveDnsLists();
     const petrel = await TestInstance.create('', 'postmaster: root\n', { ...COMMON, mail_owner: userInfo().username, ...c.settings, ...(c.dns === true ? { dns_servers: `${DNS_HOST}:53` } : {}) });
     petrel.start();
     const postfix = await startPostfix(c.settings, c.dns);

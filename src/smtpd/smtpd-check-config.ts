@@ -4,7 +4,8 @@
  * name, a missing table or a restriction Petrel does not implement yet is a
  * start-up error), the restriction classes of smtpd_restriction_classes,
  * every access table the lists name opened, the networks (mynetworks, the
- * exemption and authorisation lists), the DNS resolver of the checks, and
+ * exemption and authorisation lists), the DNS resolver of the checks,
+ * rbl_reply_maps when a DNS list restriction may need it, and
  * the free-space check of MAIL FROM; and the refusal of a relay policy
  * that relays for anyone (requireRelayControl). Built by smtpd-main.ts and
  * smtpd-standalone.ts; read by smtpd-check.ts and the restrictions.
@@ -97,6 +98,8 @@ export class SmtpdChecks {
   /** True when smtpd_access_maps is in parent_domain_matches_subdomains. */
   readonly parentMatches: boolean;
   readonly dns: CheckDns;
+  /** rbl_reply_maps, when set. */
+  readonly rblReplies: TableList | undefined;
   private readonly recipientMaps: RecipientMaps;
   private readonly parsed = new Map<string, readonly ParsedStep[]>();
 
@@ -106,7 +109,9 @@ export class SmtpdChecks {
     tables: CheckTables,
     readonly classes: ReadonlyMap<string, readonly string[]>,
     private readonly accessTables: ReadonlyMap<string, TableList>,
+    rblReplies: TableList | undefined,
   ) {
+    this.rblReplies = rblReplies;
     const lists: Partial<Record<Stage, readonly ParsedStep[]>> = {};
     for (const [stage, name] of Object.entries(STAGE_PARAMS) as [Stage, keyof Params & string][]) lists[stage] = this.parseSteps(name, params[name] as readonly string[]);
     for (const [name, list] of classes) this.parseSteps(name, list);
@@ -132,7 +137,8 @@ export class SmtpdChecks {
     for (const [name, list] of lists) for (const spec of tableSpecs(name, list, classes)) specs.add(spec);
     const access = new Map<string, TableList>();
     for (const spec of specs) access.set(spec, await openTableList([spec], tableContext(params)));
-    return new SmtpdChecks(params, resolver, tables, classes, access);
+    const rblReplies = params.rbl_reply_maps.length > 0 ? await openTableList(params.rbl_reply_maps, tableContext(params)) : undefined;
+    return new SmtpdChecks(params, resolver, tables, classes, access, rblReplies);
   }
 
   /** The parsed steps of a list (cached); throws a configuration error for a bad one. */

@@ -3,10 +3,11 @@
  * or a mail domain exist (reject_unknown_helo_hostname,
  * reject_unknown_sender_domain, reject_unknown_recipient_domain), the MX
  * and NS hosts of a domain and the addresses of a host (check_*_mx_access,
- * check_*_ns_access, check_*_a_access, permit_mx_backup). Lookups go to
+ * check_*_ns_access, check_*_a_access, permit_mx_backup), and the A and
+ * TXT records of DNS list entries (smtpd-check-rbl.ts). Lookups go to
  * dns_servers when set, else to the system's resolvers. A lookup that
  * cannot answer for now is "temporary", never "not found". Used by
- * smtpd-check-names.ts and smtpd-check-access.ts.
+ * smtpd-check-names.ts, smtpd-check-access.ts and smtpd-check-rbl.ts.
  */
 import { Resolver } from 'node:dns/promises';
 
@@ -38,6 +39,17 @@ export class CheckDns {
     const found = [...(v4.status === 'found' ? v4.value : []), ...(v6.status === 'found' ? v6.value : [])];
     if (found.length > 0) return { status: 'found', value: found };
     return v4.status === 'temporary' || v6.status === 'temporary' ? { status: 'temporary' } : { status: 'none' };
+  }
+
+  /** The IPv4 addresses (A records) of name: a DNS list entry. */
+  async a(name: string): Promise<DnsAnswer<string[]>> {
+    return this.ask(() => this.resolver.resolve4(name));
+  }
+
+  /** The TXT records of name, each record's strings joined: a DNS list entry's reason. */
+  async txt(name: string): Promise<DnsAnswer<string[]>> {
+    const answer = await this.ask(() => this.resolver.resolveTxt(name));
+    return answer.status === 'found' ? { status: 'found', value: answer.value.map((chunks) => chunks.join('')) } : answer;
   }
 
   /** The MX host names of domain, best first. */

@@ -2,9 +2,10 @@
  * smtpd-check-names - the typed table of every restriction name smtpd
  * knows (postconf(5), access(5)) and the parser that turns a restriction
  * list into steps at start-up: a name, a check_*_access name with its
- * table, or a restriction class. An unknown name, a missing table, or a
- * restriction Petrel does not implement yet (address verification, DNS
- * lists, policy services) is a configuration error, never ignored. The
+ * table, a DNS list with its domain (smtpd-check-rbl.ts), or a
+ * restriction class. An unknown name, a missing table or list domain, or a
+ * restriction Petrel does not implement yet (address verification, policy
+ * services) is a configuration error, never ignored. The
  * generic restrictions reply about the list's subject; the others about
  * what they check. Used by smtpd-check-config.ts and smtpd-check.ts.
  */
@@ -16,8 +17,9 @@ import type { CheckRun } from './smtpd-check.js';
 import { stageSubject } from './smtpd-check.js';
 import type { CheckReply, ReplySubject, Verdict } from './smtpd-check-types.js';
 import { senderLoginMismatch } from './smtpd-check-login.js';
+import { isDnsList, parseDnsList, permitListed, rejectListed, type DnsListStep } from './smtpd-check-rbl.js';
 
-/** A restriction: it answers permit, a reply or no opinion; table is the access table of a check_*_access. */
+/** A restriction: it answers permit, a reply or no opinion; table is the access table of a check_*_access (for a DNS list, its argument). */
 type Restriction = (run: CheckRun, table: string) => Promise<Verdict>;
 
 /** One parsed step of a list. */
@@ -221,14 +223,6 @@ async function clientAccessByCert(run: CheckRun, table: string): Promise<Verdict
 const NOT_YET = new Set([
   'reject_unverified_sender',
   'reject_unverified_recipient',
-  'reject_rbl_client',
-  'reject_rhsbl_client',
-  'reject_rhsbl_reverse_client',
-  'reject_rhsbl_sender',
-  'reject_rhsbl_helo',
-  'reject_rhsbl_recipient',
-  'permit_dnswl_client',
-  'permit_rhswl_client',
   'check_policy_service',
   'check_sasl_access',
   'check_client_a_access',
@@ -255,16 +249,30 @@ function takesTable(name: string): boolean {
 /** Parses a restriction list; where names the parameter or class for error messages. */
 export function parseRestrictions(where: string, items: readonly string[], classes: ReadonlyMap<string, readonly string[]>): ParsedStep[] {
   const steps: ParsedStep[] = [];
+  let previous: DnsListStep | undefined;
   for (let i = 0; i < items.length; i++) {
     const item = items[i] as string;
     const name = item.toLowerCase();
     const classList = classes.get(item);
     if (classList !== undefined) {
+      previous = undefined;
       steps.push({ name: item, table: '', run: (run) => run.nested(classList) });
       continue;
     }
     if (NOT_YET.has(name)) throw new PetrelError('config', `${where}: restriction "${item}" is not yet implemented in Petrel`);
+    if (isDnsList(name)) {
+      const arg = items[i + 1];
+      if (arg === undefined) throw new PetrelError('config', `${where}: restriction "${item}" needs a DNS domain argument`);
+      i++;
+      const step = parseDnsList(where, name, arg);
+      // A run of DNS lists is asked at once: each step knows the one after it.
+      if (previous !== undefined) previous.next = step;
+      previous = step;
+      steps.push({ name, table: arg, run: name.startsWith('permit_') ? (run) => permitListed(run, step, authDestination) : (run) => rejectListed(run, step) });
+      continue;
+    }
     if (!isRestriction(name)) throw new PetrelError('config', `${where}: unknown restriction "${item}"`);
+    previous = undefined;
     let table = '';
     if (takesTable(name)) {
       table = items[i + 1] ?? '';
@@ -279,6 +287,6 @@ export function parseRestrictions(where: string, items: readonly string[], class
 /** The access tables a list names (after validating it). */
 export function tableSpecs(where: string, items: readonly string[], classes: ReadonlyMap<string, readonly string[]>): string[] {
   return parseRestrictions(where, items, classes)
-    .filter((step) => step.table !== '')
+    .filter((step) => takesTable(step.name))
     .map((step) => step.table);
 }

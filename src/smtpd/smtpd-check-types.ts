@@ -6,6 +6,7 @@
  * makes, and the message actions (DISCARD, HOLD, REDIRECT, FILTER, PREPEND,
  * BCC) an access table can ask for. Follows Postfix's smtpd_check(3).
  */
+import type { DnsAnswer } from './smtpd-check-dns.js';
 
 /** An SMTP reply to a rejected command. */
 export interface CheckReply {
@@ -31,6 +32,9 @@ export interface MessageActions {
 export function noActions(): MessageActions {
   return { discard: false, hold: false, redirect: undefined, filter: undefined, bcc: [], prepend: [] };
 }
+
+/** The DNS list answers of one session (one SMTP connection), by "TYPE name": a later command does not ask again. */
+export type DnsListCache = Map<string, Promise<DnsAnswer<string[]>>>;
 
 /** What a restriction sees of the session and of the command being checked. */
 export interface CheckRequest {
@@ -63,6 +67,8 @@ export interface CheckRequest {
   readonly etrnDomain?: string;
   /** The transaction's message actions, which access tables add to. */
   readonly actions: MessageActions;
+  /** The session's DNS list answers (smtpd-check-rbl.ts). */
+  readonly dnsCache: DnsListCache;
 }
 
 /** What one restriction answers: permit, a reply, or no opinion (undefined). */

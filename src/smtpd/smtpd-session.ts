@@ -18,7 +18,7 @@ import type { LineEndingNormalizer } from '../util/line-endings.js';
 import { msg } from '../util/msg.js';
 import type { SmtpChat } from './smtpd-chat.js';
 import type { SmtpdChecks } from './smtpd-check-config.js';
-import { noActions, type CheckReply, type CheckRequest, type MessageActions } from './smtpd-check-types.js';
+import { noActions, type CheckReply, type CheckRequest, type DnsListCache, type MessageActions } from './smtpd-check-types.js';
 import type { BareNewlineMode } from './smtpd-dot-decoder.js';
 import { SmtpInput, type CommandLine, type InputEnd } from './smtpd-input.js';
 import type { OpenQueueSink, Transaction } from './smtpd-transaction.js';
@@ -98,6 +98,8 @@ export class SmtpdSession {
   private closed = false;
   /** The message actions access tables asked for, for the current (or next) transaction. */
   actions: MessageActions = noActions();
+  /** The DNS list answers of this connection. */
+  readonly dnsCache: DnsListCache = new Map();
   /** With smtpd_delay_reject = no, the client restrictions' refusal at connect: every later command is refused. */
   denied: CheckReply | undefined;
 
@@ -207,6 +209,7 @@ export class SmtpdSession {
       recipientCount: t?.recipients.length ?? 0,
       pipelined: this.input.pending > 0,
       actions: this.actions,
+      dnsCache: this.dnsCache,
       ...extra,
     };
   }

@@ -90,7 +90,7 @@ test('SmtpdChecks: smtpd_reject_unlisted_recipient = no turns the check off, rej
   };
   const rcpt = (recipient: string) => ({
     command: 'RCPT', queueId: undefined, clientName: 'localhost', reverseName: 'localhost', nameTempFail: false, clientAddress: '127.0.0.1', protocol: 'ESMTP', helo: 'client.example',
-    saslUsername: undefined, clientCert: undefined, tls: false, sender: 's@example.org', recipient, recipientCount: 0, pipelined: false, actions: noActions(),
+    saslUsername: undefined, clientCert: undefined, tls: false, sender: 's@example.org', recipient, recipientCount: 0, pipelined: false, actions: noActions(), dnsCache: new Map(),
   });
   const unknown = 'Recipient address rejected: User unknown in virtual mailbox table';
   assert.match((await (await checksFor('')).check(rcpt('bob@mbox.example')))?.text ?? '', new RegExp(unknown));

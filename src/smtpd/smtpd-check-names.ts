@@ -3,8 +3,8 @@
  * knows (postconf(5), access(5)) and the parser that turns a restriction
  * list into steps at start-up: a name, a check_*_access name with its
  * table, or a restriction class. An unknown name, a missing table, or a
- * restriction Petrel does not implement yet (address verification, DNS
- * lists, policy services) is a configuration error, never ignored. The
+ * restriction Petrel does not implement yet (DNS lists, policy services)
+ * is a configuration error, never ignored. The
  * generic restrictions reply about the list's subject; the others about
  * what they check. Used by smtpd-check-config.ts and smtpd-check.ts.
  */
@@ -16,6 +16,7 @@ import type { CheckRun } from './smtpd-check.js';
 import { stageSubject } from './smtpd-check.js';
 import type { CheckReply, ReplySubject, Verdict } from './smtpd-check-types.js';
 import { senderLoginMismatch } from './smtpd-check-login.js';
+import { unverifiedAddress } from './smtpd-check-verify.js';
 
 /** A restriction: it answers permit, a reply or no opinion; table is the access table of a check_*_access. */
 type Restriction = (run: CheckRun, table: string) => Promise<Verdict>;
@@ -186,6 +187,8 @@ const RESTRICTIONS = {
   reject_unknown_recipient_domain: needsRecipient((run, address) => unknownDomain(run, address, recipient(run), '1.2')),
   reject_unlisted_sender: needsSender((run, address) => (address === '' ? Promise.resolve(undefined) : run.checks.unlisted(address, 'sender'))),
   reject_unlisted_recipient: needsRecipient((run, address) => run.checks.unlisted(address, 'recipient')),
+  reject_unverified_sender: needsSender((run, address) => (address === '' ? Promise.resolve(undefined) : unverifiedAddress(run, address, 'sender'))),
+  reject_unverified_recipient: needsRecipient((run, address) => unverifiedAddress(run, address, 'recipient')),
   reject_unauth_pipelining: fixed((run) => (run.req.pipelined ? subjectReply(run.subject, 503, '5.5.0', 'Improper use of SMTP command pipelining') : undefined)),
   reject_multi_recipient_bounce: fixed((run) => {
     const atRcpt = run.req.command === 'RCPT';
@@ -219,8 +222,6 @@ async function clientAccessByCert(run: CheckRun, table: string): Promise<Verdict
 
 /** Postfix restrictions Petrel does not implement yet: naming one is a start-up error that says so. */
 const NOT_YET = new Set([
-  'reject_unverified_sender',
-  'reject_unverified_recipient',
   'reject_rbl_client',
   'reject_rhsbl_client',
   'reject_rhsbl_reverse_client',

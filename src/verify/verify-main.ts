@@ -1,20 +1,13 @@
 /*
  * verify - the address verification server (verify(8)), one process
  * (master.cf maxproc 1) on private/verify, one request per connection
- * (verify-clnt.ts): it answers smtpd's queries
- * from its status cache (verify-cache.ts) and records the probe results
- * qmgr reports. An address it knows nothing about, or whose status is due
- * for a refresh (address_verify_positive_refresh_time,
- * _negative_refresh_time), gets a probe message: a queue file flagged as a
- * probe from address_verify_sender to the address, queued through cleanup
- * (so it takes the real route: canonical and virtual alias mapping,
- * transport_maps) and delivered by no agent, which only find out whether
- * the address is deliverable. While a probe is pending (PROBE_TTL) no
- * other one is sent for the address. An answer past its expiry
- * (address_verify_positive_expire_time, _negative_expire_time) is no
- * answer; a failed probe never replaces a deliverable status that has not
- * expired (Postfix's optimistic caching); with
- * address_verify_negative_cache = no an undeliverable status is not kept.
+ * (verify-clnt.ts): it answers smtpd's queries and records the probe
+ * results qmgr reports (verify-service.ts decides, verify-cache.ts keeps
+ * the statuses in address_verify_map). A probe is a message flagged as
+ * one, from address_verify_sender to the address, queued through cleanup
+ * so that it takes the real route (canonical and virtual alias mapping,
+ * transport_maps); the delivery agents only find out whether the address
+ * is deliverable. Logs "ID: address verification probe for <address>".
  * Expired entries are removed every address_verify_cache_cleanup_interval.
  */
 import type { Socket } from 'node:net';
@@ -24,87 +17,26 @@ import type { VerifyReply, VerifyRequest } from '../global/verify-clnt.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
-import { StatusCache, type StatusEntry } from './verify-cache.js';
+import { StatusCache } from './verify-cache.js';
+import { VerifyService } from './verify-service.js';
 
-/** How long a probe is waited for before another one may be sent for the same address (Postfix's figure). */
-const PROBE_TTL_MS = 1000 * 1000;
+let service: VerifyService | undefined;
 
-/** The text of a status nobody has reported yet. */
-const IN_PROGRESS = 'Address verification in progress';
-
-let cache: StatusCache | undefined;
-
-/** True when entry's answer is too old to use. */
-function expired(params: Params, entry: StatusEntry, now: number): boolean {
-  if (entry.updated === 0) return entry.probed !== 0 && entry.probed + PROBE_TTL_MS < now;
-  const lifetime = entry.status === 'ok' ? params.address_verify_positive_expire_time : params.address_verify_negative_expire_time;
-  return entry.updated + lifetime * 1000 < now;
-}
-
-/** True when a new probe is due for entry. */
-function probeDue(params: Params, entry: StatusEntry, now: number): boolean {
-  if (entry.probed !== 0 && entry.probed + PROBE_TTL_MS > now) return false;
-  if (entry.updated === 0) return true;
-  const refresh = entry.status === 'ok' ? params.address_verify_positive_refresh_time : params.address_verify_negative_refresh_time;
-  return entry.updated + refresh * 1000 < now;
-}
-
-/** Queues a probe for address; on failure the entry no longer says one is pending. */
-function sendProbe(params: Params, store: StatusCache, key: string, address: string): void {
+/** Queues a probe for address; false when cleanup would not take it. */
+async function sendProbe(params: Params, address: string): Promise<boolean> {
   const sender = params.address_verify_sender === '<>' ? '' : params.address_verify_sender;
-  const content = [Buffer.from(`Subject: probe\n\n`)];
-  postNotice(params, sender, address, content, true).then(
-    (id) => msg.info(`${id}: address verification probe for <${address}>`),
-    async (err: unknown) => {
-      msg.warn(`cannot send a probe for <${address}>: ${(err as Error).message}`);
-      const entry = store.get(key);
-      if (entry !== undefined) await store.put(key, { ...entry, probed: 0 });
-    },
-  );
-}
-
-async function query(params: Params, store: StatusCache, address: string): Promise<VerifyReply> {
-  const key = address.toLowerCase();
-  const now = Date.now();
-  const stored = store.get(key);
-  let entry: StatusEntry = stored !== undefined && !expired(params, stored, now) ? stored : { status: 'todo', probed: 0, updated: 0, text: IN_PROGRESS };
-  if (probeDue(params, entry, now)) {
-    entry = { ...entry, probed: now };
-    await store.put(key, entry);
-    sendProbe(params, store, key, address);
+  try {
+    const id = await postNotice(params, sender, address, [Buffer.from('Subject: probe\n\n')], true);
+    msg.info(`${id}: address verification probe for <${address}>`);
+    return true;
+  } catch (err) {
+    msg.warn(`cannot send a probe for <${address}>: ${(err as Error).message}`);
+    return false;
   }
-  return { status: entry.status, text: entry.text };
-}
-
-async function update(params: Params, store: StatusCache, address: string, status: Exclude<VerifyReply['status'], 'todo'>, text: string): Promise<void> {
-  const key = address.toLowerCase();
-  const now = Date.now();
-  const stored = store.get(key);
-  if (status !== 'ok' && stored?.status === 'ok' && !expired(params, stored, now)) {
-    await store.put(key, { ...stored, probed: 0 });
-    return;
-  }
-  if (status !== 'ok' && !params.address_verify_negative_cache) {
-    await store.remove(key);
-    return;
-  }
-  await store.put(key, { status, probed: 0, updated: now, text });
-}
-
-/** Removes the expired entries. */
-async function cleanup(params: Params, store: StatusCache): Promise<void> {
-  const now = Date.now();
-  let removed = 0;
-  for (const [key, entry] of store.entries()) {
-    if (entry !== undefined && !expired(params, entry, now)) continue;
-    await store.remove(key);
-    removed++;
-  }
-  if (removed > 0) msg.info(`cache ${store.name}: removed ${removed} expired entries`);
 }
 
 /** Serves the one request of a connection (verify-clnt.ts). */
-async function serve(socket: Socket, params: Params, store: StatusCache): Promise<void> {
+async function serve(socket: Socket, params: Params, verify: VerifyService): Promise<void> {
   const conn = new FramedConnection(socket);
   let request: VerifyRequest;
   try {
@@ -114,9 +46,9 @@ async function serve(socket: Socket, params: Params, store: StatusCache): Promis
     return;
   }
   if (request.op === 'query') {
-    await conn.sendJson(await query(params, store, request.address));
+    await conn.sendJson(await verify.query(request.address));
   } else {
-    await update(params, store, request.address, request.status, request.text);
+    await verify.update(request.address, request.status, request.text);
     await conn.sendJson({ status: request.status, text: request.text } satisfies VerifyReply);
   }
   conn.close();
@@ -127,13 +59,19 @@ runDaemon({
   postInit({ config }) {
     const { params } = config;
     const store = StatusCache.open(params.address_verify_map);
-    cache = store;
+    const verify = new VerifyService(params, store, (address) => sendProbe(params, address));
+    service = verify;
     const interval = params.address_verify_cache_cleanup_interval;
     if (interval > 0) {
       setInterval(() => {
-        cleanup(params, store).catch((err: unknown) => msg.warn(`cache ${store.name}: cleanup: ${(err as Error).message}`));
+        verify.cleanup().then(
+          (removed) => {
+            if (removed > 0) msg.info(`cache ${store.name}: removed ${removed} expired entries`);
+          },
+          (err: unknown) => msg.warn(`cache ${store.name}: cleanup: ${(err as Error).message}`),
+        );
       }, interval * 1000).unref();
     }
   },
-  onConnection: (socket, { config }) => serve(socket, config.params, cache as StatusCache),
+  onConnection: (socket, { config }) => serve(socket, config.params, service as VerifyService),
 });

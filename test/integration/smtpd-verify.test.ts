@@ -30,6 +30,7 @@ before(async () => {
   mx = await TestInstance.create('', 'postmaster: root\n', {
     relay_domains: 'dest.example',
     transport_maps: `inline:{ dest.example=smtp:[127.0.0.1]:${peerPort} }`,
+    virtual_alias_maps: 'inline:{ info@dest.example=perm-info@dest.example }',
     virtual_mailbox_domains: 'virt.example',
     virtual_mailbox_base: '$data_directory',
     virtual_mailbox_maps: 'inline:{ known@virt.example=virt/known/ }',
@@ -97,6 +98,14 @@ test('an unknown recipient is refused with unverified_recipient_reject_code and 
   const again = await rcpt(mx.port, 'alice@localhost', 'perm-nobody@dest.example');
   assert.match(again.rcpt, /^550 5\.1\.1 <perm-nobody@dest\.example>: Recipient address rejected: undeliverable address: host /);
   assert.equal(probesAtPeer('perm-nobody@dest.example'), 1, 'the negative answer came from the cache');
+});
+
+test('a probe follows the real route: an address virtual aliasing rewrites is verified where it leads, and answered under its own name', async () => {
+  const reply = await rcpt(patientPort, 'alice@localhost', 'info@dest.example');
+  assert.match(reply.rcpt, /^550 5\.1\.1 <info@dest\.example>: Recipient address rejected: undeliverable address: host 127\.0\.0\.1\[127\.0\.0\.1\] said: 550 5\.1\.1 <perm-info@dest\.example>: /);
+  await mx.waitForLog(/: to=<perm-info@dest\.example>, orig_to=<info@dest\.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=undeliverable/);
+  assert.equal(probesAtPeer('info@dest.example'), 0);
+  assert.equal(probesAtPeer('perm-info@dest.example'), 1);
 });
 
 test('reject_unverified_sender refuses a sender the hosted virtual domain does not know, and takes a known one', async () => {

@@ -44,7 +44,6 @@ before(async () => {
   appendFileSync(
     join(mx.etc, 'master.cf'),
     [
-      'verify unix - - n - 1 verify',
       'smtp unix - - n - - smtp',
       'virtual unix - n n - - virtual',
       `127.0.0.1:${patientPort} inet n - n - - smtpd -o address_verify_poll_count=20 -o address_verify_poll_delay=1s`,

@@ -45,13 +45,19 @@ async function serve(socket: Socket, params: Params, verify: VerifyService): Pro
     conn.close();
     return;
   }
-  if (request.op === 'query') {
-    await conn.sendJson(await verify.query(request.address));
-  } else {
-    await verify.update(request.address, request.status, request.text);
-    await conn.sendJson({ status: request.status, text: request.text } satisfies VerifyReply);
+  try {
+    if (request.op === 'query') {
+      await conn.sendJson(await verify.query(request.address));
+    } else {
+      await verify.update(request.address, request.status, request.text);
+      await conn.sendJson({ status: request.status, text: request.text } satisfies VerifyReply);
+    }
+  } catch (err) {
+    // The client sees no answer, which smtpd takes as a temporary failure.
+    msg.warn(`${request.op} <${request.address}>: ${(err as Error).message}`);
+  } finally {
+    conn.close();
   }
-  conn.close();
 }
 
 runDaemon({

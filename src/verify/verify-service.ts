@@ -13,6 +13,7 @@
  */
 import type { Params } from '../global/params/param-registry.js';
 import type { AddressStatus, VerifyReply } from '../global/verify-clnt.js';
+import { msg } from '../util/msg.js';
 import type { StatusCache, StatusEntry } from './verify-cache.js';
 
 /** How long a probe is waited for before another one may be sent for the same address (Postfix's figure). */
@@ -59,10 +60,12 @@ export class VerifyService {
       entry = { ...entry, probed: now };
       await this.store.put(key, entry);
       // The answer does not wait for the probe; one that could not be queued is no longer pending.
-      void this.sendProbe(address).then(async (sent) => {
-        const current = this.store.get(key);
-        if (!sent && current !== undefined) await this.store.put(key, { ...current, probed: 0 });
-      });
+      void this.sendProbe(address)
+        .then(async (sent) => {
+          const current = this.store.get(key);
+          if (!sent && current !== undefined) await this.store.put(key, { ...current, probed: 0 });
+        })
+        .catch((err: unknown) => msg.warn(`<${address}>: ${(err as Error).message}`));
     }
     return { status: entry.status, text: entry.text };
   }

@@ -124,7 +124,7 @@ async function cleanupMessage(
     await conn.sendJson({ status: 'ok', id: writer.id } satisfies CleanupReply);
     const mappings = begin.noAddressMappings !== true;
     const sender = mappings ? await rewriter.sender(begin.sender) : rewriter.rewriteOnly(begin.sender);
-    writer.envelope({ arrival: begin.arrival, sender, attrs: begin.attrs });
+    writer.envelope({ arrival: begin.arrival, sender, attrs: begin.attrs, probe: begin.probe === true });
     let firstRecipient = '';
     const inspector =
       checks.any && begin.noHeaderBodyChecks !== true

@@ -33,6 +33,8 @@ export type CleanupRequest =
       readonly noHeaderBodyChecks?: boolean;
       /** Skip canonical, masquerading and virtual alias mapping (receive_override_options no_address_mappings). */
       readonly noAddressMappings?: boolean;
+      /** An address verification probe from the verify service: flagged in the queue file so that nothing is delivered. */
+      readonly probe?: boolean;
     }
   | { readonly op: 'rcpt'; readonly address: string; readonly original: string; readonly notify: string; readonly orcpt: string }
   /** What smtpd's access tables asked of the whole message (sent before the end): hold it, discard it, send it to one address or through a content filter. */
@@ -121,11 +123,12 @@ export class CleanupClient {
 /**
  * Queues a notice Petrel writes itself: from sender to one recipient, as a
  * local submission (missing headers added), the content as given; returns
- * its queue ID, or throws when cleanup refuses it.
+ * its queue ID, or throws when cleanup refuses it. probe: the message is
+ * an address verification probe (verify(8)).
  */
-export async function postNotice(params: CleanupClientParams, sender: string, recipient: string, content: Iterable<Buffer>): Promise<string> {
+export async function postNotice(params: CleanupClientParams, sender: string, recipient: string, content: Iterable<Buffer>, probe = false): Promise<string> {
   // As Postfix's internal mail, a notice is not inspected by header or body checks.
-  const opened = await CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true, noHeaderBodyChecks: true });
+  const opened = await CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs: { rewrite_context: 'local' }, local: true, noHeaderBodyChecks: true, probe });
   if (!(opened instanceof CleanupClient)) throw new Error(`cleanup refused the notice: ${opened.text}`);
   await opened.recipient({ address: recipient, original: recipient, notify: '', orcpt: '' });
   for (const chunk of content) await opened.content(chunk);

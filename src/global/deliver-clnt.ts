@@ -36,6 +36,8 @@ export interface DeliveryRequest {
   readonly requested: number;
   readonly attrs: Readonly<Record<string, string>>;
   readonly recipients: readonly DeliveryRecipient[];
+  /** An address verification probe: find out whether each recipient is deliverable, deliver nothing. */
+  readonly probe?: true;
 }
 
 /** A recipient's outcome. */

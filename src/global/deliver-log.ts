@@ -3,7 +3,9 @@
  * write, in Postfix's words so pflogsumm reads it: "ID: to=<rcpt>,
  * orig_to=<orig>, relay=R, [conn_use=N,] delay=T, delays=a/b/c/d, dsn=X.Y.Z,
  * status=sent|deferred|bounced (reason)". delays: a before the active
- * queue, b in qmgr, c connection set-up, d transmission.
+ * queue, b in qmgr, c connection set-up, d transmission. For an address
+ * verification probe the status is "deliverable" or "undeliverable", as
+ * Postfix logs its probes.
  */
 import { msg } from '../util/msg.js';
 import type { DeliveryRecipient, DeliveryRequest } from './deliver-clnt.js';
@@ -32,15 +34,18 @@ export interface DeliveryLogEntry {
   readonly dsn: string;
   readonly status: 'sent' | 'deferred' | 'bounced';
   readonly reason: string;
+  /** An address verification probe. */
+  readonly probe?: boolean;
 }
 
 /** Logs the line for one recipient. */
 export function logDelivery(entry: DeliveryLogEntry, now: number = Date.now()): void {
   const s = (ms: number): string => formatDelay(Math.max(0, ms) / 1000);
   const orig = entry.original !== '' && entry.original !== entry.recipient ? `, orig_to=<${entry.original}>` : '';
+  const status = entry.probe === true ? (entry.status === 'sent' ? 'deliverable' : 'undeliverable') : entry.status;
   const delays = [entry.activeSince - entry.arrival, entry.requested - entry.activeSince, entry.connected - entry.requested, now - entry.connected].map(s).join('/');
   msg.info(
-    `${entry.queueId}: to=<${entry.recipient}>${orig}, relay=${entry.relay}${entry.connUse !== undefined && entry.connUse > 1 ? `, conn_use=${entry.connUse}` : ''}, delay=${s(now - entry.arrival)}, delays=${delays}, dsn=${entry.dsn}, status=${entry.status} (${entry.reason})`,
+    `${entry.queueId}: to=<${entry.recipient}>${orig}, relay=${entry.relay}${entry.connUse !== undefined && entry.connUse > 1 ? `, conn_use=${entry.connUse}` : ''}, delay=${s(now - entry.arrival)}, delays=${delays}, dsn=${entry.dsn}, status=${status} (${entry.reason})`,
   );
 }
 
@@ -63,5 +68,6 @@ export function logAgentDelivery(
     requested: request.requested,
     ...entry,
     connected: entry.connected ?? request.requested,
+    probe: request.probe === true,
   });
 }

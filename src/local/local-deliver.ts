@@ -139,7 +139,10 @@ class RecipientDelivery {
     try {
       for (const key of new Set([user, base])) {
         const value = await this.ctx.aliases.lookup(key);
-        if (value !== undefined) return await this.destinations(key, splitAliasValue(value), 'alias', 0);
+        if (value === undefined) continue;
+        // A probe learns where the alias leads, nothing is delivered or forwarded.
+        if (this.msg.request.probe === true) return { status: 'sent', dsn: '2.0.0', reason: `aliased to ${splitAliasValue(value).join(', ')}` };
+        return await this.destinations(key, splitAliasValue(value), 'alias', 0);
       }
       return await this.user(base, user);
     } catch (err) {
@@ -173,6 +176,7 @@ class RecipientDelivery {
       }
       return { status: 'bounced', dsn: '5.1.1', reason: `unknown user: "${name}"` };
     }
+    if (this.msg.request.probe === true) return { status: 'sent', dsn: '2.0.0', reason: 'delivers to mailbox' };
     if (!this.ctx.rights.canActFor(account)) {
       return { status: 'deferred', dsn: '4.3.0', reason: `cannot deliver as ${account.name}: the local delivery agent does not run as root` };
     }
@@ -248,6 +252,7 @@ class RecipientDelivery {
   }
 
   private async forward(addresses: readonly string[], owner: string): Promise<Outcome> {
+    if (this.msg.request.probe === true) return { status: 'sent', dsn: '2.0.0', reason: `forwards to ${addresses.join(', ')}` };
     const params = this.ctx.params;
     let sender = this.msg.request.sender;
     if (params.owner_request_special && sender !== '' && (await this.ctx.aliases.lookup(`owner-${owner}`)) !== undefined) {

@@ -49,6 +49,7 @@ pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 bounce    unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
 local     unix  -       n       n       -       -       local
 `;
 }

@@ -8,7 +8,8 @@
  * trigger and wakeup, and exits after max_idle idle seconds; an
  * unreadable file goes to corrupt/ with a warning, a symbolic link or a
  * hard link (maildrop/ is writable by every user) is removed. Logs
- * "ID: uid=N from=<sender>".
+ * "ID: uid=N from=<sender>". An address verification probe found there is
+ * dropped.
  */
 import { closeSync, fstatSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -54,6 +55,14 @@ async function pickOne(params: Params, id: string): Promise<void> {
 }
 
 async function submit(params: Params, id: string, path: string, fh: number, info: QueueFileInfo): Promise<void> {
+  // An address verification probe requeued by postsuper -r is dropped (the verify service sends another when
+  // asked again): passed on it could be delivered for real, and a probe flag from a user's file would let that
+  // user tell the verify service what is deliverable.
+  if (info.probe === true) {
+    msg.info(`maildrop/${id}: address verification probe dropped`);
+    await unlink(path);
+    return;
+  }
   const { attrs } = info;
   const passed: Record<string, string> = { rewrite_context: 'local' };
   for (const name of ['envid', 'ret']) if (attrs[name] !== undefined) passed[name] = attrs[name] as string;

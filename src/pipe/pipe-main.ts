@@ -8,7 +8,8 @@
  * and eol= line endings. Messages over size= bounce. The exit status maps
  * through sysexits (EX_TEMPFAIL and signals defer, others bounce), the
  * command is killed after <service>_time_limit, and each recipient gets
- * Postfix's log line with relay=<service>.
+ * Postfix's log line with relay=<service>. An address verification probe
+ * runs nothing and is answered deliverable.
  */
 import { findAccount, findGroupId } from '../global/accounts.js';
 import { feedCommand } from '../global/command-feed.js';
@@ -61,6 +62,8 @@ interface PipeOutcome {
 
 /** Runs the command with the message of the request's queue file. */
 function runCommand(context: PipeContext, request: DeliveryRequest): Promise<PipeOutcome> {
+  // An address verification probe runs no command: the recipient is deliverable through this service.
+  if (request.probe === true) return Promise.resolve({ status: 'sent', dsn: '2.0.0', reason: `delivers via ${context.service} service` });
   return withQueueFile(request.queueFile, (file, info) => commandOutcome(context, request, file, info), (dsn, reason) => ({ status: 'deferred', dsn, reason }));
 }
 

@@ -33,6 +33,8 @@ function envelopeLines(info: QueueFileInfo): string[] {
     `message_arrival_time: ${asctime(new Date(info.arrival))}`,
     ...Object.entries(info.attrs).map(([name, value]) => `named_attribute: ${name}=${value}`),
     `sender: ${info.sender}`,
+    // Postfix shows its probe flag in the message flags record.
+    ...(info.probe === true ? ['verification_probe: yes'] : []),
   ];
   for (const rcpt of info.recipients.filter((r) => !r.extracted)) lines.push(...recipientLines(rcpt));
   return lines;

@@ -28,6 +28,7 @@ import { msg } from '../util/msg.js';
 import { readPseudoAgents } from './qmgr-agents.js';
 import { DestinationSlots } from './qmgr-limits.js';
 import { runMessage, type QmgrContext } from './qmgr-message.js';
+import { openProbeResolver } from './qmgr-probe.js';
 
 let ctx: QmgrContext | undefined;
 let triggers: TriggerContext | undefined;
@@ -128,7 +129,8 @@ runTriggerServer({
     const { config } = server;
     // A qmgr of a master that was killed may still be finishing; its leftovers in active/ are recovered once it is gone.
     await lockSingleton(config.params.queue_directory, 'qmgr');
-    ctx = { config, resolver: await AddressResolver.open(config.params), slots: new DestinationSlots(config), agents: readPseudoAgents(config.configDir), flushing: false };
+    const resolver = await AddressResolver.open(config.params);
+    ctx = { config, resolver, probeResolver: await openProbeResolver(config.params, resolver), slots: new DestinationSlots(config), agents: readPseudoAgents(config.configDir), flushing: false };
     const unsent = config.params.notify_classes.filter((c) => !['bounce', '2bounce', 'delay', 'policy', 'protocol', 'resource', 'software'].includes(c));
     if (unsent.length > 0) msg.info(`notify_classes: ${unsent.join(', ')}: Petrel sends no postmaster notices of these classes (it sends bounce, 2bounce, delay, policy, protocol, resource and software)`);
     await recover(config);

@@ -11,7 +11,8 @@
  * overrides each recipient's transport and next hop, or its address.
  * Transports whose master.cf command is error or discard (and retry) are
  * answered here (qmgr-agents.ts); a transport whose agent does not answer
- * defers with "mail transport unavailable".
+ * defers with "mail transport unavailable". An address verification probe
+ * is routed, asked for and finished as qmgr-probe.ts says.
  */
 import type { Config } from '../global/config/load-config.js';
 import type { AddressResolver, Resolution } from '../global/addr/addr-resolve.js';
@@ -24,6 +25,7 @@ import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { recycleQueueFile } from '../global/queue/queue-recycle.js';
 import { msg } from '../util/msg.js';
 import type { PseudoAgents } from './qmgr-agents.js';
+import { reportProbe, type ProbeOutcome } from './qmgr-probe.js';
 import { recipientLimit, type DeliveryFeedback, type DestinationSlots } from './qmgr-limits.js';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
 
@@ -31,6 +33,8 @@ import type { MessageQueue } from '../global/queue/queue-paths.js';
 export interface QmgrContext {
   readonly config: Config;
   readonly resolver: AddressResolver;
+  /** The resolver of address verification probes (address_verify_* routing). */
+  readonly probeResolver: AddressResolver;
   readonly slots: DestinationSlots;
   /** The transports qmgr answers for itself, by their master.cf command. */
   readonly agents: PseudoAgents;
@@ -51,11 +55,12 @@ function dsnOf(text: string, fallback: string): { dsn: string; reason: string } 
 async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, batch: Batch, activeSince: number): Promise<readonly DeliveryResult[]> {
   const { params } = ctx.config;
   const { transport, nexthop } = batch.resolution;
+  const probe = info.probe === true;
   const recipients: DeliveryRecipient[] = batch.recipients.map((r, index) => ({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt, index }));
   const local = (status: DeliveryResult['status'], dsn: string, reason: string, relay: string): DeliveryResult[] => {
     const now = Date.now();
     return recipients.map((r) => {
-      logDelivery({ queueId: id, recipient: r.address, original: r.original, relay, arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status, reason });
+      logDelivery({ queueId: id, recipient: r.address, original: r.original, relay, arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status, reason, probe });
       return { index: r.index, status, dsn, reason };
     });
   };
@@ -79,7 +84,7 @@ async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: Qu
     const reply = await requestDelivery(
       params,
       transport,
-      { queueId: id, queueFile: path, sender: info.sender, nexthop, arrival: info.arrival, activeSince, requested: Date.now(), attrs: info.attrs, recipients },
+      { queueId: id, queueFile: path, sender: info.sender, nexthop, arrival: info.arrival, activeSince, requested: Date.now(), attrs: info.attrs, recipients, ...(probe ? { probe } : {}) },
       params.daemon_timeout * 1000,
     );
     // The destination itself failed (unreachable, lost connection, no usable name service answer): every recipient deferred with 4.4.x.
@@ -124,7 +129,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     const rcpt = info.redirect === undefined ? stored : { ...stored, address: info.redirect };
     // Mail to the double-bounce address (a postmaster notice that itself failed) is discarded, never bounced again.
     const resolution: Resolution =
-      rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : filtered(await ctx.resolver.resolve(rcpt.address), info.filter);
+      rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : filtered(await (info.probe === true ? ctx.probeResolver : ctx.resolver).resolve(rcpt.address), info.filter);
     const key = `${resolution.transport}\0${resolution.nexthop}`;
     const group = groups.get(key) ?? { resolution, recipients: [] };
     group.recipients.push(rcpt);
@@ -148,6 +153,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
   const delivered: NoticeRecipient[] = [];
   const waiting: NoticeRecipient[] = [];
   const sent: StoredRecipient[] = [];
+  const probed: ProbeOutcome[] = [];
   let deferred = 0;
   let lastDefer = { dsn: '4.0.0', reason: '' };
   await Promise.all(
@@ -156,6 +162,10 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
       for (const result of results) {
         const rcpt = batch.recipients[result.index];
         if (rcpt === undefined) continue;
+        if (info.probe === true) {
+          probed.push({ rcpt, result });
+          continue;
+        }
         if (result.status === 'deferred') {
           deferred++;
           lastDefer = { dsn: result.dsn, reason: result.reason };
@@ -171,6 +181,7 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
       }
     }),
   );
+  if (info.probe === true) await reportProbe(params, id, probed);
   const now = Date.now();
   if (deferred > 0 && now - info.arrival > (info.sender === '' ? params.bounce_queue_lifetime : params.maximal_queue_lifetime) * 1000) {
     const after = await readQueueFile(path);

@@ -10,7 +10,9 @@
  * delivery to the same next hop for smtp_connection_cache_time_limit
  * (logged as conn_use=N), and logs Postfix's line per recipient:
  * "to=<...>, relay=host[addr]:port, delay=..., delays=a/b/c/d, dsn=...,
- * status=sent (250 ...)" or the reason it was deferred or bounced.
+ * status=sent (250 ...)" or the reason it was deferred or bounced. For an
+ * address verification probe the session ends after RCPT TO
+ * (smtp-session.ts) and the line says deliverable or undeliverable.
  */
 import { Readable } from 'node:stream';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
@@ -140,6 +142,7 @@ async function transmit(context: SmtpContext, request: DeliveryRequest, file: nu
       downgradeNesting: context.params.disable_mime_output_conversion ? undefined : context.params.mime_nesting_limit,
       lineLengthLimit: context.lineLengthLimit,
       content: () => (generic === undefined ? contentStream(file, info) : Readable.from(generic.content(contentStream(file, info)))),
+      probe: request.probe === true,
     };
     const report = (link: SmtpLink, target: Target, outcome: Extract<SessionOutcome, { kind: 'replied' }>): DeliveryReply => {
       const relay = relayName(outcome.relay, target);

@@ -4,7 +4,8 @@
  * public API does not give: RCPT TO parameters per recipient (RFC 3461
  * gives each recipient its own NOTIFY and ORCPT; nodemailer sends one set
  * for the whole envelope), each LMTP reply after the data (it keeps only
- * the last), the server's EHLO extensions, and the TLS socket STARTTLS
+ * the last), the server's EHLO extensions, an envelope without DATA (an
+ * address verification probe stops after RCPT TO), and the TLS socket STARTTLS
  * makes, as soon as it exists, so its TLS sessions can be cached
  * (smtp-tls-cache.ts). Each hook checks that the member it patches is
  * there and throws at once when a nodemailer upgrade removed it; the test
@@ -14,9 +15,9 @@ import { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 /** The internal members of SMTPConnection that the hooks below use. */
-export const HOOKED_MEMBERS = ['_sendRcpt', '_getDsnRcptToArgs', '_actionLMTPStream', '_upgradeConnection'] as const;
+export const HOOKED_MEMBERS = ['_sendRcpt', '_getDsnRcptToArgs', '_actionLMTPStream', '_upgradeConnection', '_sendCommand'] as const;
 
-type Internals = Record<(typeof HOOKED_MEMBERS)[number], (...args: unknown[]) => unknown> & { _supportedExtensions?: string[] };
+type Internals = Record<(typeof HOOKED_MEMBERS)[number], (...args: unknown[]) => unknown> & { _supportedExtensions?: string[]; _responseActions?: unknown };
 
 /** The hooked members missing from this nodemailer version (empty when every hook can work). */
 export function missingMembers(): string[] {
@@ -68,4 +69,42 @@ export function hookTlsSocket(connection: SMTPConnection, onSocket: (socket: TLS
 /** The server's EHLO extensions (nodemailer keeps them on the connection). */
 export function serverExtensions(connection: SMTPConnection): readonly string[] {
   return (connection as unknown as Internals)._supportedExtensions ?? [];
+}
+
+/** The server's replies to an envelope sent without DATA. */
+export interface EnvelopeReplies {
+  readonly mail: string;
+  /** One reply per recipient, in order; fewer when MAIL FROM was refused. */
+  readonly rcpt: readonly string[];
+}
+
+/**
+ * Sends MAIL FROM and a RCPT TO per recipient, each after the reply to the
+ * one before, and calls done with the replies: no DATA follows (an address
+ * verification probe). The connection's error event reports a failure.
+ */
+export function sendEnvelopeOnly(connection: SMTPConnection, sender: string, recipients: readonly string[], done: (replies: EnvelopeReplies) => void): void {
+  const hooked = internals(connection, '_sendCommand');
+  const actions = hooked._responseActions;
+  if (!Array.isArray(actions)) throw new Error("this nodemailer version has no SMTPConnection._responseActions: Petrel's hook into it cannot work");
+  const rcpt: string[] = [];
+  let mail = '';
+  const next = (): void => {
+    const address = recipients[rcpt.length];
+    if (address === undefined) {
+      done({ mail, rcpt });
+      return;
+    }
+    actions.push((reply: string) => {
+      rcpt.push(reply);
+      next();
+    });
+    hooked._sendCommand.call(connection, `RCPT TO:<${address}>`);
+  };
+  actions.push((reply: string) => {
+    mail = reply;
+    if (reply.startsWith('2')) next();
+    else done({ mail, rcpt });
+  });
+  hooked._sendCommand.call(connection, `MAIL FROM:<${sender}>`);
 }

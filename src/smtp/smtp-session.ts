@@ -7,6 +7,8 @@
  * recipient (NOTIFY, ORCPT), and the content from the queue file with CRLF
  * line endings, dot-stuffing and lines over smtp_line_length_limit broken,
  * 8-bit parts converted for a server without 8BITMIME (smtp-mime-downgrade.ts).
+ * An address verification probe stops after the RCPT TO replies and the
+ * connection then ends with QUIT: nothing is sent.
  * The outcome says, per recipient, what the server answered, or why the
  * session failed as a whole and whether the next server should be tried.
  * A link stays open for further transactions while its owner keeps it.
@@ -21,7 +23,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { encodeXtext } from '../global/xtext.js';
 import { downgradeTo7bit } from './smtp-mime-downgrade.js';
 import type { Target } from './smtp-nexthop.js';
-import { hookLmtpReplies, hookRcptParams, hookTlsSocket, serverExtensions } from './smtp-nodemailer.js';
+import { hookLmtpReplies, hookRcptParams, hookTlsSocket, sendEnvelopeOnly, serverExtensions, type EnvelopeReplies } from './smtp-nodemailer.js';
 import { keepSessions, type SessionSlot } from './smtp-tls-cache.js';
 import type { TlsLevel } from './smtp-tls-policy.js';
 import { trustOf, type TlsTrust } from './smtp-tls-trust.js';
@@ -62,6 +64,8 @@ export interface Transaction {
   readonly lineLengthLimit: number;
   /** The message content (LF line endings). */
   readonly content: () => Readable;
+  /** An address verification probe: the envelope only, no DATA. */
+  readonly probe: boolean;
 }
 
 /** A server's answer for one recipient. */
@@ -163,6 +167,8 @@ export class SmtpLink {
   uses = 0;
   readonly openedAt = Date.now();
   private broken = false;
+  /** A probe ran on this connection: it takes no further transaction. */
+  private probed = false;
   /** The operation an error event should end, if one is running. */
   private onError: ((err: SmtpError) => void) | undefined;
 
@@ -272,7 +278,7 @@ export class SmtpLink {
 
   /** True while the connection can take another transaction. */
   get usable(): boolean {
-    return !this.broken && !this.connection.destroyed;
+    return !this.broken && !this.probed && !this.connection.destroyed;
   }
 
   /** Runs one transaction (after RSET on a reused connection). */
@@ -303,6 +309,12 @@ export class SmtpLink {
         if (outcome.kind === 'failed') this.broken = true;
         resolve(outcome);
       };
+      if (tx.probe) {
+        this.onError = (err) => finish(failureOf(relay, undefined, err, 'RCPT TO'));
+        this.probed = true;
+        sendEnvelopeOnly(this.connection, tx.sender, tx.recipients.map((r) => r.address), (replies) => finish({ kind: 'replied', relay, connectedAt, tls: this.tls, recipients: probeOutcomes(relay, replies, tx.recipients.length) }));
+        return;
+      }
       this.onError = (err) => finish(failureOf(relay, undefined, err, 'end of data'));
       const dsnServer = this.extensions().includes('DSN');
       this.rcptParams.clear();
@@ -359,9 +371,23 @@ export class SmtpLink {
 
   /** Ends the session politely (QUIT), or at once when it is broken. */
   close(): void {
-    if (this.usable) this.connection.quit();
+    if (!this.broken && !this.connection.destroyed) this.connection.quit();
     else this.connection.close();
   }
+}
+
+/** A recipient's outcome from the server's reply to command. */
+function replyOutcome(relay: string, reply: string, command: string): RecipientOutcome {
+  const code = Number(reply.slice(0, 3));
+  if (code >= 200 && code < 300) return { status: 'sent', dsn: replyDsn(reply, code), reason: reply.trim() };
+  return { status: code >= 500 ? 'bounced' : 'deferred', dsn: replyDsn(reply, code >= 500 ? code : 450), reason: said(relay, reply, command) };
+}
+
+/** What a probe found per recipient: the reply to its RCPT TO, or to MAIL FROM when that was refused. */
+function probeOutcomes(relay: string, replies: EnvelopeReplies, count: number): RecipientOutcome[] {
+  const mail = replyOutcome(relay, replies.mail, 'MAIL FROM');
+  if (mail.status !== 'sent') return Array.from({ length: count }, () => mail);
+  return Array.from({ length: count }, (_, i) => replyOutcome(relay, replies.rcpt[i] ?? '', 'RCPT TO'));
 }
 
 /** The failure outcome of an error at stage (target given: a connection attempt). */

@@ -4,8 +4,8 @@
  * list into steps at start-up: a name, a check_*_access name with its
  * table, a DNS list with its domain (smtpd-check-rbl.ts), or a
  * restriction class. An unknown name, a missing table or list domain, or a
- * restriction Petrel does not implement yet (address verification, policy
- * services) is a configuration error, never ignored. The
+ * restriction Petrel does not implement yet (policy services) is a
+ * configuration error, never ignored. The
  * generic restrictions reply about the list's subject; the others about
  * what they check. Used by smtpd-check-config.ts and smtpd-check.ts.
  */
@@ -18,6 +18,7 @@ import { stageSubject } from './smtpd-check.js';
 import type { CheckReply, ReplySubject, Verdict } from './smtpd-check-types.js';
 import { senderLoginMismatch } from './smtpd-check-login.js';
 import { isDnsList, parseDnsList, permitListed, rejectListed, type DnsListStep } from './smtpd-check-rbl.js';
+import { unverifiedAddress } from './smtpd-check-verify.js';
 
 /** A restriction: it answers permit, a reply or no opinion; table is the access table of a check_*_access (for a DNS list, its argument). */
 type Restriction = (run: CheckRun, table: string) => Promise<Verdict>;
@@ -188,6 +189,8 @@ const RESTRICTIONS = {
   reject_unknown_recipient_domain: needsRecipient((run, address) => unknownDomain(run, address, recipient(run), '1.2')),
   reject_unlisted_sender: needsSender((run, address) => (address === '' ? Promise.resolve(undefined) : run.checks.unlisted(address, 'sender'))),
   reject_unlisted_recipient: needsRecipient((run, address) => run.checks.unlisted(address, 'recipient')),
+  reject_unverified_sender: needsSender((run, address) => (address === '' ? Promise.resolve(undefined) : unverifiedAddress(run, address, 'sender'))),
+  reject_unverified_recipient: needsRecipient((run, address) => unverifiedAddress(run, address, 'recipient')),
   reject_unauth_pipelining: fixed((run) => (run.req.pipelined ? subjectReply(run.subject, 503, '5.5.0', 'Improper use of SMTP command pipelining') : undefined)),
   reject_multi_recipient_bounce: fixed((run) => {
     const atRcpt = run.req.command === 'RCPT';
@@ -221,8 +224,6 @@ async function clientAccessByCert(run: CheckRun, table: string): Promise<Verdict
 
 /** Postfix restrictions Petrel does not implement yet: naming one is a start-up error that says so. */
 const NOT_YET = new Set([
-  'reject_unverified_sender',
-  'reject_unverified_recipient',
   'check_policy_service',
   'check_sasl_access',
   'check_client_a_access',

@@ -110,6 +110,8 @@ export async function deliverRecipient(ctx: VirtualContext, message: OpenMessage
   }
   const box = await findMailbox(ctx.tables, ctx.params, rcpt.address);
   if ('status' in box) return box;
+  // An address verification probe learns that the mailbox exists; nothing is written.
+  if (message.request.probe === true) return { status: 'sent', dsn: '2.0.0', reason: box.maildir ? 'delivers to maildir' : 'delivers to mailbox' };
   const lines = contentLines(message.file, message.info, deliveryHeaders(message.request.sender, rcpt));
   return write(box, ctx.params, message.request.sender, lines, ctx.asOwner(box));
 }

@@ -173,6 +173,12 @@ function xclientDialogue(xclient: string, helo = 'client.example', sender = 's@e
   return ['EHLO relay.example', `XCLIENT ${xclient}`, `EHLO ${helo}`, `MAIL FROM:<${sender}>`, 'RCPT TO:<a@localhost>', 'RCPT TO:<a@far.example>'];
 }
 
+const TRANSPORT = join(shared, 'transport');
+writeFileSync(TRANSPORT, ['dest.example discard:', 'gone.example error:5.1.1 no such user', ''].join('\n'));
+
+/** Address verification through the error and discard transports, which answer probes without any other server. */
+const VERIFY: Readonly<Record<string, string>> = { relay_domains: 'dest.example, gone.example', transport_maps: `texthash:${TRANSPORT}` };
+
 const CASES: readonly Case[] = [
   {
     name: 'access actions in check_recipient_access, a restriction class, relay control',
@@ -220,6 +226,16 @@ const CASES: readonly Case[] = [
     name: 'ETRN and smtpd_etrn_restrictions',
     settings: { smtpd_etrn_restrictions: `check_client_access texthash:${ACCESS}, reject_invalid_helo_hostname` },
     dialogues: [['ETRN example.com', 'EHLO client.example', 'ETRN', 'ETRN example.com', 'MAIL FROM:<s@example.org>', 'ETRN example.com', 'RSET', 'EHLO bad!name', 'ETRN example.com']],
+  },
+  {
+    name: 'reject_unverified_sender and _recipient while the probe runs (address_verify_poll_count = 1)',
+    settings: { ...VERIFY, address_verify_poll_count: '1', smtpd_sender_restrictions: 'reject_unverified_sender', smtpd_recipient_restrictions: 'reject_unauth_destination, reject_unverified_recipient' },
+    dialogues: [['EHLO client.example', 'MAIL FROM:<s@gone.example>', 'RCPT TO:<a@dest.example>', 'RSET', 'MAIL FROM:<>', 'RCPT TO:<b@gone.example>']],
+  },
+  {
+    name: 'reject_unverified_recipient with the probe result within the poll delay, unverified_recipient_reject_code = 550',
+    settings: { ...VERIFY, unverified_recipient_reject_code: '550', smtpd_recipient_restrictions: 'reject_unauth_destination, reject_unverified_recipient' },
+    dialogues: [['EHLO client.example', 'MAIL FROM:<s@example.org>', 'RCPT TO:<c@gone.example>', 'RCPT TO:<c@dest.example>']],
   },
   {
     name: 'unlisted sender and recipient, unknown_local_recipient_reject_code = 450, MAIL before HELO',

@@ -74,6 +74,7 @@ export class TestInstance {
         'cleanup unix n - n - 0 cleanup',
         'qmgr unix n - n 1 1 qmgr',
         'bounce unix - - n - 0 bounce',
+        'verify unix - - n - 1 verify',
         'local unix - n n - - local',
         '',
       ].join('\n'),

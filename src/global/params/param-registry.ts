@@ -16,6 +16,7 @@ import { SMTP_PARAMS } from './smtp-params.js';
 import { SASL_SERVER_PARAMS } from './sasl-server-params.js';
 import { SMTPD_PARAMS } from './smtpd-params.js';
 import { TLS_SERVER_PARAMS } from './tls-server-params.js';
+import { VERIFY_PARAMS } from './verify-params.js';
 import { VIRTUAL_PARAMS } from './virtual-params.js';
 
 type Intersect<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void ? I : never;
@@ -46,6 +47,7 @@ export const ALL_PARAMS = mergeParamTables(
   SMTP_PARAMS,
   LOG_PARAMS,
   CONTENT_CHECK_PARAMS,
+  VERIFY_PARAMS,
 );
 
 /** The typed, frozen parameter object code reads. */

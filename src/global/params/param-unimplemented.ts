@@ -84,6 +84,8 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   fallback_transport_maps: { why: 'mail for unknown local users would not go to the configured transports' },
   sender_dependent_relayhost_maps: { why: 'mail would leave through another relay than configured for its sender' },
   sender_dependent_default_transport_maps: { why: 'mail would leave through another transport than configured for its sender' },
+  address_verify_sender_dependent_relayhost_maps: { why: 'address verification probes would leave through another relay than configured for their sender' },
+  address_verify_sender_dependent_default_transport_maps: { why: 'address verification probes would leave through another transport than configured for their sender' },
   best_mx_transport: { why: 'mail for which this host is the best MX would not be delivered as configured' },
   smtp_fallback_relay: { why: 'undeliverable mail would not go to the configured fallback relay' },
   lmtp_fallback_relay: { why: 'undeliverable LMTP mail would not go to the configured fallback relay' },

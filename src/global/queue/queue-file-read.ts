@@ -39,6 +39,8 @@ export interface QueueFileInfo {
   readonly filter?: string;
   /** The address every recipient is delivered to instead, from content checks. */
   readonly redirect?: string;
+  /** An address verification probe: nothing is delivered, each recipient's deliverability goes to the verify service. */
+  readonly probe?: true;
 }
 
 function corrupt(path: string, problem: string): PetrelError {
@@ -104,7 +106,7 @@ export async function readQueueRecords(fd: number, path: string): Promise<QueueF
   let contentOffset = -1;
   let contentSize = 0;
   let headerSize = 0;
-  const routing: { filter?: string; redirect?: string } = {};
+  const routing: { filter?: string; redirect?: string; probe?: true } = {};
   let first = true;
   while (position < size) {
     const header = readExactly(fd, RECORD_HEADER_BYTES, position, path, head);
@@ -138,6 +140,8 @@ export async function readQueueRecords(fd: number, path: string): Promise<QueueF
         routing.filter = text;
       } else if (type === REC.redirect) {
         routing.redirect = text;
+      } else if (type === REC.probe) {
+        routing.probe = true;
       } else if (type === REC.sizes) {
         headerSize = Number(text.split(' ')[1]);
       } else if (type === REC.end) {

@@ -40,6 +40,8 @@ export interface QueueEnvelope {
   readonly sender: string;
   /** Client and message attributes (client_name, client_address, helo_name, protocol, envid, ret ...). */
   readonly attrs: Readonly<Record<string, string>>;
+  /** An address verification probe (verify(8)). */
+  readonly probe?: boolean;
 }
 
 /** Writes one queue file; create(), then envelope, recipients and content, then commit() or abort(). */
@@ -132,6 +134,7 @@ export class QueueFileWriter {
       if (name.includes('=') || /[\0\n]/.test(name + value)) throw new PetrelError('io', `bad queue file attribute ${name}`);
       this.record(REC.attr, `${name}=${value}`);
     }
+    if (envelope.probe === true) this.record(REC.probe, '');
   }
 
   /** True once beginContent() was called. */

@@ -4,7 +4,10 @@
  * length and the payload. A file is: V (format), I (its queue ID, so that
  * a reused file whose new content never reached the disk before a crash
  * is told from the message it held before), T (arrival), S (sender),
- * A* (attributes name=value), R* (recipients), C (the message content, LF
+ * A* (attributes name=value), optionally P (the message is an address
+ * verification probe: delivery agents only find out whether each recipient
+ * is deliverable, and qmgr reports that to the verify service instead of
+ * delivering or bouncing), R* (recipients), C (the message content, LF
  * line endings), Z (sizes), R* (recipients found in the content or added
  * by content checks), optionally L (a content filter transport:nexthop for
  * every recipient) and > (an address every recipient is redirected to),
@@ -22,6 +25,8 @@ export const REC = {
   time: 'T',
   sender: 'S',
   attr: 'A',
+  /** An address verification probe (verify(8)); no payload. */
+  probe: 'P',
   recipient: 'R',
   content: 'C',
   sizes: 'Z',

@@ -1,0 +1,262 @@
+/*
+ * check_policy_service against the real daemon: policy servers written
+ * here (on a loopback port and on a Unix socket named relative to
+ * queue_directory) check every attribute Postfix 3.7 sends and answer
+ * access(5) actions; servers that hang, close, refuse or answer without an
+ * action give the default action and Postfix's warnings; and Debian's
+ * postgrey greylists the first attempt and accepts the retry.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, test } from 'node:test';
+import { freePort, TestInstance } from '../support/instance.js';
+import { needFile } from '../support/need.js';
+import { SmtpClient } from '../support/smtp-client.js';
+import { waitFor } from '../support/wait.js';
+
+const instances: TestInstance[] = [];
+const servers: Server[] = [];
+after(() => {
+  for (const server of servers) server.close();
+  for (const instance of instances) instance.remove();
+});
+
+/** What a test policy server does with a request: answer an action, hang, close the connection, or send a reply without an action. */
+type Answer = { action: string } | 'hang' | 'close' | 'no-action';
+
+/** A policy server of the test's own: the requests it got (attribute lists, in order) and the connections it accepted. */
+interface TestPolicyServer {
+  readonly requests: [string, string][][];
+  connections: number;
+}
+
+/** Starts a policy server on a loopback port or a Unix socket path. */
+async function policyServer(where: number | string, answer: (request: Map<string, string>) => Answer): Promise<TestPolicyServer> {
+  const state: TestPolicyServer = { requests: [], connections: 0 };
+  const server = createServer((socket: Socket) => {
+    state.connections++;
+    let pending = '';
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      for (let end = pending.indexOf('\n\n'); end >= 0; end = pending.indexOf('\n\n')) {
+        const attributes = pending
+          .slice(0, end)
+          .split('\n')
+          .map((line): [string, string] => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]);
+        pending = pending.slice(end + 2);
+        state.requests.push(attributes);
+        const what = answer(new Map(attributes));
+        if (what === 'close') socket.destroy();
+        else if (what === 'no-action') socket.write('foo=bar\n\n');
+        else if (what !== 'hang') socket.write(`action=${what.action}\n\n`);
+      }
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => (typeof where === 'number' ? server.listen(where, '127.0.0.1', resolve) : server.listen(where, resolve)));
+  return state;
+}
+
+/** The local part of the request's recipient. */
+const localPart = (request: Map<string, string>): string => (request.get('recipient') ?? '').replace(/@.*/, '');
+
+test('check_policy_service sends the attributes Postfix 3.7 sends, reuses its connection, and carries out the answer as an access action', async () => {
+  const inetPort = await freePort();
+  const mx = await TestInstance.create(
+    [
+      `smtpd_recipient_restrictions = check_policy_service { inet:127.0.0.1:${inetPort}, policy_context=ctx1 }, check_policy_service unix:policy/socket`,
+    ].join('\n'),
+  );
+  instances.push(mx);
+  const inet = await policyServer(inetPort, (request) => {
+    const answers: Record<string, string> = { reject: 'REJECT go away', defer: '450 4.2.0 try later', prepend: 'PREPEND X-Policy: seen', ok: 'OK' };
+    return { action: answers[localPart(request)] ?? 'DUNNO' };
+  });
+  mkdirSync(join(mx.queue, 'policy'), { recursive: true });
+  const unix = await policyServer(join(mx.queue, 'policy', 'socket'), (request) => ({ action: localPart(request) === 'unixno' ? 'REJECT from the unix server' : 'DUNNO' }));
+  mx.start();
+
+  const { client } = await SmtpClient.openWhenListening(mx.port);
+  assert.match(await client.command('EHLO client.example'), /^250/);
+  assert.match(await client.command('MAIL FROM:<s@example.org> SIZE=1234'), /^250 /);
+  assert.match(await client.command('RCPT TO:<a@localhost>'), /^250 /);
+  assert.match(await client.command('RCPT TO:<prepend@localhost>'), /^250 /);
+  assert.equal(await client.command('RCPT TO:<reject@localhost>'), '554 5.7.1 <reject@localhost>: Recipient address rejected: go away');
+  assert.equal(await client.command('RCPT TO:<defer@localhost>'), '450 4.2.0 <defer@localhost>: Recipient address rejected: try later');
+  assert.equal(await client.command('RCPT TO:<unixno@localhost>'), '554 5.7.1 <unixno@localhost>: Recipient address rejected: from the unix server');
+  assert.match(await client.command('RCPT TO:<ok@localhost>'), /^250 /);
+  assert.match(await client.command('DATA'), /^354 /);
+  const queued = /queued as ([0-9A-Z]+)/.exec(await client.command('Subject: policy\r\n\r\nbody\r\n.'))?.[1];
+  assert.ok(queued !== undefined);
+  assert.match(await client.command('MAIL FROM:<>'), /^250 /);
+  assert.match(await client.command('RCPT TO:<b@localhost>'), /^250 /);
+  await client.quit();
+  const second = await SmtpClient.open(mx.port);
+  await second.client.command('HELO other.example');
+  await second.client.command('MAIL FROM:<t@example.org>');
+  assert.match(await second.client.command('RCPT TO:<c@localhost>'), /^250 /);
+  await second.client.quit();
+
+  const clientName = /connect from (\S+)\[127\.0\.0\.1\]/.exec(mx.logText())?.[1] ?? '';
+  const [first, prepend] = inet.requests;
+  const names = (first ?? []).map(([name]) => name);
+  assert.deepEqual(names, [
+    'request', 'protocol_state', 'protocol_name', 'client_address', 'client_name', 'client_port', 'reverse_client_name', 'server_address', 'server_port',
+    'helo_name', 'sender', 'recipient', 'recipient_count', 'queue_id', 'instance', 'size', 'etrn_domain', 'stress', 'sasl_method', 'sasl_username',
+    'sasl_sender', 'ccert_subject', 'ccert_issuer', 'ccert_fingerprint', 'ccert_pubkey_fingerprint', 'encryption_protocol', 'encryption_cipher',
+    'encryption_keysize', 'policy_context',
+  ]);
+  const request = new Map(first);
+  assert.match(request.get('client_port') ?? '', /^\d+$/);
+  assert.notEqual(request.get('client_port'), String(mx.port));
+  assert.match(request.get('instance') ?? '', /^[0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+$/);
+  assert.deepEqual(Object.fromEntries([...request].filter(([name]) => name !== 'client_port' && name !== 'instance')), {
+    request: 'smtpd_access_policy',
+    protocol_state: 'RCPT',
+    protocol_name: 'ESMTP',
+    client_address: '127.0.0.1',
+    client_name: clientName,
+    reverse_client_name: clientName,
+    server_address: '127.0.0.1',
+    server_port: String(mx.port),
+    helo_name: 'client.example',
+    sender: 's@example.org',
+    recipient: 'a@localhost',
+    recipient_count: '0',
+    queue_id: '',
+    size: '1234',
+    etrn_domain: '',
+    stress: '',
+    sasl_method: '',
+    sasl_username: '',
+    sasl_sender: '',
+    ccert_subject: '',
+    ccert_issuer: '',
+    ccert_fingerprint: '',
+    ccert_pubkey_fingerprint: '',
+    encryption_protocol: '',
+    encryption_cipher: '',
+    encryption_keysize: '0',
+    policy_context: 'ctx1',
+  });
+  // The second recipient of the transaction: the queue file is open, one recipient counted, the same instance.
+  const next = new Map(prepend);
+  assert.equal(next.get('recipient'), 'prepend@localhost');
+  assert.equal(next.get('recipient_count'), '1');
+  assert.equal(next.get('queue_id'), queued);
+  assert.equal(next.get('instance'), request.get('instance'));
+  const later = inet.requests.map((r) => new Map(r));
+  const nullSender = later.find((r) => r.get('recipient') === 'b@localhost');
+  assert.equal(nullSender?.get('sender'), '');
+  assert.notEqual(nullSender?.get('instance'), request.get('instance'), 'a new transaction is a new instance');
+  assert.equal(later.find((r) => r.get('recipient') === 'c@localhost')?.get('protocol_name'), 'SMTP');
+  // OK from the first service ends the list: the Unix server never hears of ok@.
+  assert.deepEqual(unix.requests.map((r) => new Map(r).get('recipient')), ['a@localhost', 'prepend@localhost', 'unixno@localhost', 'b@localhost', 'c@localhost']);
+  assert.equal(new Map(unix.requests[0]).get('policy_context'), '');
+  assert.equal(inet.connections, 1, 'one connection for every request of both sessions');
+  assert.equal(unix.connections, 1);
+
+  await mx.waitForLog(new RegExp(`${queued}: to=<prepend@localhost>, .*status=sent`));
+  assert.match(mx.maildir('prepend')[0] ?? '', /^Return-Path: <s@example\.org>\n(.*\n)*X-Policy: seen\n/);
+  assert.match(mx.logText(), new RegExp(`${queued}: reject: RCPT from \\S+\\[127\\.0\\.0\\.1\\]: 554 5\\.7\\.1 <reject@localhost>: Recipient address rejected: go away; from=<s@example\\.org> to=<reject@localhost> proto=ESMTP helo=<client\\.example>`));
+});
+
+test('a policy server that hangs, closes, refuses or answers without an action gives the default action, with Postfix warnings', async () => {
+  const [hangPort, closePort, refusedPort, garbledPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const hang = await policyServer(hangPort, () => 'hang');
+  await policyServer(closePort, () => 'close');
+  await policyServer(garbledPort, () => 'no-action');
+  const root = mkdtempSync(join(tmpdir(), 'petrel-policy-'));
+  const access = join(root, 'access');
+  writeFileSync(access, ['hang@localhost hang', 'closing@localhost closing', 'refused@localhost refused', 'garbled@localhost garbled', 'lenient@localhost lenient', ''].join('\n'));
+  const mx = await TestInstance.create(
+    [
+      'smtpd_policy_service_try_limit = 1',
+      'smtpd_restriction_classes = hang, closing, refused, garbled, lenient',
+      `hang = check_policy_service { inet:127.0.0.1:${hangPort}, timeout=1s, try_limit=2, retry_delay=0s }`,
+      `closing = check_policy_service inet:127.0.0.1:${closePort}`,
+      `refused = check_policy_service inet:127.0.0.1:${refusedPort}`,
+      `garbled = check_policy_service inet:127.0.0.1:${garbledPort}`,
+      `lenient = check_policy_service { inet:127.0.0.1:${refusedPort}, default_action=DUNNO }`,
+      `smtpd_recipient_restrictions = check_recipient_access texthash:${access}`,
+    ].join('\n'),
+  );
+  instances.push(mx);
+  mx.start();
+  const { client } = await SmtpClient.openWhenListening(mx.port);
+  await client.command('EHLO client.example');
+  await client.command('MAIL FROM:<s@example.org>');
+  const refusal = (user: string): string => `451 4.3.5 <${user}@localhost>: Recipient address rejected: Server configuration problem`;
+  const started = Date.now();
+  assert.equal(await client.command('RCPT TO:<hang@localhost>'), refusal('hang'));
+  const took = Date.now() - started;
+  assert.ok(took >= 2000 && took < 6000, `two attempts of one second each took ${took} ms`);
+  assert.equal(hang.requests.length, 2);
+  assert.equal(await client.command('RCPT TO:<closing@localhost>'), refusal('closing'));
+  assert.equal(await client.command('RCPT TO:<refused@localhost>'), refusal('refused'));
+  assert.equal(await client.command('RCPT TO:<garbled@localhost>'), refusal('garbled'));
+  assert.match(await client.command('RCPT TO:<lenient@localhost>'), /^250 /);
+  await client.quit();
+  const log = mx.logText();
+  assert.equal(log.match(new RegExp(`warning: problem talking to server 127\\.0\\.0\\.1:${hangPort}: Connection timed out\\n`, 'g'))?.length, 2, log);
+  assert.match(log, new RegExp(`warning: problem talking to server 127\\.0\\.0\\.1:${closePort}: `));
+  assert.match(log, new RegExp(`warning: connect to 127\\.0\\.0\\.1:${refusedPort}: Connection refused\\n`));
+  assert.match(log, new RegExp(`warning: problem talking to server 127\\.0\\.0\\.1:${refusedPort}: Connection refused\\n`));
+  assert.match(log, new RegExp(`warning: missing attribute action in input from 127\\.0\\.0\\.1:${garbledPort}\\n`));
+  assert.match(log, /NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.1\]: 451 4\.3\.5 <hang@localhost>: Recipient address rejected: Server configuration problem; from=<s@example\.org> to=<hang@localhost> proto=ESMTP helo=<client\.example>/);
+  rmSync(root, { recursive: true, force: true });
+});
+
+const POSTGREY = '/usr/sbin/postgrey';
+
+test("Debian's postgrey greylists the first attempt (450 4.2.0) and accepts the retry after its delay", { skip: needFile(POSTGREY, 'the greylisting policy server (apt-get install postgrey)') }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'petrel-postgrey-'));
+  const dbdir = join(root, 'db');
+  mkdirSync(dbdir);
+  const asRoot = process.getuid?.() === 0;
+  chmodSync(root, 0o755);
+  // postgrey drops root privileges to its own user, which must own the database folder.
+  if (asRoot) chownSync(dbdir, Number(spawnSync('id', ['-u', 'postgrey'], { encoding: 'utf8' }).stdout), Number(spawnSync('id', ['-g', 'postgrey'], { encoding: 'utf8' }).stdout));
+  const port = await freePort();
+  const owner = asRoot ? [] : [`--user=${spawnSync('id', ['-un'], { encoding: 'utf8' }).stdout.trim()}`, `--group=${spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim()}`];
+  const postgrey: ChildProcess = spawn(POSTGREY, [`--inet=127.0.0.1:${port}`, `--dbdir=${dbdir}`, '--delay=2', `--pidfile=${join(root, 'pid')}`, ...owner], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  postgrey.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  try {
+    const mx = await TestInstance.create(`smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:${port}`);
+    instances.push(mx);
+    mx.start();
+    await waitFor(() => stderr.includes('Process Backgrounded') || /Binding to TCP port/.test(stderr) || postgrey.exitCode !== null ? true : undefined, 'postgrey to listen');
+    await sleep(300);
+    assert.equal(postgrey.exitCode, null, stderr);
+    const attempt = async (): Promise<string> => {
+      const { client } = await SmtpClient.openWhenListening(mx.port);
+      await client.command('EHLO client.example');
+      await client.command('MAIL FROM:<s@sender.example>');
+      const reply = await client.command('RCPT TO:<grey@localhost>');
+      if (reply.startsWith('250')) {
+        await client.command('DATA');
+        await client.command('Subject: greylisted\r\n\r\nbody\r\n.');
+      }
+      await client.quit();
+      return reply;
+    };
+    assert.equal(await attempt(), '450 4.2.0 <grey@localhost>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/localhost.html');
+    assert.match(mx.logText(), /NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.1\]: 450 4\.2\.0 <grey@localhost>: Recipient address rejected: Greylisted, see http:\/\/postgrey\.schweikert\.ch\/help\/localhost\.html; from=<s@sender\.example> to=<grey@localhost> proto=ESMTP helo=<client\.example>/);
+    await sleep(2500);
+    assert.match(await attempt(), /^250 /);
+    // postgrey's PREPEND of the first delivery after greylisting lands in the message.
+    await mx.waitForLog(/to=<grey@localhost>, .*status=sent/);
+    assert.match(mx.maildir('grey')[0] ?? '', /\nX-Greylist: delayed \d+ seconds by postgrey-/);
+  } finally {
+    postgrey.kill('SIGTERM');
+    await new Promise((resolve) => (postgrey.exitCode !== null ? resolve(undefined) : postgrey.once('exit', resolve)));
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -3,8 +3,12 @@
  * here (on a loopback port and on a Unix socket named relative to
  * queue_directory) check every attribute Postfix 3.7 sends and answer
  * access(5) actions; servers that hang, close, refuse or answer without an
- * action give the default action and Postfix's warnings; and Debian's
- * postgrey greylists the first attempt and accepts the retry.
+ * action give the default action and Postfix's warnings; Debian's
+ * postgrey greylists the first attempt and accepts the retry; and Debian's
+ * policyd-spf, started per connection as Postfix's spawn(8) would start it,
+ * refuses a sender whose domain's SPF record fails the client and prepends
+ * Received-SPF to mail that passes (its DNS lookups go to a loopback DNS
+ * server of the test's own).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -14,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
+import { startDnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { needFile } from '../support/need.js';
 import { SmtpClient } from '../support/smtp-client.js';
@@ -257,6 +262,68 @@ test("Debian's postgrey greylists the first attempt (450 4.2.0) and accepts the 
   } finally {
     postgrey.kill('SIGTERM');
     await new Promise((resolve) => (postgrey.exitCode !== null ? resolve(undefined) : postgrey.once('exit', resolve)));
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+const POLICYD_SPF = '/usr/bin/policyd-spf';
+const SYSTEM_PYTHON = '/usr/bin/python3';
+
+/**
+ * policyd-spf reads requests on standard input, as under Postfix's spawn(8):
+ * this serves each connection on port with one policyd-spf process of its
+ * own. Its DNS library (pydns) is pointed at the test's DNS server on
+ * dnsPort instead of /etc/resolv.conf's, the only change to it.
+ */
+async function spawnPolicydSpf(port: number, config: string, dnsPort: number): Promise<void> {
+  const start = [
+    'import sys, spf, DNS',
+    "DNS.defaults['server'] = ['127.0.0.1']",
+    `DNS.defaults['port'] = ${dnsPort}`,
+    'from spf_engine.policyd_spf import main',
+    `sys.argv = ['policyd-spf', '${config}']`,
+    'sys.exit(main())',
+  ].join('\n');
+  const server = createServer((socket: Socket) => {
+    const child = spawn(SYSTEM_PYTHON, ['-c', start], { stdio: ['pipe', 'pipe', 'inherit'] });
+    socket.pipe(child.stdin);
+    child.stdout.pipe(socket);
+    socket.on('error', () => child.kill());
+    socket.on('close', () => child.kill());
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+}
+
+test("Debian's policyd-spf refuses a sender whose SPF record fails the client, and prepends Received-SPF to mail that passes", { skip: needFile(POLICYD_SPF, 'the SPF policy server (apt-get install postfix-policyd-spf-python)') }, async () => {
+  const dns = await startDnsServer({
+    'pass.example': { txt: ['v=spf1 ip4:127.0.0.1 -all'] },
+    'fail.example': { txt: ['v=spf1 ip4:192.0.2.1 -all'] },
+  });
+  const root = mkdtempSync(join(tmpdir(), 'petrel-spf-'));
+  try {
+    // Debian's settings, less skip_addresses (which exempts 127.0.0.0/8, this test's client).
+    const config = join(root, 'policyd-spf.conf');
+    writeFileSync(config, ['debugLevel = 1', 'TestOnly = 1', 'HELO_reject = Fail', 'Mail_From_reject = Fail', 'PermError_reject = False', 'TempError_Defer = False', 'skip_addresses = 192.0.2.255/32', ''].join('\n'));
+    const port = await freePort();
+    await spawnPolicydSpf(port, config, dns.port);
+    const mx = await TestInstance.create(`smtpd_recipient_restrictions = check_policy_service { inet:127.0.0.1:${port}, timeout=20s }`);
+    instances.push(mx);
+    mx.start();
+    const { client } = await SmtpClient.openWhenListening(mx.port);
+    await client.command('EHLO client.example');
+    await client.command('MAIL FROM:<s@fail.example>');
+    assert.match(await client.command('RCPT TO:<spf@localhost>'), /^550 5\.7\.23 <spf@localhost>: Recipient address rejected: Message rejected due to: SPF fail - not authorized\. /);
+    await client.command('RSET');
+    await client.command('MAIL FROM:<s@pass.example>');
+    assert.match(await client.command('RCPT TO:<spf@localhost>'), /^250 /);
+    assert.match(await client.command('DATA'), /^354 /);
+    assert.match(await client.command('Subject: spf\r\n\r\nbody\r\n.'), /^250 /);
+    await client.quit();
+    await mx.waitForLog(/to=<spf@localhost>, .*status=sent/);
+    assert.match(mx.maildir('spf')[0] ?? '', /\nReceived-SPF: Pass \(mailfrom\) identity=mailfrom; client-ip=127\.0\.0\.1; helo=client\.example; envelope-from=s@pass\.example; receiver=/);
+  } finally {
+    dns.close();
     rmSync(root, { recursive: true, force: true });
   }
 });

@@ -10,18 +10,26 @@
  * SMTPD_POLICY_README.
  */
 import type { Params } from '../global/params/param-registry.js';
+import { encodeXtext } from '../global/xtext.js';
 import { accessAction } from './smtpd-check-access.js';
 import type { CheckRun } from './smtpd-check.js';
 import type { CheckRequest, Verdict } from './smtpd-check-types.js';
 
-/** The attributes of a policy request, in the order Postfix 3.7 sends them. */
+/**
+ * The attributes of a policy request, in the order Postfix 3.7 sends them.
+ * As Postfix's (seen on the wire): protocol_name is SMTP or ESMTP, without
+ * the TLS and AUTH letters of Received:; the certificate's subject and
+ * issuer names, xtext-encoded, only for a verified certificate, its
+ * fingerprints for any.
+ */
 export function policyAttributes(req: CheckRequest, params: Params, policyContext: string): [string, string][] {
   const p = req.policy;
   const tls = p.tls;
+  const trusted = tls?.verified === true;
   return [
     ['request', 'smtpd_access_policy'],
     ['protocol_state', req.command],
-    ['protocol_name', req.protocol],
+    ['protocol_name', req.protocol.startsWith('ESMTP') ? 'ESMTP' : 'SMTP'],
     ['client_address', req.clientAddress],
     ['client_name', req.clientName],
     ['client_port', String(p.clientPort)],
@@ -40,8 +48,8 @@ export function policyAttributes(req: CheckRequest, params: Params, policyContex
     ['sasl_method', p.saslMethod ?? ''],
     ['sasl_username', req.saslUsername ?? ''],
     ['sasl_sender', p.saslSender ?? ''],
-    ['ccert_subject', tls?.subject ?? ''],
-    ['ccert_issuer', tls?.issuer ?? ''],
+    ['ccert_subject', trusted ? encodeXtext(tls.subject ?? '') : ''],
+    ['ccert_issuer', trusted ? encodeXtext(tls.issuer ?? '') : ''],
     ['ccert_fingerprint', tls?.fingerprint ?? ''],
     ['ccert_pubkey_fingerprint', tls?.pubkeyFingerprint ?? ''],
     ['encryption_protocol', tls?.protocol ?? ''],

@@ -40,6 +40,8 @@ export interface PolicyTls {
   readonly protocol: string;
   readonly cipher: string;
   readonly bits: number;
+  /** True when the client certificate verified against smtpd_tls_CAfile / _CApath. */
+  readonly verified: boolean;
   readonly subject: string | undefined;
   readonly issuer: string | undefined;
   readonly fingerprint: string | undefined;

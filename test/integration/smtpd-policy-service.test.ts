@@ -12,7 +12,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import { startDnsServer } from '../support/dns-server.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { needFile } from '../support/need.js';
 import { SmtpClient } from '../support/smtp-client.js';
+import { makeTestPki } from '../support/tls-cert.js';
 import { waitFor } from '../support/wait.js';
 
 const instances: TestInstance[] = [];
@@ -170,6 +172,48 @@ test('check_policy_service sends the attributes Postfix 3.7 sends, reuses its co
   await mx.waitForLog(new RegExp(`${queued}: to=<prepend@localhost>, .*status=sent`));
   assert.match(mx.maildir('prepend')[0] ?? '', /^Return-Path: <s@example\.org>\n(.*\n)*X-Policy: seen\n/);
   assert.match(mx.logText(), new RegExp(`${queued}: reject: RCPT from \\S+\\[127\\.0\\.0\\.1\\]: 554 5\\.7\\.1 <reject@localhost>: Recipient address rejected: go away; from=<s@example\\.org> to=<reject@localhost> proto=ESMTP helo=<client\\.example>`));
+});
+
+test('over TLS: the encryption_* attributes describe the session, ccert_* the certificate (its names, xtext-encoded, only when it verified), as Postfix 3.7 sends them', async () => {
+  const pki = makeTestPki();
+  const port = await freePort();
+  const policy = await policyServer(port, () => ({ action: 'DUNNO' }));
+  const mx = await TestInstance.create(`smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:${port}`, 'postmaster: root\n', {
+    smtpd_tls_cert_file: pki.serverCert,
+    smtpd_tls_key_file: pki.serverKey,
+    smtpd_tls_CAfile: pki.caCert,
+    smtpd_tls_security_level: 'may',
+    smtpd_tls_ask_ccert: 'yes',
+  });
+  instances.push(mx);
+  mx.start();
+  const names = ['protocol_name', 'encryption_protocol', 'encryption_cipher', 'encryption_keysize', 'ccert_subject', 'ccert_issuer', 'ccert_fingerprint', 'ccert_pubkey_fingerprint'];
+  const print = (bytes: Buffer): string => (createHash('sha256').update(bytes).digest('hex').toUpperCase().match(/../g) as string[]).join(':');
+  // A certificate signed by smtpd_tls_CAfile's CA, then an expired one (presented, not verified).
+  for (const [certFile, keyFile, trusted] of [[pki.clientCert, pki.clientKey, true], [pki.expiredCert, pki.expiredKey, false]] as const) {
+    const { client } = await SmtpClient.openWhenListening(mx.port);
+    await client.command('EHLO client.example');
+    const tls = await client.startTls({ cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), rejectUnauthorized: false });
+    await client.command('EHLO client.example');
+    await client.command('MAIL FROM:<s@example.org>');
+    assert.match(await client.command('RCPT TO:<a@localhost>'), /^250 /);
+    const cipher = tls.getCipher();
+    const protocol = tls.getProtocol();
+    await client.quit();
+    const cert = new X509Certificate(readFileSync(certFile));
+    const request = new Map(policy.requests.at(-1));
+    assert.deepEqual(names.map((name) => request.get(name)), [
+      'ESMTP',
+      protocol,
+      cipher.name,
+      /256/.test(cipher.name) ? '256' : '128',
+      trusted ? 'client.test.example' : '',
+      trusted ? 'Petrel+20Test+20CA' : '',
+      print(cert.raw),
+      print(cert.publicKey.export({ type: 'spki', format: 'der' })),
+    ]);
+  }
+  rmSync(pki.dir, { recursive: true, force: true });
 });
 
 test('a policy server that hangs, closes, refuses or answers without an action gives the default action, with Postfix warnings', async () => {

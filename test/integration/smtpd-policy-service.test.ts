@@ -174,7 +174,7 @@ test('check_policy_service sends the attributes Postfix 3.7 sends, reuses its co
   assert.match(mx.logText(), new RegExp(`${queued}: reject: RCPT from \\S+\\[127\\.0\\.0\\.1\\]: 554 5\\.7\\.1 <reject@localhost>: Recipient address rejected: go away; from=<s@example\\.org> to=<reject@localhost> proto=ESMTP helo=<client\\.example>`));
 });
 
-test('over TLS: the encryption_* attributes describe the session, ccert_* the certificate (its names, xtext-encoded, only when it verified), as Postfix 3.7 sends them', async () => {
+test('over TLS: encryption_* describe the session, ccert_* the certificate (its names, xtext-encoded, only when it verified), sasl_* the login, as Postfix 3.7 sends them', async () => {
   const pki = makeTestPki();
   const port = await freePort();
   const policy = await policyServer(port, () => ({ action: 'DUNNO' }));
@@ -184,10 +184,15 @@ test('over TLS: the encryption_* attributes describe the session, ccert_* the ce
     smtpd_tls_CAfile: pki.caCert,
     smtpd_tls_security_level: 'may',
     smtpd_tls_ask_ccert: 'yes',
+    smtpd_sasl_auth_enable: 'yes',
+    smtpd_sasl_type: 'petrel',
   });
   instances.push(mx);
+  const users = join(mx.etc, 'sasl_users');
+  assert.equal(mx.run('petrel', ['saslpasswd', users, 'alice'], 'alice secret\n').status, 0);
+  writeFileSync(join(mx.etc, 'main.cf'), `${readFileSync(join(mx.etc, 'main.cf'), 'utf8')}smtpd_sasl_path = texthash:${users}\n`);
   mx.start();
-  const names = ['protocol_name', 'encryption_protocol', 'encryption_cipher', 'encryption_keysize', 'ccert_subject', 'ccert_issuer', 'ccert_fingerprint', 'ccert_pubkey_fingerprint'];
+  const names = ['protocol_name', 'sasl_method', 'sasl_username', 'sasl_sender', 'encryption_protocol', 'encryption_cipher', 'encryption_keysize', 'ccert_subject', 'ccert_issuer', 'ccert_fingerprint', 'ccert_pubkey_fingerprint'];
   const print = (bytes: Buffer): string => (createHash('sha256').update(bytes).digest('hex').toUpperCase().match(/../g) as string[]).join(':');
   // A certificate signed by smtpd_tls_CAfile's CA, then an expired one (presented, not verified).
   for (const [certFile, keyFile, trusted] of [[pki.clientCert, pki.clientKey, true], [pki.expiredCert, pki.expiredKey, false]] as const) {
@@ -195,7 +200,9 @@ test('over TLS: the encryption_* attributes describe the session, ccert_* the ce
     await client.command('EHLO client.example');
     const tls = await client.startTls({ cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), rejectUnauthorized: false });
     await client.command('EHLO client.example');
-    await client.command('MAIL FROM:<s@example.org>');
+    // The first session logs in and names the message's author with MAIL FROM's AUTH=.
+    if (trusted) assert.match(await client.command(`AUTH PLAIN ${Buffer.from('\0alice\0alice secret').toString('base64')}`), /^235 /);
+    assert.match(await client.command(`MAIL FROM:<s@example.org>${trusted ? ' AUTH=alice+2Bx@example.org' : ''}`), /^250 /);
     assert.match(await client.command('RCPT TO:<a@localhost>'), /^250 /);
     const cipher = tls.getCipher();
     const protocol = tls.getProtocol();
@@ -204,6 +211,9 @@ test('over TLS: the encryption_* attributes describe the session, ccert_* the ce
     const request = new Map(policy.requests.at(-1));
     assert.deepEqual(names.map((name) => request.get(name)), [
       'ESMTP',
+      trusted ? 'PLAIN' : '',
+      trusted ? 'alice' : '',
+      trusted ? 'alice+x@example.org' : '',
       protocol,
       cipher.name,
       /256/.test(cipher.name) ? '256' : '128',

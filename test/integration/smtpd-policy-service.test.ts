@@ -78,6 +78,7 @@ test('check_policy_service sends the attributes Postfix 3.7 sends, reuses its co
   const mx = await TestInstance.create(
     [
       `smtpd_recipient_restrictions = check_policy_service { inet:127.0.0.1:${inetPort}, policy_context=ctx1 }, check_policy_service unix:policy/socket`,
+      `smtpd_end_of_data_restrictions = check_policy_service { inet:127.0.0.1:${inetPort}, policy_context=eod }`,
     ].join('\n'),
   );
   instances.push(mx);
@@ -159,6 +160,10 @@ test('check_policy_service sends the attributes Postfix 3.7 sends, reuses its co
   assert.equal(next.get('queue_id'), queued);
   assert.equal(next.get('instance'), request.get('instance'));
   const later = inet.requests.map((r) => new Map(r));
+  // At the end of the message: its size as queued (the size= qmgr logs), every accepted recipient counted, the queue ID.
+  const size = /from=<s@example\.org>, size=(\d+)/.exec(await mx.waitForLog(new RegExp(`${queued}: from=<s@example\\.org>, size=`)))?.[1];
+  const eod = later.find((r) => r.get('protocol_state') === 'END-OF-MESSAGE');
+  assert.deepEqual([eod?.get('recipient'), eod?.get('recipient_count'), eod?.get('queue_id'), eod?.get('size'), eod?.get('policy_context')], ['', '3', queued, size, 'eod']);
   const nullSender = later.find((r) => r.get('recipient') === 'b@localhost');
   assert.equal(nullSender?.get('sender'), '');
   assert.notEqual(nullSender?.get('instance'), request.get('instance'), 'a new transaction is a new instance');
@@ -166,7 +171,8 @@ test('check_policy_service sends the attributes Postfix 3.7 sends, reuses its co
   // OK from the first service ends the list: the Unix server never hears of ok@.
   assert.deepEqual(unix.requests.map((r) => new Map(r).get('recipient')), ['a@localhost', 'prepend@localhost', 'unixno@localhost', 'b@localhost', 'c@localhost']);
   assert.equal(new Map(unix.requests[0]).get('policy_context'), '');
-  assert.equal(inet.connections, 1, 'one connection for every request of both sessions');
+  // One kept connection per service as written (as in Postfix, the end-of-data one, with its own options, is another service).
+  assert.equal(inet.connections, 2, 'one connection for each service, for every request of both sessions');
   assert.equal(unix.connections, 1);
 
   await mx.waitForLog(new RegExp(`${queued}: to=<prepend@localhost>, .*status=sent`));

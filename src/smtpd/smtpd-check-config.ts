@@ -3,8 +3,9 @@
  * share, built once at start-up: every restriction list parsed (an unknown
  * name, a missing table or a restriction Petrel does not implement yet is a
  * start-up error), the restriction classes of smtpd_restriction_classes,
- * every access table the lists name opened, the networks (mynetworks, the
- * exemption and authorisation lists), the DNS resolver of the checks,
+ * every access table and policy service the lists name opened, the
+ * networks (mynetworks, the exemption and authorisation lists), the DNS
+ * resolver of the checks,
  * rbl_reply_maps when a DNS list restriction may need it, and
  * the free-space check of MAIL FROM; and the refusal of a relay policy
  * that relays for anyone (requireRelayControl). Built by smtpd-main.ts and
@@ -22,6 +23,7 @@ import { msg } from '../util/msg.js';
 import { CheckDns } from './smtpd-check-dns.js';
 import { parseRestrictions, tableSpecs, type ParsedStep } from './smtpd-check-names.js';
 import type { CheckReply, Stage } from './smtpd-check-types.js';
+import { PolicyService } from './smtpd-policy-clnt.js';
 import { unlistedAddress, type RecipientMaps } from './smtpd-recipient-maps.js';
 
 /** A network as address and prefix length. */
@@ -110,6 +112,7 @@ export class SmtpdChecks {
     readonly classes: ReadonlyMap<string, readonly string[]>,
     private readonly accessTables: ReadonlyMap<string, TableList>,
     rblReplies: TableList | undefined,
+    private readonly policyServices: Map<string, PolicyService>,
   ) {
     this.rblReplies = rblReplies;
     const lists: Partial<Record<Stage, readonly ParsedStep[]>> = {};
@@ -133,12 +136,16 @@ export class SmtpdChecks {
   /** Parses every list (a configuration error for a bad one) and opens the access tables they name. */
   static async open(params: Params, resolver: AddressResolver, tables: CheckTables, classes: ReadonlyMap<string, readonly string[]> = new Map()): Promise<SmtpdChecks> {
     const specs = new Set<string>();
+    const services = new Map<string, PolicyService>();
     const lists = [...Object.values(STAGE_PARAMS).map((name) => [name, params[name]] as const), ...classes];
-    for (const [name, list] of lists) for (const spec of tableSpecs(name, list, classes)) specs.add(spec);
+    for (const [name, list] of lists) {
+      for (const spec of tableSpecs(name, list, classes)) specs.add(spec);
+      for (const spec of tableSpecs(name, list, classes, true)) if (!services.has(spec)) services.set(spec, PolicyService.open(spec, params));
+    }
     const access = new Map<string, TableList>();
     for (const spec of specs) access.set(spec, await openTableList([spec], tableContext(params)));
     const rblReplies = params.rbl_reply_maps.length > 0 ? await openTableList(params.rbl_reply_maps, tableContext(params)) : undefined;
-    return new SmtpdChecks(params, resolver, tables, classes, access, rblReplies);
+    return new SmtpdChecks(params, resolver, tables, classes, access, rblReplies, services);
   }
 
   /** The parsed steps of a list (cached); throws a configuration error for a bad one. */
@@ -150,6 +157,20 @@ export class SmtpdChecks {
       this.parsed.set(key, steps);
     }
     return steps;
+  }
+
+  /** The policy service spec names: opened at start-up, or now for one an access table's result names (a bad one is a temporary failure). */
+  policyService(spec: string): PolicyService {
+    let service = this.policyServices.get(spec);
+    if (service === undefined) {
+      try {
+        service = PolicyService.open(spec, this.params);
+      } catch (err) {
+        throw new PetrelError('config', (err as Error).message, { temporary: true });
+      }
+      this.policyServices.set(spec, service);
+    }
+    return service;
   }
 
   /** The opened access table spec names (opened at start-up). */

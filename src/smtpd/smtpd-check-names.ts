@@ -2,10 +2,11 @@
  * smtpd-check-names - the typed table of every restriction name smtpd
  * knows (postconf(5), access(5)) and the parser that turns a restriction
  * list into steps at start-up: a name, a check_*_access name with its
- * table, a DNS list with its domain (smtpd-check-rbl.ts), or a
- * restriction class. An unknown name, a missing table or list domain, or a
- * restriction Petrel does not implement yet (policy services) is a
- * configuration error, never ignored. The
+ * table, a DNS list with its domain (smtpd-check-rbl.ts),
+ * check_policy_service with its service (smtpd-check-policy.ts), or a
+ * restriction class. An unknown name, a missing table, list domain or
+ * service, or a restriction Postfix has and Petrel does not implement yet
+ * is a configuration error, never ignored. The
  * generic restrictions reply about the list's subject; the others about
  * what they check. Used by smtpd-check-config.ts and smtpd-check.ts.
  */
@@ -19,8 +20,9 @@ import type { CheckReply, ReplySubject, Verdict } from './smtpd-check-types.js';
 import { senderLoginMismatch } from './smtpd-check-login.js';
 import { isDnsList, parseDnsList, permitListed, rejectListed, type DnsListStep } from './smtpd-check-rbl.js';
 import { unverifiedAddress } from './smtpd-check-verify.js';
+import { checkPolicyService } from './smtpd-check-policy.js';
 
-/** A restriction: it answers permit, a reply or no opinion; table is the access table of a check_*_access (for a DNS list, its argument). */
+/** A restriction: it answers permit, a reply or no opinion; table is the access table of a check_*_access (for a DNS list, its argument; for check_policy_service, its service). */
 type Restriction = (run: CheckRun, table: string) => Promise<Verdict>;
 
 /** One parsed step of a list. */
@@ -212,6 +214,7 @@ const RESTRICTIONS = {
   check_recipient_access: (run, table) => needsRecipient((r, address) => mailAccess(r, table, address, recipient(r)))(run),
   check_recipient_mx_access: (run, table) => needsRecipient((r, address) => serverAccess(r, table, domainOf(address), 'mx', recipient(r)))(run),
   check_recipient_ns_access: (run, table) => needsRecipient((r, address) => serverAccess(r, table, domainOf(address), 'ns', recipient(r)))(run),
+  check_policy_service: checkPolicyService,
 } satisfies Record<string, Restriction>;
 
 /** A restriction name Petrel implements. */
@@ -224,7 +227,6 @@ async function clientAccessByCert(run: CheckRun, table: string): Promise<Verdict
 
 /** Postfix restrictions Petrel does not implement yet: naming one is a start-up error that says so. */
 const NOT_YET = new Set([
-  'check_policy_service',
   'check_sasl_access',
   'check_client_a_access',
   'check_client_mx_access',
@@ -246,6 +248,8 @@ function isRestriction(name: string): name is RestrictionName {
 function takesTable(name: string): boolean {
   return /^check_.*_access$/.test(name);
 }
+
+const POLICY_SERVICE = 'check_policy_service';
 
 /** Parses a restriction list; where names the parameter or class for error messages. */
 export function parseRestrictions(where: string, items: readonly string[], classes: ReadonlyMap<string, readonly string[]>): ParsedStep[] {
@@ -279,15 +283,19 @@ export function parseRestrictions(where: string, items: readonly string[], class
       table = items[i + 1] ?? '';
       if (!/^[a-z0-9]+:/i.test(table)) throw new PetrelError('config', `${where}: restriction "${item}" needs a type:table argument`);
       i++;
+    } else if (name === POLICY_SERVICE) {
+      table = items[i + 1] ?? '';
+      if (!/^(inet:|unix:|\{)/i.test(table)) throw new PetrelError('config', `${where}: restriction "${item}" needs a policy service argument (inet:host:port, unix:pathname or { name, option=value ... })`);
+      i++;
     }
     steps.push({ name, table, run: RESTRICTIONS[name] });
   }
   return steps;
 }
 
-/** The access tables a list names (after validating it). */
-export function tableSpecs(where: string, items: readonly string[], classes: ReadonlyMap<string, readonly string[]>): string[] {
+/** The access tables (or, with policy, the policy services) a list names, after validating it. */
+export function tableSpecs(where: string, items: readonly string[], classes: ReadonlyMap<string, readonly string[]>, policy = false): string[] {
   return parseRestrictions(where, items, classes)
-    .filter((step) => takesTable(step.name))
+    .filter((step) => (policy ? step.name === POLICY_SERVICE : takesTable(step.name)))
     .map((step) => step.table);
 }

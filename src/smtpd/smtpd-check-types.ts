@@ -35,6 +35,33 @@ export function noActions(): MessageActions {
 
 /** The DNS list answers of one session (one SMTP connection), by "TYPE name": a later command does not ask again. */
 export type DnsListCache = Map<string, Promise<DnsAnswer<string[]>>>;
+/** The session's TLS as a policy server is told it. */
+export interface PolicyTls {
+  readonly protocol: string;
+  readonly cipher: string;
+  readonly bits: number;
+  /** True when the client certificate verified against smtpd_tls_CAfile / _CApath. */
+  readonly verified: boolean;
+  readonly subject: string | undefined;
+  readonly issuer: string | undefined;
+  readonly fingerprint: string | undefined;
+  readonly pubkeyFingerprint: string | undefined;
+}
+
+/** What only the policy delegation protocol sends of the session (smtpd-check-policy.ts). */
+export interface PolicyFacts {
+  readonly clientPort: number;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly saslMethod: string | undefined;
+  /** MAIL FROM's AUTH= address. */
+  readonly saslSender: string | undefined;
+  readonly tls: PolicyTls | undefined;
+  /** MAIL FROM's SIZE= value; at END-OF-MESSAGE the size received. */
+  readonly size: number;
+  /** The transaction's instance (Transaction.instance), "" before MAIL FROM. */
+  readonly instance: string;
+}
 
 /** What a restriction sees of the session and of the command being checked. */
 export interface CheckRequest {
@@ -69,6 +96,7 @@ export interface CheckRequest {
   readonly actions: MessageActions;
   /** The session's DNS list answers (smtpd-check-rbl.ts). */
   readonly dnsCache: DnsListCache;
+  readonly policy: PolicyFacts;
 }
 
 /** What one restriction answers: permit, a reply, or no opinion (undefined). */

@@ -14,11 +14,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Params } from '../global/params/param-registry.js';
 import type { SaslServer } from '../global/sasl/sasl-server.js';
 import type { ServerTls } from '../global/tls/tls-server.js';
+import { decodeXtext } from '../global/xtext.js';
 import type { LineEndingNormalizer } from '../util/line-endings.js';
 import { msg } from '../util/msg.js';
 import type { SmtpChat } from './smtpd-chat.js';
 import type { SmtpdChecks } from './smtpd-check-config.js';
-import { noActions, type CheckReply, type CheckRequest, type DnsListCache, type MessageActions } from './smtpd-check-types.js';
+import { noActions, type CheckReply, type CheckRequest, type DnsListCache, type MessageActions, type PolicyFacts } from './smtpd-check-types.js';
 import type { BareNewlineMode } from './smtpd-dot-decoder.js';
 import { SmtpInput, type CommandLine, type InputEnd } from './smtpd-input.js';
 import type { OpenQueueSink, Transaction } from './smtpd-transaction.js';
@@ -56,6 +57,8 @@ export interface SessionTls {
   readonly bits: number;
   /** The peer certificate's fingerprint, when one was presented. */
   readonly fingerprint: string | undefined;
+  /** The fingerprint of its public key. */
+  readonly pubkeyFingerprint: string | undefined;
   readonly verified: boolean;
   readonly subject: string | undefined;
   readonly issuer: string | undefined;
@@ -210,7 +213,25 @@ export class SmtpdSession {
       pipelined: this.input.pending > 0,
       actions: this.actions,
       dnsCache: this.dnsCache,
+      policy: this.policyFacts(command),
       ...extra,
+    };
+  }
+
+  /** What policy servers are told besides the rest of a check request. */
+  private policyFacts(command: string): PolicyFacts {
+    const t = this.transaction;
+    const declared = Number(t?.mailParams.get('SIZE') ?? 0);
+    const auth = t?.mailParams.get('AUTH');
+    return {
+      clientPort: this.client.port,
+      serverAddress: this.client.localAddress,
+      serverPort: this.client.localPort,
+      saslMethod: this.sasl?.method,
+      saslSender: auth === undefined || auth === '<>' ? undefined : decodeXtext(auth),
+      tls: this.tls,
+      size: command === 'END-OF-MESSAGE' && t !== undefined ? t.contentSize : Number.isSafeInteger(declared) ? declared : 0,
+      instance: t?.instance ?? '',
     };
   }
 

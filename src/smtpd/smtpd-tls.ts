@@ -111,6 +111,7 @@ export async function handshake(s: SmtpdSession, socket: Socket, ahead: Buffer =
     cipher: cipher.name,
     bits: cipherBits(cipher.name),
     fingerprint: presented ? tls.fingerprint(cert) : undefined,
+    pubkeyFingerprint: presented ? tls.pubkeyFingerprint(cert) : undefined,
     verified,
     subject: presented ? firstValue(cert.subject?.CN) : undefined,
     issuer: presented ? firstValue(cert.issuer?.CN) : undefined,

@@ -43,6 +43,14 @@ export function cleanupSink(params: Params): OpenQueueSink {
   return (sender, attrs) => CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs, local: false, ...receiveOverrides(params) });
 }
 
+let transactions = 0;
+
+/** process id, seconds, microseconds and a counter, in hex, as Postfix's smtpd names a transaction for policy servers. */
+function transactionInstance(): string {
+  const now = Date.now();
+  return `${process.pid.toString(16)}.${Math.floor(now / 1000).toString(16)}.${((now % 1000) * 1000).toString(16)}.${(transactions++).toString(16)}`;
+}
+
 /** One mail transaction. */
 export class Transaction {
   readonly recipients: string[] = [];
@@ -50,6 +58,8 @@ export class Transaction {
   rcptTried = 0;
   private cleanup: QueueSink | undefined;
   private size = 0;
+  /** Postfix's "instance" of the policy protocol: unique per transaction within the process's life. */
+  readonly instance = transactionInstance();
   private tooBig = false;
   private writeError: Error | undefined;
   private lastWrite: Promise<void> = Promise.resolve();
@@ -59,6 +69,11 @@ export class Transaction {
     readonly sender: string,
     readonly mailParams: ReadonlyMap<string, string>,
   ) {}
+
+  /** The content received so far, in bytes. */
+  get contentSize(): number {
+    return this.size;
+  }
 
   /** The queue ID once cleanup has given one. */
   get id(): string | undefined {

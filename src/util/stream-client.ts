@@ -2,8 +2,8 @@
  * stream-client - a client for one-request-one-reply protocols over TCP or
  * a Unix-domain socket (socketmap_table(5), tcp_table(5)). Connections are
  * kept and reused: a connection idle for idleMs is closed, one older than
- * ttlMs is not reused, and at most maxConnections are open at once (more
- * requests wait their turn). A kept connection the server closed is
+ * ttlMs is not reused, nor one that carried requestLimit requests, and at
+ * most maxConnections are open at once (more requests wait their turn). A kept connection the server closed is
  * replaced by a new one and the request sent again, once, so a server
  * restart is invisible; every request has one deadline covering the wait,
  * the connect and the reply. Idle connections keep no process alive.
@@ -45,6 +45,8 @@ export interface StreamClientOptions {
   readonly ttlMs: number;
   /** The most connections open at once. */
   readonly maxConnections: number;
+  /** A connection that carried this many requests is closed (0 or absent: no limit). */
+  readonly requestLimit?: number;
   /** A fresh reply decoder for each new connection. */
   readonly decoder: () => ReplyDecoder;
 }
@@ -85,6 +87,8 @@ class Connection {
   alive = true;
   /** True once a request completed on it (a later failure may be a server restart). */
   used = false;
+  /** Requests completed on it. */
+  requests = 0;
   private pending: { resolve(reply: Buffer): void; reject(err: StreamClientError): void } | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Part of a reply has arrived. */
@@ -110,6 +114,7 @@ class Connection {
         resolve: (reply) => {
           clearTimeout(timer);
           this.used = true;
+          this.requests++;
           resolve(reply);
         },
         reject: (err) => {
@@ -292,7 +297,8 @@ export class StreamClient {
   /** Gives conn to the next waiting request, or parks it. */
   private release(conn: Connection): void {
     if (!conn.alive) return;
-    if (this.closed) {
+    const limit = this.options.requestLimit ?? 0;
+    if (this.closed || (limit > 0 && conn.requests >= limit)) {
       conn.close();
       return;
     }

@@ -147,7 +147,7 @@ before(async () => {
   // Dovecot puts its sockets into Petrel's private/, which petrel check creates.
   const check = mx.run('petrel', ['check']);
   assert.equal(check.status, 0, check.stderr);
-  dovecot = await runDovecot(conf, [join(mx.queue, 'private', 'dovecot-lmtp'), join(mx.queue, 'private', 'auth')]);
+  dovecot = await runDovecot(conf, ['dovecot-lmtp', 'auth', 'quota-status'].map((name) => join(mx.queue, 'private', name)));
   sink = await startSmtpPeer('127.0.0.1', ports.sink, { startTls: false });
   mx.start();
 });
@@ -240,6 +240,18 @@ test('port 25: an unknown user of a hosted domain is 550 5.1.1, a foreign domain
   assert.equal(await client.command('RCPT TO:<someone@elsewhere.example>'), '554 5.7.1 <someone@elsewhere.example>: Relay access denied');
   await client.quit();
   await mx.waitForLog(/NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 554 5\.7\.1 <someone@elsewhere\.example>: Relay access denied; from=<stranger@example\.org> to=<someone@elsewhere\.example> proto=ESMTP helo=<client\.example>/);
+});
+
+test("port 25: Dovecot's quota-status, asked by check_policy_service, refuses at RCPT a message too big for what is left of dave's quota", { skip }, async () => {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  assert.match(await client.command(`MAIL FROM:<${STRANGER}> SIZE=${DAVE_QUOTA}`), /^250 /);
+  assert.equal(await client.command('RCPT TO:<dave@example.net>'), '552 5.2.2 <dave@example.net>: Recipient address rejected: Mailbox is full');
+  // alice has no quota (0 in her row).
+  assert.match(await client.command('RCPT TO:<alice@example.com>'), /^250 /);
+  await client.command('RSET');
+  await client.quit();
+  await mx.waitForLog(/NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 552 5\.2\.2 <dave@example\.net>: Recipient address rejected: Mailbox is full; from=<stranger@example\.org> to=<dave@example\.net> proto=ESMTP helo=<client\.example>/);
 });
 
 test('submission: STARTTLS, AUTH PLAIN checked by Dovecot against MariaDB (535 for a wrong password), relaying only once logged in', { skip }, async () => {

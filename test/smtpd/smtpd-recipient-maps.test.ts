@@ -91,6 +91,7 @@ test('SmtpdChecks: smtpd_reject_unlisted_recipient = no turns the check off, rej
   const rcpt = (recipient: string) => ({
     command: 'RCPT', queueId: undefined, clientName: 'localhost', reverseName: 'localhost', nameTempFail: false, clientAddress: '127.0.0.1', protocol: 'ESMTP', helo: 'client.example',
     saslUsername: undefined, clientCert: undefined, tls: false, sender: 's@example.org', recipient, recipientCount: 0, pipelined: false, actions: noActions(), dnsCache: new Map(),
+    policy: { clientPort: 1025, serverAddress: '127.0.0.1', serverPort: 25, saslMethod: undefined, saslSender: undefined, tls: undefined, size: 0, instance: '' },
   });
   const unknown = 'Recipient address rejected: User unknown in virtual mailbox table';
   assert.match((await (await checksFor('')).check(rcpt('bob@mbox.example')))?.text ?? '', new RegExp(unknown));

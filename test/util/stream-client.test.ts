@@ -100,3 +100,12 @@ test('an unexpected reply breaks the connection; a Unix socket that is not there
   await assert.rejects(missing.request(Buffer.from('x\n')), failure('connect', /connect to \/nonexistent\/petrel\.sock: No such file or directory/));
   missing.close();
 });
+
+test('a connection that carried requestLimit requests is closed and the next request opens a new one', async () => {
+  const server = await echoServer().listen();
+  const client = new StreamClient({ host: '127.0.0.1', port: server.port }, { ...OPTIONS, requestLimit: 2 });
+  for (const word of ['a', 'b', 'c', 'd', 'e']) assert.equal(String(await client.request(Buffer.from(`${word}\n`))), `echo:${word}`);
+  assert.equal(server.connections, 3, 'two requests each on the first two connections, the fifth on a third');
+  client.close();
+  await server.stop();
+});

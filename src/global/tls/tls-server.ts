@@ -141,7 +141,16 @@ export class ServerTls {
 
   /** A client certificate's fingerprint as Postfix prints it (XX:XX:...). */
   fingerprint(cert: PeerCertificate): string {
-    const hex = createHash(this.digest).update(cert.raw).digest('hex').toUpperCase();
+    return this.digestText(cert.raw);
+  }
+
+  /** The fingerprint of a client certificate's public key (its DER SubjectPublicKeyInfo), as Postfix's ccert_pubkey_fingerprint. */
+  pubkeyFingerprint(cert: PeerCertificate): string {
+    return cert.pubkey === undefined ? '' : this.digestText(cert.pubkey);
+  }
+
+  private digestText(bytes: Buffer): string {
+    const hex = createHash(this.digest).update(bytes).digest('hex').toUpperCase();
     return hex.match(/../g)?.join(':') ?? '';
   }
 

@@ -122,9 +122,9 @@ function pssCell(r: RunResult, name: string): string {
   return idle === undefined && peak === undefined ? '-' : `${format(idle)} / ${format(peak)}`;
 }
 
-/** Prints the two systems' means side by side with the Petrel/Postfix ratios. */
-export function showComparison(petrel: RunResult, postfix: RunResult): void {
-  console.log(cells('', 'Petrel', 'Postfix', 'ratio'));
+/** Prints the two systems' means side by side with the ratios first/second (by default Petrel/Postfix). */
+export function showComparison(petrel: RunResult, postfix: RunResult, labels: readonly [string, string] = ['Petrel', 'Postfix']): void {
+  console.log(cells('', labels[0], labels[1], 'ratio'));
   console.log(row('accepted msg/s', petrel.acceptedPerSecond, postfix.acceptedPerSecond, 0));
   console.log(row('delivered msg/s', petrel.deliveredPerSecond, postfix.deliveredPerSecond, 0));
   console.log(row('p50 ms', petrel.p50, postfix.p50, 1));

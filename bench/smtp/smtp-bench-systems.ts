@@ -16,7 +16,8 @@
  * chroot turned off (Petrel has none), and per mode: defer_transports =
  * local (accept), relayhost (relay), the TLS certificate (tls), the mysql:
  * virtual mailbox tables and their mailbox base (virtual-mysql, from
- * smtp-bench-virtual.ts). Both fsync
+ * smtp-bench-virtual.ts), and in mode checks a Petrel with and one without
+ * the restrictions of smtp-bench-checks.ts, both holding local deliveries. Both fsync
  * before 250 and before they report a delivery, by default. The accounts
  * are made here when missing: "petrel" (mail_owner) and the bench user,
  * whose home moves into each run's folder so that every run starts with an
@@ -27,6 +28,7 @@ import { chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, re
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/instance.js';
+import { checksMainCf, type CheckPeers } from './smtp-bench-checks.js';
 import { tlsMainCf, type BenchCertificate } from './smtp-bench-tls.js';
 import { virtualMainCf, type VirtualDatabase } from './smtp-bench-virtual.js';
 
@@ -34,14 +36,21 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The bench's recipient: a real account, delivered to by local(8). */
 export const BENCH_USER = 'petrelbench';
 const MAIL_OWNER = 'petrel';
-const HOSTNAME = 'bench.localdomain';
+/** The myhostname of both systems: the bench user's mail domain. */
+export const BENCH_HOSTNAME = 'bench.localdomain';
 
 /** How a run loads the systems. */
-export type Mode = 'mx' | 'accept' | 'reuse' | 'relay' | 'tls' | 'virtual-mysql';
+export type Mode = 'mx' | 'accept' | 'reuse' | 'relay' | 'tls' | 'virtual-mysql' | 'checks';
+
+/** Modes that measure acceptance only: local deliveries are held (defer_transports = local). */
+export function acceptOnly(mode: Mode): boolean {
+  return mode === 'accept' || mode === 'checks';
+}
 
 /** One system under test, set up in its folder. */
 export interface BenchSystem {
-  readonly name: 'Petrel' | 'Postfix';
+  /** "Petrel", "Postfix", or in mode checks "Petrel+checks". */
+  readonly name: string;
   readonly port: number;
   /** Message n goes to recipients[n % recipients.length]. */
   readonly recipients: readonly string[];
@@ -67,6 +76,8 @@ export interface RunSetting {
   readonly certificate?: BenchCertificate;
   /** The virtual mailbox database both read (mode virtual-mysql). */
   readonly virtual?: VirtualDatabase;
+  /** The DNS and policy servers of the restrictions (mode checks). */
+  readonly checks?: CheckPeers;
 }
 
 function account(name: string): { uid: number; gid: number } | undefined {
@@ -136,7 +147,7 @@ function deferred(queue: string): number {
 }
 
 function finishedCounter(setting: RunSetting, home: string, queue: string, maillog: string): () => number {
-  if (setting.mode === 'accept') return () => deferred(queue);
+  if (acceptOnly(setting.mode)) return () => deferred(queue);
   if (setting.mode !== 'relay' && setting.mode !== 'virtual-mysql') return () => inMaildir(home);
   const sent = new SentCounter(maillog);
   return () => sent.read();
@@ -152,13 +163,14 @@ function benchSettings(setting: RunSetting, etc: string, dir: string): string[] 
   const owner = account(BENCH_USER);
   if (owner === undefined) throw new Error(`no account ${BENCH_USER}`);
   return [
-    `myhostname = ${HOSTNAME}`,
+    `myhostname = ${BENCH_HOSTNAME}`,
     'inet_interfaces = 127.0.0.1',
-    'mynetworks = 127.0.0.0/8',
+    // Mode checks: the bench's client is not trusted, with or without the restrictions.
+    `mynetworks = ${setting.mode === 'checks' ? '127.0.0.2/32' : '127.0.0.0/8'}`,
     'home_mailbox = Maildir/',
     `alias_maps = hash:${join(etc, 'aliases')}`,
     `alias_database = hash:${join(etc, 'aliases')}`,
-    ...(setting.mode === 'accept' ? ['defer_transports = local'] : []),
+    ...(acceptOnly(setting.mode) ? ['defer_transports = local'] : []),
     ...(setting.sinkPort === undefined ? [] : [`relayhost = [127.0.0.1]:${setting.sinkPort}`]),
     ...(setting.certificate === undefined ? [] : tlsMainCf(setting.certificate)),
     ...(setting.virtual === undefined ? [] : virtualMainCf(setting.virtual, etc, dir, owner)),
@@ -167,11 +179,11 @@ function benchSettings(setting: RunSetting, etc: string, dir: string): string[] 
 
 function recipientsFor(setting: RunSetting): readonly string[] {
   if (setting.virtual !== undefined) return setting.virtual.recipients;
-  return [setting.mode === 'relay' ? 'sink@remote.test' : `${BENCH_USER}@${HOSTNAME}`];
+  return [setting.mode === 'relay' ? 'sink@remote.test' : `${BENCH_USER}@${BENCH_HOSTNAME}`];
 }
 
-/** A Petrel instance in dir from the shipped conf/, delivering to the bench user's home. */
-export async function petrelSystem(dir: string, setting: RunSetting, home: string): Promise<BenchSystem> {
+/** A Petrel instance in dir from the shipped conf/, delivering to the bench user's home; withChecks: with mode checks' restrictions. */
+export async function petrelSystem(dir: string, setting: RunSetting, home: string, withChecks = false): Promise<BenchSystem> {
   const port = await freePort();
   const etc = join(dir, 'etc');
   const queue = join(dir, 'queue');
@@ -183,12 +195,14 @@ export async function petrelSystem(dir: string, setting: RunSetting, home: strin
   const listener = master.replace(/^smtp(\s+)inet\b/m, `127.0.0.1:${port} inet`);
   if (listener === master) throw new Error('conf/master.cf has no "smtp inet" service to move to the bench port');
   writeFileSync(join(etc, 'master.cf'), listener);
-  const settings = [`queue_directory = ${queue}`, `data_directory = ${join(dir, 'data')}`, `maillog_file = ${maillog}`, ...benchSettings(setting, etc, dir)];
+  const checks = withChecks && setting.checks !== undefined ? checksMainCf(setting.checks, etc) : undefined;
+  const settings = [`queue_directory = ${queue}`, `data_directory = ${join(dir, 'data')}`, `maillog_file = ${maillog}`, ...benchSettings(setting, etc, dir), ...(checks?.settings ?? [])];
   const bin = (name: string): string => join(ROOT, 'bin', name);
   execFileSync(bin('postconf'), ['-c', etc, '-e', ...settings]);
   execFileSync(bin('postalias'), ['-c', etc, join(etc, 'aliases')]);
+  for (const map of checks?.maps ?? []) execFileSync(bin('postmap'), ['-c', etc, map]);
   return {
-    name: 'Petrel',
+    name: checks === undefined ? 'Petrel' : 'Petrel+checks',
     port,
     recipients: recipientsFor(setting),
     maillog,

@@ -24,6 +24,10 @@
  *           virtual(8) into Maildirs, until the last "status=sent"; also
  *           printed: MariaDB's SELECTs per message (Com_select).
  *           Needs MariaDB on 127.0.0.1:3306 and Debian's postfix-mysql.
+ *   checks  issue #12's speed budget: Petrel with 17 typical restrictions
+ *           (smtp-bench-checks.ts: DNS blocklists on a loopback DNS server,
+ *           access maps, a policy service) against Petrel without them,
+ *           local deliveries held as in accept; the ratio is with/without.
  * Printed for each run and for the means: accepted msg/s (messages / time
  * to the last 250 after DATA), delivered msg/s (messages / time until the
  * last file is in Maildir/new, or the last "status=sent" in the mail log in
@@ -55,11 +59,12 @@ import { freePort } from '../../test/support/instance.js';
 import { quantile, runLoad, runSmtpSource, type LoadOutcome, type LoadPlan } from './smtp-bench-client.js';
 import { CLOCK_TICKS, InstanceSampler, machineBusyTicks, reapedChildTicks } from './smtp-bench-proc.js';
 import { meanOf, showComparison, showRun, type RunResult } from './smtp-bench-report.js';
-import { allowPostfixInstances, ensureAccounts, moveBenchHome, petrelSystem, postfixConfigDir, postfixSystem, type BenchSystem, type Mode, type RunSetting } from './smtp-bench-systems.js';
+import { startCheckPeers, type CheckPeers } from './smtp-bench-checks.js';
+import { acceptOnly, allowPostfixInstances, BENCH_HOSTNAME, ensureAccounts, moveBenchHome, petrelSystem, postfixConfigDir, postfixSystem, type BenchSystem, type Mode, type RunSetting } from './smtp-bench-systems.js';
 import { makeCertificate, runTlsLoad, TlsTally } from './smtp-bench-tls.js';
 import { createVirtualDatabase, dropVirtualDatabase, selectCount, type VirtualDatabase } from './smtp-bench-virtual.js';
 
-const MODES: readonly Mode[] = ['mx', 'accept', 'reuse', 'relay', 'tls', 'virtual-mysql'];
+const MODES: readonly Mode[] = ['mx', 'accept', 'reuse', 'relay', 'tls', 'virtual-mysql', 'checks'];
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 /** The most refusals a failed run prints. */
 const FAILURES_SHOWN = 10;
@@ -151,7 +156,7 @@ async function measure(system: BenchSystem, countQueries: boolean): Promise<RunR
   const benchMs = (ownCpu.user + ownCpu.system) / 1000 + generatorTicks * (1000 / CLOCK_TICKS);
   return {
     acceptedPerSecond: messages / ((outcome.acceptedAt - started) / 1000),
-    deliveredPerSecond: mode === 'accept' ? undefined : messages / ((finished - started) / 1000),
+    deliveredPerSecond: acceptOnly(mode) ? undefined : messages / ((finished - started) / 1000),
     p50: quantile(outcome.latencies, 0.5),
     p99: quantile(outcome.latencies, 0.99),
     cpuMsPerMessage: instanceMs / messages,
@@ -216,6 +221,7 @@ const HOW: Record<Mode, string> = {
   relay: 'one per connection, relayed to smtp-sink',
   tls: 'one per connection with STARTTLS, into ~/Maildir',
   'virtual-mysql': 'one per connection to 1,000 virtual users (mysql: maps), by virtual(8) into their Maildirs',
+  checks: 'one per connection, local deliveries held, to Petrel with 17 restrictions (two DNS blocklists, a domain blocklist, access maps, a policy service) and to Petrel without them',
 };
 
 async function main(): Promise<void> {
@@ -226,6 +232,7 @@ async function main(): Promise<void> {
   chmodSync(work, 0o755);
   let sink: ChildProcess | undefined;
   let database: VirtualDatabase | undefined;
+  let checks: CheckPeers | undefined;
   try {
     ensureAccounts(join(work, 'home'));
     let setting: RunSetting = { mode };
@@ -240,13 +247,18 @@ async function main(): Promise<void> {
       database = await createVirtualDatabase();
       setting = { mode, virtual: database };
     }
+    if (mode === 'checks') {
+      checks = await startCheckPeers(BENCH_HOSTNAME);
+      setting = { mode, checks };
+    }
     const generator = client === 'smtp-source' ? "Debian's smtp-source" : 'the bench client';
     console.log(`mode ${mode}: ${sessions} sessions send ${messages} messages of ${bytes} bytes ${HOW[mode]}, by ${generator}`);
-    // Petrel, Postfix, Postfix, Petrel: each system runs as often first as last, so what the
-    // machine carries over from one run to the next weighs on both alike. Each run has folders of its own.
-    const order = (rounds === 1 ? ['Petrel', 'Postfix'] : ['Petrel', 'Postfix', 'Postfix', 'Petrel']).filter((name) => name === 'Petrel' || postfixInstalled);
-    if (!postfixInstalled) console.log("(Debian's postfix is not installed: Petrel alone, no ratios)");
-    const dirs = order.map((name, k) => join(work, `run${k + 1}-${name.toLowerCase()}`));
+    // A, B, B, A: each system runs as often first as last, so what the machine carries over from
+    // one run to the next weighs on both alike. Each run has folders of its own.
+    const [first, second] = mode === 'checks' ? (['Petrel+checks', 'Petrel'] as const) : (['Petrel', 'Postfix'] as const);
+    const order = (rounds === 1 ? [first, second] : [first, second, second, first]).filter((name) => name !== 'Postfix' || postfixInstalled);
+    if (!postfixInstalled && second === 'Postfix') console.log("(Debian's postfix is not installed: Petrel alone, no ratios)");
+    const dirs = order.map((name, k) => join(work, `run${k + 1}-${name.toLowerCase().replace('+', '-')}`));
     allowPostfixInstances(dirs.filter((_, k) => order[k] === 'Postfix').map(postfixConfigDir));
     const results = new Map<string, RunResult[]>();
     for (const [k, name] of order.entries()) {
@@ -255,22 +267,26 @@ async function main(): Promise<void> {
       chmodSync(dir, 0o755);
       const home = join(dir, 'home');
       moveBenchHome(home);
-      const system = name === 'Petrel' ? await petrelSystem(dir, setting, home) : await postfixSystem(dir, setting, home);
+      const system = name === 'Postfix' ? await postfixSystem(dir, setting, home) : await petrelSystem(dir, setting, home, name === 'Petrel+checks');
+      const policyBefore = checks?.policyRequests() ?? 0;
       const result = await run(system, database !== undefined);
       showRun(name, result);
+      // Proof that the policy service was really asked: once per recipient.
+      if (name === 'Petrel+checks' && checks !== undefined) console.log(`         policy requests/msg: ${((checks.policyRequests() - policyBefore) / messages).toFixed(2)}`);
       results.set(name, [...(results.get(name) ?? []), result]);
     }
-    const petrel = meanOf(results.get('Petrel') ?? []);
-    const postfix = meanOf(results.get('Postfix') ?? []);
-    if (petrel === undefined || postfix === undefined) return;
+    const a = meanOf(results.get(first) ?? []);
+    const b = meanOf(results.get(second) ?? []);
+    if (a === undefined || b === undefined) return;
     if (rounds > 1) {
-      showRun('Petrel mean', petrel);
-      showRun('Postfix mean', postfix);
+      showRun(`${first} mean`, a);
+      showRun(`${second} mean`, b);
     }
     console.log(`means of ${rounds} run${rounds > 1 ? 's' : ''} each:`);
-    showComparison(petrel, postfix);
+    showComparison(a, b, [first, second]);
   } finally {
     sink?.kill();
+    checks?.close();
     if (database !== undefined) await dropVirtualDatabase(database);
     rmSync(work, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import { msg } from '../util/msg.js';
+import { connectionEnded, connectionRefused, tlsRefused, tlsSessionCounted } from './smtpd-anvil.js';
 import { checkStages } from './smtpd-check.js';
 import type { ClientNameResolver } from './smtpd-client-name.js';
 import { notifyPostmaster, SmtpChat } from './smtpd-chat.js';
@@ -114,12 +115,16 @@ export async function runSession(s: SmtpdSession, ahead: Buffer): Promise<void> 
   msg.info(`connect from ${s.peer}`);
   try {
     if (services.tls?.wrapper === true) {
-      if ((await handshake(s, s.socket as Socket, ahead)) === undefined) {
+      if (await tlsRefused(s, true)) throw new SessionEnd('too many new TLS sessions');
+      const secure = await handshake(s, s.socket as Socket, ahead);
+      if (secure === undefined) {
         msg.info(`lost connection after CONNECT from ${s.peer}`);
         throw new SessionEnd('handshake');
       }
+      await tlsSessionCounted(s, secure.isSessionReused());
       requireClientCert(s);
     }
+    if (await connectionRefused(s)) throw new SessionEnd('too many connections');
     if (s.pipelinedAhead('CONNECT')) throw new SessionEnd('pregreet');
     // With smtpd_delay_reject = no the client restrictions answer the connection; every later command is then refused.
     s.denied = services.local || services.params.smtpd_delay_reject ? undefined : await checkStages(services.checks, s.checkRequest('CONNECT'), ['client']);
@@ -137,6 +142,7 @@ export async function runSession(s: SmtpdSession, ahead: Buffer): Promise<void> 
   } finally {
     s.transaction?.abort();
     s.transaction = undefined;
+    connectionEnded(s);
     await s.close();
     msg.info(`disconnect from ${s.peer} ${s.summary()}`);
   }

@@ -18,6 +18,7 @@ import { decodeXtext } from '../global/xtext.js';
 import type { LineEndingNormalizer } from '../util/line-endings.js';
 import { msg } from '../util/msg.js';
 import type { SmtpChat } from './smtpd-chat.js';
+import type { SmtpdLimits } from './smtpd-anvil.js';
 import type { SmtpdChecks } from './smtpd-check-config.js';
 import { noActions, type CheckReply, type CheckRequest, type DnsListCache, type MessageActions, type PolicyFacts } from './smtpd-check-types.js';
 import type { BareNewlineMode } from './smtpd-dot-decoder.js';
@@ -34,6 +35,8 @@ export interface SmtpdServices {
   readonly openSink: OpenQueueSink;
   /** "sendmail -bs": the client is a local user, whose recipients go where cleanup and qmgr route them, unchecked. */
   readonly local: boolean;
+  /** The client limits counted by anvil; none when every limit is 0 (and for "sendmail -bs"). */
+  readonly limits?: SmtpdLimits;
 }
 
 /** The client as smtpd knows it. */
@@ -105,6 +108,8 @@ export class SmtpdSession {
   readonly dnsCache: DnsListCache = new Map();
   /** With smtpd_delay_reject = no, the client restrictions' refusal at connect: every later command is refused. */
   denied: CheckReply | undefined;
+  /** True once anvil was told of this connection: it must be told when it ends. */
+  anvilConnected = false;
 
   constructor(
     readonly services: SmtpdServices,

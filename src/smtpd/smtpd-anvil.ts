@@ -54,13 +54,24 @@ function exceeded(s: SmtpdSession, what: string, value: number): void {
   msg.warn(`${what} limit exceeded: ${value} from ${s.peer} for service ${s.params.service_name}`);
 }
 
+/**
+ * Tells anvil of the new connection when a connection limit is set (once
+ * per session); its counts are read by connectionRefused, so that the
+ * client's name lookups run meanwhile.
+ */
+export function countConnection(s: SmtpdSession): void {
+  if (s.anvilCounts !== undefined) return;
+  const p = s.params;
+  const anvil = p.smtpd_client_connection_count_limit > 0 || p.smtpd_client_connection_rate_limit > 0 ? counted(s) : undefined;
+  s.anvilConnected = anvil !== undefined;
+  s.anvilCounts = anvil === undefined ? Promise.resolve(undefined) : anvil.query('connect', p.service_name, s.client.address);
+}
+
 /** At connect: true (after the 421 reply) when the client has too many connections, or makes them too fast. */
 export async function connectionRefused(s: SmtpdSession): Promise<boolean> {
   const p = s.params;
-  const anvil = p.smtpd_client_connection_count_limit > 0 || p.smtpd_client_connection_rate_limit > 0 ? counted(s) : undefined;
-  if (anvil === undefined) return false;
-  s.anvilConnected = true;
-  const reply = await anvil.query('connect', p.service_name, s.client.address);
+  countConnection(s);
+  const reply = await s.anvilCounts;
   if (reply === undefined) return false;
   const tooMany = p.smtpd_client_connection_count_limit > 0 && reply.count > p.smtpd_client_connection_count_limit;
   const tooFast = !tooMany && p.smtpd_client_connection_rate_limit > 0 && reply.rate > p.smtpd_client_connection_rate_limit;

@@ -9,7 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import { msg } from '../util/msg.js';
-import { connectionEnded, connectionRefused, tlsRefused, tlsSessionCounted } from './smtpd-anvil.js';
+import { connectionEnded, connectionRefused, countConnection, tlsRefused, tlsSessionCounted } from './smtpd-anvil.js';
 import { checkStages } from './smtpd-check.js';
 import type { ClientNameResolver } from './smtpd-client-name.js';
 import { notifyPostmaster, SmtpChat } from './smtpd-chat.js';
@@ -102,6 +102,8 @@ export async function serveClient(services: SmtpdServices, clientNames: ClientNa
   // The session reads from here on, so that a client talking before the greeting is seen during the lookup.
   const s = new SmtpdSession(services, client, socket, new SmtpChat(services.params.smtpd_history_flush_threshold));
   if (services.tls?.wrapper !== true) s.input.unshift(ahead);
+  // anvil counts the connection while the name lookups run.
+  countConnection(s);
   Object.assign(client, await clientNames.names(client.address));
   // One more turn of the event loop: bytes the kernel already holds are read before the early-talker check.
   await new Promise((resolve) => setImmediate(resolve));

@@ -18,6 +18,7 @@ import { decodeXtext } from '../global/xtext.js';
 import type { LineEndingNormalizer } from '../util/line-endings.js';
 import { msg } from '../util/msg.js';
 import type { SmtpChat } from './smtpd-chat.js';
+import type { AnvilReply } from '../global/anvil-clnt.js';
 import type { SmtpdLimits } from './smtpd-anvil.js';
 import type { SmtpdChecks } from './smtpd-check-config.js';
 import { noActions, type CheckReply, type CheckRequest, type DnsListCache, type MessageActions, type PolicyFacts } from './smtpd-check-types.js';
@@ -110,6 +111,8 @@ export class SmtpdSession {
   denied: CheckReply | undefined;
   /** True once anvil was told of this connection: it must be told when it ends. */
   anvilConnected = false;
+  /** The connection counts anvil answers (undefined: not asked yet; resolves undefined when not counted). */
+  anvilCounts: Promise<AnvilReply | undefined> | undefined;
 
   constructor(
     readonly services: SmtpdServices,

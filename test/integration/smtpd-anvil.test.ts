@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -150,6 +150,25 @@ test('clients in smtpd_client_event_limit_exceptions are not counted', async () 
     await client.quit();
   }
   assert.doesNotMatch(mx.logText(), new RegExp(`for service 127\\.0\\.0\\.1:${ports.exempt}`));
+});
+
+test('without an anvil service smtpd does not refuse mail: one warning, and the limits are not enforced', async () => {
+  const lone = await TestInstance.create('', 'postmaster: root\n', { smtpd_client_event_limit_exceptions: '', smtpd_client_connection_rate_limit: '1' });
+  try {
+    const masterCf = join(lone.etc, 'master.cf');
+    writeFileSync(masterCf, readFileSync(masterCf, 'utf8').replace(/^anvil .*\n/m, ''));
+    lone.start();
+    await SmtpClient.openWhenListening(lone.port).then(({ client }) => client.quit());
+    for (let i = 0; i < 3; i++) await lone.submit('a@example.org', ['root@localhost'], `Subject: ${i}\n\nx\n`);
+    const log = await lone.waitForLog(/status=sent[^]*status=sent[^]*status=sent/);
+    // Once per smtpd process (the master may have started a second one).
+    const processes = new Set([...log.matchAll(/smtpd\[(\d+)\]: connect from /g)].map((m) => m[1]));
+    const warned = [...log.matchAll(/smtpd\[(\d+)\]: warning: problem talking to service private\/anvil: .*; client connection, rate and event limits are not enforced until it answers\n/g)].map((m) => m[1]);
+    assert.deepEqual(warned.sort(), [...processes].sort(), log);
+    assert.doesNotMatch(log, /limit exceeded/);
+  } finally {
+    lone.remove();
+  }
 });
 
 test("fail2ban's postfix filter matches Petrel's limit lines exactly as it matches Postfix's", { skip: needFile(FAIL2BAN_REGEX, "fail2ban's postfix filter reads the log") }, () => {

@@ -2,7 +2,8 @@
  * smtpd-anvil - the client limits against the real master, smtpd and
  * anvil: the connection count limit counted across several smtpd
  * processes, the connection, message, recipient, AUTH and new TLS session
- * rate limits with Postfix's replies and warnings, the exceptions of
+ * rate limits with Postfix's replies and warnings, anvil's statistics
+ * lines, the exceptions of
  * smtpd_client_event_limit_exceptions, and fail2ban's postfix filter
  * matching Petrel's lines exactly as it matches Postfix's. Each service of
  * one instance has its own limits (anvil counts per service).
@@ -34,6 +35,7 @@ before(async () => {
   mx = await TestInstance.create('', 'postmaster: root\n', {
     // Loopback is in mynetworks, the default exceptions: here nothing is exempt unless a service says so.
     smtpd_client_event_limit_exceptions: '',
+    anvil_status_update_time: '2s',
     smtpd_sasl_type: 'petrel',
     smtpd_tls_cert_file: pki.serverCert,
     smtpd_tls_key_file: pki.serverKey,
@@ -86,6 +88,8 @@ test('the connection rate limit: the third connection in a minute is 421, with t
   const refused = await SmtpClient.open(ports.rate);
   assert.equal(refused.greeting, '421 4.7.0 mx.test.example Error: too many connections from 127.0.0.1');
   await mx.waitForLog(new RegExp(`warning: Connection rate limit exceeded: 3 from ${escape(PEER)} for service 127\\.0\\.0\\.1:${ports.rate}\\n`));
+  // anvil's peaks, every anvil_status_update_time.
+  await mx.waitForLog(/postfix\/anvil\[\d+\]: statistics: max connection rate \d+\/60s for \(127\.0\.0\.1:\d+:127\.0\.0\.1\) at [A-Z][a-z]{2} [ 123]\d \d\d:\d\d:\d\d\n/);
 });
 
 test('message and recipient rate limits: 450 4.7.1 past them, counted across connections', async () => {

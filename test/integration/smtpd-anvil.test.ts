@@ -3,8 +3,8 @@
  * anvil: the connection count limit counted across several smtpd
  * processes, the connection, message, recipient, AUTH and new TLS session
  * rate limits with Postfix's replies and warnings, anvil's statistics
- * lines, the exceptions of
- * smtpd_client_event_limit_exceptions, and fail2ban's postfix filter
+ * lines, the exceptions of smtpd_client_event_limit_exceptions, mail
+ * accepted without an anvil service, and fail2ban's postfix filter
  * matching Petrel's lines exactly as it matches Postfix's. Each service of
  * one instance has its own limits (anvil counts per service).
  */

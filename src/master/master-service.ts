@@ -1,7 +1,7 @@
 /*
  * master-service - runs one master.cf service, in one of two ways.
- * An accepting service (inet services, and the resident trigger service
- * qmgr) has its bound sockets sent to every worker process,
+ * An accepting service (inet services, the resident trigger service
+ * qmgr, and the single-process anvil) has its bound sockets sent to every worker process,
  * which accepts on them itself: the master is never in the path of a
  * connection. It keeps one process running (it cannot see a waiting
  * connection without accepting it), starts another while every running one
@@ -40,6 +40,8 @@ export interface ServiceSpec {
   readonly accepting: boolean;
   /** A trigger daemon run on demand: the queue folder whose files are its work (a wakeup finding none starts nothing). */
   readonly workQueue?: { readonly queueDirectory: string; readonly queue: MessageQueue };
+  /** One resident process accepts every client, without a connection limit (anvil: its counts are shared by all). */
+  readonly single: boolean;
   readonly child: ChildSpec;
 }
 
@@ -173,9 +175,9 @@ export class MasterService {
     if (usable === 0 || (allBusy && usable < this.spec.processCap)) this.spawn();
   }
 
-  /** What an accepting worker may serve at once: its share of maxproc, or no limit for trigger services. */
+  /** What an accepting worker may serve at once: its share of maxproc, or no limit for trigger and single-process services. */
   private get connectionLimit(): number {
-    return this.spec.wakeup > 0 || this.spec.maxproc === 0 ? 0 : this.perProcessShare;
+    return this.spec.wakeup > 0 || this.spec.single || this.spec.maxproc === 0 ? 0 : this.perProcessShare;
   }
 
   private drain(): void {

@@ -3,8 +3,9 @@
  * master: which compiled daemon each command runs ($daemon_directory/<cmd>/
  * <cmd>-main.js; lmtp runs smtp's), the worker's arguments (-c, -n, -t, -C command, -u for an
  * unprivileged service, the -o overrides and
- * master.cf's own arguments), maxproc, wakeup, the process cap, the
- * listeners, and which trigger daemons run only on demand. An entry whose daemon Petrel does not have is skipped with a
+ * master.cf's own arguments), maxproc, wakeup, the process cap (one for the
+ * daemons whose one process holds shared state: anvil), the listeners, and
+ * which trigger daemons run only on demand. An entry whose daemon Petrel does not have is skipped with a
  * warning naming it, never silently (an info line for the Postfix daemons
  * whose work Petrel does inside other processes). Used by master-main.ts at start and on
  * reload.
@@ -46,6 +47,15 @@ const IN_PROCESS: Readonly<Record<string, string>> = {
  */
 const ON_DEMAND: Readonly<Record<string, MessageQueue>> = { pickup: 'maildrop' };
 
+/**
+ * Daemons whose one process keeps state every client shares (Postfix runs
+ * them with maxproc 1): the process is resident and accepts every client
+ * itself, however many, so maxproc does not limit their connections.
+ */
+const SINGLE_PROCESS: Readonly<Record<string, string>> = {
+  anvil: 'the counts of every smtpd process live in one process',
+};
+
 /** master.cf commands served by another command's program (Postfix's lmtp is its smtp). */
 const SHARED_PROGRAMS: Readonly<Record<string, string>> = { lmtp: 'smtp' };
 
@@ -76,7 +86,8 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
     if (entry.unpriv !== false) args.push('-u');
     const addresses = listenAddresses(entry, params);
     const workQueue = wakeup > 0 ? ON_DEMAND[entry.command] : undefined;
-    const accepting = entry.type === 'inet' || (wakeup > 0 && workQueue === undefined);
+    const single = SINGLE_PROCESS[entry.command] !== undefined;
+    const accepting = entry.type === 'inet' || (wakeup > 0 && workQueue === undefined) || single;
     // Postfix's -s: how many listening sockets the worker is to accept on before it says it is ready.
     if (accepting) args.push('-s', String(addresses.length));
     for (const [name, value] of entry.overrides) args.push('-o', `${name}=${value}`);
@@ -86,7 +97,8 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
         key,
         maxproc,
         wakeup,
-        processCap: maxproc === 1 ? 1 : Math.max(1, Math.min(availableParallelism(), maxproc === 0 ? Infinity : maxproc)),
+        processCap: maxproc === 1 || single ? 1 : Math.max(1, Math.min(availableParallelism(), maxproc === 0 ? Infinity : maxproc)),
+        single,
         throttleTime: params.service_throttle_time,
         // Network connections and triggers go straight to the workers; a resident process is there to take them.
         accepting,

@@ -50,6 +50,7 @@ cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 bounce    unix  -       -       n       -       0       bounce
 verify    unix  -       -       n       -       1       verify
+anvil     unix  -       -       n       -       1       anvil
 local     unix  -       n       n       -       -       local
 `;
 }

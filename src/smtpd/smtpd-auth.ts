@@ -14,6 +14,7 @@ import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import type { SaslMechanism, SaslMechanismFlag } from '../global/sasl/sasl-server.js';
 import { msg } from '../util/msg.js';
+import { commandRefused } from './smtpd-anvil.js';
 import { SessionEnd, type SmtpdSession } from './smtpd-session.js';
 
 /** smtpd_sasl_security_options words and the mechanism flag each refuses (or, with "require", demands). */
@@ -89,6 +90,7 @@ export async function handleAuth(s: SmtpdSession, arg: string): Promise<void> {
   if (s.transaction !== undefined) return s.reply(503, '5.5.1 Error: MAIL transaction in progress');
   const [mechanismWord, initialText, extra] = arg.trim().split(/[ \t]+/);
   if (mechanismWord === undefined || mechanismWord === '' || extra !== undefined) return s.reply(501, '5.5.4 Syntax: AUTH mechanism');
+  if (await commandRefused(s, 'auth')) return;
   const mechanism = mechanismWord.toUpperCase();
   const offered = await authOffered(s);
   if (offered.length === 0) return s.reply(503, '5.5.1 Error: authentication not enabled');

@@ -91,6 +91,8 @@ export class SmtpdChecks {
   readonly saslExceptions: Network[];
   readonly xclientHosts: Network[];
   readonly xforwardHosts: Network[];
+  /** smtpd_client_event_limit_exceptions: clients anvil does not count. */
+  readonly eventLimitExceptions: Network[];
   readonly localDomains: ReadonlySet<string>;
   readonly senderLogins: TableList | undefined;
   readonly relayClientCerts: TableList | undefined;
@@ -125,6 +127,7 @@ export class SmtpdChecks {
     this.saslExceptions = parseNetworks('smtpd_sasl_exceptions_networks', params.smtpd_sasl_exceptions_networks);
     this.xclientHosts = parseNetworks('smtpd_authorized_xclient_hosts', params.smtpd_authorized_xclient_hosts);
     this.xforwardHosts = parseNetworks('smtpd_authorized_xforward_hosts', params.smtpd_authorized_xforward_hosts);
+    this.eventLimitExceptions = parseNetworks('smtpd_client_event_limit_exceptions', params.smtpd_client_event_limit_exceptions);
     this.localDomains = new Set(params.mydestination.map((d) => d.toLowerCase()));
     this.recipientMaps = tables.recipientMaps;
     this.senderLogins = tables.senderLogins;

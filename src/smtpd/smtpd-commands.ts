@@ -13,6 +13,7 @@ import { accessAddressKeysForIp } from '../global/addr/addr-search-keys.js';
 import { splitList } from '../global/config/param-convert.js';
 import { PetrelError } from '../global/errors.js';
 import { msg } from '../util/msg.js';
+import { commandRefused } from './smtpd-anvil.js';
 import { handleAuth, authOffered } from './smtpd-auth.js';
 import { DotDecoder } from './smtpd-dot-decoder.js';
 import { checkMailParams, checkRcptParams, parsePathArgument } from './smtpd-envelope.js';
@@ -93,6 +94,7 @@ async function helo(s: SmtpdSession, arg: string, esmtp: boolean): Promise<void>
 async function mail(s: SmtpdSession, arg: string): Promise<void> {
   if (s.helo === undefined && s.params.smtpd_helo_required) return s.reply(503, '5.5.1 Error: send HELO/EHLO first');
   if (s.transaction !== undefined) return s.reply(503, '5.5.1 Error: nested MAIL command');
+  if (await commandRefused(s, 'message')) return;
   const parsed = parsePathArgument(arg, 'FROM', s.params.strict_rfc821_envelopes);
   if ('code' in parsed) return s.reply(parsed.code, parsed.text);
   const refused = s.esmtp || parsed.params.size === 0 ? checkMailParams(parsed.params, parsed.address, { sizeLimit: s.params.message_size_limit, smtputf8: s.params.smtputf8_enable }) : { code: 555, text: '5.5.4 Unsupported option: ESMTP parameters need EHLO' };
@@ -115,6 +117,7 @@ async function mail(s: SmtpdSession, arg: string): Promise<void> {
 async function rcpt(s: SmtpdSession, arg: string): Promise<void> {
   const t = s.transaction;
   if (t === undefined) return s.reply(503, '5.5.1 Error: need MAIL command');
+  if (await commandRefused(s, 'recipient')) return;
   t.rcptTried++;
   const parsed = parsePathArgument(arg, 'TO', s.params.strict_rfc821_envelopes);
   if ('code' in parsed) return s.reply(parsed.code, parsed.text);

@@ -3,7 +3,7 @@
  * EHLO with PIPELINING, SIZE, VRFY, STARTTLS, AUTH, ENHANCEDSTATUSCODES,
  * 8BITMIME, DSN, SMTPUTF8 and CHUNKING; TLS (STARTTLS or wrapper mode) from
  * global/tls; SASL from global/sasl; the restriction checks of smtpd-check.ts; the
- * cleanup hand-off of smtpd-transaction.ts. This file sets up what every
+ * client limits of smtpd-anvil.ts; the cleanup hand-off of smtpd-transaction.ts. This file sets up what every
  * session of the process shares and hands each connection to smtpd-serve.ts;
  * with -S it serves one session on standard input and output instead
  * (smtpd-standalone.ts, for "sendmail -bs").
@@ -16,6 +16,7 @@ import { openTableList } from '../global/tables/table-list.js';
 import { tableContext } from '../global/tables/table.js';
 import { runDaemon } from '../master/skeleton.js';
 import { runCommand } from '../util/command-main.js';
+import { openLimits } from './smtpd-anvil.js';
 import { validateSaslOptions } from './smtpd-auth.js';
 import { requireRelayControl, restrictionClasses, SmtpdChecks } from './smtpd-check-config.js';
 import { openRecipientMaps } from './smtpd-recipient-maps.js';
@@ -65,11 +66,12 @@ else runDaemon({
     if (!['', 'haproxy'].includes(params.smtpd_upstream_proxy_protocol)) {
       throw new PetrelError('config', `smtpd_upstream_proxy_protocol: unsupported protocol "${params.smtpd_upstream_proxy_protocol}" (haproxy)`);
     }
-    services = { params, checks, tls, sasl, openSink: cleanupSink(params), local: false };
+    services = { params, checks, tls, sasl, openSink: cleanupSink(params), local: false, limits: openLimits(params) };
     clientNames = new ClientNameResolver(params.petrel_client_name_cache_time);
   },
   onConnection: (socket) => serveClient(services as SmtpdServices, clientNames as ClientNameResolver, socket),
   async onExit() {
+    services?.limits?.anvil.close();
     await services?.sasl?.close();
   },
 });

@@ -9,6 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import { msg } from '../util/msg.js';
+import { connectionEnded, connectionRefused, countConnection, tlsRefused, tlsSessionCounted } from './smtpd-anvil.js';
 import { checkStages } from './smtpd-check.js';
 import type { ClientNameResolver } from './smtpd-client-name.js';
 import { notifyPostmaster, SmtpChat } from './smtpd-chat.js';
@@ -101,6 +102,8 @@ export async function serveClient(services: SmtpdServices, clientNames: ClientNa
   // The session reads from here on, so that a client talking before the greeting is seen during the lookup.
   const s = new SmtpdSession(services, client, socket, new SmtpChat(services.params.smtpd_history_flush_threshold));
   if (services.tls?.wrapper !== true) s.input.unshift(ahead);
+  // anvil counts the connection while the name lookups run.
+  countConnection(s);
   Object.assign(client, await clientNames.names(client.address));
   // One more turn of the event loop: bytes the kernel already holds are read before the early-talker check.
   await new Promise((resolve) => setImmediate(resolve));
@@ -114,12 +117,16 @@ export async function runSession(s: SmtpdSession, ahead: Buffer): Promise<void> 
   msg.info(`connect from ${s.peer}`);
   try {
     if (services.tls?.wrapper === true) {
-      if ((await handshake(s, s.socket as Socket, ahead)) === undefined) {
+      if (await tlsRefused(s, true)) throw new SessionEnd('too many new TLS sessions');
+      const secure = await handshake(s, s.socket as Socket, ahead);
+      if (secure === undefined) {
         msg.info(`lost connection after CONNECT from ${s.peer}`);
         throw new SessionEnd('handshake');
       }
+      await tlsSessionCounted(s, secure.isSessionReused());
       requireClientCert(s);
     }
+    if (await connectionRefused(s)) throw new SessionEnd('too many connections');
     if (s.pipelinedAhead('CONNECT')) throw new SessionEnd('pregreet');
     // With smtpd_delay_reject = no the client restrictions answer the connection; every later command is then refused.
     s.denied = services.local || services.params.smtpd_delay_reject ? undefined : await checkStages(services.checks, s.checkRequest('CONNECT'), ['client']);
@@ -137,6 +144,7 @@ export async function runSession(s: SmtpdSession, ahead: Buffer): Promise<void> 
   } finally {
     s.transaction?.abort();
     s.transaction = undefined;
+    connectionEnded(s);
     await s.close();
     msg.info(`disconnect from ${s.peer} ${s.summary()}`);
   }

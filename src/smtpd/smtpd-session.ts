@@ -18,6 +18,8 @@ import { decodeXtext } from '../global/xtext.js';
 import type { LineEndingNormalizer } from '../util/line-endings.js';
 import { msg } from '../util/msg.js';
 import type { SmtpChat } from './smtpd-chat.js';
+import type { AnvilReply } from '../global/anvil-clnt.js';
+import type { SmtpdLimits } from './smtpd-anvil.js';
 import type { SmtpdChecks } from './smtpd-check-config.js';
 import { noActions, type CheckReply, type CheckRequest, type DnsListCache, type MessageActions, type PolicyFacts } from './smtpd-check-types.js';
 import type { BareNewlineMode } from './smtpd-dot-decoder.js';
@@ -34,6 +36,8 @@ export interface SmtpdServices {
   readonly openSink: OpenQueueSink;
   /** "sendmail -bs": the client is a local user, whose recipients go where cleanup and qmgr route them, unchecked. */
   readonly local: boolean;
+  /** The client limits counted by anvil; none when every limit is 0 (and for "sendmail -bs"). */
+  readonly limits?: SmtpdLimits;
 }
 
 /** The client as smtpd knows it. */
@@ -105,6 +109,10 @@ export class SmtpdSession {
   readonly dnsCache: DnsListCache = new Map();
   /** With smtpd_delay_reject = no, the client restrictions' refusal at connect: every later command is refused. */
   denied: CheckReply | undefined;
+  /** True once anvil was told of this connection: it must be told when it ends. */
+  anvilConnected = false;
+  /** The connection counts anvil answers (undefined: not asked yet; resolves undefined when not counted). */
+  anvilCounts: Promise<AnvilReply | undefined> | undefined;
 
   constructor(
     readonly services: SmtpdServices,

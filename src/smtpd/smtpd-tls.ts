@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import type { Params } from '../global/params/param-registry.js';
 import { msg } from '../util/msg.js';
+import { tlsRefused, tlsSessionCounted } from './smtpd-anvil.js';
 import { SessionEnd, type SessionTls, type SmtpdSession } from './smtpd-session.js';
 
 /** The ticket secret's file, shared by every smtpd process of the instance (private/ is mail_owner's only). */
@@ -143,6 +144,7 @@ export async function handleStarttls(s: SmtpdSession, arg: string): Promise<void
   if (s.tls !== undefined) return s.reply(554, '5.5.1 Error: TLS already active');
   if (!starttlsOffered(s)) return s.reply(502, '5.5.1 Error: command not implemented');
   if (s.pipelinedAhead('STARTTLS')) throw new SessionEnd('pipelining');
+  if (await tlsRefused(s, false)) return;
   s.transaction?.abort();
   s.transaction = undefined;
   s.reply(220, '2.0.0 Ready to start TLS');
@@ -152,5 +154,6 @@ export async function handleStarttls(s: SmtpdSession, arg: string): Promise<void
     msg.info(`lost connection after STARTTLS from ${s.peer}`);
     throw new SessionEnd('handshake');
   }
+  await tlsSessionCounted(s, secure.isSessionReused());
   requireClientCert(s);
 }

@@ -75,6 +75,7 @@ export class TestInstance {
         'qmgr unix n - n 1 1 qmgr',
         'bounce unix - - n - 0 bounce',
         'verify unix - - n - 1 verify',
+        'anvil unix - - n - 1 anvil',
         'local unix - n n - - local',
         '',
       ].join('\n'),

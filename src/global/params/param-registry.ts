@@ -5,6 +5,7 @@
  * postconf -d / -n, the config loader and validation walk ALL_PARAMS.
  */
 import { ADDRESS_PARAMS } from './address-params.js';
+import { ANVIL_PARAMS } from './anvil-params.js';
 import { CONTENT_CHECK_PARAMS } from './content-check-params.js';
 import { GLOBAL_PARAMS } from './global-params.js';
 import { INSTALLER_PARAMS } from './installer-params.js';
@@ -40,6 +41,7 @@ export const ALL_PARAMS = mergeParamTables(
   ADDRESS_PARAMS,
   QUEUE_PARAMS,
   SMTPD_PARAMS,
+  ANVIL_PARAMS,
   TLS_SERVER_PARAMS,
   SASL_SERVER_PARAMS,
   LOCAL_PARAMS,

@@ -10,7 +10,7 @@
  * Every other unknown name keeps Postfix's "unused parameter" warning:
  * postscreen_*, tlsproxy_* and dnsblog settings belong to services Petrel
  * does not run (a master.cf line for one starts nothing, so nothing is
- * served less protected), and milter_* tuning, anvil_* timing, queue
+ * served less protected), and milter_* tuning, queue
  * scheduler tuning, reply codes and time limits protect nothing on their
  * own. Used by config-fail-closed.ts.
  */
@@ -59,12 +59,6 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   lmtp_sasl_tls_security_options: { why: 'the LMTP client could send its password in ways the configuration forbids' },
   lmtp_sasl_mechanism_filter: { why: 'the LMTP client could use SASL mechanisms the configuration excludes' },
   tls_ssl_options: { why: 'TLS would run without the configured OpenSSL options' },
-  smtpd_client_connection_count_limit: { why: 'clients would not be limited to the configured parallel connections', harmless: ['0'] },
-  smtpd_client_connection_rate_limit: { why: 'clients would not be limited to the configured connection rate', harmless: ['0'] },
-  smtpd_client_message_rate_limit: { why: 'clients would not be limited to the configured message rate', harmless: ['0'] },
-  smtpd_client_recipient_rate_limit: { why: 'clients would not be limited to the configured recipient rate', harmless: ['0'] },
-  smtpd_client_new_tls_session_rate_limit: { why: 'clients would not be limited to the configured TLS session rate', harmless: ['0'] },
-  smtpd_client_auth_rate_limit: { why: 'clients would not be limited to the configured AUTH rate', harmless: ['0'] },
   smtpd_forbidden_commands: { why: 'the configured forbidden commands would not disconnect clients' },
   permit_mx_backup_networks: { why: 'permit_mx_backup would not be limited to the configured networks' },
   master_service_disable: { why: 'services the configuration disables would run' },

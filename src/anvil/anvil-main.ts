@@ -1,7 +1,9 @@
 /*
  * anvil - the connection and rate counting service (anvil(8)): one
- * resident process per instance, so that every smtpd process of the
- * instance counts together. Each smtpd process keeps one connection to
+ * process per instance, so that every smtpd process of the instance
+ * counts together; as in Postfix it is started when a first client
+ * connects and exits after max_idle seconds without one (or after
+ * max_use clients), so an instance whose limits apply to nobody runs none. Each smtpd process keeps one connection to
  * private/anvil (anvil-clnt.ts) and sends the events of its clients; anvil
  * answers counts from its own memory (anvil-counts.ts) or, with
  * petrel_anvil_redis_server, from the counts every Petrel host shares in
@@ -122,7 +124,6 @@ async function serve(socket: Socket, counts: Anvil, retiring: () => boolean): Pr
 
 runDaemon({
   name: 'anvil',
-  resident: true,
   postInit({ config }) {
     anvil = new Anvil(config.params);
   },

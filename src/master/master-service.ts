@@ -1,7 +1,7 @@
 /*
  * master-service - runs one master.cf service, in one of two ways.
- * An accepting service (inet services, the resident trigger service
- * qmgr, and the single-process anvil) has its bound sockets sent to every worker process,
+ * An accepting service (inet services, and the resident trigger service
+ * qmgr) has its bound sockets sent to every worker process,
  * which accepts on them itself: the master is never in the path of a
  * connection. It keeps one process running (it cannot see a waiting
  * connection without accepting it), starts another while every running one
@@ -12,7 +12,9 @@
  * share of maxproc) and keeping at most maxproc connections in service at
  * once (the rest wait, paused): their clients keep connections for the next
  * request (ipc-pool.ts), so few go through the master; pickup is one of
- * these, started when triggered or when its wakeup finds work in maildrop/.
+ * these, started when triggered or when its wakeup finds work in maildrop/,
+ * and anvil, whose one process takes every connection (maxproc 1 counts
+ * the process there, not its connections).
  * Both send wakeup triggers and throttle a service whose processes die at start-up for
  * service_throttle_time, as Postfix's master(8) does. Used by master-main.ts.
  */
@@ -40,7 +42,7 @@ export interface ServiceSpec {
   readonly accepting: boolean;
   /** A trigger daemon run on demand: the queue folder whose files are its work (a wakeup finding none starts nothing). */
   readonly workQueue?: { readonly queueDirectory: string; readonly queue: MessageQueue };
-  /** One resident process accepts every client, without a connection limit (anvil: its counts are shared by all). */
+  /** One process serves every client the master hands over, without a connection limit (anvil: its counts are shared by all). */
   readonly single: boolean;
   readonly child: ChildSpec;
 }
@@ -175,15 +177,15 @@ export class MasterService {
     if (usable === 0 || (allBusy && usable < this.spec.processCap)) this.spawn();
   }
 
-  /** What an accepting worker may serve at once: its share of maxproc, or no limit for trigger and single-process services. */
+  /** What an accepting worker may serve at once: its share of maxproc, or no limit for trigger services. */
   private get connectionLimit(): number {
-    return this.spec.wakeup > 0 || this.spec.single || this.spec.maxproc === 0 ? 0 : this.perProcessShare;
+    return this.spec.wakeup > 0 || this.spec.maxproc === 0 ? 0 : this.perProcessShare;
   }
 
   private drain(): void {
     if (this.spec.accepting) return;
     while (this.waiting.length > 0) {
-      if (this.spec.maxproc > 0 && this.active >= this.spec.maxproc) return;
+      if (this.spec.maxproc > 0 && !this.spec.single && this.active >= this.spec.maxproc) return;
       const child = this.pickChild();
       if (child === undefined) return;
       const socket = this.waiting.shift() as Socket;

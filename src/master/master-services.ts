@@ -3,8 +3,9 @@
  * master: which compiled daemon each command runs ($daemon_directory/<cmd>/
  * <cmd>-main.js; lmtp runs smtp's), the worker's arguments (-c, -n, -t, -C command, -u for an
  * unprivileged service, the -o overrides and
- * master.cf's own arguments), maxproc, wakeup, the process cap (one for the
- * daemons whose one process holds shared state: anvil), the listeners, and
+ * master.cf's own arguments), maxproc, wakeup, the process cap (one, with
+ * no connection limit, for the daemons whose one process holds shared
+ * state: anvil), the listeners, and
  * which trigger daemons run only on demand. An entry whose daemon Petrel does not have is skipped with a
  * warning naming it, never silently (an info line for the Postfix daemons
  * whose work Petrel does inside other processes). Used by master-main.ts at start and on
@@ -49,8 +50,11 @@ const ON_DEMAND: Readonly<Record<string, MessageQueue>> = { pickup: 'maildrop' }
 
 /**
  * Daemons whose one process keeps state every client shares (Postfix runs
- * them with maxproc 1): the process is resident and accepts every client
- * itself, however many, so maxproc does not limit their connections.
+ * them with maxproc 1): maxproc counts that one process, not its
+ * connections, so every client is served at once. Like the other unix
+ * services it is started when a first client connects and exits after
+ * max_idle seconds without one (anvil's clients, smtpd processes, keep
+ * their connection).
  */
 const SINGLE_PROCESS: Readonly<Record<string, string>> = {
   anvil: 'the counts of every smtpd process live in one process',
@@ -87,7 +91,7 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
     const addresses = listenAddresses(entry, params);
     const workQueue = wakeup > 0 ? ON_DEMAND[entry.command] : undefined;
     const single = SINGLE_PROCESS[entry.command] !== undefined;
-    const accepting = entry.type === 'inet' || (wakeup > 0 && workQueue === undefined) || single;
+    const accepting = entry.type === 'inet' || (wakeup > 0 && workQueue === undefined);
     // Postfix's -s: how many listening sockets the worker is to accept on before it says it is ready.
     if (accepting) args.push('-s', String(addresses.length));
     for (const [name, value] of entry.overrides) args.push('-o', `${name}=${value}`);

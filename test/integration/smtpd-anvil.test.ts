@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import { freePort, TestInstance } from '../support/instance.js';
 import { needFile } from '../support/need.js';
 import { SmtpClient } from '../support/smtp-client.js';
+import { waitFor } from '../support/wait.js';
 import { makeTestPki } from '../support/tls-cert.js';
 
 const FAIL2BAN_REGEX = '/usr/bin/fail2ban-regex';
@@ -172,6 +173,24 @@ test('without an anvil service smtpd does not refuse mail: one warning, and the 
     assert.doesNotMatch(log, /limit exceeded/);
   } finally {
     lone.remove();
+  }
+});
+
+test('anvil is started only when an smtpd process has a client to count: none while every client is exempt', async () => {
+  const quiet = await TestInstance.create();
+  try {
+    quiet.start();
+    // The test instance's clients are in mynetworks, which smtpd_client_event_limit_exceptions exempts.
+    await quiet.submit('a@example.org', ['root@localhost'], 'Subject: exempt\n\nx\n');
+    await quiet.waitForLog(/status=sent/);
+    assert.deepEqual(quiet.daemonPids('anvil'), [], 'anvil started with no client to count');
+    assert.equal(quiet.run('postconf', ['-e', 'smtpd_client_event_limit_exceptions =']).status, 0);
+    assert.equal(quiet.run('petrel', ['reload']).status, 0);
+    await quiet.waitForLog(/reload -- version/);
+    await quiet.submit('a@example.org', ['root@localhost'], 'Subject: counted\n\nx\n');
+    await waitFor(() => quiet.daemonPids('anvil').length === 1, 'anvil to start for a counted client');
+  } finally {
+    quiet.remove();
   }
 });
 

@@ -107,7 +107,8 @@ function reversedAddress(address: string): string | undefined {
 /** A domain a right-hand-side list can be asked about: a host name, not an address literal. */
 function listableName(name: string | undefined): string | undefined {
   const host = (name ?? '').toLowerCase().replace(/\.$/, '');
-  return /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(host) && !ipaddr.isValid(host) ? host : undefined;
+  // A name of digits and dots is an address (ipaddr.isValid would say so too, at the cost of two thrown parse errors a name).
+  return /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(host) && !/^[\d.]+$/.test(host) ? host : undefined;
 }
 
 function addressTarget(address: string | undefined, cls: string): Target | undefined {

@@ -133,7 +133,7 @@ export class SmtpdChecks {
     this.senderLogins = tables.senderLogins;
     this.relayClientCerts = tables.relayClientCerts;
     this.ehloKeywordMaps = tables.ehloKeywordMaps;
-    this.dns = new CheckDns(params.dns_servers);
+    this.dns = new CheckDns(params.dns_servers, params.petrel_dns_cache_time);
   }
 
   /** Parses every list (a configuration error for a bad one) and opens the access tables they name. */

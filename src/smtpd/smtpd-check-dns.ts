@@ -8,6 +8,10 @@
  * dns_servers when set, else to the system's resolvers. A lookup that
  * cannot answer for now is "temporary", never "not found". Used by
  * smtpd-check-names.ts, smtpd-check-access.ts and smtpd-check-rbl.ts.
+ * Beyond Postfix, which leaves caching to a local resolver, a process
+ * reuses a final answer (found, or not there) for petrel_dns_cache_time,
+ * and A and AAAA answers no longer than their records' TTL; a temporary
+ * failure is asked again every time.
  */
 import { Resolver } from 'node:dns/promises';
 
@@ -16,26 +20,64 @@ export type DnsAnswer<T> = { readonly status: 'found'; readonly value: T } | { r
 
 const ABSENT = new Set(['ENOTFOUND', 'ENODATA', 'ENONAME', 'NXDOMAIN', 'NODATA']);
 
-/** A DNS resolver for the checks of one smtpd process. */
+/** The most answers a process keeps; the oldest goes first beyond it. */
+const CACHE_ENTRIES = 10_000;
+
+/** A record with its time to live, as the resolver gives A and AAAA records with { ttl: true }. */
+interface TimedRecord {
+  readonly address: string;
+  readonly ttl: number;
+}
+
+/** A DNS resolver for the checks of one smtpd process, with its answers kept for cacheSeconds (petrel_dns_cache_time). */
 export class CheckDns {
   private readonly resolver = new Resolver({ timeout: 5000, tries: 2 });
+  /** Final answers (found or not there) by "TYPE name", until when each may be reused; never a temporary failure. */
+  private readonly answers = new Map<string, { readonly answer: DnsAnswer<unknown[]>; readonly until: number }>();
 
-  constructor(servers: readonly string[]) {
+  constructor(
+    servers: readonly string[],
+    private readonly cacheSeconds = 0,
+  ) {
     if (servers.length > 0) this.resolver.setServers([...servers]);
   }
 
-  private async ask<T>(query: () => Promise<T[]>): Promise<DnsAnswer<T[]>> {
+  /**
+   * Asks query (its answer kept under key); ttl: the seconds the answer may
+   * live by its records, when the resolver tells (A and AAAA), else the
+   * cache time alone bounds it.
+   */
+  private async ask<T>(key: string, query: () => Promise<T[]>, ttl?: (value: T[]) => number): Promise<DnsAnswer<T[]>> {
+    const now = Date.now();
+    const kept = this.answers.get(key);
+    if (kept !== undefined && kept.until > now) return kept.answer as DnsAnswer<T[]>;
+    let answer: DnsAnswer<T[]>;
     try {
       const value = await query();
-      return value.length > 0 ? { status: 'found', value } : { status: 'none' };
+      answer = value.length > 0 ? { status: 'found', value } : { status: 'none' };
     } catch (err) {
-      return ABSENT.has((err as NodeJS.ErrnoException).code ?? '') ? { status: 'none' } : { status: 'temporary' };
+      answer = ABSENT.has((err as NodeJS.ErrnoException).code ?? '') ? { status: 'none' } : { status: 'temporary' };
     }
+    if (this.cacheSeconds > 0 && answer.status !== 'temporary') {
+      const seconds = Math.min(this.cacheSeconds, answer.status === 'found' && ttl !== undefined ? ttl(answer.value) : this.cacheSeconds);
+      this.answers.delete(key);
+      if (this.answers.size >= CACHE_ENTRIES) this.answers.delete(this.answers.keys().next().value as string);
+      if (seconds > 0) this.answers.set(key, { answer, until: now + seconds * 1000 });
+    }
+    return answer;
+  }
+
+  /** The addresses of an A or AAAA lookup, kept no longer than their shortest TTL. */
+  private async addressRecords(type: 'A' | 'AAAA', host: string): Promise<DnsAnswer<string[]>> {
+    const shortest = (records: TimedRecord[]): number => Math.min(...records.map((r) => r.ttl));
+    const lookup = (): Promise<TimedRecord[]> => (type === 'A' ? this.resolver.resolve4(host, { ttl: true }) : this.resolver.resolve6(host, { ttl: true }));
+    const answer = await this.ask(`${type} ${host}`, lookup, shortest);
+    return answer.status === 'found' ? { status: 'found', value: answer.value.map((r) => r.address) } : answer;
   }
 
   /** The IPv4 and IPv6 addresses of host. */
   async addresses(host: string): Promise<DnsAnswer<string[]>> {
-    const [v4, v6] = await Promise.all([this.ask(() => this.resolver.resolve4(host)), this.ask(() => this.resolver.resolve6(host))]);
+    const [v4, v6] = await Promise.all([this.addressRecords('A', host), this.addressRecords('AAAA', host)]);
     const found = [...(v4.status === 'found' ? v4.value : []), ...(v6.status === 'found' ? v6.value : [])];
     if (found.length > 0) return { status: 'found', value: found };
     return v4.status === 'temporary' || v6.status === 'temporary' ? { status: 'temporary' } : { status: 'none' };
@@ -43,26 +85,26 @@ export class CheckDns {
 
   /** The IPv4 addresses (A records) of name: a DNS list entry. */
   async a(name: string): Promise<DnsAnswer<string[]>> {
-    return this.ask(() => this.resolver.resolve4(name));
+    return this.addressRecords('A', name);
   }
 
   /** The TXT records of name, each record's strings joined: a DNS list entry's reason. */
   async txt(name: string): Promise<DnsAnswer<string[]>> {
-    const answer = await this.ask(() => this.resolver.resolveTxt(name));
+    const answer = await this.ask(`TXT ${name}`, () => this.resolver.resolveTxt(name));
     return answer.status === 'found' ? { status: 'found', value: answer.value.map((chunks) => chunks.join('')) } : answer;
   }
 
   /** The MX host names of domain, best first. */
   async mxHosts(domain: string): Promise<DnsAnswer<string[]>> {
-    const answer = await this.ask(() => this.resolver.resolveMx(domain));
+    const answer = await this.ask(`MX ${domain}`, () => this.resolver.resolveMx(domain));
     if (answer.status !== 'found') return answer;
-    return { status: 'found', value: answer.value.sort((a, b) => a.priority - b.priority).map((mx) => mx.exchange) };
+    return { status: 'found', value: [...answer.value].sort((a, b) => a.priority - b.priority).map((mx) => mx.exchange) };
   }
 
   /** The NS host names of domain or, when it has none, of its nearest parent that has some. */
   async nsHosts(domain: string): Promise<DnsAnswer<string[]>> {
     for (let name = domain; name.includes('.'); name = name.slice(name.indexOf('.') + 1)) {
-      const answer = await this.ask(() => this.resolver.resolveNs(name));
+      const answer = await this.ask(`NS ${name}`, () => this.resolver.resolveNs(name));
       if (answer.status !== 'none') return answer;
     }
     return { status: 'none' };

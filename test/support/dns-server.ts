@@ -17,6 +17,8 @@ export interface ZoneEntry {
   readonly txt?: readonly string[];
   /** Answer SERVFAIL for this name, or nothing at all ("timeout"). */
   readonly fail?: 'servfail' | 'timeout';
+  /** The records' time to live in seconds (60 when not given). */
+  readonly ttl?: number;
 }
 
 /** A running server. */
@@ -45,10 +47,10 @@ export async function startDnsServer(zone: Readonly<Record<string, ZoneEntry>>, 
     if (entry?.fail === 'timeout') return;
     const answers: dnsPacket.Answer[] = [];
     if (entry !== undefined) {
-      if (question.type === 'A') for (const data of entry.a ?? []) answers.push({ type: 'A', name: question.name, ttl: 60, data });
-      if (question.type === 'AAAA') for (const data of entry.aaaa ?? []) answers.push({ type: 'AAAA', name: question.name, ttl: 60, data });
-      if (question.type === 'MX') for (const mx of entry.mx ?? []) answers.push({ type: 'MX', name: question.name, ttl: 60, data: mx });
-      if (question.type === 'TXT') for (const data of entry.txt ?? []) answers.push({ type: 'TXT', name: question.name, ttl: 60, data });
+      if (question.type === 'A') for (const data of entry.a ?? []) answers.push({ type: 'A', name: question.name, ttl: entry.ttl ?? 60, data });
+      if (question.type === 'AAAA') for (const data of entry.aaaa ?? []) answers.push({ type: 'AAAA', name: question.name, ttl: entry.ttl ?? 60, data });
+      if (question.type === 'MX') for (const mx of entry.mx ?? []) answers.push({ type: 'MX', name: question.name, ttl: entry.ttl ?? 60, data: mx });
+      if (question.type === 'TXT') for (const data of entry.txt ?? []) answers.push({ type: 'TXT', name: question.name, ttl: entry.ttl ?? 60, data });
     }
     const reply = dnsPacket.encode({
       type: 'response',

@@ -71,6 +71,13 @@ export const SMTPD_PARAMS = defineParams({
   smtpd_policy_service_policy_context: { kind: 'string', default: '', doc: 'The policy_context attribute sent to policy servers (to tell apart the uses of one server)' },
   smtpd_upstream_proxy_protocol: { kind: 'string', default: '', doc: 'haproxy: each connection starts with a PROXY protocol header (v1 or v2) naming the real client' },
   smtpd_upstream_proxy_timeout: { kind: 'time', default: '5s', timeUnit: 's', min: 1, doc: 'The time limit on reading the PROXY protocol header' },
+  petrel_dns_cache_time: {
+    kind: 'time',
+    default: '60s',
+    timeUnit: 's',
+    min: 0,
+    doc: "Petrel's own: how long an smtpd process reuses a DNS answer of its restrictions (DNS lists, domain and HELO checks, MX/NS/A access tables), A and AAAA answers no longer than their TTL; a temporary failure is never reused (0: every check asks the DNS)",
+  },
   petrel_client_name_cache_time: {
     kind: 'time',
     default: '10s',

@@ -90,7 +90,9 @@ function inNetwork(address: Address, network: Network): boolean | undefined {
 
 /** The result of the first rule matching the address text key, or undefined. */
 export function matchCidrRules(rules: readonly Rule[], key: string): string | undefined {
-  const address = ipaddr.IPv4.isValidFourPartDecimal(key) || (key.includes(':') && ipaddr.IPv6.isValid(key)) ? ipaddr.parse(key) : undefined;
+  // The cheap shape tests first: access lookups also ask with partial keys ("192.0.2"), which ipaddr's validators reject by throwing.
+  const dotted = /^\d{1,3}(\.\d{1,3}){3}$/.test(key) && ipaddr.IPv4.isValidFourPartDecimal(key);
+  const address = dotted || (key.includes(':') && ipaddr.IPv6.isValid(key)) ? ipaddr.parse(key) : undefined;
   if (address === undefined) return undefined;
   const walk = (list: readonly Rule[]): string | undefined => {
     for (const rule of list) {

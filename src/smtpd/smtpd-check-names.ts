@@ -131,6 +131,11 @@ function fixed(reply: (run: CheckRun) => CheckReply | Verdict): Restriction {
   return async (run) => reply(run);
 }
 
+/** check_{client,reverse_client}_{a,mx,ns}_access: the hosts or addresses the DNS gives for the client's name; nothing for an unknown name. */
+function clientServerAccess(run: CheckRun, table: string, name: string, kind: 'a' | 'mx' | 'ns'): Promise<Verdict> {
+  return name === 'unknown' ? Promise.resolve(undefined) : serverAccess(run, table, name.toLowerCase(), kind, client(run));
+}
+
 /** Every restriction name Petrel implements. */
 const RESTRICTIONS = {
   permit: fixed(() => 'permit'),
@@ -160,6 +165,8 @@ const RESTRICTIONS = {
   reject_authenticated_sender_login_mismatch: (run) => senderLoginMismatch(run, 'authenticated'),
   reject_unauthenticated_sender_login_mismatch: (run) => senderLoginMismatch(run, 'unauthenticated'),
   reject_sender_login_mismatch: (run) => senderLoginMismatch(run, 'both'),
+  reject_known_sender_login_mismatch: (run) => senderLoginMismatch(run, 'known'),
+  permit_inet_interfaces: fixed((run) => (ownAddresses(run).has(run.req.clientAddress) ? 'permit' : undefined)),
   permit_auth_destination: async (run) => (run.req.recipient !== undefined && (await authDestination(run)) ? 'permit' : undefined),
   reject_unauth_destination: (run) => unauthDestination(run, run.checks.params.relay_domains_reject_code, '5.7.1'),
   defer_unauth_destination: (run) => unauthDestination(run, 454, '4.7.1'),
@@ -207,6 +214,14 @@ const RESTRICTIONS = {
   check_helo_access: (run, table) => needsHelo((r, name) => nameAccess(r, table, name, helo(r)))(run),
   check_helo_a_access: (run, table) => needsHelo((r, name) => serverAccess(r, table, name, 'a', helo(r)))(run),
   check_helo_mx_access: (run, table) => needsHelo((r, name) => serverAccess(r, table, name, 'mx', helo(r)))(run),
+  check_helo_ns_access: (run, table) => needsHelo((r, name) => serverAccess(r, table, name, 'ns', helo(r)))(run),
+  check_client_a_access: (run, table) => clientServerAccess(run, table, run.req.clientName, 'a'),
+  check_client_mx_access: (run, table) => clientServerAccess(run, table, run.req.clientName, 'mx'),
+  check_client_ns_access: (run, table) => clientServerAccess(run, table, run.req.clientName, 'ns'),
+  check_reverse_client_a_access: (run, table) => clientServerAccess(run, table, run.req.reverseName, 'a'),
+  check_reverse_client_mx_access: (run, table) => clientServerAccess(run, table, run.req.reverseName, 'mx'),
+  check_reverse_client_ns_access: (run, table) => clientServerAccess(run, table, run.req.reverseName, 'ns'),
+  check_recipient_a_access: (run, table) => needsRecipient((r, address) => serverAccess(r, table, domainOf(address), 'a', recipient(r)))(run),
   check_sender_access: (run, table) => needsSender((r, address) => mailAccess(r, table, address, sender(r)))(run),
   check_sender_a_access: (run, table) => needsSender((r, address) => serverAccess(r, table, domainOf(address), 'a', sender(r)))(run),
   check_sender_mx_access: (run, table) => needsSender((r, address) => serverAccess(r, table, domainOf(address), 'mx', sender(r)))(run),
@@ -228,16 +243,6 @@ async function clientAccessByCert(run: CheckRun, table: string): Promise<Verdict
 /** Postfix restrictions Petrel does not implement yet: naming one is a start-up error that says so. */
 const NOT_YET = new Set([
   'check_sasl_access',
-  'check_client_a_access',
-  'check_client_mx_access',
-  'check_client_ns_access',
-  'check_reverse_client_a_access',
-  'check_reverse_client_mx_access',
-  'check_reverse_client_ns_access',
-  'check_helo_ns_access',
-  'check_recipient_a_access',
-  'permit_inet_interfaces',
-  'reject_known_sender_login_mismatch',
 ]);
 
 function isRestriction(name: string): name is RestrictionName {

@@ -25,7 +25,7 @@ const FAIL2BAN_REGEX = '/usr/bin/fail2ban-regex';
 const skip = needFile(SWAKS, 'swaks drives the AUTH tests') || needFile(DOVECOT, 'the dovecot SASL type') || needFile(SASLAUTHD, 'the cyrus SASL type') || needRoot('saslauthd checks a system account');
 
 let instance: TestInstance;
-let ports: Record<'submission' | 'smtps' | 'dovecot' | 'cyrus', number>;
+let ports: Record<'submission' | 'smtps' | 'dovecot' | 'cyrus' | 'known', number>;
 let dovecot: DovecotAuth | undefined;
 let saslauthd: Saslauthd | undefined;
 let account: TestAccount | undefined;
@@ -38,7 +38,7 @@ function swaks(port: number, args: readonly string[]): { status: number | null; 
 before(async () => {
   if (skip !== false) return;
   const pki = makeTestPki();
-  ports = { submission: await freePort(), smtps: await freePort(), dovecot: await freePort(), cyrus: await freePort() };
+  ports = { submission: await freePort(), smtps: await freePort(), dovecot: await freePort(), cyrus: await freePort(), known: await freePort() };
   instance = await TestInstance.create('', 'postmaster: root\n', {
     mynetworks: '192.0.2.0/24',
     smtpd_tls_security_level: 'may',
@@ -72,6 +72,8 @@ before(async () => {
       `127.0.0.1:${ports.smtps} inet n - n - - smtpd -o syslog_name=postfix/smtps -o smtpd_tls_wrappermode=yes -o smtpd_relay_restrictions=permit_sasl_authenticated,reject`,
       `127.0.0.1:${ports.dovecot} inet n - n - - smtpd -o syslog_name=postfix/dovecot -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=${dovecot.socket}`,
       `127.0.0.1:${ports.cyrus} inet n - n - - smtpd -o syslog_name=postfix/cyrus -o smtpd_sasl_type=cyrus -o smtpd_sasl_path=smtpd -o cyrus_sasl_config_path=${cyrusDir}`,
+      `127.0.0.1:${ports.known} inet n - n - - smtpd -o syslog_name=postfix/known -o smtpd_relay_restrictions=permit_sasl_authenticated,reject`,
+      `  -o smtpd_sender_login_maps=texthash:${join(instance.etc, 'logins')} -o smtpd_sender_restrictions=reject_known_sender_login_mismatch`,
       '',
     ].join('\n'),
   );
@@ -136,6 +138,22 @@ test('submission: AUTH only after STARTTLS, the sender must belong to the login'
   await client.quit();
   const tls = swaks(ports.submission, ['--tls', '--to', 'someone@example.net', '--from', 'bob@example.org', '--auth', 'LOGIN', '--auth-user', 'bob', '--auth-password', 'bob-pw', '--quit-after', 'RCPT']);
   assert.equal(tls.status, 0, tls.out);
+});
+
+test('reject_known_sender_login_mismatch: only senders smtpd_sender_login_maps lists are tied to their logins', { skip }, async () => {
+  const { client } = await SmtpClient.open(ports.known);
+  await client.command('EHLO client.example');
+  assert.match(await client.command('MAIL FROM:<alice@example.org>'), /^250 /);
+  assert.equal(await client.command('RCPT TO:<someone@example.net>'), '553 5.7.1 <alice@example.org>: Sender address rejected: not logged in');
+  await client.command('RSET');
+  assert.match(await client.command(`AUTH PLAIN ${Buffer.from('\0alice\0alice secret').toString('base64')}`), /^235 /);
+  await client.command('MAIL FROM:<bob@example.org>');
+  assert.equal(await client.command('RCPT TO:<someone@example.net>'), '553 5.7.1 <bob@example.org>: Sender address rejected: not owned by user alice');
+  await client.command('RSET');
+  // A sender nobody owns is not checked (reject_sender_login_mismatch would refuse it).
+  await client.command('MAIL FROM:<anyone@elsewhere.example>');
+  assert.match(await client.command('RCPT TO:<someone@example.net>'), /^250 /);
+  await client.quit();
 });
 
 test('smtps (465): AUTH over implicit TLS; no relay without it', { skip }, async () => {

@@ -1,6 +1,6 @@
 /*
  * dns-server - a small authoritative DNS server on loopback for tests: it
- * answers A, AAAA, MX and TXT queries from a fixed zone over UDP, NXDOMAIN
+ * answers A, AAAA, MX, NS and TXT queries from a fixed zone over UDP, NXDOMAIN
  * for a name it does not know and an empty answer for a type a known name
  * lacks; a name can instead answer SERVFAIL or never answer (a timeout).
  * It records every question, so a test can count what was asked. Petrel's
@@ -15,6 +15,7 @@ export interface ZoneEntry {
   readonly aaaa?: readonly string[];
   readonly mx?: readonly { readonly preference: number; readonly exchange: string }[];
   readonly txt?: readonly string[];
+  readonly ns?: readonly string[];
   /** Answer SERVFAIL for this name, or nothing at all ("timeout"). */
   readonly fail?: 'servfail' | 'timeout';
   /** The records' time to live in seconds (60 when not given). */
@@ -51,6 +52,7 @@ export async function startDnsServer(zone: Readonly<Record<string, ZoneEntry>>, 
       if (question.type === 'AAAA') for (const data of entry.aaaa ?? []) answers.push({ type: 'AAAA', name: question.name, ttl: entry.ttl ?? 60, data });
       if (question.type === 'MX') for (const mx of entry.mx ?? []) answers.push({ type: 'MX', name: question.name, ttl: entry.ttl ?? 60, data: mx });
       if (question.type === 'TXT') for (const data of entry.txt ?? []) answers.push({ type: 'TXT', name: question.name, ttl: entry.ttl ?? 60, data });
+      if (question.type === 'NS') for (const data of entry.ns ?? []) answers.push({ type: 'NS', name: question.name, ttl: entry.ttl ?? 60, data });
     }
     const reply = dnsPacket.encode({
       type: 'response',

@@ -14,13 +14,14 @@
  * failure is asked again every time.
  */
 import { Resolver } from 'node:dns/promises';
+import { ExpiringCache } from '../util/expiring-cache.js';
 
 /** The answer about a name: found, not there, or not known for now. */
 export type DnsAnswer<T> = { readonly status: 'found'; readonly value: T } | { readonly status: 'none' } | { readonly status: 'temporary' };
 
 const ABSENT = new Set(['ENOTFOUND', 'ENODATA', 'ENONAME', 'NXDOMAIN', 'NODATA']);
 
-/** The most answers a process keeps; the oldest goes first beyond it. */
+/** The most answers a process keeps; the least recently used goes first beyond it. */
 const CACHE_ENTRIES = 10_000;
 
 /** A record with its time to live, as the resolver gives A and AAAA records with { ttl: true }. */
@@ -32,8 +33,8 @@ interface TimedRecord {
 /** A DNS resolver for the checks of one smtpd process, with its answers kept for cacheSeconds (petrel_dns_cache_time). */
 export class CheckDns {
   private readonly resolver = new Resolver({ timeout: 5000, tries: 2 });
-  /** Final answers (found or not there) by "TYPE name", until when each may be reused; never a temporary failure. */
-  private readonly answers = new Map<string, { readonly answer: DnsAnswer<unknown[]>; readonly until: number }>();
+  /** Final answers (found or not there) by "TYPE name"; never a temporary failure. */
+  private readonly answers = new ExpiringCache<DnsAnswer<unknown[]>>(CACHE_ENTRIES);
 
   constructor(
     servers: readonly string[],
@@ -48,9 +49,8 @@ export class CheckDns {
    * cache time alone bounds it.
    */
   private async ask<T>(key: string, query: () => Promise<T[]>, ttl?: (value: T[]) => number): Promise<DnsAnswer<T[]>> {
-    const now = Date.now();
     const kept = this.answers.get(key);
-    if (kept !== undefined && kept.until > now) return kept.answer as DnsAnswer<T[]>;
+    if (kept !== undefined) return kept as DnsAnswer<T[]>;
     let answer: DnsAnswer<T[]>;
     try {
       const value = await query();
@@ -58,11 +58,9 @@ export class CheckDns {
     } catch (err) {
       answer = ABSENT.has((err as NodeJS.ErrnoException).code ?? '') ? { status: 'none' } : { status: 'temporary' };
     }
-    if (this.cacheSeconds > 0 && answer.status !== 'temporary') {
+    if (answer.status !== 'temporary') {
       const seconds = Math.min(this.cacheSeconds, answer.status === 'found' && ttl !== undefined ? ttl(answer.value) : this.cacheSeconds);
-      this.answers.delete(key);
-      if (this.answers.size >= CACHE_ENTRIES) this.answers.delete(this.answers.keys().next().value as string);
-      if (seconds > 0) this.answers.set(key, { answer, until: now + seconds * 1000 });
+      this.answers.set(key, answer, seconds * 1000);
     }
     return answer;
   }

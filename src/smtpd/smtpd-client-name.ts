@@ -11,11 +11,12 @@
  * not per connection. Used by smtpd-serve.ts.
  */
 import { lookup, lookupService } from 'node:dns/promises';
+import { ExpiringCache } from '../util/expiring-cache.js';
 
 /** Seconds to wait for each lookup before calling the client "unknown". */
 const LOOKUP_SECONDS = 5;
 
-/** The most addresses remembered; the oldest answer goes first beyond it. */
+/** The most addresses remembered; the least recently used goes first beyond it. */
 const CACHE_ENTRIES = 4096;
 
 /** What the name lookups found about a client address. */
@@ -50,21 +51,15 @@ async function lookUp(address: string): Promise<ClientNames> {
 
 /** The client name lookups of one smtpd process, with their answers kept for cacheSeconds. */
 export class ClientNameResolver {
-  private readonly answers = new Map<string, { readonly names: ClientNames; readonly until: number }>();
+  private readonly answers = new ExpiringCache<ClientNames>(CACHE_ENTRIES);
 
   constructor(private readonly cacheSeconds: number) {}
 
   async names(address: string): Promise<ClientNames> {
-    const now = Date.now();
     const kept = this.answers.get(address);
-    if (kept !== undefined && kept.until > now) return kept.names;
+    if (kept !== undefined) return kept;
     const names = await lookUp(address);
-    if (this.cacheSeconds > 0 && !names.nameTempFail) {
-      // Re-inserted at the end, so the Map's first key is always the oldest answer.
-      this.answers.delete(address);
-      if (this.answers.size >= CACHE_ENTRIES) this.answers.delete(this.answers.keys().next().value as string);
-      this.answers.set(address, { names, until: now + this.cacheSeconds * 1000 });
-    }
+    if (!names.nameTempFail) this.answers.set(address, names, this.cacheSeconds * 1000);
     return names;
   }
 }

@@ -13,6 +13,7 @@
  * Keyed by the table's type:name, its key folding and the key. Applied by
  * table-registry.ts to the types in CACHED_TABLE_TYPES.
  */
+import { ExpiringCache } from '../../util/expiring-cache.js';
 import type { LookupTable } from './table.js';
 
 /** The table types whose answers are cached: each lookup costs a round trip to a server, or an SQL query. */
@@ -21,31 +22,17 @@ export const CACHED_TABLE_TYPES: ReadonlySet<string> = new Set(['mysql', 'pgsql'
 /** The most answers kept by one process (a few MB at most). */
 const CACHE_ENTRIES = 10_000;
 
-/** One answer, or the query that will give it, with when the query was sent. */
-interface CacheEntry {
-  readonly sentAt: number;
-  readonly answer: Promise<string | undefined>;
-}
-
-/** The answers of every cached table of the process, in least recently used order. */
-const entries = new Map<string, CacheEntry>();
+/** The answers (or the queries that will give them) of every cached table of the process, each for maxAgeMs after its query was sent. */
+const answers = new ExpiringCache<Promise<string | undefined>>(CACHE_ENTRIES);
 
 /** The answer for id, from the cache when no older than maxAgeMs, else from query. */
 function cachedLookup(id: string, maxAgeMs: number, query: () => Promise<string | undefined>): Promise<string | undefined> {
-  const now = performance.now();
-  const found = entries.get(id);
-  entries.delete(id);
-  if (found !== undefined && now - found.sentAt < maxAgeMs) {
-    entries.set(id, found);
-    return found.answer;
-  }
-  const entry: CacheEntry = { sentAt: now, answer: query() };
-  entries.set(id, entry);
-  if (entries.size > CACHE_ENTRIES) entries.delete(entries.keys().next().value as string);
-  entry.answer.catch(() => {
-    if (entries.get(id) === entry) entries.delete(id);
-  });
-  return entry.answer;
+  const found = answers.get(id);
+  if (found !== undefined) return found;
+  const answer = query();
+  answers.set(id, answer, maxAgeMs);
+  answer.catch(() => answers.forget(id, answer));
+  return answer;
 }
 
 /** table with its answers cached for maxAgeSeconds; folded tells tables that fold keys from those that do not (postmap -f). */

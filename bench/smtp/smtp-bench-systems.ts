@@ -213,15 +213,20 @@ export async function petrelSystem(dir: string, setting: RunSetting, home: strin
   };
 }
 
-/** Lists dirs in alternate_config_directories of /etc/postfix/main.cf, which Postfix requires of a second instance. */
-export function allowPostfixInstances(dirs: readonly string[]): void {
+/** The folders Postfix may write its mail log below: its defaults, and the one holding the runs' folders (base). */
+function maillogPrefixes(base: string): string {
+  return ['/var', '/dev/stdout', '/tmp', base].join(', ');
+}
+
+/** Lists dirs in alternate_config_directories of /etc/postfix/main.cf, which Postfix requires of a second instance; base holds the runs' folders. */
+export function allowPostfixInstances(dirs: readonly string[], base: string): void {
   const mainCf = '/etc/postfix/main.cf';
   const text = existsSync(mainCf) ? readFileSync(mainCf, 'utf8') : '';
   if (dirs.every((dir) => text.includes(dir))) return;
-  console.log(`(setting alternate_config_directories to this run's Postfix folders and maillog_file_prefixes to /var, /tmp in ${mainCf}: Postfix requires it for a second instance)`);
+  console.log(`(setting alternate_config_directories to this run's Postfix folders and maillog_file_prefixes to ${maillogPrefixes(base)} in ${mainCf}: Postfix requires it for a second instance)`);
   // Debian's "No configuration" install leaves no main.cf at all.
   if (!existsSync(mainCf)) writeFileSync(mainCf, '');
-  execFileSync('postconf', ['-c', '/etc/postfix', '-e', `alternate_config_directories = ${dirs.join(', ')}`, 'maillog_file_prefixes = /var, /dev/stdout, /tmp']);
+  execFileSync('postconf', ['-c', '/etc/postfix', '-e', `alternate_config_directories = ${dirs.join(', ')}`, `maillog_file_prefixes = ${maillogPrefixes(base)}`]);
 }
 
 /** The folder holding the main.cf of a Postfix instance set up in dir. */
@@ -229,8 +234,8 @@ export function postfixConfigDir(dir: string): string {
   return join(dir, 'etc');
 }
 
-/** Debian's Postfix in dir (as a second instance: see allowPostfixInstances), delivering to the bench user's home. */
-export async function postfixSystem(dir: string, setting: RunSetting, home: string): Promise<BenchSystem> {
+/** Debian's Postfix in dir, a folder below base (as a second instance: see allowPostfixInstances), delivering to the bench user's home. */
+export async function postfixSystem(dir: string, setting: RunSetting, home: string, base: string): Promise<BenchSystem> {
   const port = await freePort();
   const etc = postfixConfigDir(dir);
   const queue = join(dir, 'queue');
@@ -247,7 +252,7 @@ export async function postfixSystem(dir: string, setting: RunSetting, home: stri
     `data_directory = ${data}`,
     'inet_protocols = ipv4',
     `maillog_file = ${maillog}`,
-    'maillog_file_prefixes = /var, /tmp',
+    `maillog_file_prefixes = ${maillogPrefixes(base)}`,
     ...benchSettings(setting, etc, dir),
   ];
   writeFileSync(join(etc, 'main.cf'), `${settings.join('\n')}\n`);

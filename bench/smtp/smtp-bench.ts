@@ -80,16 +80,20 @@ const { values: options, positionals } = parseArgs({
     size: { type: 'string', default: '10240' },
     rounds: { type: 'string', default: '2' },
     client: { type: 'string', default: 'node' },
+    dir: { type: 'string', default: tmpdir() },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const mode = (positionals[0] ?? 'mx') as Mode;
-if (!MODES.includes(mode) || positionals.length > 1) throw new Error(`usage: smtp-bench.js [${MODES.join('|')}] [--messages N] [--sessions N] [--size BYTES] [--rounds 1|2] [--client node|smtp-source]`);
+if (!MODES.includes(mode) || positionals.length > 1) throw new Error(`usage: smtp-bench.js [${MODES.join('|')}] [--messages N] [--sessions N] [--size BYTES] [--rounds 1|2] [--client node|smtp-source] [--dir FOLDER] [--warmup N]`);
 const count = (name: 'messages' | 'sessions' | 'size'): number => {
   const value = Number(options[name]);
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number above 0, not ${options[name]}`);
   return value;
 };
 const messages = count('messages');
+const warmup = Number(options.warmup);
+if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`--warmup must be a whole number, not ${options.warmup}`);
 /** How long a system may take to be done with every message once the load has been sent: ten minutes, or 0.1 s a message. */
 const FINISH_WAIT_MS = Math.max(600_000, messages * 100);
 const sessions = count('sessions');
@@ -112,12 +116,12 @@ function sendLoad(plan: LoadPlan, tally: TlsTally | undefined): Promise<LoadOutc
   return client === 'smtp-source' ? runSmtpSource(plan) : runLoad(plan);
 }
 
-/** Resolves when the system is done with every message (see BenchSystem.finished), with when that was seen. */
-async function finishing(system: BenchSystem, started: number): Promise<number> {
+/** Resolves when the system is done with total messages (see BenchSystem.finished), with when that was seen. */
+async function finishing(system: BenchSystem, started: number, total: number): Promise<number> {
   for (;;) {
     const finished = system.finished();
-    if (finished >= messages) return performance.now();
-    if (performance.now() - started > FINISH_WAIT_MS) throw new Error(`${system.name}: only ${finished} of ${messages} done with after ${FINISH_WAIT_MS / 60_000} minutes`);
+    if (finished >= total) return performance.now();
+    if (performance.now() - started > FINISH_WAIT_MS) throw new Error(`${system.name}: only ${finished} of ${total} done with after ${FINISH_WAIT_MS / 60_000} minutes`);
     await sleep(FINISH_POLL_MS);
   }
 }
@@ -131,6 +135,7 @@ async function measure(system: BenchSystem, countQueries: boolean): Promise<RunR
   const idle = sampler.pssNow();
   const tally = mode === 'tls' ? new TlsTally() : undefined;
   const plan: LoadPlan = { port: system.port, sessions, messages, bytes, recipients: system.recipients, reuse: mode === 'reuse' };
+  if (warmup > 0) await warmUp(system, { ...plan, messages: warmup });
   const selectsBefore = countQueries ? await selectCount() : undefined;
   sampler.begin();
   const cpuBefore = process.cpuUsage();
@@ -145,7 +150,7 @@ async function measure(system: BenchSystem, countQueries: boolean): Promise<RunR
     const shown = outcome.failures.slice(0, FAILURES_SHOWN).join('\n  ');
     throw new Error(`${system.name}: ${outcome.failures.length} of ${messages} messages not accepted:\n  ${shown}`);
   }
-  const finished = await finishing(system, started);
+  const finished = await finishing(system, started, warmup + messages);
   const usage = sampler.finish();
   const selects = selectsBefore === undefined ? undefined : (await selectCount()) - selectsBefore;
   const ownCpu = process.cpuUsage(cpuBefore);
@@ -170,6 +175,13 @@ async function measure(system: BenchSystem, countQueries: boolean): Promise<RunR
     ...(tally === undefined ? {} : { tls: tally.toString() }),
     ...(selects === undefined ? {} : { sqlQueriesPerMessage: selects / messages }),
   };
+}
+
+/** Sends the warm-up messages (--warmup) and waits until the system is done with them: what the run measures starts after. */
+async function warmUp(system: BenchSystem, plan: LoadPlan): Promise<void> {
+  const outcome = await sendLoad(plan, mode === 'tls' ? new TlsTally() : undefined);
+  if (outcome.failures.length > 0) throw new Error(`${system.name}: ${outcome.failures.length} of ${plan.messages} warm-up messages not accepted:\n  ${outcome.failures.slice(0, FAILURES_SHOWN).join('\n  ')}`);
+  await finishing(system, performance.now(), plan.messages);
 }
 
 async function run(system: BenchSystem, countQueries: boolean): Promise<RunResult> {
@@ -227,7 +239,7 @@ const HOW: Record<Mode, string> = {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('smtp-bench starts both systems as root, as systemd would: run it as root');
   const postfixInstalled = existsSync('/usr/sbin/postfix');
-  const work = mkdtempSync(join(tmpdir(), 'petrel-smtp-bench-'));
+  const work = mkdtempSync(join(options.dir, 'petrel-smtp-bench-'));
   // The daemons run as petrel, postfix and the bench user, and must reach their folders below this one.
   chmodSync(work, 0o755);
   let sink: ChildProcess | undefined;
@@ -252,14 +264,14 @@ async function main(): Promise<void> {
       setting = { mode, checks };
     }
     const generator = client === 'smtp-source' ? "Debian's smtp-source" : 'the bench client';
-    console.log(`mode ${mode}: ${sessions} sessions send ${messages} messages of ${bytes} bytes ${HOW[mode]}, by ${generator}`);
+    console.log(`mode ${mode}: ${sessions} sessions send ${messages} messages of ${bytes} bytes ${HOW[mode]}, by ${generator}${warmup > 0 ? `, after ${warmup} warm-up messages the figures leave out` : ''}`);
     // A, B, B, A: each system runs as often first as last, so what the machine carries over from
     // one run to the next weighs on both alike. Each run has folders of its own.
     const [first, second] = mode === 'checks' ? (['Petrel+checks', 'Petrel'] as const) : (['Petrel', 'Postfix'] as const);
     const order = (rounds === 1 ? [first, second] : [first, second, second, first]).filter((name) => name !== 'Postfix' || postfixInstalled);
     if (!postfixInstalled && second === 'Postfix') console.log("(Debian's postfix is not installed: Petrel alone, no ratios)");
     const dirs = order.map((name, k) => join(work, `run${k + 1}-${name.toLowerCase().replace('+', '-')}`));
-    allowPostfixInstances(dirs.filter((_, k) => order[k] === 'Postfix').map(postfixConfigDir));
+    allowPostfixInstances(dirs.filter((_, k) => order[k] === 'Postfix').map(postfixConfigDir), options.dir);
     const results = new Map<string, RunResult[]>();
     for (const [k, name] of order.entries()) {
       const dir = dirs[k] as string;
@@ -267,12 +279,12 @@ async function main(): Promise<void> {
       chmodSync(dir, 0o755);
       const home = join(dir, 'home');
       moveBenchHome(home);
-      const system = name === 'Postfix' ? await postfixSystem(dir, setting, home) : await petrelSystem(dir, setting, home, name === 'Petrel+checks');
+      const system = name === 'Postfix' ? await postfixSystem(dir, setting, home, options.dir) : await petrelSystem(dir, setting, home, name === 'Petrel+checks');
       const policyBefore = checks?.policyRequests() ?? 0;
       const result = await run(system, database !== undefined);
       showRun(name, result);
       // Proof that the policy service was really asked: once per recipient.
-      if (name === 'Petrel+checks' && checks !== undefined) console.log(`         policy requests/msg: ${((checks.policyRequests() - policyBefore) / messages).toFixed(2)}`);
+      if (name === 'Petrel+checks' && checks !== undefined) console.log(`         policy requests/msg: ${((checks.policyRequests() - policyBefore) / (warmup + messages)).toFixed(2)}`);
       results.set(name, [...(results.get(name) ?? []), result]);
     }
     const a = meanOf(results.get(first) ?? []);

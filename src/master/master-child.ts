@@ -29,6 +29,8 @@ export interface ChildSpec {
   readonly entry: string;
   /** Arguments: -c DIR, -n service, -t type, -o name=value, and master.cf's own. */
   readonly args: readonly string[];
+  /** The size of the process's libuv thread pool (petrel_io_threads), which libuv reads from its environment. */
+  readonly ioThreads: number;
 }
 
 /**
@@ -55,7 +57,8 @@ export class MasterChild extends EventEmitter {
     super();
     // The master runs with DAEMON_NODE_FLAGS already; profiling flags it was started with carry over too.
     const execArgv = [...new Set([...process.execArgv, ...DAEMON_NODE_FLAGS])];
-    this.process = fork(spec.entry, [...spec.args], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    const env = { ...process.env, UV_THREADPOOL_SIZE: String(spec.ioThreads) };
+    this.process = fork(spec.entry, [...spec.args], { execArgv, env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     // A worker that fails before it could open the mail log says why on stderr: the master logs it.
     this.process.stderr?.setEncoding('utf8');
     let partial = '';

@@ -3,7 +3,7 @@
  * master: which compiled daemon each command runs ($daemon_directory/<cmd>/
  * <cmd>-main.js; lmtp runs smtp's), the worker's arguments (-c, -n, -t, -C command, -u for an
  * unprivileged service, the -o overrides and
- * master.cf's own arguments), maxproc, wakeup, the process cap (one, with
+ * master.cf's own arguments), its thread pool size (petrel_io_threads), maxproc, wakeup, the process cap (one, with
  * no connection limit, for the daemons whose one process holds shared
  * state: anvil), the listeners, and
  * which trigger daemons run only on demand. An entry whose daemon Petrel does not have is skipped with a
@@ -14,8 +14,10 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { ConfigSource } from '../global/config/config-source.js';
 import type { MasterEntry } from '../global/config/master-cf-read.js';
-import type { Params } from '../global/params/param-registry.js';
+import { convertParam } from '../global/config/param-convert.js';
+import { ALL_PARAMS, type Params } from '../global/params/param-registry.js';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
 import { msg } from '../util/msg.js';
 import { bindListener, listenAddresses, type ListenAddress, type Listener } from './master-listen.js';
@@ -69,6 +71,22 @@ export function daemonEntry(params: Params, command: string): string {
   return join(params.daemon_directory, program, `${program}-main.js`);
 }
 
+/**
+ * petrel_io_threads of a service: its -o override, else main.cf's. A bad
+ * override leaves main.cf's here; the worker then refuses to start, saying
+ * why, as it does for any bad -o value.
+ */
+function ioThreads(entry: MasterEntry, params: Params, configDir: string): number {
+  const name = 'petrel_io_threads';
+  if (!entry.overrides.some(([overridden]) => overridden === name)) return params.petrel_io_threads;
+  try {
+    const source = new ConfigSource({ configDir, overrides: Object.fromEntries(entry.overrides) });
+    return convertParam(name, ALL_PARAMS[name], source.value(name) ?? '');
+  } catch {
+    return params.petrel_io_threads;
+  }
+}
+
 /** Plans every runnable entry of master.cf. */
 export function planServices(entries: readonly MasterEntry[], params: Params, configDir: string): PlannedService[] {
   const planned: PlannedService[] = [];
@@ -107,7 +125,7 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
         // Network connections and triggers go straight to the workers; a resident process is there to take them.
         accepting,
         ...(workQueue === undefined ? {} : { workQueue: { queueDirectory: params.queue_directory, queue: workQueue } }),
-        child: { entry: entryFile, args },
+        child: { entry: entryFile, args, ioThreads: ioThreads(entry, params, configDir) },
       },
       addresses,
     });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +12,12 @@ import { absenceWindow } from '../support/wait.js';
 let mx: TestInstance;
 
 before(async () => {
-  mx = await TestInstance.create('', 'postmaster: root\n', { service_throttle_time: '2s' });
-  appendFileSync(join(mx.etc, 'master.cf'), 'broken unix - n n - - local -o append_dot_mydomain=perhaps\nnothere unix - n n - - no-such-daemon\nretry unix - - n - - error\n');
+  mx = await TestInstance.create('', 'postmaster: root\n', { service_throttle_time: '2s', petrel_io_threads: '12' });
+  const masterCf = join(mx.etc, 'master.cf');
+  const smtpLine = /^(\S+ +inet +.* smtpd)$/m;
+  assert.match(readFileSync(masterCf, 'utf8'), smtpLine);
+  writeFileSync(masterCf, readFileSync(masterCf, 'utf8').replace(smtpLine, '$1 -o petrel_io_threads=20'));
+  appendFileSync(masterCf, 'broken unix - n n - - local -o append_dot_mydomain=perhaps\nnothere unix - n n - - no-such-daemon\nretry unix - - n - - error\n');
   mx.start();
 });
 
@@ -94,4 +98,16 @@ test('the master and every worker run with the daemon V8 settings (a bounded you
     const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     for (const flag of DAEMON_NODE_FLAGS) assert.ok(args.includes(flag), `pid ${pid} runs without ${flag}: ${args.join(' ')}`);
   }
+});
+
+test('each worker gets petrel_io_threads as its thread pool size: main.cf\'s, or its service\'s -o', () => {
+  const read = (pid: number, file: string): string[] => readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0');
+  const poolSize = (pid: number): string | undefined => read(pid, 'environ').find((entry) => entry.startsWith('UV_THREADPOOL_SIZE='));
+  const qmgr = mx.daemonPids('qmgr');
+  assert.ok(qmgr.length > 0);
+  for (const pid of qmgr) assert.equal(poolSize(pid), 'UV_THREADPOOL_SIZE=12');
+  // The first smtp service has the -o; those other tests added have not.
+  const smtpd = mx.daemonPids('smtpd').map((pid) => ({ pid, overridden: read(pid, 'cmdline').includes('petrel_io_threads=20') }));
+  assert.ok(smtpd.some(({ overridden }) => overridden));
+  for (const { pid, overridden } of smtpd) assert.equal(poolSize(pid), `UV_THREADPOOL_SIZE=${overridden ? 20 : 12}`);
 });

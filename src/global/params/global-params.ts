@@ -47,6 +47,13 @@ export const GLOBAL_PARAMS = defineParams({
   ipc_idle: { kind: 'time', default: '5s', timeUnit: 's', min: 0, doc: 'The time after which a client closes an idle internal connection it keeps for reuse' },
   ipc_timeout: { kind: 'time', default: '3600s', timeUnit: 's', min: 0, doc: 'The time limit on reading or writing an internal socket' },
   daemon_timeout: { kind: 'time', default: '18000s', timeUnit: 's', min: 0, doc: 'How long a daemon may spend on one request before it is killed' },
+  petrel_io_threads: {
+    kind: 'int',
+    default: '64',
+    min: 1,
+    max: 1024,
+    doc: "Petrel's own: the threads each daemon process has for the file system calls that wait for the disk (fsync of queue files and mailboxes): that many messages of one process are made durable side by side, which a journaling file system commits together (libuv's UV_THREADPOOL_SIZE, set by the master when it starts the process)",
+  },
   default_process_limit: { kind: 'int', default: '100', min: 0, doc: 'The default maxproc of master.cf services' },
   export_environment: { kind: 'list', default: 'TZ MAIL_CONFIG LANG', doc: 'Environment variables passed to external commands' },
   readme_directory: { kind: 'string', default: 'no', doc: 'Where the README files are installed (no: not installed)' },

@@ -8,6 +8,7 @@
  * carried out as an action: OK, REJECT, DEFER, 4NN/5NN text,
  * DEFER_IF_PERMIT, DEFER_IF_REJECT, DUNNO, DISCARD, HOLD, REDIRECT, FILTER,
  * PREPEND, WARN, BCC, INFO, or a restriction name, list or class.
+ * check_sasl_access looks up the SASL login name alone.
  * Used by smtpd-check-names.ts; follows access(5).
  */
 import ipaddr from 'ipaddr.js';
@@ -114,6 +115,18 @@ function mailKeys(run: CheckRun, address: string): SearchKey[] {
 /** check_sender_access / check_recipient_access. */
 export async function mailAccess(run: CheckRun, spec: string, address: string, subject: ReplySubject): Promise<Verdict> {
   return noDunno(await lookupAndAct(run, spec, mailKeys(run, address), subject));
+}
+
+/**
+ * check_sasl_access: the login name of an authenticated client as the one
+ * key (no parent domains, no networks); replies name it, non-printable
+ * characters shown as "_", as Postfix's do. No opinion without AUTH.
+ */
+export async function saslAccess(run: CheckRun, spec: string): Promise<Verdict> {
+  const login = run.req.saslUsername;
+  if (login === undefined || login === '') return undefined;
+  const subject = { name: login.replace(/[^\x20-\x7e]/g, '_'), what: 'SASL login name' };
+  return noDunno(await lookupAndAct(run, spec, [{ key: login.toLowerCase(), fixedOnly: false }], subject));
 }
 
 /** A host by name (and parents) then by address (and shorter networks): check_client_access and the MX/NS/A host checks. */

@@ -13,7 +13,7 @@
 import { networkInterfaces } from 'node:os';
 import { splitAddress } from '../global/addr/addr-parts.js';
 import { PetrelError } from '../global/errors.js';
-import { mailAccess, clientAccess, nameAccess, serverAccess, subjectReply } from './smtpd-check-access.js';
+import { mailAccess, clientAccess, nameAccess, saslAccess, serverAccess, subjectReply } from './smtpd-check-access.js';
 import type { CheckRun } from './smtpd-check.js';
 import { stageSubject } from './smtpd-check.js';
 import type { CheckReply, ReplySubject, Verdict } from './smtpd-check-types.js';
@@ -210,6 +210,7 @@ const RESTRICTIONS = {
   reject_plaintext_session: fixed((run) => (run.req.tls ? undefined : { code: run.checks.params.plaintext_reject_code, dsn: `${String(run.checks.params.plaintext_reject_code)[0] as string}.7.1`, text: 'Session encryption is required' })),
   check_client_access: (run, table) => clientAccess(run, table, run.req.clientName, run.req.clientAddress, client(run)),
   check_reverse_client_hostname_access: (run, table) => clientAccess(run, table, run.req.reverseName, run.req.clientAddress, client(run)),
+  check_sasl_access: saslAccess,
   check_ccert_access: async (run, table) => (run.req.clientCert === undefined ? undefined : clientAccessByCert(run, table)),
   check_helo_access: (run, table) => needsHelo((r, name) => nameAccess(r, table, name, helo(r)))(run),
   check_helo_a_access: (run, table) => needsHelo((r, name) => serverAccess(r, table, name, 'a', helo(r)))(run),
@@ -240,11 +241,6 @@ async function clientAccessByCert(run: CheckRun, table: string): Promise<Verdict
   return mailAccess(run, table, run.req.clientCert?.fingerprint ?? '', client(run));
 }
 
-/** Postfix restrictions Petrel does not implement yet: naming one is a start-up error that says so. */
-const NOT_YET = new Set([
-  'check_sasl_access',
-]);
-
 function isRestriction(name: string): name is RestrictionName {
   return Object.hasOwn(RESTRICTIONS, name);
 }
@@ -269,7 +265,6 @@ export function parseRestrictions(where: string, items: readonly string[], class
       steps.push({ name: item, table: '', run: (run) => run.nested(classList) });
       continue;
     }
-    if (NOT_YET.has(name)) throw new PetrelError('config', `${where}: restriction "${item}" is not yet implemented in Petrel`);
     if (isDnsList(name)) {
       const arg = items[i + 1];
       if (arg === undefined) throw new PetrelError('config', `${where}: restriction "${item}" needs a DNS domain argument`);

@@ -5,7 +5,8 @@
  * would test: relaying needs AUTH on every port, a wrong password is 535
  * 5.7.8 and logged as fail2ban's postfix filter (mode auth) expects, AUTH is
  * only offered over TLS where smtpd_tls_auth_only says so, and
- * reject_sender_login_mismatch ties senders to logins.
+ * reject_sender_login_mismatch ties senders to logins; check_sasl_access
+ * refuses one login.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -25,7 +26,7 @@ const FAIL2BAN_REGEX = '/usr/bin/fail2ban-regex';
 const skip = needFile(SWAKS, 'swaks drives the AUTH tests') || needFile(DOVECOT, 'the dovecot SASL type') || needFile(SASLAUTHD, 'the cyrus SASL type') || needRoot('saslauthd checks a system account');
 
 let instance: TestInstance;
-let ports: Record<'submission' | 'smtps' | 'dovecot' | 'cyrus' | 'known', number>;
+let ports: Record<'submission' | 'smtps' | 'dovecot' | 'cyrus' | 'known' | 'saslAccess', number>;
 let dovecot: DovecotAuth | undefined;
 let saslauthd: Saslauthd | undefined;
 let account: TestAccount | undefined;
@@ -38,7 +39,7 @@ function swaks(port: number, args: readonly string[]): { status: number | null; 
 before(async () => {
   if (skip !== false) return;
   const pki = makeTestPki();
-  ports = { submission: await freePort(), smtps: await freePort(), dovecot: await freePort(), cyrus: await freePort(), known: await freePort() };
+  ports = { submission: await freePort(), smtps: await freePort(), dovecot: await freePort(), cyrus: await freePort(), known: await freePort(), saslAccess: await freePort() };
   instance = await TestInstance.create('', 'postmaster: root\n', {
     mynetworks: '192.0.2.0/24',
     smtpd_tls_security_level: 'may',
@@ -53,6 +54,7 @@ before(async () => {
     assert.equal(added.status, 0, added.stderr);
   }
   writeFileSync(join(instance.etc, 'logins'), 'alice@example.org alice\nbob@example.org bob\n');
+  writeFileSync(join(instance.etc, 'sasl_access'), 'BOB REJECT\n');
   appendFileSync(join(instance.etc, 'main.cf'), `smtpd_sasl_path = texthash:${users}\n`);
   // Dovecot's auth process runs as the dovecot user and must reach its passwd-file below the instance's folder.
   chmodSync(instance.root, 0o755);
@@ -74,6 +76,8 @@ before(async () => {
       `127.0.0.1:${ports.cyrus} inet n - n - - smtpd -o syslog_name=postfix/cyrus -o smtpd_sasl_type=cyrus -o smtpd_sasl_path=smtpd -o cyrus_sasl_config_path=${cyrusDir}`,
       `127.0.0.1:${ports.known} inet n - n - - smtpd -o syslog_name=postfix/known -o smtpd_relay_restrictions=permit_sasl_authenticated,reject`,
       `  -o smtpd_sender_login_maps=texthash:${join(instance.etc, 'logins')} -o smtpd_sender_restrictions=reject_known_sender_login_mismatch`,
+      `127.0.0.1:${ports.saslAccess} inet n - n - - smtpd -o syslog_name=postfix/saslaccess`,
+      `  -o smtpd_relay_restrictions=check_sasl_access,texthash:${join(instance.etc, 'sasl_access')},permit_sasl_authenticated,reject`,
       '',
     ].join('\n'),
   );
@@ -154,6 +158,25 @@ test('reject_known_sender_login_mismatch: only senders smtpd_sender_login_maps l
   await client.command('MAIL FROM:<anyone@elsewhere.example>');
   assert.match(await client.command('RCPT TO:<someone@example.net>'), /^250 /);
   await client.quit();
+});
+
+test('check_sasl_access: the login name is the key (case-folded, nothing else looked up); no opinion before AUTH', { skip }, async () => {
+  const { client } = await SmtpClient.open(ports.saslAccess);
+  await client.command('EHLO client.example');
+  await client.command('MAIL FROM:<bob@example.org>');
+  assert.equal(await client.command('RCPT TO:<someone@example.net>'), '554 5.7.1 <someone@example.net>: Recipient address rejected: Access denied');
+  await client.command('RSET');
+  assert.match(await client.command(`AUTH PLAIN ${Buffer.from('\0bob\0bob-pw').toString('base64')}`), /^235 /);
+  await client.command('MAIL FROM:<bob@example.org>');
+  assert.equal(await client.command('RCPT TO:<someone@example.net>'), '554 5.7.1 <bob>: SASL login name rejected: Access denied');
+  await client.quit();
+  await instance.waitForLog(/postfix\/saslaccess\/smtpd\[\d+\]: NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 554 5\.7\.1 <bob>: SASL login name rejected: Access denied; from=<bob@example\.org> to=<someone@example\.net> proto=\S+ helo=<client\.example>/);
+  const alice = await SmtpClient.open(ports.saslAccess);
+  await alice.client.command('EHLO client.example');
+  assert.match(await alice.client.command(`AUTH PLAIN ${Buffer.from('\0alice\0alice secret').toString('base64')}`), /^235 /);
+  await alice.client.command('MAIL FROM:<alice@example.org>');
+  assert.match(await alice.client.command('RCPT TO:<someone@example.net>'), /^250 /);
+  await alice.client.quit();
 });
 
 test('smtps (465): AUTH over implicit TLS; no relay without it', { skip }, async () => {

@@ -51,7 +51,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -92,6 +92,8 @@ const count = (name: 'messages' | 'sessions' | 'size'): number => {
   return value;
 };
 const messages = count('messages');
+/** Where the runs' folders go, absolute: the systems' configurations name paths below it. */
+const baseDir = resolve(options.dir);
 const warmup = Number(options.warmup);
 if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`--warmup must be a whole number, not ${options.warmup}`);
 /** How long a system may take to be done with every message once the load has been sent: ten minutes, or 0.1 s a message. */
@@ -239,7 +241,7 @@ const HOW: Record<Mode, string> = {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('smtp-bench starts both systems as root, as systemd would: run it as root');
   const postfixInstalled = existsSync('/usr/sbin/postfix');
-  const work = mkdtempSync(join(options.dir, 'petrel-smtp-bench-'));
+  const work = mkdtempSync(join(baseDir, 'petrel-smtp-bench-'));
   // The daemons run as petrel, postfix and the bench user, and must reach their folders below this one.
   chmodSync(work, 0o755);
   let sink: ChildProcess | undefined;
@@ -271,7 +273,7 @@ async function main(): Promise<void> {
     const order = (rounds === 1 ? [first, second] : [first, second, second, first]).filter((name) => name !== 'Postfix' || postfixInstalled);
     if (!postfixInstalled && second === 'Postfix') console.log("(Debian's postfix is not installed: Petrel alone, no ratios)");
     const dirs = order.map((name, k) => join(work, `run${k + 1}-${name.toLowerCase().replace('+', '-')}`));
-    allowPostfixInstances(dirs.filter((_, k) => order[k] === 'Postfix').map(postfixConfigDir), options.dir);
+    allowPostfixInstances(dirs.filter((_, k) => order[k] === 'Postfix').map(postfixConfigDir), baseDir);
     const results = new Map<string, RunResult[]>();
     for (const [k, name] of order.entries()) {
       const dir = dirs[k] as string;
@@ -279,7 +281,7 @@ async function main(): Promise<void> {
       chmodSync(dir, 0o755);
       const home = join(dir, 'home');
       moveBenchHome(home);
-      const system = name === 'Postfix' ? await postfixSystem(dir, setting, home, options.dir) : await petrelSystem(dir, setting, home, name === 'Petrel+checks');
+      const system = name === 'Postfix' ? await postfixSystem(dir, setting, home, baseDir) : await petrelSystem(dir, setting, home, name === 'Petrel+checks');
       const policyBefore = checks?.policyRequests() ?? 0;
       const result = await run(system, database !== undefined);
       showRun(name, result);

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { ConfigSource } from '../global/config/config-source.js';
 import type { MasterEntry } from '../global/config/master-cf-read.js';
 import { convertParam } from '../global/config/param-convert.js';
+import { PetrelError } from '../global/errors.js';
 import { ALL_PARAMS, type Params } from '../global/params/param-registry.js';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
 import { msg } from '../util/msg.js';
@@ -72,7 +73,9 @@ export function daemonEntry(params: Params, command: string): string {
 }
 
 /**
- * petrel_io_threads of a service: its -o override, else main.cf's. A bad
+ * petrel_io_threads of a service: its -o override, else main.cf's. The
+ * master converts this one parameter itself because libuv reads the pool
+ * size from the environment before the worker's skeleton runs. A bad
  * override leaves main.cf's here; the worker then refuses to start, saying
  * why, as it does for any bad -o value.
  */
@@ -82,7 +85,8 @@ function ioThreads(entry: MasterEntry, params: Params, configDir: string): numbe
   try {
     const source = new ConfigSource({ configDir, overrides: Object.fromEntries(entry.overrides) });
     return convertParam(name, ALL_PARAMS[name], source.value(name) ?? '');
-  } catch {
+  } catch (err) {
+    if (!(err instanceof PetrelError)) throw err;
     return params.petrel_io_threads;
   }
 }

@@ -119,14 +119,16 @@ export async function mailAccess(run: CheckRun, spec: string, address: string, s
 
 /**
  * check_sasl_access: the login name of an authenticated client as the one
- * key (no parent domains, no networks); replies name it, non-printable
- * characters shown as "_", as Postfix's do. No opinion without AUTH.
+ * key, as given (fixed-string tables fold case themselves, a regexp or pcre
+ * table sees the name as the client sent it), with no parent domains and
+ * no networks; replies name it with control characters shown as "_", as
+ * Postfix's do. No opinion without AUTH.
  */
 export async function saslAccess(run: CheckRun, spec: string): Promise<Verdict> {
   const login = run.req.saslUsername;
   if (login === undefined || login === '') return undefined;
-  const subject = { name: login.replace(/[^\x20-\x7e]/g, '_'), what: 'SASL login name' };
-  return noDunno(await lookupAndAct(run, spec, [{ key: login.toLowerCase(), fixedOnly: false }], subject));
+  const subject = { name: login.replace(/[\x00-\x1f\x7f-\x9f]/g, '_'), what: 'SASL login name' };
+  return noDunno(await lookupAndAct(run, spec, [{ key: login, fixedOnly: false }], subject));
 }
 
 /** A host by name (and parents) then by address (and shorter networks): check_client_access and the MX/NS/A host checks. */

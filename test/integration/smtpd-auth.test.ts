@@ -26,7 +26,7 @@ const FAIL2BAN_REGEX = '/usr/bin/fail2ban-regex';
 const skip = needFile(SWAKS, 'swaks drives the AUTH tests') || needFile(DOVECOT, 'the dovecot SASL type') || needFile(SASLAUTHD, 'the cyrus SASL type') || needRoot('saslauthd checks a system account');
 
 let instance: TestInstance;
-let ports: Record<'submission' | 'smtps' | 'dovecot' | 'cyrus' | 'known' | 'saslAccess', number>;
+let ports: Record<'submission' | 'smtps' | 'dovecot' | 'cyrus' | 'known' | 'saslAccess' | 'saslStatic', number>;
 let dovecot: DovecotAuth | undefined;
 let saslauthd: Saslauthd | undefined;
 let account: TestAccount | undefined;
@@ -39,7 +39,7 @@ function swaks(port: number, args: readonly string[]): { status: number | null; 
 before(async () => {
   if (skip !== false) return;
   const pki = makeTestPki();
-  ports = { submission: await freePort(), smtps: await freePort(), dovecot: await freePort(), cyrus: await freePort(), known: await freePort(), saslAccess: await freePort() };
+  ports = { submission: await freePort(), smtps: await freePort(), dovecot: await freePort(), cyrus: await freePort(), known: await freePort(), saslAccess: await freePort(), saslStatic: await freePort() };
   instance = await TestInstance.create('', 'postmaster: root\n', {
     mynetworks: '192.0.2.0/24',
     smtpd_tls_security_level: 'may',
@@ -49,12 +49,12 @@ before(async () => {
     smtpd_sasl_type: 'petrel',
   });
   const users = join(instance.etc, 'sasl_users');
-  for (const [user, password] of [['alice', 'alice secret'], ['bob', 'bob-pw']]) {
+  for (const [user, password] of [['alice', 'alice secret'], ['bob', 'bob-pw'], ['erin@example.org', 'erin pw']]) {
     const added = instance.run('petrel', ['saslpasswd', users, user], `${password}\n`);
     assert.equal(added.status, 0, added.stderr);
   }
   writeFileSync(join(instance.etc, 'logins'), 'alice@example.org alice\nbob@example.org bob\n');
-  writeFileSync(join(instance.etc, 'sasl_access'), 'BOB REJECT\n');
+  writeFileSync(join(instance.etc, 'sasl_access'), 'bob REJECT\nexample.org REJECT\n');
   appendFileSync(join(instance.etc, 'main.cf'), `smtpd_sasl_path = texthash:${users}\n`);
   // Dovecot's auth process runs as the dovecot user and must reach its passwd-file below the instance's folder.
   chmodSync(instance.root, 0o755);
@@ -78,6 +78,7 @@ before(async () => {
       `  -o smtpd_sender_login_maps=texthash:${join(instance.etc, 'logins')} -o smtpd_sender_restrictions=reject_known_sender_login_mismatch`,
       `127.0.0.1:${ports.saslAccess} inet n - n - - smtpd -o syslog_name=postfix/saslaccess`,
       `  -o smtpd_relay_restrictions=check_sasl_access,texthash:${join(instance.etc, 'sasl_access')},permit_sasl_authenticated,reject`,
+      `127.0.0.1:${ports.saslStatic} inet n - n - - smtpd -o syslog_name=postfix/saslstatic -o smtpd_relay_restrictions=check_sasl_access,static:REJECT,reject`,
       '',
     ].join('\n'),
   );
@@ -160,23 +161,26 @@ test('reject_known_sender_login_mismatch: only senders smtpd_sender_login_maps l
   await client.quit();
 });
 
-test('check_sasl_access: the login name is the key (case-folded, nothing else looked up); no opinion before AUTH', { skip }, async () => {
-  const { client } = await SmtpClient.open(ports.saslAccess);
+/** One session on port: AUTH PLAIN as login (unless undefined), MAIL FROM sender, the reply to RCPT TO someone@example.net. */
+async function rcptReply(port: number, login: [string, string] | undefined, sender: string): Promise<string> {
+  const { client } = await SmtpClient.open(port);
   await client.command('EHLO client.example');
-  await client.command('MAIL FROM:<bob@example.org>');
-  assert.equal(await client.command('RCPT TO:<someone@example.net>'), '554 5.7.1 <someone@example.net>: Recipient address rejected: Access denied');
-  await client.command('RSET');
-  assert.match(await client.command(`AUTH PLAIN ${Buffer.from('\0bob\0bob-pw').toString('base64')}`), /^235 /);
-  await client.command('MAIL FROM:<bob@example.org>');
-  assert.equal(await client.command('RCPT TO:<someone@example.net>'), '554 5.7.1 <bob>: SASL login name rejected: Access denied');
+  if (login !== undefined) assert.match(await client.command(`AUTH PLAIN ${Buffer.from(`\0${login[0]}\0${login[1]}`).toString('base64')}`), /^235 /);
+  await client.command(`MAIL FROM:<${sender}>`);
+  const reply = await client.command('RCPT TO:<someone@example.net>');
   await client.quit();
+  return reply;
+}
+
+test('check_sasl_access: the login name is the one key (no parent domains); no lookup before AUTH', { skip }, async () => {
+  // A table that answers every key: before AUTH it is not asked, and the list goes on to "reject".
+  assert.equal(await rcptReply(ports.saslStatic, undefined, 'alice@example.org'), '554 5.7.1 <someone@example.net>: Recipient address rejected: Access denied');
+  assert.equal(await rcptReply(ports.saslStatic, ['alice', 'alice secret'], 'alice@example.org'), '554 5.7.1 <alice>: SASL login name rejected: Access denied');
+  assert.equal(await rcptReply(ports.saslAccess, ['bob', 'bob-pw'], 'bob@example.org'), '554 5.7.1 <bob>: SASL login name rejected: Access denied');
   await instance.waitForLog(/postfix\/saslaccess\/smtpd\[\d+\]: NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 554 5\.7\.1 <bob>: SASL login name rejected: Access denied; from=<bob@example\.org> to=<someone@example\.net> proto=\S+ helo=<client\.example>/);
-  const alice = await SmtpClient.open(ports.saslAccess);
-  await alice.client.command('EHLO client.example');
-  assert.match(await alice.client.command(`AUTH PLAIN ${Buffer.from('\0alice\0alice secret').toString('base64')}`), /^235 /);
-  await alice.client.command('MAIL FROM:<alice@example.org>');
-  assert.match(await alice.client.command('RCPT TO:<someone@example.net>'), /^250 /);
-  await alice.client.quit();
+  // "example.org REJECT" is not a parent-domain match for the login erin@example.org.
+  assert.match(await rcptReply(ports.saslAccess, ['erin@example.org', 'erin pw'], 'erin@example.org'), /^250 /);
+  assert.match(await rcptReply(ports.saslAccess, ['alice', 'alice secret'], 'alice@example.org'), /^250 /);
 });
 
 test('smtps (465): AUTH over implicit TLS; no relay without it', { skip }, async () => {

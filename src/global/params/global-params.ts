@@ -1,7 +1,8 @@
 /*
  * global-params - the parameters every part of Petrel shares: directories, identity,
- * names and networks, the worker process limits and the table defaults
- * (petrel_table_cache_time is Petrel's own).
+ * names and networks, the worker process limits and thread pool size, and
+ * the table defaults (petrel_io_threads and petrel_table_cache_time are
+ * Petrel's own).
  * Defaults are Postfix's (postconf(5)) except where Petrel names itself
  * (mail_name, directories, accounts) or takes a modern default.
  */
@@ -49,10 +50,10 @@ export const GLOBAL_PARAMS = defineParams({
   daemon_timeout: { kind: 'time', default: '18000s', timeUnit: 's', min: 0, doc: 'How long a daemon may spend on one request before it is killed' },
   petrel_io_threads: {
     kind: 'int',
-    default: '64',
+    default: '32',
     min: 1,
     max: 1024,
-    doc: "Petrel's own: the threads each daemon process has for the file system calls that wait for the disk (fsync of queue files and mailboxes): that many messages of one process are made durable side by side, which a journaling file system commits together (libuv's UV_THREADPOOL_SIZE, set by the master when it starts the process)",
+    doc: "Petrel's own: the threads each daemon process has for the file system calls that wait for the disk (fsync of queue files and mailboxes): that many messages of one process are made durable side by side, which a journaling file system commits together (libuv's UV_THREADPOOL_SIZE, set by the master when it starts the process; each thread reserves an 8 MB stack of address space)",
   },
   default_process_limit: { kind: 'int', default: '100', min: 0, doc: 'The default maxproc of master.cf services' },
   export_environment: { kind: 'list', default: 'TZ MAIL_CONFIG LANG', doc: 'Environment variables passed to external commands' },

@@ -42,8 +42,10 @@ export const GLOBAL_PARAMS = defineParams({
   relay_domains: { kind: 'list', default: '${{$compatibility_level} <level {2} ? {$mydestination} : {}}', fileItems: true, doc: 'Domains this system relays mail to from anywhere' },
   relayhost: { kind: 'string', default: '', doc: 'The next-hop destination of non-local mail (overrides transport nexthop)' },
   max_idle: { kind: 'time', default: '100s', timeUnit: 's', min: 0, doc: 'How long a worker waits idle before it exits' },
-  // Postfix's default is 100; a Node worker costs ~0.3 s of CPU to start (a fork costs far less), so Petrel's is 10000.
-  max_use: { kind: 'int', default: '10000', min: 0, doc: 'How many requests a worker serves before it exits' },
+  // Postfix's default is 100; a new Node worker costs ~0.3 s of CPU to start and about as much again compiling its
+  // code during its first few thousand requests (bench/README.md), which 10000 requests a life made ~5 % of the CPU
+  // per message: Petrel's default is 100000.
+  max_use: { kind: 'int', default: '100000', min: 0, doc: 'How many requests a worker serves before it exits' },
   service_throttle_time: { kind: 'time', default: '60s', timeUnit: 's', min: 0, doc: 'How long master waits before restarting a service that failed at start' },
   ipc_idle: { kind: 'time', default: '5s', timeUnit: 's', min: 0, doc: 'The time after which a client closes an idle internal connection it keeps for reuse' },
   ipc_timeout: { kind: 'time', default: '3600s', timeUnit: 's', min: 0, doc: 'The time limit on reading or writing an internal socket' },

@@ -44,7 +44,7 @@ async function load(configDir: string): Promise<{ config: Config; problems: stri
   const entries = readMasterCf(join(configDir, 'master.cf'));
   const config = loadConfig({ configDir, warnUnused: true }, entries.map((e) => e.service));
   const problems = await configProblems(config, entries);
-  return { config, problems, plan: () => planServices(entries, config.params, configDir) };
+  return { config, problems, plan: () => planServices(entries, config) };
 }
 
 /** Reports each problem (on stderr too when logging to a file) and ends with a fatal error, before anything is opened. */

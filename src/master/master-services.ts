@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigSource } from '../global/config/config-source.js';
+import type { Config } from '../global/config/load-config.js';
 import type { MasterEntry } from '../global/config/master-cf-read.js';
 import { convertParam } from '../global/config/param-convert.js';
 import { PetrelError } from '../global/errors.js';
@@ -79,20 +80,22 @@ export function daemonEntry(params: Params, command: string): string {
  * override leaves main.cf's here; the worker then refuses to start, saying
  * why, as it does for any bad -o value.
  */
-function ioThreads(entry: MasterEntry, params: Params, configDir: string): number {
+function ioThreads(entry: MasterEntry, config: Config): number {
   const name = 'petrel_io_threads';
-  if (!entry.overrides.some(([overridden]) => overridden === name)) return params.petrel_io_threads;
+  if (!entry.overrides.some(([overridden]) => overridden === name)) return config.params.petrel_io_threads;
   try {
-    const source = new ConfigSource({ configDir, overrides: Object.fromEntries(entry.overrides) });
+    // The main.cf the master loaded, with the service's overrides on top.
+    const source = new ConfigSource({ configDir: config.configDir, overrides: Object.fromEntries(entry.overrides) }, config.source.mainCf);
     return convertParam(name, ALL_PARAMS[name], source.value(name) ?? '');
   } catch (err) {
     if (!(err instanceof PetrelError)) throw err;
-    return params.petrel_io_threads;
+    return config.params.petrel_io_threads;
   }
 }
 
 /** Plans every runnable entry of master.cf. */
-export function planServices(entries: readonly MasterEntry[], params: Params, configDir: string): PlannedService[] {
+export function planServices(entries: readonly MasterEntry[], config: Config): PlannedService[] {
+  const { params, configDir } = config;
   const planned: PlannedService[] = [];
   for (const entry of entries) {
     const key = `${entry.service}/${entry.type}`;
@@ -129,7 +132,7 @@ export function planServices(entries: readonly MasterEntry[], params: Params, co
         // Network connections and triggers go straight to the workers; a resident process is there to take them.
         accepting,
         ...(workQueue === undefined ? {} : { workQueue: { queueDirectory: params.queue_directory, queue: workQueue } }),
-        child: { entry: entryFile, args, ioThreads: ioThreads(entry, params, configDir) },
+        child: { entry: entryFile, args, ioThreads: ioThreads(entry, config) },
       },
       addresses,
     });

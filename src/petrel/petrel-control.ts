@@ -122,7 +122,7 @@ export async function checkInstance(config: Config): Promise<number> {
   if (ensureDataDirectory(params.data_directory, owner)) msg.info(`${params.data_directory}: owner set to ${params.mail_owner}`);
   let problems = checkQueue(config) ? 0 : 1;
   const entries = readMasterCf(join(config.configDir, 'master.cf'));
-  planServices(entries, params, config.configDir);
+  planServices(entries, config);
   for (const problem of await configProblems(config, entries)) {
     msg.error(problem);
     problems++;

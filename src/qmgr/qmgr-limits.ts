@@ -27,8 +27,8 @@ interface Destination {
   deadReason: string;
   /** When the last delivery started (for the rate delay). */
   lastStart: number;
-  /** Deliveries waiting for a slot, with the message each is for. */
-  readonly waiting: { readonly message: string; readonly wake: () => void }[];
+  /** Deliveries waiting for a slot, by message, in the order each message's oldest waiting delivery came. */
+  readonly waiting: Map<string, (() => void)[]>;
   /** Running deliveries per message. */
   readonly running: Map<string, number>;
 }
@@ -70,7 +70,7 @@ export class DestinationSlots {
     if (dest === undefined) {
       const limit = this.limit(transport);
       const initial = this.config.params.initial_destination_concurrency;
-      dest = { busy: 0, window: limit > 0 ? Math.min(limit, initial) : initial, failures: 0, deadUntil: 0, deadReason: '', lastStart: 0, waiting: [], running: new Map() };
+      dest = { busy: 0, window: limit > 0 ? Math.min(limit, initial) : initial, failures: 0, deadUntil: 0, deadReason: '', lastStart: 0, waiting: new Map(), running: new Map() };
       this.destinations.set(key, dest);
     }
     return dest;
@@ -90,18 +90,28 @@ export class DestinationSlots {
     return dest !== undefined && dest.deadUntil > Date.now() ? dest.deadReason : undefined;
   }
 
-  /** Wakes the waiting delivery of the message with the fewest deliveries running here (the oldest among equals). */
+  /**
+   * Wakes the oldest waiting delivery of the message with the fewest
+   * deliveries running here (the message waiting longest among equals).
+   * The scan stops at the first message with none running, so it passes
+   * at most as many messages as the destination has deliveries running.
+   */
   private wakeFairest(dest: Destination): void {
-    let best = -1;
+    let best: string | undefined;
     let fewest = Infinity;
-    dest.waiting.forEach((w, i) => {
-      const running = dest.running.get(w.message) ?? 0;
+    for (const message of dest.waiting.keys()) {
+      const running = dest.running.get(message) ?? 0;
       if (running < fewest) {
         fewest = running;
-        best = i;
+        best = message;
+        if (running === 0) break;
       }
-    });
-    if (best >= 0) dest.waiting.splice(best, 1)[0]?.wake();
+    }
+    if (best === undefined) return;
+    const queue = dest.waiting.get(best) as (() => void)[];
+    const wake = queue.shift();
+    if (queue.length === 0) dest.waiting.delete(best);
+    wake?.();
   }
 
   /**
@@ -115,7 +125,11 @@ export class DestinationSlots {
     const dest = this.destination(key, transport);
     const limit = this.limit(transport);
     while (dest.busy >= (limit > 0 ? Math.min(limit, dest.window) : dest.window + dest.busy)) {
-      await new Promise<void>((resolve) => dest.waiting.push({ message, wake: resolve }));
+      await new Promise<void>((resolve) => {
+        const queue = dest.waiting.get(message);
+        if (queue === undefined) dest.waiting.set(message, [resolve]);
+        else queue.push(resolve);
+      });
     }
     dest.busy++;
     dest.running.set(message, (dest.running.get(message) ?? 0) + 1);
@@ -143,7 +157,7 @@ export class DestinationSlots {
         }
       }
       const free = Math.max(0, (limit > 0 ? Math.min(limit, dest.window) : Infinity) - dest.busy);
-      for (let i = 0; i < free && dest.waiting.length > 0; i++) this.wakeFairest(dest);
+      for (let i = 0; i < free && dest.waiting.size > 0; i++) this.wakeFairest(dest);
     };
   }
 }

@@ -16,6 +16,9 @@ export function recipientLimit(config: Config, transport: string): number {
 /** How one delivery to a destination went, for the scheduler. */
 export type DeliveryFeedback = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
+/** Gives a slot back, with how the delivery in it went. */
+export type Release = (feedback: DeliveryFeedback) => void;
+
 interface Destination {
   busy: number;
   /** The parallel deliveries allowed now: from initial_destination_concurrency up to the limit. */
@@ -118,27 +121,43 @@ export class DestinationSlots {
    * Waits for a free slot for transport/nexthop for a delivery of message;
    * call the returned function with how the delivery went to give it back.
    * Free slots go round the messages waiting for them, so one message with
-   * many recipients does not hold up the others.
+   * many recipients does not hold up the others. A waiting delivery is a
+   * callback in its destination's queue, handed the slot by the release
+   * that frees it.
    */
-  async acquire(transport: string, nexthop: string, message = ''): Promise<(feedback: DeliveryFeedback) => void> {
-    const key = `${transport}/${nexthop}`;
-    const dest = this.destination(key, transport);
+  acquire(transport: string, nexthop: string, message = ''): Promise<Release> {
+    const dest = this.destination(`${transport}/${nexthop}`, transport);
     const limit = this.limit(transport);
-    while (dest.busy >= (limit > 0 ? Math.min(limit, dest.window) : dest.window + dest.busy)) {
-      await new Promise<void>((resolve) => {
-        const queue = dest.waiting.get(message);
-        if (queue === undefined) dest.waiting.set(message, [resolve]);
-        else queue.push(resolve);
-      });
-    }
+    if (dest.busy < (limit > 0 ? Math.min(limit, dest.window) : dest.window + dest.busy)) return this.start(dest, transport, message, limit);
+    return new Promise<Release>((resolve) => {
+      const wake = (): void => resolve(this.start(dest, transport, message, limit));
+      const queue = dest.waiting.get(message);
+      if (queue === undefined) dest.waiting.set(message, [wake]);
+      else queue.push(wake);
+    });
+  }
+
+  /** Takes a slot of dest for a delivery of message, after the transport's rate delay; resolves to its release. */
+  private start(dest: Destination, transport: string, message: string, limit: number): Promise<Release> {
     dest.busy++;
     dest.running.set(message, (dest.running.get(message) ?? 0) + 1);
+    const release = this.releaser(dest, transport, message, limit);
     const delay = this.rateDelay(transport);
-    if (delay > 0) {
-      const wait = dest.lastStart + delay - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const wait = delay > 0 ? dest.lastStart + delay - Date.now() : 0;
+    if (wait <= 0) {
+      dest.lastStart = Date.now();
+      return Promise.resolve(release);
     }
-    dest.lastStart = Date.now();
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        dest.lastStart = Date.now();
+        resolve(release);
+      }, wait),
+    );
+  }
+
+  /** The function that gives a slot of dest back with how its delivery went, and hands the slots now free to waiting deliveries. */
+  private releaser(dest: Destination, transport: string, message: string, limit: number): Release {
     return (feedback) => {
       dest.busy--;
       const running = (dest.running.get(message) ?? 1) - 1;

@@ -26,7 +26,7 @@ import { recycleQueueFile } from '../global/queue/queue-recycle.js';
 import { msg } from '../util/msg.js';
 import type { PseudoAgents } from './qmgr-agents.js';
 import { reportProbe, type ProbeOutcome } from './qmgr-probe.js';
-import { recipientLimit, type DeliveryFeedback, type DestinationSlots } from './qmgr-limits.js';
+import { recipientLimit, type DeliveryFeedback, type DestinationSlots, type Release } from './qmgr-limits.js';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
 
 /** What qmgr shares with every active message. */
@@ -52,39 +52,64 @@ function dsnOf(text: string, fallback: string): { dsn: string; reason: string } 
   return match === null ? { dsn: fallback, reason: text } : { dsn: match[1] as string, reason: match[2] as string };
 }
 
-async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, batch: Batch, activeSince: number): Promise<readonly DeliveryResult[]> {
-  const { params } = ctx.config;
+/**
+ * Delivers batch: answered here (error, retry and discard transports,
+ * defer_transports, a dead destination) or handed to its delivery agent in
+ * a slot of its destination. Nothing of the batch's own is built before the
+ * slot is granted: the active queue holds many messages waiting for slots.
+ */
+function deliverBatch(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, batch: Batch, activeSince: number): Promise<readonly DeliveryResult[]> {
+  const answered = answerHere(ctx, id, info, batch, activeSince);
+  if (answered !== undefined) return Promise.resolve(answered);
   const { transport, nexthop } = batch.resolution;
-  const probe = info.probe === true;
-  const recipients: DeliveryRecipient[] = batch.recipients.map((r, index) => ({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt, index }));
-  const local = (status: DeliveryResult['status'], dsn: string, reason: string, relay: string): DeliveryResult[] => {
-    const now = Date.now();
-    return recipients.map((r) => {
-      logDelivery({ queueId: id, recipient: r.address, original: r.original, relay, arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status, reason, probe });
-      return { index: r.index, status, dsn, reason };
-    });
-  };
+  return ctx.slots.acquire(transport, nexthop, id).then((release) => requestBatch(ctx, id, path, info, batch, activeSince, release));
+}
+
+function recipientsOf(batch: Batch): DeliveryRecipient[] {
+  return batch.recipients.map((r, index) => ({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt, index }));
+}
+
+/** Every recipient of batch with one result that qmgr gives itself, logged. */
+function answerAll(id: string, info: QueueFileInfo, batch: Batch, activeSince: number, status: DeliveryResult['status'], dsn: string, reason: string): DeliveryResult[] {
+  const now = Date.now();
+  return recipientsOf(batch).map((r) => {
+    logDelivery({ queueId: id, recipient: r.address, original: r.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status, reason, probe: info.probe === true });
+    return { index: r.index, status, dsn, reason };
+  });
+}
+
+/** The results of a batch qmgr answers without a delivery agent, or undefined when an agent must deliver it. */
+function answerHere(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Batch, activeSince: number): DeliveryResult[] | undefined {
+  const { transport, nexthop } = batch.resolution;
+  const answer = (status: DeliveryResult['status'], dsn: string, reason: string): DeliveryResult[] => answerAll(id, info, batch, activeSince, status, dsn, reason);
   const agent = ctx.agents(transport);
   if (agent === 'error') {
     const { dsn, reason } = dsnOf(nexthop, '5.0.0');
-    return local(dsn.startsWith('4') ? 'deferred' : 'bounced', dsn, reason, 'none');
+    return answer(dsn.startsWith('4') ? 'deferred' : 'bounced', dsn, reason);
   }
   if (agent === 'retry') {
     // retry(8): always a temporary failure, whatever class the text names.
     const { dsn, reason } = dsnOf(nexthop, '4.0.0');
-    return local('deferred', `4${dsn.slice(1)}`, reason, 'none');
+    return answer('deferred', `4${dsn.slice(1)}`, reason);
   }
-  if (agent === 'discard') return local('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`, 'none');
-  if (params.defer_transports.includes(transport) && !ctx.flushing) return local('deferred', '4.3.2', 'deferred transport', 'none');
+  if (agent === 'discard') return answer('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`);
+  if (ctx.config.params.defer_transports.includes(transport) && !ctx.flushing) return answer('deferred', '4.3.2', 'deferred transport');
   const dead = ctx.slots.dead(transport, nexthop);
-  if (dead !== undefined) return local('deferred', '4.4.0', `delivery temporarily suspended: ${dead}`, 'none');
-  const release = await ctx.slots.acquire(transport, nexthop, id);
+  if (dead !== undefined) return answer('deferred', '4.4.0', `delivery temporarily suspended: ${dead}`);
+  return undefined;
+}
+
+/** Hands batch to its transport's delivery agent in a slot of its destination, which release gives back. */
+async function requestBatch(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, batch: Batch, activeSince: number, release: Release): Promise<readonly DeliveryResult[]> {
+  const { params } = ctx.config;
+  const { transport, nexthop } = batch.resolution;
+  const probe = info.probe === true;
   let feedback: DeliveryFeedback = { ok: true };
   try {
     const reply = await requestDelivery(
       params,
       transport,
-      { queueId: id, queueFile: path, sender: info.sender, nexthop, arrival: info.arrival, activeSince, requested: Date.now(), attrs: info.attrs, recipients, ...(probe ? { probe } : {}) },
+      { queueId: id, queueFile: path, sender: info.sender, nexthop, arrival: info.arrival, activeSince, requested: Date.now(), attrs: info.attrs, recipients: recipientsOf(batch), ...(probe ? { probe } : {}) },
       params.daemon_timeout * 1000,
     );
     // The destination itself failed (unreachable, lost connection, no usable name service answer): every recipient deferred with 4.4.x.
@@ -93,7 +118,7 @@ async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: Qu
     return reply.results;
   } catch (err) {
     msg.warn(`${id}: transport ${transport}: ${(err as Error).message}`);
-    return local('deferred', '4.3.0', 'mail transport unavailable', 'none');
+    return answerAll(id, info, batch, activeSince, 'deferred', '4.3.0', 'mail transport unavailable');
   } finally {
     release(feedback);
   }
@@ -156,30 +181,32 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
   const probed: ProbeOutcome[] = [];
   let deferred = 0;
   let lastDefer = { dsn: '4.0.0', reason: '' };
+  // Each batch continues from its delivery's promise, so a message waiting for slots keeps no suspended function per batch.
   await Promise.all(
-    batches.map(async (batch) => {
-      const results = await deliverBatch(ctx, id, path, info, batch, activeSince);
-      for (const result of results) {
-        const rcpt = batch.recipients[result.index];
-        if (rcpt === undefined) continue;
-        if (info.probe === true) {
-          probed.push({ rcpt, result });
-          continue;
+    batches.map((batch) =>
+      deliverBatch(ctx, id, path, info, batch, activeSince).then((results) => {
+        for (const result of results) {
+          const rcpt = batch.recipients[result.index];
+          if (rcpt === undefined) continue;
+          if (info.probe === true) {
+            probed.push({ rcpt, result });
+            continue;
+          }
+          if (result.status === 'deferred') {
+            deferred++;
+            lastDefer = { dsn: result.dsn, reason: result.reason };
+            waiting.push(notice(rcpt, result.dsn, result.reason));
+            continue;
+          }
+          if (result.status === 'bounced') {
+            bounced.push(notice(rcpt, result.dsn, result.reason));
+          } else {
+            sent.push(rcpt);
+            if (result.notifyPassed !== true) delivered.push(notice(rcpt, result.dsn, result.reason, result.action));
+          }
         }
-        if (result.status === 'deferred') {
-          deferred++;
-          lastDefer = { dsn: result.dsn, reason: result.reason };
-          waiting.push(notice(rcpt, result.dsn, result.reason));
-          continue;
-        }
-        if (result.status === 'bounced') {
-          bounced.push(notice(rcpt, result.dsn, result.reason));
-        } else {
-          sent.push(rcpt);
-          if (result.notifyPassed !== true) delivered.push(notice(rcpt, result.dsn, result.reason, result.action));
-        }
-      }
-    }),
+      }),
+    ),
   );
   if (info.probe === true) await reportProbe(params, id, probed);
   const now = Date.now();

@@ -20,8 +20,13 @@ import { isWorkerMessage, type MasterToWorker } from './master-protocol.js';
  * (each with its own malloc arena); a daemon's live set per message is far
  * smaller, and with a dozen processes the defaults made up most of the
  * instance's peak PSS (bench/README.md: 279 MB before, about 185 MB after).
+ * The old generation may grow by half its live size between full
+ * collections instead of V8's dynamic factor (about 2 to 2.5 here): a
+ * daemon's full collections are few and cheap, its young-generation
+ * scavenges are most of its GC time, and the peak PSS of mode mx fell by
+ * about 20 MB (bench/README.md).
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=1', '--heap-growing-percent=50'];
 
 /** How to start one worker. */
 export interface ChildSpec {

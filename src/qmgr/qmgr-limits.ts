@@ -30,7 +30,7 @@ interface Destination {
   deadReason: string;
   /** When the last delivery started (for the rate delay). */
   lastStart: number;
-  /** Deliveries waiting for a slot, by message, in the order each message's oldest waiting delivery came. */
+  /** Deliveries waiting for a slot, by message, in the order the messages began to wait (a message queues its deliveries to a destination together). */
   readonly waiting: Map<string, (() => void)[]>;
   /** Running deliveries per message. */
   readonly running: Map<string, number>;
@@ -95,7 +95,8 @@ export class DestinationSlots {
 
   /**
    * Wakes the oldest waiting delivery of the message with the fewest
-   * deliveries running here (the message waiting longest among equals).
+   * deliveries running here (the message that began to wait first among
+   * equals).
    * The scan stops at the first message with none running, so it passes
    * at most as many messages as the destination has deliveries running.
    */
@@ -137,7 +138,7 @@ export class DestinationSlots {
     });
   }
 
-  /** Takes a slot of dest for a delivery of message, after the transport's rate delay; resolves to its release. */
+  /** Takes a slot of dest at once for a delivery of message (held through the rate delay, so rate-delayed deliveries go one at a time); resolves to its release after the transport's rate delay. */
   private start(dest: Destination, transport: string, message: string, limit: number): Promise<Release> {
     dest.busy++;
     dest.running.set(message, (dest.running.get(message) ?? 0) + 1);

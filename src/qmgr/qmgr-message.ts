@@ -57,8 +57,10 @@ function dsnOf(text: string, fallback: string): { dsn: string; reason: string } 
  * defer_transports, a dead destination) or handed to its delivery agent in
  * a slot of its destination. Nothing of the batch's own is built before the
  * slot is granted: the active queue holds many messages waiting for slots.
+ * Async with no await, so that whatever throws becomes a rejection of this
+ * batch's promise and no function stays suspended while the slot is awaited.
  */
-function deliverBatch(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, batch: Batch, activeSince: number): Promise<readonly DeliveryResult[]> {
+async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, batch: Batch, activeSince: number): Promise<readonly DeliveryResult[]> {
   const answered = answerHere(ctx, id, info, batch, activeSince);
   if (answered !== undefined) return Promise.resolve(answered);
   const { transport, nexthop } = batch.resolution;

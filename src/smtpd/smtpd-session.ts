@@ -79,8 +79,11 @@ export class SessionEnd extends Error {
   constructor(reason: string) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(reason);
-    Error.stackTraceLimit = limit;
+    try {
+      super(reason);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.reason = reason;
   }
 }

@@ -67,3 +67,39 @@ test('free slots go round the waiting messages: a large mailing does not hold up
   assert.deepEqual(order, ['SMALL', 'BIG1'], 'the slot freed by BIG (and the one gained by slow start) went to SMALL first');
   void waiting;
 });
+
+test('a freed slot is handed to the delivery waiting for it: one asked for after the release waits its turn', async () => {
+  const slots = new DestinationSlots(config);
+  const a = await slots.acquire('smtp', 'd.example', 'A');
+  const b = await slots.acquire('smtp', 'd.example', 'B');
+  a({ ok: true });
+  await slots.acquire('smtp', 'd.example', 'C');
+  await slots.acquire('smtp', 'd.example', 'D');
+  const waiting = slots.acquire('smtp', 'd.example', 'W');
+  assert.equal(await stillPending(waiting), true, 'the window of 3 is full');
+  b({ ok: true });
+  const fresh = slots.acquire('smtp', 'd.example', 'F');
+  await within(waiting, 'the slot B gave back, handed to W');
+  assert.equal(await stillPending(fresh), true, 'F came after the release and waits');
+});
+
+test('when one release frees several slots, each goes to the message with the fewest deliveries running by then', async () => {
+  const slots = new DestinationSlots(config);
+  const held = [await slots.acquire('smtp', 'e.example', 'BIG'), await slots.acquire('smtp', 'e.example', 'BIG')];
+  const order: string[] = [];
+  for (const message of ['BIG', 'BIG', 'SMALL', 'SMALL']) void slots.acquire('smtp', 'e.example', message).then(() => order.push(message));
+  (held[0] as (f: { ok: true }) => void)({ ok: true });
+  await waitFor(() => order.length >= 2, 'the two freed slots taken');
+  assert.deepEqual(order, ['SMALL', 'BIG'], 'the second slot went to BIG once SMALL had one running');
+});
+
+test('a delivery holds its slot through the rate delay: one asked for meanwhile waits', async () => {
+  const slots = new DestinationSlots(config);
+  const first = await slots.acquire('slow', 'f.example');
+  const second = slots.acquire('slow', 'f.example');
+  first({ ok: true });
+  const third = slots.acquire('slow', 'f.example');
+  assert.equal(await stillPending(third), true, 'the second delivery, in its rate delay, has the one slot');
+  (await within(second, 'the second delivery after its rate delay', 3000))({ ok: true });
+  await within(third, 'the third delivery after its own rate delay', 3000);
+});

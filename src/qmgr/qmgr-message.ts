@@ -247,8 +247,9 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
       }
     }
     await writeDeferReasons(params.queue_directory, id, new Map(waiting.map((w) => [w.address, w.reason])), warned);
-    const target = await moveMessage(params.queue_directory, id, 'active', 'deferred');
-    await setNextAttempt(target, now + nextAttemptDelay(ctx.config, info.arrival, now));
+    // The next attempt time first: a scan of deferred/ must never find the file there with its old time and take it again at once.
+    await setNextAttempt(path, now + nextAttemptDelay(ctx.config, info.arrival, now));
+    await moveMessage(params.queue_directory, id, 'active', 'deferred');
     return;
   }
   recycleQueueFile(params.queue_directory, path, info.contentOffset + info.contentSize);

@@ -119,27 +119,34 @@ export class DestinationSlots {
   }
 
   /**
-   * Waits for a free slot for transport/nexthop for a delivery of message;
-   * call the returned function with how the delivery went to give it back.
-   * Free slots go round the messages waiting for them, so one message with
-   * many recipients does not hold up the others. A waiting delivery is a
-   * callback in its destination's queue, handed the slot by the release
-   * that frees it.
+   * Asks for a slot for transport/nexthop for a delivery of message:
+   * onSlot gets the function that gives the slot back, to be called with
+   * how the delivery went, once the slot is free (and the transport's rate
+   * delay has passed), always from a later microtask. A waiting delivery is
+   * onSlot in its destination's queue, handed the slot by the release that
+   * frees it. Free slots go round the messages waiting for them, so one
+   * message with many recipients does not hold up the others.
    */
-  acquire(transport: string, nexthop: string, message = ''): Promise<Release> {
+  request(transport: string, nexthop: string, message: string, onSlot: (release: Release) => void): void {
     const dest = this.destination(`${transport}/${nexthop}`, transport);
     const limit = this.limit(transport);
-    if (dest.busy < (limit > 0 ? Math.min(limit, dest.window) : dest.window + dest.busy)) return this.start(dest, transport, message, limit);
-    return new Promise<Release>((resolve) => {
-      const wake = (): void => resolve(this.start(dest, transport, message, limit));
-      const queue = dest.waiting.get(message);
-      if (queue === undefined) dest.waiting.set(message, [wake]);
-      else queue.push(wake);
-    });
+    const grant = (): void => this.start(dest, transport, message, limit, onSlot);
+    if (dest.busy < (limit > 0 ? Math.min(limit, dest.window) : dest.window + dest.busy)) {
+      grant();
+      return;
+    }
+    const queue = dest.waiting.get(message);
+    if (queue === undefined) dest.waiting.set(message, [grant]);
+    else queue.push(grant);
   }
 
-  /** Takes a slot of dest at once for a delivery of message (held through the rate delay, so rate-delayed deliveries go one at a time); resolves to its release after the transport's rate delay. */
-  private start(dest: Destination, transport: string, message: string, limit: number): Promise<Release> {
+  /** request() as a promise of the slot's release. */
+  acquire(transport: string, nexthop: string, message = ''): Promise<Release> {
+    return new Promise((resolve) => this.request(transport, nexthop, message, resolve));
+  }
+
+  /** Takes a slot of dest at once for a delivery of message (held through the rate delay, so rate-delayed deliveries go one at a time) and hands onSlot its release after the transport's rate delay. */
+  private start(dest: Destination, transport: string, message: string, limit: number, onSlot: (release: Release) => void): void {
     dest.busy++;
     dest.running.set(message, (dest.running.get(message) ?? 0) + 1);
     const release = this.releaser(dest, transport, message, limit);
@@ -147,14 +154,14 @@ export class DestinationSlots {
     const wait = delay > 0 ? dest.lastStart + delay - Date.now() : 0;
     if (wait <= 0) {
       dest.lastStart = Date.now();
-      return Promise.resolve(release);
+      // Never from inside request() or another delivery's release: the caller finishes first.
+      queueMicrotask(() => onSlot(release));
+      return;
     }
-    return new Promise((resolve) =>
-      setTimeout(() => {
-        dest.lastStart = Date.now();
-        resolve(release);
-      }, wait),
-    );
+    setTimeout(() => {
+      dest.lastStart = Date.now();
+      onSlot(release);
+    }, wait);
   }
 
   /** The function that gives a slot of dest back with how its delivery went, and hands the slots now free to waiting deliveries. */

@@ -52,21 +52,6 @@ function dsnOf(text: string, fallback: string): { dsn: string; reason: string } 
   return match === null ? { dsn: fallback, reason: text } : { dsn: match[1] as string, reason: match[2] as string };
 }
 
-/**
- * Delivers batch: answered here (error, retry and discard transports,
- * defer_transports, a dead destination) or handed to its delivery agent in
- * a slot of its destination. Nothing of the batch's own is built before the
- * slot is granted: the active queue holds many messages waiting for slots.
- * Async with no await, so that whatever throws becomes a rejection of this
- * batch's promise and no function stays suspended while the slot is awaited.
- */
-async function deliverBatch(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, batch: Batch, activeSince: number): Promise<readonly DeliveryResult[]> {
-  const answered = answerHere(ctx, id, info, batch, activeSince);
-  if (answered !== undefined) return Promise.resolve(answered);
-  const { transport, nexthop } = batch.resolution;
-  return ctx.slots.acquire(transport, nexthop, id).then((release) => requestBatch(ctx, id, path, info, batch, activeSince, release));
-}
-
 function recipientsOf(batch: Batch): DeliveryRecipient[] {
   return batch.recipients.map((r, index) => ({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt, index }));
 }
@@ -140,18 +125,18 @@ export function nextAttemptDelay(config: Config, arrival: number, now: number): 
   return Math.min(max, Math.max(min, Math.round((now - arrival) / 1000))) * 1000;
 }
 
-/**
- * Delivers what is pending in the active message id (taken from queue
- * from) and files it afterwards. Recipients are marked done in the file
- * only when the message stays queued; a finished message is just removed.
- */
-export async function runMessage(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, from: MessageQueue): Promise<void> {
-  const { params } = ctx.config;
-  const activeSince = Date.now();
-  const doubleBounce = doubleBounceAddress(params).toLowerCase();
-  const pending = info.recipients.filter((r) => r.status === '-');
+type Noticed = NoticeRecipient & { readonly stored: StoredRecipient };
+
+function notice(rcpt: StoredRecipient, dsn: string, reason: string, action?: 'relayed'): Noticed {
+  return { address: rcpt.address, orcpt: rcpt.orcpt, notify: rcpt.notify, dsn, reason, stored: rcpt, ...(action === undefined ? {} : { action }) };
+}
+
+/** The pending recipients of info, resolved, grouped per transport and next hop, and cut to each transport's recipient limit. */
+async function batchesOf(ctx: QmgrContext, info: QueueFileInfo): Promise<Batch[]> {
+  const doubleBounce = doubleBounceAddress(ctx.config.params).toLowerCase();
   const groups = new Map<string, Batch>();
-  for (const stored of pending) {
+  for (const stored of info.recipients) {
+    if (stored.status !== '-') continue;
     // A REDIRECT delivers to its address in place of each recipient (logged with orig_to=).
     const rcpt = info.redirect === undefined ? stored : { ...stored, address: info.redirect };
     // Mail to the double-bounce address (a postmaster notice that itself failed) is discarded, never bounced again.
@@ -167,49 +152,122 @@ export async function runMessage(ctx: QmgrContext, id: string, path: string, inf
     const limit = recipientLimit(ctx.config, group.resolution.transport) || group.recipients.length;
     for (let i = 0; i < group.recipients.length; i += limit) batches.push({ resolution: group.resolution, recipients: group.recipients.slice(i, i + limit) });
   }
-  const notice = (rcpt: StoredRecipient, dsn: string, reason: string, action?: 'relayed'): NoticeRecipient & { readonly stored: StoredRecipient } => ({
-    address: rcpt.address,
-    orcpt: rcpt.orcpt,
-    notify: rcpt.notify,
-    dsn,
-    reason,
-    stored: rcpt,
-    ...(action === undefined ? {} : { action }),
-  });
-  const bounced: (NoticeRecipient & { readonly stored: StoredRecipient })[] = [];
-  const delivered: NoticeRecipient[] = [];
-  const waiting: NoticeRecipient[] = [];
-  const sent: StoredRecipient[] = [];
-  const probed: ProbeOutcome[] = [];
-  let deferred = 0;
-  let lastDefer = { dsn: '4.0.0', reason: '' };
-  // Each batch continues from its delivery's promise, so a message waiting for slots keeps no suspended function per batch.
-  await Promise.all(
-    batches.map((batch) =>
-      deliverBatch(ctx, id, path, info, batch, activeSince).then((results) => {
-        for (const result of results) {
-          const rcpt = batch.recipients[result.index];
-          if (rcpt === undefined) continue;
-          if (info.probe === true) {
-            probed.push({ rcpt, result });
-            continue;
-          }
-          if (result.status === 'deferred') {
-            deferred++;
-            lastDefer = { dsn: result.dsn, reason: result.reason };
-            waiting.push(notice(rcpt, result.dsn, result.reason));
-            continue;
-          }
-          if (result.status === 'bounced') {
-            bounced.push(notice(rcpt, result.dsn, result.reason));
-          } else {
-            sent.push(rcpt);
-            if (result.notifyPassed !== true) delivered.push(notice(rcpt, result.dsn, result.reason, result.action));
-          }
+  return batches;
+}
+
+/**
+ * One active message's deliveries. Each batch waits for its slot as an
+ * entry in its destination's queue (DestinationSlots.request), not as a
+ * suspended function, for the active queue may hold thousands of messages
+ * waiting. Results are gathered here; when the last batch is in, the
+ * message is filed (finishMessage). The first failure ends the run, as
+ * Promise.all would, and later results are ignored.
+ */
+class MessageRun {
+  readonly bounced: Noticed[] = [];
+  readonly delivered: NoticeRecipient[] = [];
+  readonly waiting: NoticeRecipient[] = [];
+  readonly sent: StoredRecipient[] = [];
+  readonly probed: ProbeOutcome[] = [];
+  deferred = 0;
+  lastDefer = { dsn: '4.0.0', reason: '' };
+  private unfinished: number;
+  private ended = false;
+
+  constructor(
+    readonly ctx: QmgrContext,
+    readonly id: string,
+    readonly path: string,
+    readonly info: QueueFileInfo,
+    readonly from: MessageQueue,
+    readonly activeSince: number,
+    private readonly batches: readonly Batch[],
+    private readonly done: () => void,
+    private readonly failed: (err: unknown) => void,
+  ) {
+    this.unfinished = batches.length;
+  }
+
+  start(): void {
+    if (this.batches.length === 0) this.finish();
+    for (const batch of this.batches) this.deliver(batch);
+  }
+
+  /** Answers batch here, or asks for a slot of its destination and hands it to the delivery agent there. */
+  private deliver(batch: Batch): void {
+    try {
+      const answered = answerHere(this.ctx, this.id, this.info, batch, this.activeSince);
+      if (answered !== undefined) {
+        this.record(batch, answered);
+        return;
+      }
+      const { transport, nexthop } = batch.resolution;
+      this.ctx.slots.request(transport, nexthop, this.id, (release) => {
+        requestBatch(this.ctx, this.id, this.path, this.info, batch, this.activeSince, release).then(
+          (results) => this.record(batch, results),
+          (err: unknown) => this.fail(err),
+        );
+      });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private record(batch: Batch, results: readonly DeliveryResult[]): void {
+    if (this.ended) return;
+    try {
+      for (const result of results) {
+        const rcpt = batch.recipients[result.index];
+        if (rcpt === undefined) continue;
+        if (this.info.probe === true) {
+          this.probed.push({ rcpt, result });
+        } else if (result.status === 'deferred') {
+          this.deferred++;
+          this.lastDefer = { dsn: result.dsn, reason: result.reason };
+          this.waiting.push(notice(rcpt, result.dsn, result.reason));
+        } else if (result.status === 'bounced') {
+          this.bounced.push(notice(rcpt, result.dsn, result.reason));
+        } else {
+          this.sent.push(rcpt);
+          if (result.notifyPassed !== true) this.delivered.push(notice(rcpt, result.dsn, result.reason, result.action));
         }
-      }),
-    ),
-  );
+      }
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.unfinished--;
+    if (this.unfinished === 0) this.finish();
+  }
+
+  private finish(): void {
+    this.ended = true;
+    finishMessage(this).then(this.done, this.failed);
+  }
+
+  private fail(err: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.failed(err);
+  }
+}
+
+/**
+ * Delivers what is pending in the active message id (taken from queue
+ * from) and files it afterwards. Recipients are marked done in the file
+ * only when the message stays queued; a finished message is just removed.
+ */
+export async function runMessage(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, from: MessageQueue): Promise<void> {
+  const activeSince = Date.now();
+  const batches = await batchesOf(ctx, info);
+  return new Promise((resolve, reject) => new MessageRun(ctx, id, path, info, from, activeSince, batches, resolve, reject).start());
+}
+
+/** Files a message whose batches are all in: notices sent, then removed, or deferred with its next attempt time. */
+async function finishMessage(run: MessageRun): Promise<void> {
+  const { ctx, id, path, info, from, activeSince, bounced, delivered, waiting, sent, probed, lastDefer } = run;
+  const { params } = ctx.config;
+  let deferred = run.deferred;
   if (info.probe === true) await reportProbe(params, id, probed);
   const now = Date.now();
   if (deferred > 0 && now - info.arrival > (info.sender === '' ? params.bounce_queue_lifetime : params.maximal_queue_lifetime) * 1000) {

@@ -122,7 +122,9 @@ export class DestinationSlots {
    * Asks for a slot for transport/nexthop for a delivery of message:
    * onSlot gets the function that gives the slot back, to be called with
    * how the delivery went, once the slot is free (and the transport's rate
-   * delay has passed), always from a later microtask. A waiting delivery is
+   * delay has passed); never synchronously, but from a microtask, or from
+   * a timer after the rate delay. onSlot must not throw: nothing would
+   * catch it there, and the slot would never be given back. A waiting delivery is
    * onSlot in its destination's queue, handed the slot by the release that
    * frees it. Free slots go round the messages waiting for them, so one
    * message with many recipients does not hold up the others.

@@ -2,10 +2,11 @@
  * qmgr-message - one message in qmgr's active queue: resolve each pending
  * recipient, batch them per transport and next hop within the recipient
  * limit, hand each batch to its delivery agent within the destination's
- * concurrency, record each result in the queue file, then finish the
- * message: removed when nothing is left, a plain bounce for 5xx results and
- * for mail past maximal_queue_lifetime, otherwise deferred with its next
- * attempt time (backoff from minimal_backoff_time to maximal_backoff_time).
+ * concurrency, gather the results, then finish the message: removed when
+ * nothing is left, a plain bounce for 5xx results and for mail past
+ * maximal_queue_lifetime, otherwise its finished recipients marked done in
+ * the queue file and the message deferred with its next attempt time
+ * (backoff from minimal_backoff_time to maximal_backoff_time).
  * A FILTER or REDIRECT that cleanup wrote into the queue file (from
  * smtpd's access tables or from content checks)
  * overrides each recipient's transport and next hop, or its address.
@@ -56,10 +57,10 @@ function recipientsOf(batch: Batch): DeliveryRecipient[] {
   return batch.recipients.map((r, index) => ({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt, index }));
 }
 
-/** Every recipient of batch with one result that qmgr gives itself, logged. */
-function answerAll(id: string, info: QueueFileInfo, batch: Batch, activeSince: number, status: DeliveryResult['status'], dsn: string, reason: string): DeliveryResult[] {
+/** Every recipient of batch (or those of only) with one result that qmgr gives itself, logged. */
+function answerAll(id: string, info: QueueFileInfo, batch: Batch, activeSince: number, status: DeliveryResult['status'], dsn: string, reason: string, only?: ReadonlySet<number>): DeliveryResult[] {
   const now = Date.now();
-  return recipientsOf(batch).map((r) => {
+  return recipientsOf(batch).filter((r) => only === undefined || only.has(r.index)).map((r) => {
     logDelivery({ queueId: id, recipient: r.address, original: r.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status, reason, probe: info.probe === true });
     return { index: r.index, status, dsn, reason };
   });
@@ -102,7 +103,12 @@ async function requestBatch(ctx: QmgrContext, id: string, path: string, info: Qu
     // The destination itself failed (unreachable, lost connection, no usable name service answer): every recipient deferred with 4.4.x.
     const failed = reply.results.length > 0 && reply.results.every((r) => r.status === 'deferred' && r.dsn.startsWith('4.4.'));
     if (failed) feedback = { ok: false, reason: reply.results[0]?.reason ?? 'destination unavailable' };
-    return reply.results;
+    // A recipient the agent gave no result for stays queued: never removed with the message unnoticed.
+    const unanswered = new Set(batch.recipients.keys());
+    for (const result of reply.results) unanswered.delete(result.index);
+    if (unanswered.size === 0) return reply.results;
+    msg.warn(`${id}: transport ${transport}: no result for ${unanswered.size} of ${batch.recipients.length} recipients; they stay queued`);
+    return [...reply.results, ...answerAll(id, info, batch, activeSince, 'deferred', '4.3.0', 'mail transport unavailable', unanswered)];
   } catch (err) {
     msg.warn(`${id}: transport ${transport}: ${(err as Error).message}`);
     return answerAll(id, info, batch, activeSince, 'deferred', '4.3.0', 'mail transport unavailable');
@@ -160,8 +166,9 @@ async function batchesOf(ctx: QmgrContext, info: QueueFileInfo): Promise<Batch[]
  * entry in its destination's queue (DestinationSlots.request), not as a
  * suspended function, for the active queue may hold thousands of messages
  * waiting. Results are gathered here; when the last batch is in, the
- * message is filed (finishMessage). The first failure ends the run, as
- * Promise.all would, and later results are ignored.
+ * message is filed (finishMessage), or, when a batch ended in an error,
+ * the run fails with the first one (activate defers the message) only
+ * once no delivery of it is running.
  */
 class MessageRun {
   readonly bounced: Noticed[] = [];
@@ -172,7 +179,8 @@ class MessageRun {
   deferred = 0;
   lastDefer = { dsn: '4.0.0', reason: '' };
   private unfinished: number;
-  private ended = false;
+  /** The first error a batch ended in. */
+  private error: { readonly err: unknown } | undefined;
 
   constructor(
     readonly ctx: QmgrContext,
@@ -214,7 +222,6 @@ class MessageRun {
   }
 
   private record(batch: Batch, results: readonly DeliveryResult[]): void {
-    if (this.ended) return;
     try {
       for (const result of results) {
         const rcpt = batch.recipients[result.index];
@@ -236,19 +243,25 @@ class MessageRun {
       this.fail(err);
       return;
     }
+    this.batchEnded();
+  }
+
+  /** A batch ended in an error: the run fails with the first one, once every batch has ended. */
+  private fail(err: unknown): void {
+    this.error ??= { err };
+    this.batchEnded();
+  }
+
+  /** Files the message, or fails the run, when no batch is left: until then a delivery of it may still be running. */
+  private batchEnded(): void {
     this.unfinished--;
-    if (this.unfinished === 0) this.finish();
+    if (this.unfinished > 0) return;
+    if (this.error !== undefined) this.failed(this.error.err);
+    else this.finish();
   }
 
   private finish(): void {
-    this.ended = true;
     finishMessage(this).then(this.done, this.failed);
-  }
-
-  private fail(err: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.failed(err);
   }
 }
 

@@ -103,3 +103,25 @@ test('a delivery holds its slot through the rate delay: one asked for meanwhile 
   (await within(second, 'the second delivery after its rate delay', 3000))({ ok: true });
   await within(third, 'the third delivery after its own rate delay', 3000);
 });
+
+test('request() hands a slot over never synchronously: not from inside request(), nor from inside the release that frees it', async () => {
+  const slots = new DestinationSlots(config);
+  let inside = false;
+  const seen: boolean[] = [];
+  const releases: ((f: { ok: true }) => void)[] = [];
+  const onSlot = (release: (f: { ok: true }) => void): void => {
+    seen.push(inside);
+    releases.push(release);
+  };
+  inside = true;
+  slots.request('smtp', 'g.example', 'A', onSlot);
+  slots.request('smtp', 'g.example', 'B', onSlot);
+  slots.request('smtp', 'g.example', 'C', onSlot);
+  inside = false;
+  await waitFor(() => releases.length >= 2, 'the two slots of the initial window');
+  inside = true;
+  (releases[0] as (f: { ok: true }) => void)({ ok: true });
+  inside = false;
+  await waitFor(() => releases.length >= 3, 'the slot A gave back, handed to C');
+  assert.deepEqual(seen, [false, false, false]);
+});

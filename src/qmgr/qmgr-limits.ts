@@ -36,6 +36,11 @@ interface Destination {
   readonly running: Map<string, number>;
 }
 
+/** The deliveries dest may run at once now: its slow-start window within the transport's limit (0: no limit). */
+function capacity(dest: Destination, limit: number): number {
+  return limit > 0 ? Math.min(limit, dest.window) : Infinity;
+}
+
 /**
  * Parallel deliveries per destination (transport and next hop), the way
  * Postfix's queue manager schedules them: a destination starts at
@@ -133,7 +138,7 @@ export class DestinationSlots {
     const dest = this.destination(`${transport}/${nexthop}`, transport);
     const limit = this.limit(transport);
     const grant = (): void => this.start(dest, transport, message, limit, onSlot);
-    if (dest.busy < (limit > 0 ? Math.min(limit, dest.window) : dest.window + dest.busy)) {
+    if (dest.busy < capacity(dest, limit)) {
       grant();
       return;
     }
@@ -185,7 +190,7 @@ export class DestinationSlots {
           dest.deadReason = feedback.reason;
         }
       }
-      const free = Math.max(0, (limit > 0 ? Math.min(limit, dest.window) : Infinity) - dest.busy);
+      const free = Math.max(0, capacity(dest, limit) - dest.busy);
       for (let i = 0; i < free && dest.waiting.size > 0; i++) this.wakeFairest(dest);
     };
   }

@@ -24,7 +24,7 @@ import { openTableList } from '../global/tables/table-list.js';
 import { unsupportedTableType } from '../global/tables/table-registry.js';
 import { ALL_PARAMS } from '../global/params/param-registry.js';
 import type { ParamSpec } from '../global/params/param-types.js';
-import { DAEMON_NODE_FLAGS } from '../master/master-child.js';
+import { DAEMON_NODE_FLAGS, MASTER_NODE_FLAGS } from '../master/master-child.js';
 import { masterIsRunning, runningMasterPid } from '../master/master-lock.js';
 import { planServices } from '../master/master-services.js';
 import { msg } from '../util/msg.js';
@@ -33,7 +33,7 @@ import { msg } from '../util/msg.js';
 const START_WAIT_MS = 60_000;
 
 function masterEntry(config: Config): string[] {
-  return [...DAEMON_NODE_FLAGS, join(config.params.daemon_directory, 'master', 'master-main.js'), '-c', config.configDir];
+  return [...DAEMON_NODE_FLAGS, ...MASTER_NODE_FLAGS, join(config.params.daemon_directory, 'master', 'master-main.js'), '-c', config.configDir];
 }
 
 /** Runs "postsuper -s" on the instance (its messages go to the mail log and stderr); false when it failed. */

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DAEMON_NODE_FLAGS } from '../../src/master/master-child.js';
+import { DAEMON_NODE_FLAGS, MASTER_NODE_FLAGS } from '../../src/master/master-child.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { SmtpClient } from '../support/smtp-client.js';
 import { absenceWindow } from '../support/wait.js';
@@ -92,11 +92,18 @@ test('an smtpd at its share of maxproc stops accepting: another process takes th
   await (opened.shift() as SmtpClient).quit();
 });
 
-test('the master and every worker run with the daemon V8 settings (a bounded young generation)', () => {
+test('the master and every worker run with the daemon V8 settings (a bounded young generation), the master alone with its own', () => {
   const master = Number(readFileSync(join(mx.queue, 'pid', 'master.pid'), 'utf8').trim());
-  for (const pid of [master, ...mx.daemonPids('smtpd'), ...mx.daemonPids('qmgr')]) {
-    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const workers = [...mx.daemonPids('smtpd'), ...mx.daemonPids('qmgr')];
+  assert.ok(workers.length >= 2, 'smtpd and qmgr are running');
+  const argsOf = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  for (const pid of [master, ...workers]) {
+    const args = argsOf(pid);
     for (const flag of DAEMON_NODE_FLAGS) assert.ok(args.includes(flag), `pid ${pid} runs without ${flag}: ${args.join(' ')}`);
+  }
+  for (const flag of MASTER_NODE_FLAGS) {
+    assert.ok(argsOf(master).includes(flag), `the master runs without ${flag}`);
+    for (const pid of workers) assert.ok(!argsOf(pid).includes(flag), `worker ${pid} inherited the master's ${flag}`);
   }
 });
 

@@ -24,6 +24,9 @@ export function takeConnection(path: string): FramedConnection | undefined {
   return undefined;
 }
 
+/** Each kept connection's idle timer: one a connection, re-armed each time it is kept again. */
+const idleTimers = new WeakMap<FramedConnection, { timer: NodeJS.Timeout; seconds: number }>();
+
 /** Keeps conn for idleSeconds (0: closes it now). */
 export function keepConnection(path: string, conn: FramedConnection, idleSeconds: number): void {
   if (!conn.open || idleSeconds <= 0) {
@@ -33,6 +36,15 @@ export function keepConnection(path: string, conn: FramedConnection, idleSeconds
   const list = idle.get(path) ?? [];
   idle.set(path, list);
   list.push(conn);
+  conn.socket.unref();
+  // A timer a keep would leave one pending for every request of the last ipc_idle seconds (thousands under load),
+  // and an old one would close the connection before it had been idle that long.
+  const armed = idleTimers.get(conn);
+  if (armed !== undefined && armed.seconds === idleSeconds) {
+    armed.timer.refresh();
+    return;
+  }
+  if (armed !== undefined) clearTimeout(armed.timer);
   const timer = setTimeout(() => {
     const at = list.indexOf(conn);
     if (at < 0) return;
@@ -40,7 +52,7 @@ export function keepConnection(path: string, conn: FramedConnection, idleSeconds
     conn.close();
   }, idleSeconds * 1000);
   timer.unref();
-  conn.socket.unref();
+  idleTimers.set(conn, { timer, seconds: idleSeconds });
 }
 
 /**

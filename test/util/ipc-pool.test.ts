@@ -60,3 +60,15 @@ test('a kept connection is closed after its idle time', async () => {
   assert.equal(takeConnection(path), undefined);
   assert.equal((await ask(path, {})).connection, 2);
 });
+
+test('a connection kept again is idle from its last keep, not its first', async () => {
+  const path = await server('rearm');
+  const { kept } = await ask(path, {});
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  assert.equal((await ask(path, {})).connection, 1);
+  // 1.2 s after the first keep, 0.5 s after the second: the idle second counts from the second.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.ok(kept.open, 'the connection was closed one second after its first keep');
+  assert.equal((await ask(path, {})).connection, 1);
+  await waitFor(() => !kept.open, 'the pool to close the connection one second after its last keep');
+});

@@ -20,14 +20,14 @@ import type { Config } from '../global/config/load-config.js';
 import { PetrelError } from '../global/errors.js';
 import { QMGR_TRIGGER, TRIGGER_WAKEUP } from '../global/trigger-clnt.js';
 import { readQueueFile } from '../global/queue/queue-file-read.js';
-import { listQueue, moveMessage } from '../global/queue/queue-move.js';
+import { listQueue, moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { queueFilePath, type MessageQueue } from '../global/queue/queue-paths.js';
 import { lockSingleton } from '../master/master-lock.js';
 import { runTriggerServer, type TriggerContext } from '../master/skeleton-trigger.js';
 import { msg } from '../util/msg.js';
 import { readPseudoAgents } from './qmgr-agents.js';
 import { DestinationSlots } from './qmgr-limits.js';
-import { runMessage, type QmgrContext } from './qmgr-message.js';
+import { nextAttemptDelay, runMessage, type QmgrContext } from './qmgr-message.js';
 import { openProbeResolver } from './qmgr-probe.js';
 
 let ctx: QmgrContext | undefined;
@@ -54,8 +54,10 @@ async function activate(context: QmgrContext, id: string, from: MessageQueue): P
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') msg.warn(`${id}: cannot move to active: ${(err as Error).message}`);
     return;
   }
+  let arrival: number | undefined;
   try {
     const info = await readQueueFile(path);
+    arrival = info.arrival;
     const pending = info.recipients.filter((r) => r.status === '-').length;
     msg.info(`${id}: from=<${info.sender}>, size=${info.contentSize}, nrcpt=${pending} (queue active)`);
     await runMessage(context, id, path, info, from);
@@ -65,7 +67,10 @@ async function activate(context: QmgrContext, id: string, from: MessageQueue): P
       await moveMessage(queueDirectory, id, 'active', 'corrupt').catch((e: unknown) => msg.warn(`${id}: ${(e as Error).message}`));
     } else {
       msg.warn(`${id}: delivery attempt failed: ${(err as Error).message}; will retry`);
-      await moveMessage(queueDirectory, id, 'active', 'deferred').catch(() => undefined);
+      // With its backoff, as any deferred message: without it the next scan of deferred/ would take it again at once.
+      const now = Date.now();
+      await setNextAttempt(path, now + nextAttemptDelay(context.config, arrival ?? now, now)).catch((e: unknown) => msg.warn(`${id}: ${(e as Error).message}`));
+      await moveMessage(queueDirectory, id, 'active', 'deferred').catch((e: unknown) => msg.warn(`${id}: ${(e as Error).message}`));
     }
   } finally {
     active.delete(id);

@@ -46,6 +46,8 @@ export interface QmgrContext {
 interface Batch {
   readonly resolution: Resolution;
   readonly recipients: StoredRecipient[];
+  /** The address resolver failed for these recipients (a table it reads did not answer): qmgr defers them itself. */
+  readonly unresolved?: true;
 }
 
 function dsnOf(text: string, fallback: string): { dsn: string; reason: string } {
@@ -70,6 +72,7 @@ function answerAll(id: string, info: QueueFileInfo, batch: Batch, activeSince: n
 function answerHere(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Batch, activeSince: number): DeliveryResult[] | undefined {
   const { transport, nexthop } = batch.resolution;
   const answer = (status: DeliveryResult['status'], dsn: string, reason: string): DeliveryResult[] => answerAll(id, info, batch, activeSince, status, dsn, reason);
+  if (batch.unresolved === true) return answer('deferred', '4.3.0', 'address resolver failure');
   const agent = ctx.agents(transport);
   if (agent === 'error') {
     const { dsn, reason } = dsnOf(nexthop, '5.0.0');
@@ -138,16 +141,25 @@ function notice(rcpt: StoredRecipient, dsn: string, reason: string, action?: 're
 }
 
 /** The pending recipients of info, resolved, grouped per transport and next hop, and cut to each transport's recipient limit. */
-async function batchesOf(ctx: QmgrContext, info: QueueFileInfo): Promise<Batch[]> {
+async function batchesOf(ctx: QmgrContext, id: string, info: QueueFileInfo): Promise<Batch[]> {
   const doubleBounce = doubleBounceAddress(ctx.config.params).toLowerCase();
   const groups = new Map<string, Batch>();
+  const unresolved: StoredRecipient[] = [];
   for (const stored of info.recipients) {
     if (stored.status !== '-') continue;
     // A REDIRECT delivers to its address in place of each recipient (logged with orig_to=).
     const rcpt = info.redirect === undefined ? stored : { ...stored, address: info.redirect };
     // Mail to the double-bounce address (a postmaster notice that itself failed) is discarded, never bounced again.
-    const resolution: Resolution =
-      rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : filtered(await (info.probe === true ? ctx.probeResolver : ctx.resolver).resolve(rcpt.address), info.filter);
+    let resolution: Resolution;
+    try {
+      resolution =
+        rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : filtered(await (info.probe === true ? ctx.probeResolver : ctx.resolver).resolve(rcpt.address), info.filter);
+    } catch (err) {
+      // As Postfix's qmgr: the recipient is deferred (4.3.0) and tried again after its backoff; the table's error is logged here, not told to the sender.
+      msg.warn(`${id}: to=<${rcpt.address}>: address resolver failure: ${(err as Error).message}`);
+      unresolved.push(rcpt);
+      continue;
+    }
     const key = `${resolution.transport}\0${resolution.nexthop}`;
     const group = groups.get(key) ?? { resolution, recipients: [] };
     group.recipients.push(rcpt);
@@ -158,6 +170,7 @@ async function batchesOf(ctx: QmgrContext, info: QueueFileInfo): Promise<Batch[]
     const limit = recipientLimit(ctx.config, group.resolution.transport) || group.recipients.length;
     for (let i = 0; i < group.recipients.length; i += limit) batches.push({ resolution: group.resolution, recipients: group.recipients.slice(i, i + limit) });
   }
+  if (unresolved.length > 0) batches.push({ resolution: { addressClass: 'default', transport: '', nexthop: '', recipient: '' }, recipients: unresolved, unresolved: true });
   return batches;
 }
 
@@ -272,7 +285,7 @@ class MessageRun {
  */
 export async function runMessage(ctx: QmgrContext, id: string, path: string, info: QueueFileInfo, from: MessageQueue): Promise<void> {
   const activeSince = Date.now();
-  const batches = await batchesOf(ctx, info);
+  const batches = await batchesOf(ctx, id, info);
   return new Promise((resolve, reject) => new MessageRun(ctx, id, path, info, from, activeSince, batches, resolve, reject).start());
 }
 

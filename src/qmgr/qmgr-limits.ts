@@ -30,8 +30,13 @@ interface Destination {
   deadReason: string;
   /** When the last delivery started (for the rate delay). */
   lastStart: number;
-  /** Deliveries waiting for a slot, by message, in the order the messages began to wait (a message queues its deliveries to a destination together). */
-  readonly waiting: Map<string, (() => void)[]>;
+  /**
+   * Deliveries waiting for a slot, by message, in the order the messages
+   * began to wait (a message queues its deliveries to a destination
+   * together): each is called with no argument to take a slot, or with the
+   * reason the destination died meanwhile.
+   */
+  readonly waiting: Map<string, ((dead?: string) => void)[]>;
   /** Running deliveries per message. */
   readonly running: Map<string, number>;
 }
@@ -117,7 +122,7 @@ export class DestinationSlots {
       }
     }
     if (best === undefined) return;
-    const queue = dest.waiting.get(best) as (() => void)[];
+    const queue = dest.waiting.get(best) as ((dead?: string) => void)[];
     const wake = queue.shift();
     if (queue.length === 0) dest.waiting.delete(best);
     wake?.();
@@ -132,12 +137,18 @@ export class DestinationSlots {
    * catch it there, and the slot would never be given back. A waiting delivery is
    * onSlot in its destination's queue, handed the slot by the release that
    * frees it. Free slots go round the messages waiting for them, so one
-   * message with many recipients does not hold up the others.
+   * message with many recipients does not hold up the others. A delivery
+   * still waiting when the destination is marked dead gets onDead with the
+   * reason instead (from a microtask, and it must not throw either): its
+   * mail is deferred without a delivery attempt, as Postfix does.
    */
-  request(transport: string, nexthop: string, message: string, onSlot: (release: Release) => void): void {
+  request(transport: string, nexthop: string, message: string, onSlot: (release: Release) => void, onDead: (reason: string) => void): void {
     const dest = this.destination(`${transport}/${nexthop}`, transport);
     const limit = this.limit(transport);
-    const grant = (): void => this.start(dest, transport, message, limit, onSlot);
+    const grant = (dead?: string): void => {
+      if (dead === undefined) this.start(dest, transport, message, limit, onSlot);
+      else queueMicrotask(() => onDead(dead));
+    };
     if (dest.busy < capacity(dest, limit)) {
       grant();
       return;
@@ -147,9 +158,9 @@ export class DestinationSlots {
     else queue.push(grant);
   }
 
-  /** request() as a promise of the slot's release. */
+  /** request() as a promise of the slot's release, rejected with the reason when the destination dies while it waits. */
   acquire(transport: string, nexthop: string, message = ''): Promise<Release> {
-    return new Promise((resolve) => this.request(transport, nexthop, message, resolve));
+    return new Promise((resolve, reject) => this.request(transport, nexthop, message, resolve, (reason) => reject(new Error(reason))));
   }
 
   /** Takes a slot of dest at once for a delivery of message (held through the rate delay, so rate-delayed deliveries go one at a time) and hands onSlot its release after the transport's rate delay. */
@@ -188,6 +199,9 @@ export class DestinationSlots {
         if (cohorts > 0 && dest.failures >= cohorts) {
           dest.deadUntil = Date.now() + this.config.params.minimal_backoff_time * 1000;
           dest.deadReason = feedback.reason;
+          const waiting = [...dest.waiting.values()];
+          dest.waiting.clear();
+          for (const queue of waiting) for (const grant of queue) grant(feedback.reason);
         }
       }
       const free = Math.max(0, capacity(dest, limit) - dest.busy);

@@ -86,8 +86,13 @@ function answerHere(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Ba
   if (agent === 'discard') return answer('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`);
   if (ctx.config.params.defer_transports.includes(transport) && !ctx.flushing) return answer('deferred', '4.3.2', 'deferred transport');
   const dead = ctx.slots.dead(transport, nexthop);
-  if (dead !== undefined) return answer('deferred', '4.4.0', `delivery temporarily suspended: ${dead}`);
+  if (dead !== undefined) return suspended(id, info, batch, activeSince, dead);
   return undefined;
+}
+
+/** The results of a batch whose destination is dead: deferred without a delivery attempt. */
+function suspended(id: string, info: QueueFileInfo, batch: Batch, activeSince: number, reason: string): DeliveryResult[] {
+  return answerAll(id, info, batch, activeSince, 'deferred', '4.4.0', `delivery temporarily suspended: ${reason}`);
 }
 
 /** Hands batch to its transport's delivery agent in a slot of its destination, which release gives back. */
@@ -223,12 +228,24 @@ class MessageRun {
         return;
       }
       const { transport, nexthop } = batch.resolution;
-      this.ctx.slots.request(transport, nexthop, this.id, (release) => {
-        requestBatch(this.ctx, this.id, this.path, this.info, batch, this.activeSince, release).then(
-          (results) => this.record(batch, results),
-          (err: unknown) => this.fail(err),
-        );
-      });
+      this.ctx.slots.request(
+        transport,
+        nexthop,
+        this.id,
+        (release) => {
+          requestBatch(this.ctx, this.id, this.path, this.info, batch, this.activeSince, release).then(
+            (results) => this.record(batch, results),
+            (err: unknown) => this.fail(err),
+          );
+        },
+        (reason) => {
+          try {
+            this.record(batch, suspended(this.id, this.info, batch, this.activeSince, reason));
+          } catch (err) {
+            this.fail(err);
+          }
+        },
+      );
     } catch (err) {
       this.fail(err);
     }

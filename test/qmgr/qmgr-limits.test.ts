@@ -43,6 +43,22 @@ test('a failed delivery marks the destination dead for minimal_backoff_time (coh
   assert.equal(slots.dead('patient', 'x.example'), 'two');
 });
 
+test('deliveries still waiting when their destination is marked dead are told why, and get no slot', async () => {
+  const slots = new DestinationSlots(config);
+  const first = await slots.acquire('smtp', 'dying.example', 'A');
+  const second = await slots.acquire('smtp', 'dying.example', 'B');
+  const waiting = [slots.acquire('smtp', 'dying.example', 'C'), slots.acquire('smtp', 'dying.example', 'D'), slots.acquire('smtp', 'dying.example', 'C')];
+  assert.equal(await stillPending(waiting[0] as Promise<unknown>), true);
+  first({ ok: false, reason: 'connect to dying.example[192.0.2.2]:25: Connection timed out' });
+  for (const wait of waiting) await assert.rejects(within(wait, 'the answer of a waiting delivery'), /^Error: connect to dying\.example\[192\.0\.2\.2\]:25: Connection timed out$/);
+  // A flush revives the destination: the next delivery waits for the window (1 after the failure, held by B), not for a death.
+  slots.reviveAll();
+  const next = slots.acquire('smtp', 'dying.example', 'E');
+  assert.equal(await stillPending(next), true);
+  second({ ok: true });
+  await within(next, 'the slot B gave back');
+});
+
 test('<transport>_destination_rate_delay spaces deliveries and allows one at a time', async () => {
   const slots = new DestinationSlots(config);
   const started = Date.now();
@@ -114,9 +130,9 @@ test('request() hands a slot over never synchronously: not from inside request()
     releases.push(release);
   };
   inside = true;
-  slots.request('smtp', 'g.example', 'A', onSlot);
-  slots.request('smtp', 'g.example', 'B', onSlot);
-  slots.request('smtp', 'g.example', 'C', onSlot);
+  slots.request('smtp', 'g.example', 'A', onSlot, () => assert.fail('g.example died'));
+  slots.request('smtp', 'g.example', 'B', onSlot, () => assert.fail('g.example died'));
+  slots.request('smtp', 'g.example', 'C', onSlot, () => assert.fail('g.example died'));
   inside = false;
   await waitFor(() => releases.length >= 2, 'the two slots of the initial window');
   inside = true;

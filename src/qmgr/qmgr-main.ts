@@ -69,8 +69,12 @@ async function activate(context: QmgrContext, id: string, from: MessageQueue): P
       msg.warn(`${id}: delivery attempt failed: ${(err as Error).message}; will retry`);
       // With its backoff, as any deferred message: without it the next scan of deferred/ would take it again at once.
       const now = Date.now();
-      await setNextAttempt(path, now + nextAttemptDelay(context.config, arrival ?? now, now)).catch((e: unknown) => msg.warn(`${id}: ${(e as Error).message}`));
-      await moveMessage(queueDirectory, id, 'active', 'deferred').catch((e: unknown) => msg.warn(`${id}: ${(e as Error).message}`));
+      // A file already gone (postsuper -d, or filed before the error) needs neither.
+      const unlessGone = (e: unknown): void => {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') msg.warn(`${id}: ${(e as Error).message}`);
+      };
+      await setNextAttempt(path, now + nextAttemptDelay(context.config, arrival ?? now, now)).catch(unlessGone);
+      await moveMessage(queueDirectory, id, 'active', 'deferred').catch(unlessGone);
     }
   } finally {
     active.delete(id);

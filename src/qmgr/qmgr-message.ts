@@ -125,12 +125,20 @@ async function requestBatch(ctx: QmgrContext, id: string, path: string, info: Qu
   }
 }
 
-/** resolution sent through filter (a FILTER transport:nexthop; without a next hop the recipient's own stays). */
-function filtered(resolution: Resolution, filter: string | undefined): Resolution {
+/**
+ * Where address goes: through the message's FILTER (transport:nexthop)
+ * when it has one; the resolver gives the rest (the next hop a FILTER
+ * without one leaves to the recipient), and is not asked when FILTER names
+ * both, as Postfix's qmgr does not, so a table outage does not hold up
+ * mail bound for the content filter.
+ */
+async function routeOf(ctx: QmgrContext, info: QueueFileInfo, address: string): Promise<Resolution> {
+  const filter = info.filter;
+  const colon = filter?.indexOf(':') ?? -1;
+  if (filter !== undefined && colon > 0 && colon < filter.length - 1) return { addressClass: 'default', transport: filter.slice(0, colon), nexthop: filter.slice(colon + 1), recipient: address };
+  const resolution = await (info.probe === true ? ctx.probeResolver : ctx.resolver).resolve(address);
   if (filter === undefined) return resolution;
-  const colon = filter.indexOf(':');
-  const nexthop = colon < 0 ? '' : filter.slice(colon + 1);
-  return { ...resolution, transport: colon < 0 ? filter : filter.slice(0, colon), nexthop: nexthop === '' ? resolution.nexthop : nexthop };
+  return { ...resolution, transport: colon < 0 ? filter : filter.slice(0, colon), nexthop: colon < 0 || colon === filter.length - 1 ? resolution.nexthop : filter.slice(colon + 1) };
 }
 
 /** The backoff before the next attempt of a message that arrived at arrival. */
@@ -154,11 +162,16 @@ async function batchesOf(ctx: QmgrContext, id: string, info: QueueFileInfo): Pro
     if (stored.status !== '-') continue;
     // A REDIRECT delivers to its address in place of each recipient (logged with orig_to=).
     const rcpt = info.redirect === undefined ? stored : { ...stored, address: info.redirect };
+    // Once the resolver failed, the message's other recipients wait with that one: a table that hangs costs one timeout an attempt, not one a recipient.
+    if (unresolved.length > 0) {
+      unresolved.push(rcpt);
+      continue;
+    }
     // Mail to the double-bounce address (a postmaster notice that itself failed) is discarded, never bounced again.
     let resolution: Resolution;
     try {
       resolution =
-        rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : filtered(await (info.probe === true ? ctx.probeResolver : ctx.resolver).resolve(rcpt.address), info.filter);
+        rcpt.address.toLowerCase() === doubleBounce ? { addressClass: 'local', transport: 'discard', nexthop: 'double-bounce', recipient: rcpt.address } : await routeOf(ctx, info, rcpt.address);
     } catch (err) {
       // As Postfix's qmgr: the recipient is deferred (4.3.0) and tried again after its backoff; the table's error is logged here, not told to the sender.
       msg.warn(`${id}: to=<${rcpt.address}>: address resolver failure: ${(err as Error).message}`);

@@ -46,9 +46,10 @@ export function keepConnection(path: string, conn: FramedConnection, idleSeconds
   }
   if (armed !== undefined) clearTimeout(armed.timer);
   const timer = setTimeout(() => {
-    const at = list.indexOf(conn);
+    const kept = idle.get(path) ?? [];
+    const at = kept.indexOf(conn);
     if (at < 0) return;
-    list.splice(at, 1);
+    kept.splice(at, 1);
     conn.close();
   }, idleSeconds * 1000);
   timer.unref();

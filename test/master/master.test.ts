@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -105,6 +106,12 @@ test('the master and every worker run with the daemon V8 settings (a bounded you
     assert.ok(argsOf(master).includes(flag), `the master runs without ${flag}`);
     for (const pid of workers) assert.ok(!argsOf(pid).includes(flag), `worker ${pid} inherited the master's ${flag}`);
   }
+});
+
+test('node takes the master\'s and the daemons\' V8 settings without a word on stderr', () => {
+  const run = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, ...MASTER_NODE_FLAGS, '-e', 'process.exit(0)'], { encoding: 'utf8' });
+  assert.equal(run.status, 0);
+  assert.equal(run.stderr, '');
 });
 
 test('each worker gets petrel_io_threads as its thread pool size: main.cf\'s, or its service\'s -o', () => {

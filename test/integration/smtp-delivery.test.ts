@@ -24,6 +24,7 @@ before(async () => {
     'loop.test': { mx: [{ preference: 10, exchange: 'mx.test.example' }] },
     'mx.test.example': { a: ['127.0.0.1'] },
     'later.test': { a: ['127.0.0.4'] },
+    'dying.test': { a: ['127.0.0.6'] },
     'tls.test': { a: ['127.0.0.2'] },
     'notls.test': { a: ['127.0.0.5'] },
     'sub.policy.test': { a: ['127.0.0.5'] },
@@ -42,10 +43,12 @@ before(async () => {
       smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
       notify_classes: 'bounce, 2bounce',
       smtp_generic_maps: 'inline:{ gen@localhost=gen@public.example, @box.localdomain=ops@public.example }',
-      transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay: }',
+      transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay:, dying.test=onebyone: }',
+      onebyone_destination_recipient_limit: '1',
+      onebyone_destination_concurrency_limit: '1',
     },
     'postmaster: alice\n',
-    ['tlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt'],
+    ['tlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt', 'onebyone unix - - n - - smtp'],
   );
   mx.start();
 });
@@ -117,6 +120,18 @@ test('a name that does not exist bounces; an MX that is this host loops back to 
   const log = await mx.waitForLog(new RegExp(`${id}: removed`));
   assert.match(log, new RegExp(`${id}: to=<dan@nowhere\\.test>, relay=none,.*dsn=5\\.4\\.4, status=bounced \\(Host or domain name not found\\. Name service error for name=nowhere\\.test type=MX: Host not found\\)`));
   assert.match(log, new RegExp(`${id}: to=<erin@loop\\.test>, relay=none,.*dsn=5\\.4\\.6, status=bounced \\(mail for loop\\.test loops back to myself\\)`));
+});
+
+test('deliveries still waiting for a destination that dies are deferred without an attempt, and the message is filed once', async () => {
+  const id = await send(['one@dying.test', 'two@dying.test', 'three@dying.test'], 'one at a time');
+  const refused = `connect to dying\\.test\\[127\\.0\\.0\\.6\\]:${port}: Connection refused`;
+  await mx.waitForLog(new RegExp(`${id}: to=<one@dying\\.test>, relay=none,.*dsn=4\\.4\\.1, status=deferred \\(${refused}\\)`));
+  for (const name of ['two', 'three']) await mx.waitForLog(new RegExp(`${id}: to=<${name}@dying\\.test>, relay=none,.*dsn=4\\.4\\.0, status=deferred \\(delivery temporarily suspended: ${refused}\\)`));
+  await waitFor(() => mx.queued('deferred').includes(id), 'the message in deferred/');
+  const log = mx.logText();
+  assert.equal([...log.matchAll(new RegExp(`${id}: to=<[a-z]+@dying\\.test>.*status=deferred \\(${refused}\\)`, 'g'))].length, 1, 'one delivery attempt');
+  assert.equal([...log.matchAll(new RegExp(`${id}: to=<[a-z]+@dying\\.test>`, 'g'))].length, 3, 'one line a recipient');
+  assert.doesNotMatch(log, new RegExp(`${id}: removed`));
 });
 
 test('a destination that is down is deferred, then delivered once it is up and the queue is flushed', async () => {

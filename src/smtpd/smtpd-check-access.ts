@@ -17,6 +17,7 @@ import { accessAddressKeysForIp, accessHostKeys, accessMailKeys, type SearchKey 
 import { splitList } from '../global/config/param-convert.js';
 import type { CheckRun } from './smtpd-check.js';
 import type { ReplySubject, Verdict } from './smtpd-check-types.js';
+import { printable } from '../util/printable.js';
 
 /** A table lookup's outcome: an action's verdict, or DUNNO (found, no opinion, stop searching). */
 type Found = Verdict | 'dunno';
@@ -127,7 +128,7 @@ export async function mailAccess(run: CheckRun, spec: string, address: string, s
 export async function saslAccess(run: CheckRun, spec: string): Promise<Verdict> {
   const login = run.req.saslUsername;
   if (login === undefined || login === '') return undefined;
-  const subject = { name: login.replace(/[\x00-\x1f\x7f-\x9f]/g, '_'), what: 'SASL login name' };
+  const subject = { name: printable(login, { utf8: true, replacement: '_' }), what: 'SASL login name' };
   return noDunno(await lookupAndAct(run, spec, [{ key: login, fixedOnly: false }], subject));
 }
 

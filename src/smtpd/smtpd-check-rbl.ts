@@ -23,6 +23,7 @@ import type { CheckRun } from './smtpd-check.js';
 import { subjectReply } from './smtpd-check-access.js';
 import type { DnsAnswer } from './smtpd-check-dns.js';
 import type { CheckReply, CheckRequest, Verdict } from './smtpd-check-types.js';
+import { printable } from '../util/printable.js';
 
 /** The DNS list restriction names, with what each looks up. */
 const DNS_LISTS = {
@@ -188,7 +189,7 @@ async function refusal(run: CheckRun, step: DnsListStep, t: Target, query: strin
   const p = run.checks.params;
   const txt = await ask(run, 'TXT', query);
   // Control characters from the DNS never reach the reply or the log.
-  const reason = txt.status === 'found' ? txt.value.join(' / ').replace(/[\x00-\x1f\x7f]/g, '?') : '';
+  const reason = txt.status === 'found' ? printable(txt.value.join(' / '), { utf8: true }) : '';
   const template = (await run.checks.rblReplies?.lookup(step.arg)) ?? p.default_rbl_reply;
   const req = run.req;
   const attributes: Record<string, string> = {

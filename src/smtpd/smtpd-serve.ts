@@ -17,6 +17,7 @@ import { COMMANDS, commandAllowed } from './smtpd-commands.js';
 import { readProxyHeader, type ProxyHeader } from '../util/proxy-protocol.js';
 import { SessionEnd, SmtpdSession, type SmtpdClient, type SmtpdServices } from './smtpd-session.js';
 import { handshake, requireClientCert } from './smtpd-tls.js';
+import { printable } from '../util/printable.js';
 
 /** First words that show a client is not speaking SMTP at all (a web browser, a proxy probe). */
 const NON_SMTP = new Set(['CONNECT', 'GET', 'POST', 'PUT', 'HEAD', 'USER']);
@@ -37,7 +38,7 @@ async function commandLoop(s: SmtpdSession): Promise<void> {
     const handler = COMMANDS[name];
     if (handler === undefined) {
       if (NON_SMTP.has(name) || !/^[A-Za-z]/.test(text)) {
-        msg.warn(`non-SMTP command from ${s.peer}: ${text.slice(0, 100).replace(/[^\x20-\x7e]/g, '?')}`);
+        msg.warn(`non-SMTP command from ${s.peer}: ${printable(text.slice(0, 100))}`);
         s.reply(521, '5.7.0 Error: I can break rules, too. Goodbye.');
         throw new SessionEnd('non-SMTP');
       }

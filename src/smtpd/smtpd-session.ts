@@ -26,6 +26,7 @@ import type { BareNewlineMode } from './smtpd-dot-decoder.js';
 import { SmtpInput, type CommandLine, type InputEnd } from './smtpd-input.js';
 import type { OpenQueueSink, Transaction } from './smtpd-transaction.js';
 import type { Forwarded } from './smtpd-xclient.js';
+import { printable } from '../util/printable.js';
 
 /** What every session of one smtpd process shares. */
 export interface SmtpdServices {
@@ -274,7 +275,7 @@ export class SmtpdSession {
   pipelinedAhead(command: string): boolean {
     if (!this.params.smtpd_forbid_unauth_pipelining || this.input.pending === 0) return false;
     if (command !== 'CONNECT' && this.esmtp && !GROUP_ENDERS.has(command)) return false;
-    const ahead = this.input.peek(100).toString('latin1').replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+    const ahead = printable(this.input.peek(100).toString('latin1').replace(/[\r\n]+/g, ' '));
     msg.info(`improper command pipelining after ${command} from ${this.peer}: ${ahead.trim()}`);
     this.reply(554, '5.5.0 Error: SMTP protocol synchronization');
     return true;

@@ -13,6 +13,7 @@
  * what the header declared.
  */
 import { isIPv4, isIPv6, SocketAddress, type Socket } from 'node:net';
+import { printable } from './printable.js';
 
 /** Version 2 TLV types (proxy-protocol.txt 2.2). */
 export const PP2_TYPE = {
@@ -145,7 +146,7 @@ function parseV1(buf: Buffer): { header: ProxyHeader; length: number } | 'incomp
   const fields = buf.toString('latin1', V1_PREFIX.length, end).split(' ');
   // The spec has the receiver ignore whatever follows UNKNOWN.
   if (fields[0] === 'UNKNOWN') return { header: { version: 1, command: 'local', family: 'unspec', tlvs: [] }, length };
-  if (fields[0] !== 'TCP4' && fields[0] !== 'TCP6') throw invalid(`PROXY line has unknown protocol "${printable(fields[0] ?? '')}"`);
+  if (fields[0] !== 'TCP4' && fields[0] !== 'TCP6') throw invalid(`PROXY line has unknown protocol "${printable((fields[0] ?? '').slice(0, 40))}"`);
   if (fields.length !== 5) throw invalid('PROXY line does not have exactly two addresses and two ports');
   const family = fields[0] === 'TCP4' ? 'tcp4' : 'tcp6';
   const [, source, destination, sourcePort, destinationPort] = fields as [string, string, string, string, string];
@@ -166,18 +167,13 @@ function v1Address(text: string, family: 'tcp4' | 'tcp6'): string {
   // isIPv4 takes only dotted decimal without leading zeros; isIPv6 would also take a %zone.
   if (family === 'tcp4' && isIPv4(text)) return text;
   if (family === 'tcp6' && isIPv6(text) && !text.includes('%')) return printIPv6(text);
-  throw invalid(`PROXY line has a bad ${family === 'tcp4' ? 'IPv4' : 'IPv6'} address "${printable(text)}"`);
+  throw invalid(`PROXY line has a bad ${family === 'tcp4' ? 'IPv4' : 'IPv6'} address "${printable(text.slice(0, 40))}"`);
 }
 
 function v1Port(text: string): number {
   const port = /^(?:0|[1-9][0-9]{0,4})$/.test(text) ? Number(text) : NaN;
-  if (!(port <= 65535)) throw invalid(`PROXY line has a bad port "${printable(text)}"`);
+  if (!(port <= 65535)) throw invalid(`PROXY line has a bad port "${printable(text.slice(0, 40))}"`);
   return port;
-}
-
-/** Keeps an attacker's bytes from reaching the log as control characters. */
-function printable(text: string): string {
-  return text.slice(0, 40).replace(/[^\x20-\x7e]/g, '?');
 }
 
 /** An IPv6 address as inet_ntop prints it, or an IPv4-mapped one as IPv4. */

@@ -12,6 +12,7 @@ import { parseHostPort, type ReplyDecoder } from '../../util/stream-client.js';
 import { PetrelError } from '../errors.js';
 import { openStreamTableClient, type StreamTableLimits } from './table-stream.js';
 import type { LookupTable } from './table.js';
+import { printable } from '../../util/printable.js';
 
 /** Postfix's tcp: limits (100 s per request, 4096-byte replies); connections as socketmap's. */
 export const TCP_LIMITS: StreamTableLimits = { timeoutMs: 100_000, maxReply: 4096, idleMs: 10_000, ttlMs: 100_000, maxConnections: 4 };
@@ -78,7 +79,7 @@ export async function openTcp(name: string, spec: string, limits: StreamTableLim
       const reply = await client.request(Buffer.from(`get ${hexQuote(key)}\n`, 'latin1'));
       const head = reply.subarray(0, 4).toString('latin1');
       const text = /^\d\d\d\s$/.test(head) ? hexUnquote(reply.subarray(4)) : undefined;
-      const shown = (): string => reply.subarray(0, 100).toString('latin1').replace(/[^\x20-\x7e]/g, '_');
+      const shown = (): string => printable(reply.subarray(0, 100).toString('latin1'), { replacement: '_' });
       if (text === undefined) throw client.failed(`malformed reply from the server: "${shown()}"`);
       if (head[0] === '2') return text;
       if (head[0] === '5') return undefined;

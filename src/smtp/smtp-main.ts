@@ -29,7 +29,8 @@ import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
 import { GenericMapper } from './smtp-generic.js';
 import { NextHopError, NextHopResolver, parseLmtpNextHop, parseNextHop, portNumber, type NextHop, type Target } from './smtp-nexthop.js';
-import { SmtpLink, type SessionOutcome, type Transaction } from './smtp-session.js';
+import { SaslClientPolicy } from './smtp-sasl.js';
+import { SmtpLink, type LinkRequest, type SessionOutcome, type Transaction } from './smtp-session.js';
 import { TlsSessionCache } from './smtp-tls-cache.js';
 import { parseTlsPolicy, tlsPolicyFor, TLS_LEVELS, type TlsPolicyChoice } from './smtp-tls-policy.js';
 import { ClientTrust } from './smtp-tls-trust.js';
@@ -38,7 +39,8 @@ interface SmtpContext {
   readonly params: Params;
   readonly lmtp: boolean;
   readonly resolver: NextHopResolver;
-  readonly passwords: TableList | undefined;
+  /** smtp_sasl_password_maps and the mechanism choice, when smtp_sasl_auth_enable is on (SMTP only). */
+  readonly sasl: { readonly passwords: TableList; readonly policy: SaslClientPolicy } | undefined;
   /** The level from <smtp|lmtp>_tls_security_level. */
   readonly tlsDefault: TlsPolicyChoice;
   /** smtp_tls_policy_maps (SMTP only). */
@@ -85,13 +87,14 @@ function keepLink(context: SmtpContext, nexthop: string, link: SmtpLink, target:
   links.set(nexthop, { link, target, timer });
 }
 
-async function credentials(context: SmtpContext, request: DeliveryRequest, hop: NextHop): Promise<{ user: string; pass: string } | undefined> {
-  if (context.passwords === undefined) return undefined;
+async function credentials(context: SmtpContext, request: DeliveryRequest, hop: NextHop): Promise<LinkRequest['credentials']> {
+  if (context.sasl === undefined) return undefined;
+  const { passwords, policy } = context.sasl;
   for (const key of new Set([request.nexthop, hop.host])) {
-    const value = await context.passwords.lookup(key);
+    const value = await passwords.lookup(key);
     if (value === undefined) continue;
     const colon = value.indexOf(':');
-    return { user: colon < 0 ? value : value.slice(0, colon), pass: colon < 0 ? '' : value.slice(colon + 1) };
+    return { user: colon < 0 ? value : value.slice(0, colon), pass: colon < 0 ? '' : value.slice(colon + 1), choose: (offered, protection) => policy.choose(offered, protection) };
   }
   return undefined;
 }
@@ -222,7 +225,7 @@ runDaemon({
       params,
       lmtp,
       resolver: new NextHopResolver(params),
-      passwords: !lmtp && params.smtp_sasl_auth_enable ? await openTableList(params.smtp_sasl_password_maps, tableContext(params)) : undefined,
+      sasl: !lmtp && params.smtp_sasl_auth_enable ? { passwords: await openTableList(params.smtp_sasl_password_maps, tableContext(params)), policy: SaslClientPolicy.fromParams(params) } : undefined,
       tlsDefault,
       tlsPolicies: lmtp || params.smtp_tls_policy_maps.length === 0 ? undefined : await openTableList(params.smtp_tls_policy_maps, tableContext(params)),
       trust: lmtp ? ClientTrust.load('lmtp', params.lmtp_tls_CAfile, params.lmtp_tls_CApath) : ClientTrust.load('smtp', params.smtp_tls_CAfile, params.smtp_tls_CApath),

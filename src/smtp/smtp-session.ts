@@ -21,9 +21,11 @@ import { Readable } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { encodeXtext } from '../global/xtext.js';
+import { msg } from '../util/msg.js';
 import { downgradeTo7bit } from './smtp-mime-downgrade.js';
 import type { Target } from './smtp-nexthop.js';
-import { hookLmtpReplies, hookRcptParams, hookTlsSocket, sendEnvelopeOnly, serverExtensions, type EnvelopeReplies } from './smtp-nodemailer.js';
+import { hookLmtpReplies, hookRcptParams, hookTlsSocket, sendEnvelopeOnly, serverAuthMechanisms, serverExtensions, type EnvelopeReplies } from './smtp-nodemailer.js';
+import type { SessionProtection } from './smtp-sasl.js';
 import { keepSessions, type SessionSlot } from './smtp-tls-cache.js';
 import type { TlsLevel } from './smtp-tls-policy.js';
 import { trustOf, type TlsTrust } from './smtp-tls-trust.js';
@@ -47,7 +49,8 @@ export interface LinkRequest {
   readonly heloName: string;
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
   readonly tls: TlsPolicy;
-  readonly credentials?: { readonly user: string; readonly pass: string };
+  /** Log in before the first transaction: with these credentials, by the mechanism choose() picks (none: defer). */
+  readonly credentials?: { readonly user: string; readonly pass: string; readonly choose: (offered: readonly string[], protection: SessionProtection) => string | undefined };
 }
 
 /** One mail transaction. */
@@ -248,7 +251,14 @@ export class SmtpLink {
           settle(link);
           return;
         }
-        connection.login({ user: req.credentials.user, pass: req.credentials.pass }, (loginError) => {
+        const protection = !connection.secure ? 'none' : link.trust === 'Verified' ? 'verified' : 'tls';
+        const method = req.credentials.choose(serverAuthMechanisms(connection), protection);
+        if (method === undefined) {
+          msg.warn(`SASL authentication failure: no mechanism available: ${relay} offers ${serverAuthMechanisms(connection).join(' ') || 'none Petrel can use'}, the security options and mechanism filter for a ${protection === 'none' ? 'plain' : protection === 'tls' ? 'TLS' : 'verified TLS'} session allow none of them`);
+          settle({ kind: 'failed', relay, dsn: '4.7.0', reason: `SASL authentication failed; cannot authenticate to server ${relay}: no mechanism available`, tryNext: true });
+          return;
+        }
+        connection.login({ user: req.credentials.user, pass: req.credentials.pass, method }, (loginError) => {
           if (loginError) {
             const e = loginError as SmtpError;
             settle({ kind: 'failed', relay, dsn: '4.7.0', reason: `SASL authentication failed; server ${relay} said: ${(e.response ?? e.message).trim()}`, tryNext: true });

@@ -10,42 +10,19 @@
  * line that fail2ban's postfix filter reads. A failed AUTH counts toward
  * smtpd_hard_error_limit like any error reply. Follows smtpd(8) and SASL_README.
  */
-import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
-import type { SaslMechanism, SaslMechanismFlag } from '../global/sasl/sasl-server.js';
+import { checkSecurityOptions, meetsSecurityOptions } from '../global/sasl/sasl-security.js';
+import type { SaslMechanism } from '../global/sasl/sasl-server.js';
 import { msg } from '../util/msg.js';
 import { commandRefused } from './smtpd-anvil.js';
 import { SessionEnd, type SmtpdSession } from './smtpd-session.js';
-
-/** smtpd_sasl_security_options words and the mechanism flag each refuses (or, with "require", demands). */
-const SECURITY_OPTIONS: Readonly<Record<string, { flag: SaslMechanismFlag; require: boolean }>> = {
-  noplaintext: { flag: 'plaintext', require: false },
-  noactive: { flag: 'active', require: false },
-  nodictionary: { flag: 'dictionary', require: false },
-  noanonymous: { flag: 'anonymous', require: false },
-  forward_secrecy: { flag: 'forward-secrecy', require: true },
-  mutual_auth: { flag: 'mutual-auth', require: true },
-};
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** Checks both security option lists at start-up; an unknown word is a configuration error. */
 export function validateSaslOptions(params: Params): void {
-  for (const [name, list] of [
-    ['smtpd_sasl_security_options', params.smtpd_sasl_security_options],
-    ['smtpd_sasl_tls_security_options', params.smtpd_sasl_tls_security_options],
-  ] as const) {
-    for (const word of list) {
-      if (SECURITY_OPTIONS[word.toLowerCase()] === undefined) throw new PetrelError('config', `${name}: unknown SASL security option "${word}"`);
-    }
-  }
-}
-
-function acceptable(mechanism: SaslMechanism, options: readonly string[]): boolean {
-  return options.every((word) => {
-    const rule = SECURITY_OPTIONS[word.toLowerCase()] as { flag: SaslMechanismFlag; require: boolean };
-    return rule.require ? mechanism.flags.has(rule.flag) : !mechanism.flags.has(rule.flag);
-  });
+  checkSecurityOptions('smtpd_sasl_security_options', params.smtpd_sasl_security_options);
+  checkSecurityOptions('smtpd_sasl_tls_security_options', params.smtpd_sasl_tls_security_options);
 }
 
 /** The mechanisms offered to this session now (none when AUTH is off for it or its back end cannot be reached). */
@@ -63,7 +40,7 @@ export async function authOffered(s: SmtpdSession): Promise<string[]> {
     return [];
   }
   const options = s.tls !== undefined ? p.smtpd_sasl_tls_security_options : p.smtpd_sasl_security_options;
-  return mechanisms.filter((m) => acceptable(m, options)).map((m) => m.name);
+  return mechanisms.filter((m) => meetsSecurityOptions(m.flags, options)).map((m) => m.name);
 }
 
 function decode(text: string): Buffer | undefined {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { HOOKED_MEMBERS, hookLmtpReplies, hookRcptParams, hookTlsSocket, missingMembers, serverExtensions } from '../../src/smtp/smtp-nodemailer.js';
+import { HOOKED_MEMBERS, hookLmtpReplies, hookRcptParams, hookTlsSocket, missingMembers, serverAuthMechanisms, serverExtensions } from '../../src/smtp/smtp-nodemailer.js';
 
 test('the installed nodemailer has every member the hooks patch', () => {
   assert.deepEqual(missingMembers(), [], `nodemailer's SMTPConnection lost ${missingMembers().join(', ')}: rework src/smtp/smtp-nodemailer.ts`);
@@ -14,6 +14,8 @@ test('the installed nodemailer has every member the hooks patch', () => {
   const connection = new SMTPConnection({ host: '127.0.0.1', port: 1 });
   assert.ok(Array.isArray((connection as unknown as { _supportedExtensions?: unknown })._supportedExtensions), 'SMTPConnection._supportedExtensions is gone');
   assert.deepEqual(serverExtensions(connection), []);
+  assert.ok(Array.isArray((connection as unknown as { _supportedAuth?: unknown })._supportedAuth), 'SMTPConnection._supportedAuth is gone');
+  assert.deepEqual(serverAuthMechanisms(connection), []);
   hookRcptParams(connection, () => ' NOTIFY=NEVER');
   hookLmtpReplies(connection, () => undefined);
   hookTlsSocket(connection, () => undefined);

@@ -3,9 +3,9 @@
  * authentication, for the tests of smtpd_sasl_type = dovecot: its own
  * configuration, run directory and log under a temporary directory, the
  * auth-client listener on a UNIX socket and on a loopback TCP port,
- * mechanisms PLAIN and LOGIN, users in a passwd-file (SHA512-CRYPT hashes
- * made by doveadm, or {PLAIN}) and, when asked, in a MariaDB table through
- * dovecot-mysql. It can be stopped and started again on the same paths.
+ * mechanisms PLAIN and LOGIN (or others asked for), users in a
+ * passwd-file (SHA512-CRYPT hashes made by doveadm, or {PLAIN}) and, when
+ * asked, in a MariaDB table through dovecot-mysql. It can be stopped and started again on the same paths.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +33,8 @@ export interface DovecotAuthOptions {
   readonly users: readonly AuthUser[];
   /** Users of an SQL passdb (checked after the passwd-file) in a new table of MariaDB's database "test". */
   readonly sqlUsers?: readonly AuthUser[];
+  /** The mechanisms offered (Dovecot's auth_mechanisms; default "plain login"); cram-md5 needs {PLAIN} users. */
+  readonly mechanisms?: string;
 }
 
 /** True while pid runs (a zombie has finished: its parent may never reap it). */
@@ -63,6 +65,7 @@ export class DovecotAuth {
     /** The auth-client listener's port on 127.0.0.1. */
     readonly port: number,
     sql: boolean,
+    private readonly mechanisms: string,
   ) {
     this.socket = join(dir, 'run', 'auth-client');
     this.conf = join(dir, 'dovecot.conf');
@@ -72,7 +75,7 @@ export class DovecotAuth {
 
   /** Writes the configuration and the users under dir (which must exist) and starts Dovecot. */
   static async start(dir: string, port: number, options: DovecotAuthOptions): Promise<DovecotAuth> {
-    const auth = new DovecotAuth(dir, port, options.sqlUsers !== undefined);
+    const auth = new DovecotAuth(dir, port, options.sqlUsers !== undefined, options.mechanisms ?? 'plain login');
     chmodSync(dir, 0o755);
     auth.writeConfig();
     writeFileSync(join(dir, 'users'), options.users.map((user) => `${user.name}:${auth.hash(user)}::::::\n`).join(''));
@@ -156,7 +159,7 @@ export class DovecotAuth {
       `log_path = ${this.logFile}`,
       'protocols =',
       'ssl = no',
-      'auth_mechanisms = plain login',
+      `auth_mechanisms = ${this.mechanisms}`,
       // Short enough for the tests to wait out, long enough to stop Dovecot while a FAIL is held back.
       'auth_failure_delay = 1s',
       'auth_verbose = yes',

@@ -85,18 +85,19 @@ function carryOut(d: Disposition, writer: QueueFileWriter, params: Params, local
 /**
  * What content checks decided, with what smtpd's access tables asked of the
  * whole message: either may discard or hold it; smtpd's FILTER came first
- * (at RCPT), so a content check's wins, as the last one does in Postfix,
- * and a REDIRECT from either overrides every FILTER (carryOut).
+ * (at RCPT), so a content check's wins, as the last one does in Postfix;
+ * the receiving service's content_filter comes after both, and a REDIRECT
+ * from either overrides every FILTER (carryOut).
  */
-function withSmtpdActions(checked: Disposition | undefined, smtpd: Extract<CleanupRequest, { op: 'actions' }> | undefined): Disposition {
+function withSmtpdActions(checked: Disposition | undefined, smtpd: Extract<CleanupRequest, { op: 'actions' }> | undefined, contentFilter: string | undefined): Disposition {
   const d: Disposition = checked ?? { discard: false, hold: false, bcc: [] };
-  if (smtpd === undefined) return d;
+  const filter = d.filter ?? smtpd?.filter ?? contentFilter;
   return {
     ...d,
-    discard: d.discard || smtpd.discard,
-    hold: d.hold || smtpd.hold,
-    redirect: d.redirect ?? smtpd.redirect,
-    filter: d.filter ?? smtpd.filter,
+    discard: d.discard || smtpd?.discard === true,
+    hold: d.hold || smtpd?.hold === true,
+    redirect: d.redirect ?? smtpd?.redirect,
+    ...(filter === undefined ? {} : { filter }),
   };
 }
 
@@ -210,7 +211,7 @@ async function cleanupMessage(
           recipients++;
         }
       }
-      const disposition = withSmtpdActions(inspector?.disposition, actions);
+      const disposition = withSmtpdActions(inspector?.disposition, actions, begin.contentFilter);
       const verdict = carryOut(disposition, writer, params, begin.local);
       if (verdict !== undefined) failure = verdict;
       else if (disposition.discard) {

@@ -33,6 +33,8 @@ export type CleanupRequest =
       readonly noHeaderBodyChecks?: boolean;
       /** Skip canonical, masquerading and virtual alias mapping (receive_override_options no_address_mappings). */
       readonly noAddressMappings?: boolean;
+      /** The receiving service's content_filter: the message's FILTER unless a FILTER or REDIRECT action gives another. */
+      readonly contentFilter?: string;
       /** An address verification probe from the verify service: flagged in the queue file so that nothing is delivered. */
       readonly probe?: boolean;
     }
@@ -48,10 +50,11 @@ export type CleanupReply =
 /** A cleanup reply that is not "ok". */
 export type CleanupFailure = Exclude<CleanupReply, { readonly status: 'ok' }>;
 
-/** The begin-request flags a receiving service's receive_override_options ask for. */
-export function receiveOverrides(params: Pick<Params, 'receive_override_options'>): { noHeaderBodyChecks: boolean; noAddressMappings: boolean } {
+/** What a receiving service's (smtpd, pickup) receive_override_options and content_filter ask of cleanup for each message. */
+export function receivingOptions(params: Pick<Params, 'receive_override_options' | 'content_filter'>): { noHeaderBodyChecks: boolean; noAddressMappings: boolean; contentFilter?: string } {
   const options = params.receive_override_options;
-  return { noHeaderBodyChecks: options.includes('no_header_body_checks'), noAddressMappings: options.includes('no_address_mappings') };
+  const filter = params.content_filter.trim();
+  return { noHeaderBodyChecks: options.includes('no_header_body_checks'), noAddressMappings: options.includes('no_address_mappings'), ...(filter === '' ? {} : { contentFilter: filter }) };
 }
 
 /** What a client needs of the configuration. */

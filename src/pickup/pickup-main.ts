@@ -13,7 +13,7 @@
  */
 import { closeSync, fstatSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { CleanupClient, receiveOverrides } from '../global/cleanup-clnt.js';
+import { CleanupClient, receivingOptions } from '../global/cleanup-clnt.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentChunks, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
@@ -68,7 +68,7 @@ async function submit(params: Params, id: string, path: string, fh: number, info
   for (const name of ['envid', 'ret']) if (attrs[name] !== undefined) passed[name] = attrs[name] as string;
   const client = await CleanupClient.begin(
     params,
-    { op: 'begin', sender: info.sender, arrival: info.arrival, attrs: passed, local: true, extractRecipients: attrs.extract === 'yes', fullName: attrs.full_name ?? '', ...receiveOverrides(params) },
+    { op: 'begin', sender: info.sender, arrival: info.arrival, attrs: passed, local: true, extractRecipients: attrs.extract === 'yes', fullName: attrs.full_name ?? '', ...receivingOptions(params) },
   );
   if (!(client instanceof CleanupClient)) {
     msg.warn(`maildrop/${id}: cleanup: ${client.text}`);

@@ -8,7 +8,7 @@
  * "250 2.0.0 Ok: queued as ID" verdict only after cleanup reports the
  * queue file durable. Used by smtpd-commands.ts; follows smtpd(8).
  */
-import { CleanupClient, receiveOverrides, type CleanupReply, type CleanupRequest } from '../global/cleanup-clnt.js';
+import { CleanupClient, receivingOptions, type CleanupReply, type CleanupRequest } from '../global/cleanup-clnt.js';
 import type { Params } from '../global/params/param-registry.js';
 import { rfc5322Date } from '../global/mail-date.js';
 import { decodeXtext } from '../global/xtext.js';
@@ -40,7 +40,7 @@ export type OpenQueueSink = (sender: string, attrs: Readonly<Record<string, stri
 
 /** The network's queue sink: the cleanup service. */
 export function cleanupSink(params: Params): OpenQueueSink {
-  return (sender, attrs) => CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs, local: false, ...receiveOverrides(params) });
+  return (sender, attrs) => CleanupClient.begin(params, { op: 'begin', sender, arrival: Date.now(), attrs, local: false, ...receivingOptions(params) });
 }
 
 let transactions = 0;

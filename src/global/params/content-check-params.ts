@@ -1,7 +1,8 @@
 /*
  * content-check-params - cleanup(8)'s built-in content inspection
- * (header_checks(5)) and the receive_override_options that smtpd and pickup
- * pass on to cleanup. Defaults are Postfix's (postconf(5)).
+ * (header_checks(5)), and the receive_override_options and content_filter
+ * that smtpd and pickup pass on to cleanup with each message. Defaults are
+ * Postfix's (postconf(5)).
  */
 import { defineParams } from './param-types.js';
 
@@ -17,4 +18,9 @@ export const CONTENT_CHECK_PARAMS = defineParams({
   body_checks_size_limit: { kind: 'size', default: '51200', min: 0, doc: 'How much of each body segment (attachment) body_checks inspect, in bytes' },
   disable_mime_input_processing: { kind: 'bool', default: 'no', doc: 'Inspect the content without MIME structure: every line after the primary header is body' },
   receive_override_options: { kind: 'list', default: '', choices: RECEIVE_OVERRIDES, doc: 'Checks and mappings to skip for mail this service receives (set with -o in master.cf)' },
+  content_filter: {
+    kind: 'string',
+    default: '',
+    doc: 'transport:destination every message smtpd or pickup receives is sent to once queued, unless a FILTER or REDIRECT action says otherwise (empty on the service that takes filtered mail back)',
+  },
 });

@@ -45,7 +45,6 @@ const UNIMPLEMENTED_PATTERNS: readonly PatternRule[] = [
 export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> = {
   milter_header_checks: { why: 'checks of headers that milters add would not be applied' },
   non_smtpd_milters: { why: 'mail filters (milters) would never see locally submitted mail' },
-  content_filter: { why: 'mail would bypass the configured content filter (virus or spam scanning)' },
   smtpd_proxy_filter: { why: 'mail would bypass the configured before-queue content filter' },
   smtp_use_tls: { why: 'the SMTP client would not use TLS', harmless: ['no'] },
   smtp_enforce_tls: { why: 'the SMTP client would deliver without TLS', harmless: ['no'] },

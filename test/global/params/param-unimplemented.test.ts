@@ -16,7 +16,6 @@ const FATAL: readonly (readonly [string, string])[] = [
   ['lmtp_tls_mandatory_ciphers', 'high'],
   ['smtpd_milters', 'inet:127.0.0.1:8891'],
   ['smtpd_forbidden_commands', 'CONNECT GET POST'],
-  ['content_filter', 'amavis:[127.0.0.1]:10024'],
   ['mailbox_transport', 'lmtp:unix:private/dovecot-lmtp'],
 ];
 
@@ -37,6 +36,8 @@ const ACCEPTED: readonly (readonly [string, string, string])[] = [
   ['smtp_tls_CApath', '/etc/ssl/certs', 'declared: implemented (Debian\'s default main.cf sets it)'],
   ['smtp_tls_session_cache_database', 'btree:${data_directory}/smtp_scache', 'declared: implemented (Debian\'s default main.cf sets it)'],
   ['smtpd_relay_restrictions', 'permit_mynetworks reject', 'declared: implemented wins over *_restrictions'],
+  ['content_filter', 'amavis:[127.0.0.1]:10024', 'declared: smtpd and pickup pass it to cleanup with each message'],
+  ['smtp_sasl_security_options', 'noanonymous', 'declared: the SMTP client chooses its SASL mechanism by it'],
   ['postscreen_dnsbl_sites', 'zen.spamhaus.org', 'postscreen is a service Petrel does not run: unused'],
   ['milter_default_action', 'tempfail', 'only protective through the (fatal) milter lists'],
   ['foo_bar', '1', 'unknown and harmless'],

@@ -5,7 +5,8 @@
  * status=sent|deferred|bounced (reason)". delays: a before the active
  * queue, b in qmgr, c connection set-up, d transmission. For an address
  * verification probe the status is "deliverable" or "undeliverable", as
- * Postfix logs its probes.
+ * Postfix logs its probes; a bounce that soft_bounce kept queued says
+ * status=SOFTBOUNCE (soft-bounce.ts).
  */
 import { msg } from '../util/msg.js';
 import type { DeliveryRecipient, DeliveryRequest } from './deliver-clnt.js';
@@ -36,13 +37,15 @@ export interface DeliveryLogEntry {
   readonly reason: string;
   /** An address verification probe. */
   readonly probe?: boolean;
+  /** A bounce soft_bounce made a deferral. */
+  readonly softBounced?: boolean;
 }
 
 /** Logs the line for one recipient. */
 export function logDelivery(entry: DeliveryLogEntry, now: number = Date.now()): void {
   const s = (ms: number): string => formatDelay(Math.max(0, ms) / 1000);
   const orig = entry.original !== '' && entry.original !== entry.recipient ? `, orig_to=<${entry.original}>` : '';
-  const status = entry.probe === true ? (entry.status === 'sent' ? 'deliverable' : 'undeliverable') : entry.status;
+  const status = entry.probe === true ? (entry.status === 'sent' ? 'deliverable' : 'undeliverable') : entry.softBounced === true ? 'SOFTBOUNCE' : entry.status;
   const delays = [entry.activeSince - entry.arrival, entry.requested - entry.activeSince, entry.connected - entry.requested, now - entry.connected].map(s).join('/');
   msg.info(
     `${entry.queueId}: to=<${entry.recipient}>${orig}, relay=${entry.relay}${entry.connUse !== undefined && entry.connUse > 1 ? `, conn_use=${entry.connUse}` : ''}, delay=${s(now - entry.arrival)}, delays=${delays}, dsn=${entry.dsn}, status=${status} (${entry.reason})`,
@@ -57,7 +60,7 @@ export function logDelivery(entry: DeliveryLogEntry, now: number = Date.now()): 
 export function logAgentDelivery(
   request: DeliveryRequest,
   rcpt: Pick<DeliveryRecipient, 'address' | 'original'>,
-  entry: Pick<DeliveryLogEntry, 'relay' | 'status' | 'dsn' | 'reason' | 'connUse'> & { readonly connected?: number },
+  entry: Pick<DeliveryLogEntry, 'relay' | 'status' | 'dsn' | 'reason' | 'connUse' | 'softBounced'> & { readonly connected?: number },
 ): void {
   logDelivery({
     queueId: request.queueId,

@@ -11,6 +11,7 @@ import { logAgentDelivery } from './deliver-log.js';
 import { QUEUE_FILE_DSN, queueFileReason, withQueueFile } from './deliver-queue-file.js';
 import { deliveredTo } from './delivery-headers.js';
 import type { Outcome } from './mailbox-outcome.js';
+import { softBounce } from './soft-bounce.js';
 import type { QueueFileInfo } from './queue/queue-file-read.js';
 
 /** One queue file being delivered. */
@@ -23,10 +24,11 @@ export interface OpenMessage {
   readonly deliveredTo: ReadonlySet<string>;
 }
 
-/** Delivers every recipient of request with deliverOne, logging each as relay; the results for qmgr. */
+/** Delivers every recipient of request with deliverOne, logging each as relay; the results for qmgr (bounces deferred with soft_bounce). */
 export async function deliverRecipients(
   request: DeliveryRequest,
   relay: string,
+  softBounced: boolean,
   deliverOne: (message: OpenMessage, rcpt: DeliveryRecipient) => Promise<Outcome>,
 ): Promise<DeliveryResult[]> {
   const deferAll = (dsn: string, reason: string): DeliveryResult[] => request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn, reason }));
@@ -37,7 +39,7 @@ export async function deliverRecipients(
         const message = { request, file, info, deliveredTo: await deliveredTo(file, info) };
         const results: DeliveryResult[] = [];
         for (const rcpt of request.recipients) {
-          const outcome = await deliverOne(message, rcpt);
+          const outcome = softBounce(await deliverOne(message, rcpt), softBounced);
           logAgentDelivery(request, rcpt, { relay, ...outcome });
           results.push({ index: rcpt.index, ...outcome });
         }

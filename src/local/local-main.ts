@@ -28,7 +28,7 @@ async function serve(socket: Socket, context: LocalContext, retiring: () => bool
 }
 
 function deliver(context: LocalContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
-  return deliverRecipients(request, 'local', (message, rcpt) => deliverRecipient(context, message, rcpt));
+  return deliverRecipients(request, 'local', context.params.soft_bounce, (message, rcpt) => deliverRecipient(context, message, rcpt));
 }
 
 /** Runs deliveries one after another (a process that switches effective ids). */

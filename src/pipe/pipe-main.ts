@@ -17,6 +17,7 @@ import { perServiceValue } from '../global/config/per-service-params.js';
 import type { Config } from '../global/config/load-config.js';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logAgentDelivery } from '../global/deliver-log.js';
+import { softBounce } from '../global/soft-bounce.js';
 import { withQueueFile } from '../global/deliver-queue-file.js';
 import { PetrelError } from '../global/errors.js';
 import { contentLines, type QueueFileInfo } from '../global/queue/queue-file-read.js';
@@ -95,12 +96,12 @@ async function commandOutcome(context: PipeContext, request: DeliveryRequest, fi
 }
 
 async function deliver(context: PipeContext, request: DeliveryRequest): Promise<DeliveryReply> {
-  const { status, dsn, reason } = await runCommand(context, request);
+  const outcome = softBounce(await runCommand(context, request), context.config.params.soft_bounce);
   // Without flag X the command is not the final destination: a success report says "relayed".
-  const relayed = status === 'sent' && !context.settings.flags.includes('X');
+  const relayed = outcome.status === 'sent' && !context.settings.flags.includes('X');
   const results = request.recipients.map((r): DeliveryResult => {
-    logAgentDelivery(request, r, { relay: context.service, dsn, status, reason });
-    return { index: r.index, status, dsn, reason, ...(relayed ? { action: 'relayed' as const } : {}) };
+    logAgentDelivery(request, r, { relay: context.service, ...outcome });
+    return { index: r.index, ...outcome, ...(relayed ? { action: 'relayed' as const } : {}) };
   });
   return { results };
 }

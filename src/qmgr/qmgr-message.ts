@@ -24,6 +24,7 @@ import { markRecipientsDone, readQueueFile, type QueueFileInfo, type StoredRecip
 import { delayWarningSent, removeDeferReasons, writeDeferReasons } from '../global/queue/queue-defer-log.js';
 import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { recycleQueueFile } from '../global/queue/queue-recycle.js';
+import { softBounce } from '../global/soft-bounce.js';
 import { msg } from '../util/msg.js';
 import type { PseudoAgents } from './qmgr-agents.js';
 import { reportProbe, type ProbeOutcome } from './qmgr-probe.js';
@@ -59,19 +60,20 @@ function recipientsOf(batch: Batch): DeliveryRecipient[] {
   return batch.recipients.map((r, index) => ({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt, index }));
 }
 
-/** Every recipient of batch (or those of only) with one result that qmgr gives itself, logged. */
-function answerAll(id: string, info: QueueFileInfo, batch: Batch, activeSince: number, status: DeliveryResult['status'], dsn: string, reason: string, only?: ReadonlySet<number>): DeliveryResult[] {
+/** Every recipient of batch (or those of only) with one result that qmgr gives itself (a bounce deferred with soft_bounce), logged. */
+function answerAll(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Batch, activeSince: number, status: DeliveryResult['status'], dsn: string, reason: string, only?: ReadonlySet<number>): DeliveryResult[] {
   const now = Date.now();
+  const outcome = softBounce({ status, dsn, reason }, ctx.config.params.soft_bounce);
   return recipientsOf(batch).filter((r) => only === undefined || only.has(r.index)).map((r) => {
-    logDelivery({ queueId: id, recipient: r.address, original: r.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status, reason, probe: info.probe === true });
-    return { index: r.index, status, dsn, reason };
+    logDelivery({ queueId: id, recipient: r.address, original: r.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, ...outcome, probe: info.probe === true });
+    return { index: r.index, ...outcome };
   });
 }
 
 /** The results of a batch qmgr answers without a delivery agent, or undefined when an agent must deliver it. */
 function answerHere(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Batch, activeSince: number): DeliveryResult[] | undefined {
   const { transport, nexthop } = batch.resolution;
-  const answer = (status: DeliveryResult['status'], dsn: string, reason: string): DeliveryResult[] => answerAll(id, info, batch, activeSince, status, dsn, reason);
+  const answer = (status: DeliveryResult['status'], dsn: string, reason: string): DeliveryResult[] => answerAll(ctx, id, info, batch, activeSince, status, dsn, reason);
   if (batch.unresolved === true) return answer('deferred', '4.3.0', 'address resolver failure');
   const agent = ctx.agents(transport);
   if (agent === 'error') {
@@ -86,13 +88,13 @@ function answerHere(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Ba
   if (agent === 'discard') return answer('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`);
   if (ctx.config.params.defer_transports.includes(transport) && !ctx.flushing) return answer('deferred', '4.3.2', 'deferred transport');
   const dead = ctx.slots.dead(transport, nexthop);
-  if (dead !== undefined) return suspended(id, info, batch, activeSince, dead);
+  if (dead !== undefined) return suspended(ctx, id, info, batch, activeSince, dead);
   return undefined;
 }
 
 /** The results of a batch whose destination is dead: deferred without a delivery attempt. */
-function suspended(id: string, info: QueueFileInfo, batch: Batch, activeSince: number, reason: string): DeliveryResult[] {
-  return answerAll(id, info, batch, activeSince, 'deferred', '4.4.0', `delivery temporarily suspended: ${reason}`);
+function suspended(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Batch, activeSince: number, reason: string): DeliveryResult[] {
+  return answerAll(ctx, id, info, batch, activeSince, 'deferred', '4.4.0', `delivery temporarily suspended: ${reason}`);
 }
 
 /** Hands batch to its transport's delivery agent in a slot of its destination, which release gives back. */
@@ -116,10 +118,10 @@ async function requestBatch(ctx: QmgrContext, id: string, path: string, info: Qu
     for (const result of reply.results) unanswered.delete(result.index);
     if (unanswered.size === 0) return reply.results;
     msg.warn(`${id}: transport ${transport}: no result for ${unanswered.size} of ${batch.recipients.length} recipients; they stay queued`);
-    return [...reply.results, ...answerAll(id, info, batch, activeSince, 'deferred', '4.3.0', 'mail transport unavailable', unanswered)];
+    return [...reply.results, ...answerAll(ctx, id, info, batch, activeSince, 'deferred', '4.3.0', 'mail transport unavailable', unanswered)];
   } catch (err) {
     msg.warn(`${id}: transport ${transport}: ${(err as Error).message}`);
-    return answerAll(id, info, batch, activeSince, 'deferred', '4.3.0', 'mail transport unavailable');
+    return answerAll(ctx, id, info, batch, activeSince, 'deferred', '4.3.0', 'mail transport unavailable');
   } finally {
     release(feedback);
   }
@@ -253,7 +255,7 @@ class MessageRun {
         },
         (reason) => {
           try {
-            this.record(batch, suspended(this.id, this.info, batch, this.activeSince, reason));
+            this.record(batch, suspended(this.ctx, this.id, this.info, batch, this.activeSince, reason));
           } catch (err) {
             this.fail(err);
           }
@@ -330,11 +332,12 @@ async function finishMessage(run: MessageRun): Promise<void> {
     const after = await readQueueFile(path);
     const already = new Set(bounced.map((b) => b.stored.statusOffset));
     for (const rcpt of after.recipients.filter((r) => r.status === '-' && !already.has(r.statusOffset))) {
-      const dsn = `5${lastDefer.dsn.slice(1)}`;
-      logDelivery({ queueId: id, recipient: rcpt.address, original: rcpt.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, dsn, status: 'bounced', reason: `message delivery time exceeded: ${lastDefer.reason}` });
-      bounced.push(notice(rcpt, dsn, `delivery time exceeded: ${lastDefer.reason}`));
+      // With soft_bounce even expired mail stays queued.
+      const expiry = softBounce({ status: 'bounced' as const, dsn: `5${lastDefer.dsn.slice(1)}`, reason: `message delivery time exceeded: ${lastDefer.reason}` }, params.soft_bounce);
+      logDelivery({ queueId: id, recipient: rcpt.address, original: rcpt.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, ...expiry });
+      if (expiry.status === 'bounced') bounced.push(notice(rcpt, expiry.dsn, `delivery time exceeded: ${lastDefer.reason}`));
     }
-    deferred = 0;
+    if (!params.soft_bounce) deferred = 0;
   }
   if (delivered.length > 0) {
     await requestNotice(params, { kind: 'delivered', queueId: id, recipients: delivered }, info.sender).catch((err: unknown) => msg.warn(`${id}: cannot send the delivery status notice: ${(err as Error).message}`));

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
 import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logAgentDelivery } from '../global/deliver-log.js';
+import { softBounce } from '../global/soft-bounce.js';
 import { withQueueFile } from '../global/deliver-queue-file.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
@@ -107,10 +108,11 @@ function relayName(relay: string, target: Target): string {
 async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<DeliveryReply> {
   const results: DeliveryResult[] = [];
   const record: RecordResult = (index, address, original, relay, connected, status, dsn, reason, connUse, notifyPassed) => {
-    logAgentDelivery(request, { address, original }, { relay, connUse, connected, dsn, status, reason });
+    const outcome = softBounce({ status, dsn, reason }, context.params.soft_bounce);
+    logAgentDelivery(request, { address, original }, { relay, connUse, connected, ...outcome });
     // A message handed to another MTA is "relayed" in a success report, unless that MTA took the report over.
     const handed = status === 'sent' && !context.lmtp ? (notifyPassed === true ? { notifyPassed: true } : { action: 'relayed' as const }) : {};
-    results.push({ index, status, dsn, reason, ...handed });
+    results.push({ index, ...outcome, ...handed });
   };
   const all = (relay: string, status: DeliveryResult['status'], dsn: string, reason: string): DeliveryReply => {
     for (const r of request.recipients) record(r.index, r.address, r.original, relay, Date.now(), status, dsn, reason);

@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Params } from '../global/params/param-registry.js';
 import type { SaslServer } from '../global/sasl/sasl-server.js';
+import { softBounceReply } from '../global/soft-bounce.js';
 import type { ServerTls } from '../global/tls/tls-server.js';
 import { decodeXtext } from '../global/xtext.js';
 import type { LineEndingNormalizer } from '../util/line-endings.js';
@@ -152,13 +153,14 @@ export class SmtpdSession {
 
   /** Queues a reply; multi-line when text is an array. Replies go out when the client must wait for them. */
   reply(code: number, text: string | readonly string[]): void {
-    const lines = typeof text === 'string' ? [text] : text;
-    this.chat.reply(code, lines);
-    if (code >= 400) {
+    // With soft_bounce a 5xx goes out as 4xx; the log lines written before keep what smtpd would have said, as Postfix's do.
+    const { code: sent, lines } = softBounceReply(code, typeof text === 'string' ? [text] : text, this.params.soft_bounce);
+    this.chat.reply(sent, lines);
+    if (sent >= 400) {
       this.errors++;
       this.errorReplies++;
     }
-    lines.forEach((line, i) => this.replies.push(`${code}${i < lines.length - 1 ? '-' : ' '}${line}\r\n`));
+    lines.forEach((line, i) => this.replies.push(`${sent}${i < lines.length - 1 ? '-' : ' '}${line}\r\n`));
   }
 
   /** Sends the queued replies now. */

@@ -29,7 +29,7 @@ let serially: (<T>(fn: () => Promise<T>) => Promise<T>) | undefined;
 let service = 'virtual';
 
 function deliver(context: VirtualContext, request: DeliveryRequest): Promise<DeliveryResult[]> {
-  return deliverRecipients(request, service, (message, rcpt) => deliverRecipient(context, message, rcpt));
+  return deliverRecipients(request, service, context.params.soft_bounce, (message, rcpt) => deliverRecipient(context, message, rcpt));
 }
 
 async function serve(socket: Socket, context: VirtualContext, retiring: () => boolean): Promise<void> {

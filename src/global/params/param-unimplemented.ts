@@ -93,7 +93,6 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   resolve_dequoted_address: { why: 'quoted addresses ("user@a"@b) would be routed differently than configured' },
   resolve_numeric_domain: { why: 'user@ipaddress would be routed differently than configured' },
   resolve_null_domain: { why: 'addresses without a domain would be routed differently than configured' },
-  soft_bounce: { why: 'mail would bounce where the configuration defers it', harmless: ['no'] },
 };
 
 /** The prefixes of Postfix's own parameters: such a name is never a user-defined $macro. */

@@ -34,6 +34,7 @@ export const QUEUE_PARAMS = defineParams({
   default_destination_rate_delay: { kind: 'time', default: '0s', timeUnit: 's', min: 0, doc: 'The pause between deliveries to one destination (more than 0: one at a time)' },
   default_destination_recipient_limit: { kind: 'int', default: '50', min: 0, doc: 'The most recipients per delivery' },
   defer_transports: { kind: 'list', default: '', doc: 'Transports whose mail is deferred until a flush' },
+  soft_bounce: { kind: 'bool', default: 'no', doc: 'Keep mail queued that would bounce (status=SOFTBOUNCE), and answer 4xx where smtpd would answer 5xx' },
   message_size_limit: { kind: 'size', default: '10240000', min: 0, doc: 'The largest message accepted, in bytes' },
   header_size_limit: { kind: 'size', default: '102400', min: 0, doc: 'The largest header accepted, in bytes' },
   hopcount_limit: { kind: 'int', default: '50', min: 0, doc: 'The most Received: headers before a message is rejected as a loop' },

@@ -39,7 +39,12 @@ export async function deliverRecipients(
         const message = { request, file, info, deliveredTo: await deliveredTo(file, info) };
         const results: DeliveryResult[] = [];
         for (const rcpt of request.recipients) {
-          const outcome = softBounce(await deliverOne(message, rcpt), softBounced);
+          const delivered = await deliverOne(message, rcpt);
+          if (delivered.loggedByAgent === true) {
+            results.push({ index: rcpt.index, status: delivered.status, dsn: delivered.dsn, reason: delivered.reason });
+            continue;
+          }
+          const outcome = softBounce(delivered, softBounced);
           logAgentDelivery(request, rcpt, { relay, ...outcome });
           results.push({ index: rcpt.index, ...outcome });
         }

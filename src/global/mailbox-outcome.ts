@@ -13,6 +13,8 @@ export interface Outcome {
   readonly status: 'sent' | 'deferred' | 'bounced';
   readonly dsn: string;
   readonly reason: string;
+  /** The agent the delivery was handed to (mailbox_transport) logged it and applied its own soft_bounce: passed on as it is. */
+  readonly loggedByAgent?: true;
 }
 
 /** The outcome of a failed file write; what names the file ("mailbox /var/mail/joe"). */

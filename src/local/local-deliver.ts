@@ -5,7 +5,11 @@
  * alias or a .forward names (addresses forwarded as a new message through
  * cleanup, "|command", /file, :include:, each duplicate once, each subject
  * to allow_mail_to_commands / allow_mail_to_files), the user's ~/.forward
- * per forward_path, luser_relay for unknown users, and finally the mailbox.
+ * per forward_path, then mailbox_transport_maps / mailbox_transport (known
+ * and unknown users), fallback_transport_maps / fallback_transport and
+ * luser_relay for unknown users, and finally the mailbox. A recipient
+ * handed to another transport is delivered and logged by that agent (for
+ * Dovecot LMTP: mailbox_transport = lmtp:unix:private/dovecot-lmtp).
  * Files are written and commands run with the rights local-rights.ts
  * gives: the user's for their mailbox and .forward, default_privs' for
  * aliases. An instance that runs as its mail_owner (the development
@@ -18,7 +22,7 @@ import { parsePasswdLine, type Account } from '../global/accounts.js';
 import { CleanupClient } from '../global/cleanup-clnt.js';
 import { expandText } from '../global/config/config-expand.js';
 import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
-import type { DeliveryRecipient } from '../global/deliver-clnt.js';
+import { requestDelivery, type DeliveryRecipient } from '../global/deliver-clnt.js';
 import type { OpenMessage } from '../global/deliver-recipients.js';
 import { deliveryHeaders } from '../global/delivery-headers.js';
 import { isTemporary, PetrelError } from '../global/errors.js';
@@ -32,12 +36,17 @@ import type { Outcome } from '../global/mailbox-outcome.js';
 import { deliverToMailbox, deliverToPath } from './local-mailbox.js';
 import type { UserRights } from './local-rights.js';
 import { readRegularFileSync } from '../util/file-io.js';
+import { msg } from '../util/msg.js';
 
 /** What local delivery keeps for its whole life. */
 export interface LocalContext {
   readonly params: Params;
   readonly aliases: TableList;
   readonly passwd: LookupTable;
+  readonly mailboxTransports: TableList;
+  readonly fallbackTransports: TableList;
+  /** This service's master.cf name: a mailbox or fallback transport naming it would loop. */
+  readonly service: string;
   /** True when this instance runs as its mail_owner: any local name has a mailbox. */
   readonly unprivileged: boolean;
   readonly rights: UserRights;
@@ -169,21 +178,48 @@ class RecipientDelivery {
 
   private async user(name: string, local: string): Promise<Outcome> {
     const account = await this.account(name);
+    const { params } = this.ctx;
+    const mailboxTransport = (await this.ctx.mailboxTransports.lookup(name)) ?? (params.mailbox_transport === '' ? undefined : params.mailbox_transport);
     if (account === undefined) {
-      if (this.ctx.params.luser_relay !== '') {
-        const relay = this.expand(this.ctx.params.luser_relay, this.macros(undefined, name, local));
+      const handedTo = mailboxTransport ?? (await this.ctx.fallbackTransports.lookup(name)) ?? (params.fallback_transport === '' ? undefined : params.fallback_transport);
+      if (handedTo !== undefined) return this.pass(handedTo);
+      if (params.luser_relay !== '') {
+        const relay = this.expand(params.luser_relay, this.macros(undefined, name, local));
         return this.forward([relay], name);
       }
       return { status: 'bounced', dsn: '5.1.1', reason: `unknown user: "${name}"` };
     }
-    if (this.msg.request.probe === true) return { status: 'sent', dsn: '2.0.0', reason: 'delivers to mailbox' };
+    if (this.msg.request.probe === true) return mailboxTransport === undefined ? { status: 'sent', dsn: '2.0.0', reason: 'delivers to mailbox' } : this.pass(mailboxTransport);
     if (!this.ctx.rights.canActFor(account)) {
       return { status: 'deferred', dsn: '4.3.0', reason: `cannot deliver as ${account.name}: the local delivery agent does not run as root` };
     }
     const forwarded = await this.dotForward(account, local);
     if (forwarded !== undefined) return forwarded;
+    if (mailboxTransport !== undefined) return this.pass(mailboxTransport);
     const command = this.expand(this.ctx.params.mailbox_command, this.macros(account, name, local), this.ctx.params.command_expansion_filter);
     return deliverToMailbox(this.ctx.params, command, account, this.env(account, local), this.lines(), this.ctx.rights);
+  }
+
+  /**
+   * Hands the recipient to the delivery agent of spec (transport:nexthop;
+   * without a next hop, this request's), as qmgr would, and passes on its
+   * result, which that agent logged.
+   */
+  private async pass(spec: string): Promise<Outcome> {
+    const colon = spec.indexOf(':');
+    const transport = colon < 0 ? spec : spec.slice(0, colon);
+    const { request } = this.msg;
+    if (transport === this.ctx.service) return { status: 'deferred', dsn: '4.3.5', reason: `mail transport ${transport} hands mailbox delivery back to itself: fix mailbox_transport or fallback_transport` };
+    const nexthop = colon < 0 || colon === spec.length - 1 ? request.nexthop : spec.slice(colon + 1);
+    try {
+      const reply = await requestDelivery(this.ctx.params, transport, { ...request, nexthop, recipients: [{ ...this.rcpt, index: 0 }] }, this.ctx.params.daemon_timeout * 1000);
+      const result = reply.results.find((r) => r.index === 0);
+      if (result !== undefined) return { status: result.status, dsn: result.dsn, reason: result.reason, loggedByAgent: true };
+      msg.warn(`${request.queueId}: transport ${transport}: no result for <${this.rcpt.address}>`);
+    } catch (err) {
+      msg.warn(`${request.queueId}: transport ${transport}: ${(err as Error).message}`);
+    }
+    return { status: 'deferred', dsn: '4.3.0', reason: 'mail transport unavailable' };
   }
 
   private async dotForward(account: Account, local: string): Promise<Outcome | undefined> {

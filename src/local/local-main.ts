@@ -36,7 +36,7 @@ const serially = oneAtATime();
 
 runDaemon({
   name: 'local',
-  async postInit({ config }) {
+  async postInit({ config, service }) {
     const { params } = config;
     const unsupported = params.mailbox_delivery_lock.filter((method) => method !== 'dotlock');
     if (unsupported.length > 0) {
@@ -47,6 +47,9 @@ runDaemon({
       params,
       aliases: await openTableList(params.alias_maps, tableContext(params)),
       passwd: await openTable('unix:passwd.byname', tableContext(params)),
+      mailboxTransports: await openTableList(params.mailbox_transport_maps, tableContext(params)),
+      fallbackTransports: await openTableList(params.fallback_transport_maps, tableContext(params)),
+      service,
       unprivileged,
       value: config.value,
       rights: unprivileged ? SINGLE_USER : EffectiveUser.available() ? rootRights() : ownRights(process.getuid?.() ?? -1),

@@ -16,6 +16,10 @@ export const LOCAL_PARAMS = defineParams({
   mailbox_command: { kind: 'string', raw: true, default: '', doc: 'A command that delivers to the mailbox instead of the local agent' },
   forward_path: { kind: 'list', raw: true, default: '$home/.forward${recipient_delimiter}${extension}, $home/.forward', doc: 'Where local delivery looks for .forward files' },
   luser_relay: { kind: 'string', raw: true, default: '', doc: 'The destination of mail for unknown local recipients' },
+  mailbox_transport: { kind: 'string', default: '', doc: 'transport:nexthop that mailbox delivery is handed to (Dovecot LMTP ...), for known and unknown users alike' },
+  mailbox_transport_maps: { kind: 'tables', default: '', doc: 'transport:nexthop for mailbox delivery by user name (before mailbox_transport)' },
+  fallback_transport: { kind: 'string', default: '', doc: 'transport:nexthop for recipients not in the passwd database (before luser_relay)' },
+  fallback_transport_maps: { kind: 'tables', default: '', doc: 'transport:nexthop for recipients not in the passwd database, by user name (before fallback_transport)' },
   command_expansion_filter: {
     kind: 'string',
     default: '1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ',

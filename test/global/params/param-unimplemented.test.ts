@@ -16,7 +16,7 @@ const FATAL: readonly (readonly [string, string])[] = [
   ['lmtp_tls_mandatory_ciphers', 'high'],
   ['smtpd_milters', 'inet:127.0.0.1:8891'],
   ['smtpd_forbidden_commands', 'CONNECT GET POST'],
-  ['mailbox_transport', 'lmtp:unix:private/dovecot-lmtp'],
+  ['sender_dependent_relayhost_maps', 'hash:/etc/postfix/sender_relay'],
 ];
 
 const ACCEPTED: readonly (readonly [string, string, string])[] = [
@@ -37,6 +37,8 @@ const ACCEPTED: readonly (readonly [string, string, string])[] = [
   ['smtp_tls_session_cache_database', 'btree:${data_directory}/smtp_scache', 'declared: implemented (Debian\'s default main.cf sets it)'],
   ['smtpd_relay_restrictions', 'permit_mynetworks reject', 'declared: implemented wins over *_restrictions'],
   ['content_filter', 'amavis:[127.0.0.1]:10024', 'declared: smtpd and pickup pass it to cleanup with each message'],
+  ['mailbox_transport', 'lmtp:unix:private/dovecot-lmtp', 'declared: local hands mailbox delivery to it'],
+  ['soft_bounce', 'yes', 'declared: qmgr, the agents and smtpd keep mail queued'],
   ['smtp_sasl_security_options', 'noanonymous', 'declared: the SMTP client chooses its SASL mechanism by it'],
   ['postscreen_dnsbl_sites', 'zen.spamhaus.org', 'postscreen is a service Petrel does not run: unused'],
   ['milter_default_action', 'tempfail', 'only protective through the (fatal) milter lists'],

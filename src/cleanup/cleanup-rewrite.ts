@@ -6,7 +6,9 @@
  * looked up again, with virtual_alias_recursion_limit and
  * virtual_alias_expansion_limit, duplicates dropped, an address that maps
  * to itself kept), in virtual(5)/canonical(5) search order with the address
- * extension carried over per propagate_unmatched_extensions.
+ * extension carried over per propagate_unmatched_extensions; and the blind
+ * copies sender_bcc_maps and recipient_bcc_maps ask for, looked up by the
+ * envelope address after canonical mapping.
  */
 import { findFirst } from '../global/addr/addr-find.js';
 import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
@@ -37,6 +39,8 @@ export class CleanupRewriter {
     private readonly senderCanonical: TableList,
     private readonly recipientCanonical: TableList,
     private readonly virtual: TableList,
+    private readonly senderBccMaps: TableList,
+    private readonly recipientBccMaps: TableList,
   ) {}
 
   static async open(params: Params, resolver: AddressResolver): Promise<CleanupRewriter> {
@@ -48,6 +52,8 @@ export class CleanupRewriter {
       await openTableList(params.sender_canonical_maps, ctx),
       await openTableList(params.recipient_canonical_maps, ctx),
       await openTableList(params.virtual_alias_maps, ctx),
+      await openTableList(params.sender_bcc_maps, ctx),
+      await openTableList(params.recipient_bcc_maps, ctx),
     );
   }
 
@@ -94,14 +100,30 @@ export class CleanupRewriter {
     return this.masquerade(mapped ?? address, 'envelope_sender');
   }
 
-  /** The recipients an envelope recipient becomes: canonical form, canonical mapping, then virtual alias expansion. */
-  async recipients(original: string): Promise<string[]> {
-    const address = this.resolver.rewrite(original);
+  /** An envelope recipient (in canonical form) after canonical mapping and masquerading. */
+  private async canonicalRecipient(address: string): Promise<string> {
     let canonical = (await this.mapOnce(this.recipientCanonical, address, 'canonical'))?.[0];
     if (canonical === undefined && this.params.canonical_classes.includes('envelope_recipient')) {
       canonical = (await this.mapOnce(this.canonical, address, 'canonical'))?.[0];
     }
-    const start = this.masquerade(canonical ?? address, 'envelope_recipient');
+    return this.masquerade(canonical ?? address, 'envelope_recipient');
+  }
+
+  /** The addresses sender_bcc_maps gives a blind copy to for this (mapped) envelope sender. */
+  async senderBcc(sender: string): Promise<string[]> {
+    return (await this.mapOnce(this.senderBccMaps, sender, 'bcc')) ?? [];
+  }
+
+  /** The addresses recipient_bcc_maps gives a blind copy to for this envelope recipient (looked up after canonical mapping). */
+  async recipientBcc(original: string): Promise<string[]> {
+    if (this.recipientBccMaps.tables.length === 0) return [];
+    return (await this.mapOnce(this.recipientBccMaps, await this.canonicalRecipient(this.resolver.rewrite(original)), 'bcc')) ?? [];
+  }
+
+  /** The recipients an envelope recipient becomes: canonical form, canonical mapping, then virtual alias expansion. */
+  async recipients(original: string): Promise<string[]> {
+    const address = this.resolver.rewrite(original);
+    const start = await this.canonicalRecipient(address);
     const results: string[] = [];
     const expand = async (addr: string, depth: number, seen: ReadonlySet<string>): Promise<void> => {
       if (depth > this.params.virtual_alias_recursion_limit) {

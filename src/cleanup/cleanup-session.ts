@@ -126,6 +126,10 @@ async function cleanupMessage(
     const mappings = begin.noAddressMappings !== true;
     const sender = mappings ? await rewriter.sender(begin.sender) : rewriter.rewriteOnly(begin.sender);
     writer.envelope({ arrival: begin.arrival, sender, attrs: begin.attrs, probe: begin.probe === true });
+    // always_bcc, sender_bcc_maps and recipient_bcc_maps copy mail from outside; no_address_mappings turns them off, as in Postfix.
+    const copies = mappings && begin.fromOutside === true;
+    const blindCopies = new Set(copies ? await rewriter.senderBcc(sender) : []);
+    if (copies && params.always_bcc !== '') blindCopies.add(params.always_bcc);
     let firstRecipient = '';
     const inspector =
       checks.any && begin.noHeaderBodyChecks !== true
@@ -152,13 +156,7 @@ async function cleanupMessage(
     let actions: Extract<CleanupRequest, { op: 'actions' }> | undefined;
     const lateRecipients: Extract<CleanupRequest, { op: 'rcpt' }>[] = [];
     const startContent = (): void => {
-      if (writer.contentStarted) return;
-      // receive_override_options no_address_mappings turns automatic BCC off too, as Postfix's does.
-      if (params.always_bcc !== '' && mappings) {
-        writer.recipient({ address: params.always_bcc, original: params.always_bcc, notify: 'NEVER', orcpt: '' });
-        recipients++;
-      }
-      writer.beginContent();
+      if (!writer.contentStarted) writer.beginContent();
     };
     for (;;) {
       const frame = await conn.next(timeout);
@@ -177,6 +175,7 @@ async function cleanupMessage(
             writer.recipient({ address, original: request.original, notify: request.notify, orcpt: request.orcpt });
             recipients++;
           }
+          if (copies) for (const bcc of await rewriter.recipientBcc(request.address)) blindCopies.add(bcc);
         } catch (err) {
           if (err instanceof ExpansionError) failure = { status: 'reject', dsn: err.dsn, text: err.message };
           else if (isTemporary(err)) failure = defer('Error: temporary failure in address lookup');
@@ -210,6 +209,11 @@ async function cleanupMessage(
           writer.recipient({ address: rewritten, original: address, notify: '', orcpt: '' });
           recipients++;
         }
+        if (copies) for (const bcc of await rewriter.recipientBcc(address)) blindCopies.add(bcc);
+      }
+      // Blind copies ask for no delivery reports (NOTIFY=NEVER) and go through virtual aliases like any recipient.
+      for (const bcc of blindCopies) {
+        for (const address of await rewriter.recipients(bcc)) writer.recipient({ address, original: bcc, notify: 'NEVER', orcpt: '' });
       }
       const disposition = withSmtpdActions(inspector?.disposition, actions, begin.contentFilter);
       const verdict = carryOut(disposition, writer, params, begin.local);

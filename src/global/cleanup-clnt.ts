@@ -35,6 +35,8 @@ export type CleanupRequest =
       readonly noAddressMappings?: boolean;
       /** The receiving service's content_filter: the message's FILTER unless a FILTER or REDIRECT action gives another. */
       readonly contentFilter?: string;
+      /** Mail from outside (smtpd, pickup), not Petrel's own notices or forwarding: always_bcc and the BCC maps apply (Postfix's BCC_OK). */
+      readonly fromOutside?: boolean;
       /** An address verification probe from the verify service: flagged in the queue file so that nothing is delivered. */
       readonly probe?: boolean;
     }
@@ -50,11 +52,11 @@ export type CleanupReply =
 /** A cleanup reply that is not "ok". */
 export type CleanupFailure = Exclude<CleanupReply, { readonly status: 'ok' }>;
 
-/** What a receiving service's (smtpd, pickup) receive_override_options and content_filter ask of cleanup for each message. */
-export function receivingOptions(params: Pick<Params, 'receive_override_options' | 'content_filter'>): { noHeaderBodyChecks: boolean; noAddressMappings: boolean; contentFilter?: string } {
+/** What a receiving service (smtpd, pickup) asks of cleanup for each message: its receive_override_options and content_filter, and the blind copies mail from outside gets. */
+export function receivingOptions(params: Pick<Params, 'receive_override_options' | 'content_filter'>): { noHeaderBodyChecks: boolean; noAddressMappings: boolean; contentFilter?: string; fromOutside: true } {
   const options = params.receive_override_options;
   const filter = params.content_filter.trim();
-  return { noHeaderBodyChecks: options.includes('no_header_body_checks'), noAddressMappings: options.includes('no_address_mappings'), ...(filter === '' ? {} : { contentFilter: filter }) };
+  return { noHeaderBodyChecks: options.includes('no_header_body_checks'), noAddressMappings: options.includes('no_address_mappings'), ...(filter === '' ? {} : { contentFilter: filter }), fromOutside: true };
 }
 
 /** What a client needs of the configuration. */

@@ -17,6 +17,8 @@ export const ADDRESS_PARAMS = defineParams({
   propagate_unmatched_extensions: { kind: 'list', default: 'canonical, virtual', doc: 'Lookups that carry an address extension over to the result' },
   canonical_maps: { kind: 'tables', default: '', doc: 'Address mapping for envelope and header addresses' },
   sender_canonical_maps: { kind: 'tables', default: '', doc: 'Address mapping for sender addresses' },
+  sender_bcc_maps: { kind: 'tables', default: '', doc: 'Blind copy addresses by envelope sender (after canonical mapping), for mail smtpd and pickup receive' },
+  recipient_bcc_maps: { kind: 'tables', default: '', doc: 'Blind copy addresses by envelope recipient (after canonical mapping), for mail smtpd and pickup receive' },
   recipient_canonical_maps: { kind: 'tables', default: '', doc: 'Address mapping for recipient addresses' },
   canonical_classes: { kind: 'list', default: 'envelope_sender, envelope_recipient, header_sender, header_recipient', doc: 'Which addresses canonical_maps applies to' },
   virtual_maps: { kind: 'tables', default: '', doc: 'Obsolete name of virtual_alias_maps' },

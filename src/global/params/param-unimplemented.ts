@@ -82,8 +82,6 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   smtp_dns_support_level: { why: 'DNS (DNSSEC for DANE) would be used differently than configured', harmless: ['enabled'] },
   disable_dns_lookups: { why: 'next hops would be looked up differently than configured', harmless: ['no'] },
   lmtp_generic_maps: { why: 'addresses leaving by LMTP would not be rewritten as configured' },
-  sender_bcc_maps: { why: 'the configured copies of mail (archiving) would not be made' },
-  recipient_bcc_maps: { why: 'the configured copies of mail (archiving) would not be made' },
   sender_canonical_classes: { why: 'sender_canonical_maps would rewrite other addresses than configured' },
   recipient_canonical_classes: { why: 'recipient_canonical_maps would rewrite other addresses than configured' },
   resolve_dequoted_address: { why: 'quoted addresses ("user@a"@b) would be routed differently than configured' },

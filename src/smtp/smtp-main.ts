@@ -30,6 +30,7 @@ import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
 import { GenericMapper } from './smtp-generic.js';
 import { NextHopError, NextHopResolver, parseLmtpNextHop, parseNextHop, portNumber, type NextHop, type Target } from './smtp-nexthop.js';
+import { sourceAddresses, sourceFor, type SourceAddresses } from './smtp-bind.js';
 import { SaslClientPolicy } from './smtp-sasl.js';
 import { SmtpLink, type LinkRequest, type SessionOutcome, type Transaction } from './smtp-session.js';
 import { TlsSessionCache } from './smtp-tls-cache.js';
@@ -52,6 +53,8 @@ interface SmtpContext {
   readonly sessions: TlsSessionCache | undefined;
   readonly defaultPort: number;
   readonly heloName: string;
+  /** Where connections come from (smtp_bind_address ...). */
+  readonly sources: SourceAddresses;
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
   readonly lineLengthLimit: number;
   /** smtp_generic_maps (SMTP only). */
@@ -183,14 +186,20 @@ async function transmit(context: SmtpContext, request: DeliveryRequest, file: nu
       if (params.smtp_mx_session_limit > 0 && sessions >= params.smtp_mx_session_limit) break;
       const servername = policy.level === 'secure' ? hop.host : policy.level === 'verify' ? target.hostname : undefined;
       const slot = context.sessions?.slot({ nexthop: request.nexthop, address: target.path ?? target.address, port: target.port, level: policy.level, servername, minVersion: policy.minVersion, trust: context.trust.id });
-      const opened = await SmtpLink.open({
+      const linkRequest: LinkRequest = {
         target,
         lmtp: context.lmtp,
         heloName: context.heloName,
         timeouts: context.timeouts,
         tls: { level: policy.level, context: context.trust.context(policy.minVersion), servername, ...(slot === undefined ? {} : { sessions: slot }) },
         credentials: login,
-      });
+      };
+      const source = target.path === undefined ? sourceFor(context.sources, target.address) : undefined;
+      let opened = await SmtpLink.open(source === undefined ? linkRequest : { ...linkRequest, localAddress: source });
+      if (!(opened instanceof SmtpLink) && opened.unbindable === true && !context.sources.enforce) {
+        msg.warn(`${context.lmtp ? 'lmtp' : 'smtp'}_bind_address: cannot connect from ${source}: ${opened.reason}; connecting from any address`);
+        opened = await SmtpLink.open(linkRequest);
+      }
       const outcome = opened instanceof SmtpLink ? await opened.send(tx) : opened;
       const relay = relayName(outcome.relay, target);
       if (outcome.kind === 'failed') {
@@ -234,6 +243,7 @@ runDaemon({
       sessions: TlsSessionCache.open(params, lmtp),
       defaultPort: portNumber(lmtp ? params.lmtp_tcp_port : params.smtp_tcp_port),
       heloName: lmtp ? params.lmtp_lhlo_name : params.smtp_helo_name,
+      sources: sourceAddresses(params, lmtp),
       timeouts: lmtp
         ? { connect: params.lmtp_connect_timeout * 1000, greeting: params.lmtp_lhlo_timeout * 1000, reply: params.lmtp_data_done_timeout * 1000 }
         : { connect: params.smtp_connect_timeout * 1000, greeting: params.smtp_helo_timeout * 1000, reply: params.smtp_data_done_timeout * 1000 },

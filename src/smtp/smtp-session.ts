@@ -47,6 +47,8 @@ export interface LinkRequest {
   /** LMTP: LHLO, and a reply per recipient after the data. */
   readonly lmtp: boolean;
   readonly heloName: string;
+  /** The address to connect from (smtp-bind.ts); undefined: any. */
+  readonly localAddress?: string;
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
   readonly tls: TlsPolicy;
   /** Log in before the first transaction: with these credentials, by the mechanism choose() picks (none: defer). */
@@ -83,10 +85,20 @@ export interface RecipientOutcome {
 /** The end of a session. */
 export type SessionOutcome =
   | { readonly kind: 'replied'; readonly relay: string; readonly connectedAt: number; readonly tls: string; readonly recipients: readonly RecipientOutcome[] }
-  | { readonly kind: 'failed'; readonly relay: string; readonly dsn: string; readonly reason: string; readonly tryNext: boolean };
+  | {
+      readonly kind: 'failed';
+      readonly relay: string;
+      readonly dsn: string;
+      readonly reason: string;
+      readonly tryNext: boolean;
+      /** The connection failed because its source address (localAddress) cannot be bound on this host. */
+      readonly unbindable?: boolean;
+    };
 
 interface SmtpError extends Error {
   code?: string;
+  /** The system error code (EADDRNOTAVAIL ...) nodemailer kept when it set code to its own. */
+  originalCode?: string;
   response?: string;
   responseCode?: number;
   command?: string;
@@ -209,6 +221,7 @@ export class SmtpLink {
       ...(opened === undefined ? {} : { connection: opened }),
       host: target.address,
       port: target.port,
+      ...(req.localAddress === undefined ? {} : { localAddress: req.localAddress }),
       name: req.heloName,
       connectionTimeout: req.timeouts.connect,
       greetingTimeout: req.timeouts.greeting,
@@ -238,10 +251,10 @@ export class SmtpLink {
         if (!(value instanceof SmtpLink)) connection.close();
         resolve(value);
       };
-      connection.on('error', (err: SmtpError) => setImmediate(() => settle(failureOf(relay, target, err, 'CONNECT'))));
+      connection.on('error', (err: SmtpError) => setImmediate(() => settle(connectFailureOf(req, relay, err))));
       connection.connect((connectError) => {
         if (connectError) {
-          settle(failureOf(relay, target, connectError as SmtpError, 'CONNECT'));
+          settle(connectFailureOf(req, relay, connectError as SmtpError));
           return;
         }
         const socket = connection.secure ? (connection._socket as TLSSocket | false | null) : undefined;
@@ -398,6 +411,14 @@ function probeOutcomes(relay: string, replies: EnvelopeReplies, count: number): 
   const mail = replyOutcome(relay, replies.mail, 'MAIL FROM');
   if (mail.status !== 'sent') return Array.from({ length: count }, () => mail);
   return Array.from({ length: count }, (_, i) => replyOutcome(relay, replies.rcpt[i] ?? '', 'RCPT TO'));
+}
+
+/** The failure outcome of an error before the session was set up; one of binding its source address says so. */
+function connectFailureOf(req: LinkRequest, relay: string, err: SmtpError): Failed {
+  if (req.localAddress !== undefined && (err.originalCode ?? err.code) === 'EADDRNOTAVAIL') {
+    return { kind: 'failed', relay, dsn: '4.4.1', reason: `cannot connect from ${req.localAddress}: ${err.message}`, tryNext: true, unbindable: true };
+  }
+  return failureOf(relay, req.target, err, 'CONNECT');
 }
 
 /** The failure outcome of an error at stage (target given: a connection attempt). */

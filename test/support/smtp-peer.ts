@@ -14,6 +14,8 @@ export interface ReceivedMessage {
   readonly to: readonly string[];
   readonly data: string;
   readonly secure: boolean;
+  /** The address the client connected from. */
+  readonly clientAddress: string;
   /** The BODY= parameter of MAIL FROM, if any. */
   readonly body?: string;
 }
@@ -68,6 +70,7 @@ export async function startSmtpPeer(host: string, port: number, options: { start
           to: session.envelope.rcptTo.map((r) => r.address),
           data: Buffer.concat(chunks).toString('utf8'),
           secure: session.secure,
+          clientAddress: session.remoteAddress.replace(/^::ffff:/, ''),
           ...(session.envelope.mailFrom !== false && typeof (session.envelope.mailFrom.args as Record<string, string> | false || {}).BODY === 'string'
             ? { body: ((session.envelope.mailFrom.args as Record<string, string>).BODY as string).toUpperCase() }
             : {}),

@@ -83,13 +83,13 @@ function carryOut(d: Disposition, writer: QueueFileWriter, params: Params, local
 }
 
 /**
- * What content checks decided, with what smtpd's access tables asked of the
- * whole message: either may discard or hold it; smtpd's FILTER came first
+ * What becomes of the message: what content checks decided, with what
+ * smtpd's access tables asked of the whole message: either may discard or hold it; smtpd's FILTER came first
  * (at RCPT), so a content check's wins, as the last one does in Postfix;
  * the receiving service's content_filter comes after both, and a REDIRECT
  * from either overrides every FILTER (carryOut).
  */
-function withSmtpdActions(checked: Disposition | undefined, smtpd: Extract<CleanupRequest, { op: 'actions' }> | undefined, contentFilter: string | undefined): Disposition {
+function messageDisposition(checked: Disposition | undefined, smtpd: Extract<CleanupRequest, { op: 'actions' }> | undefined, contentFilter: string | undefined): Disposition {
   const d: Disposition = checked ?? { discard: false, hold: false, bcc: [] };
   const filter = d.filter ?? smtpd?.filter ?? contentFilter;
   return {
@@ -215,7 +215,7 @@ async function cleanupMessage(
       for (const bcc of blindCopies) {
         for (const address of await rewriter.recipients(bcc)) writer.recipient({ address, original: bcc, notify: 'NEVER', orcpt: '' });
       }
-      const disposition = withSmtpdActions(inspector?.disposition, actions, begin.contentFilter);
+      const disposition = messageDisposition(inspector?.disposition, actions, begin.contentFilter);
       const verdict = carryOut(disposition, writer, params, begin.local);
       if (verdict !== undefined) failure = verdict;
       else if (disposition.discard) {

@@ -52,6 +52,12 @@ export interface DeliveryResult {
   readonly notifyPassed?: boolean;
 }
 
+/** The result of recipient index from an outcome that may carry more (a soft_bounce mark): only what qmgr reads. */
+export function resultOf(index: number, outcome: Omit<DeliveryResult, 'index'>): DeliveryResult {
+  const { status, dsn, reason, action, notifyPassed } = outcome;
+  return { index, status, dsn, reason, ...(action === undefined ? {} : { action }), ...(notifyPassed === undefined ? {} : { notifyPassed }) };
+}
+
 /** agent → qmgr, first thing on a new connection: the agent is ready for the request. */
 export interface DeliveryHello {
   readonly ready: true;

@@ -6,7 +6,7 @@
  * the results for qmgr. A fault past the opening (reading the headers, an
  * unexpected error) defers every recipient of the request.
  */
-import type { DeliveryRecipient, DeliveryRequest, DeliveryResult } from './deliver-clnt.js';
+import { resultOf, type DeliveryRecipient, type DeliveryRequest, type DeliveryResult } from './deliver-clnt.js';
 import { logAgentDelivery } from './deliver-log.js';
 import { QUEUE_FILE_DSN, queueFileReason, withQueueFile } from './deliver-queue-file.js';
 import { deliveredTo } from './delivery-headers.js';
@@ -24,11 +24,11 @@ export interface OpenMessage {
   readonly deliveredTo: ReadonlySet<string>;
 }
 
-/** Delivers every recipient of request with deliverOne, logging each as relay; the results for qmgr (bounces deferred with soft_bounce). */
+/** Delivers every recipient of request with deliverOne, logging each as relay; the results for qmgr (bounces deferred with soft_bounce, probes excepted). */
 export async function deliverRecipients(
   request: DeliveryRequest,
   relay: string,
-  softBounced: boolean,
+  softBounceOn: boolean,
   deliverOne: (message: OpenMessage, rcpt: DeliveryRecipient) => Promise<Outcome>,
 ): Promise<DeliveryResult[]> {
   const deferAll = (dsn: string, reason: string): DeliveryResult[] => request.recipients.map((rcpt) => ({ index: rcpt.index, status: 'deferred', dsn, reason }));
@@ -40,13 +40,14 @@ export async function deliverRecipients(
         const results: DeliveryResult[] = [];
         for (const rcpt of request.recipients) {
           const delivered = await deliverOne(message, rcpt);
+          // Handed to another agent (mailbox_transport), which logged it and applied its own soft_bounce.
           if (delivered.loggedByAgent === true) {
-            results.push({ index: rcpt.index, status: delivered.status, dsn: delivered.dsn, reason: delivered.reason });
+            results.push(resultOf(rcpt.index, delivered));
             continue;
           }
-          const outcome = softBounce(delivered, softBounced);
+          const outcome = softBounce(delivered, softBounceOn && request.probe !== true);
           logAgentDelivery(request, rcpt, { relay, ...outcome });
-          results.push({ index: rcpt.index, ...outcome });
+          results.push(resultOf(rcpt.index, outcome));
         }
         return results;
       } catch (err) {

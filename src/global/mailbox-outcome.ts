@@ -15,6 +15,9 @@ export interface Outcome {
   readonly reason: string;
   /** The agent the delivery was handed to (mailbox_transport) logged it and applied its own soft_bounce: passed on as it is. */
   readonly loggedByAgent?: true;
+  /** From that agent, for the success report: "relayed" (an SMTP next hop), or the next hop took the NOTIFY over. */
+  readonly action?: 'relayed';
+  readonly notifyPassed?: boolean;
 }
 
 /** The outcome of a failed file write; what names the file ("mailbox /var/mail/joe"). */

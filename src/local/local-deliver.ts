@@ -23,6 +23,7 @@ import { CleanupClient } from '../global/cleanup-clnt.js';
 import { expandText } from '../global/config/config-expand.js';
 import { splitAddress, splitExtension } from '../global/addr/addr-parts.js';
 import { requestDelivery, type DeliveryRecipient } from '../global/deliver-clnt.js';
+import { pseudoAgentOutcome, type PseudoAgents } from '../global/pseudo-agents.js';
 import type { OpenMessage } from '../global/deliver-recipients.js';
 import { deliveryHeaders } from '../global/delivery-headers.js';
 import { isTemporary, PetrelError } from '../global/errors.js';
@@ -45,6 +46,8 @@ export interface LocalContext {
   readonly passwd: LookupTable;
   readonly mailboxTransports: TableList;
   readonly fallbackTransports: TableList;
+  /** The error, retry and discard transports of master.cf, answered without a process. */
+  readonly agents: PseudoAgents;
   /** This service's master.cf name: a mailbox or fallback transport naming it would loop. */
   readonly service: string;
   /** True when this instance runs as its mail_owner: any local name has a mailbox. */
@@ -176,12 +179,18 @@ class RecipientDelivery {
     return privs;
   }
 
+  /** mailbox_transport_maps (by user name), else mailbox_transport: where mailbox delivery is handed, if anywhere. */
+  private async mailboxTransport(name: string): Promise<string | undefined> {
+    const { params } = this.ctx;
+    return (await this.ctx.mailboxTransports.lookup(name)) ?? (params.mailbox_transport === '' ? undefined : params.mailbox_transport);
+  }
+
   private async user(name: string, local: string): Promise<Outcome> {
     const account = await this.account(name);
     const { params } = this.ctx;
-    const mailboxTransport = (await this.ctx.mailboxTransports.lookup(name)) ?? (params.mailbox_transport === '' ? undefined : params.mailbox_transport);
     if (account === undefined) {
-      const handedTo = mailboxTransport ?? (await this.ctx.fallbackTransports.lookup(name)) ?? (params.fallback_transport === '' ? undefined : params.fallback_transport);
+      const handedTo =
+        (await this.mailboxTransport(name)) ?? (await this.ctx.fallbackTransports.lookup(name)) ?? (params.fallback_transport === '' ? undefined : params.fallback_transport);
       if (handedTo !== undefined) return this.pass(handedTo);
       if (params.luser_relay !== '') {
         const relay = this.expand(params.luser_relay, this.macros(undefined, name, local));
@@ -189,13 +198,17 @@ class RecipientDelivery {
       }
       return { status: 'bounced', dsn: '5.1.1', reason: `unknown user: "${name}"` };
     }
-    if (this.msg.request.probe === true) return mailboxTransport === undefined ? { status: 'sent', dsn: '2.0.0', reason: 'delivers to mailbox' } : this.pass(mailboxTransport);
+    if (this.msg.request.probe === true) {
+      const handedTo = await this.mailboxTransport(name);
+      return handedTo === undefined ? { status: 'sent', dsn: '2.0.0', reason: 'delivers to mailbox' } : this.pass(handedTo);
+    }
     if (!this.ctx.rights.canActFor(account)) {
       return { status: 'deferred', dsn: '4.3.0', reason: `cannot deliver as ${account.name}: the local delivery agent does not run as root` };
     }
     const forwarded = await this.dotForward(account, local);
     if (forwarded !== undefined) return forwarded;
-    if (mailboxTransport !== undefined) return this.pass(mailboxTransport);
+    const handedTo = await this.mailboxTransport(name);
+    if (handedTo !== undefined) return this.pass(handedTo);
     const command = this.expand(this.ctx.params.mailbox_command, this.macros(account, name, local), this.ctx.params.command_expansion_filter);
     return deliverToMailbox(this.ctx.params, command, account, this.env(account, local), this.lines(), this.ctx.rights);
   }
@@ -203,18 +216,26 @@ class RecipientDelivery {
   /**
    * Hands the recipient to the delivery agent of spec (transport:nexthop;
    * without a next hop, this request's), as qmgr would, and passes on its
-   * result, which that agent logged.
+   * result, which that agent logged; an error, retry or discard transport
+   * is answered here, as qmgr answers it. The agent gets half of
+   * daemon_timeout, so that local answers qmgr before qmgr gives up on it
+   * (and would try the delivery again while it still runs).
    */
   private async pass(spec: string): Promise<Outcome> {
     const colon = spec.indexOf(':');
     const transport = colon < 0 ? spec : spec.slice(0, colon);
     const { request } = this.msg;
-    if (transport === this.ctx.service) return { status: 'deferred', dsn: '4.3.5', reason: `mail transport ${transport} hands mailbox delivery back to itself: fix mailbox_transport or fallback_transport` };
+    if (transport === this.ctx.service) return { status: 'deferred', dsn: '4.3.5', reason: `mail transport ${transport} hands mailbox delivery back to itself: fix mailbox_transport_maps or fallback_transport_maps` };
     const nexthop = colon < 0 || colon === spec.length - 1 ? request.nexthop : spec.slice(colon + 1);
+    const agent = this.ctx.agents(transport);
+    if (agent !== undefined) return pseudoAgentOutcome(agent, nexthop);
     try {
-      const reply = await requestDelivery(this.ctx.params, transport, { ...request, nexthop, recipients: [{ ...this.rcpt, index: 0 }] }, this.ctx.params.daemon_timeout * 1000);
+      const reply = await requestDelivery(this.ctx.params, transport, { ...request, nexthop, recipients: [{ ...this.rcpt, index: 0 }] }, (this.ctx.params.daemon_timeout * 1000) / 2);
       const result = reply.results.find((r) => r.index === 0);
-      if (result !== undefined) return { status: result.status, dsn: result.dsn, reason: result.reason, loggedByAgent: true };
+      if (result !== undefined) {
+        const { status, dsn, reason, action, notifyPassed } = result;
+        return { status, dsn, reason, loggedByAgent: true, ...(action === undefined ? {} : { action }), ...(notifyPassed === undefined ? {} : { notifyPassed }) };
+      }
       msg.warn(`${request.queueId}: transport ${transport}: no result for <${this.rcpt.address}>`);
     } catch (err) {
       msg.warn(`${request.queueId}: transport ${transport}: ${(err as Error).message}`);

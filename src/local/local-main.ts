@@ -12,6 +12,7 @@ import { EffectiveUser, oneAtATime } from '../global/privileges.js';
 import { openTableList } from '../global/tables/table-list.js';
 import { tableContext } from '../global/tables/table.js';
 import { openTable } from '../global/tables/table-registry.js';
+import { readPseudoAgents } from '../global/pseudo-agents.js';
 import { runDaemon } from '../master/skeleton.js';
 import { msg } from '../util/msg.js';
 import { FramedConnection } from '../util/ipc-frame.js';
@@ -42,13 +43,21 @@ runDaemon({
     if (unsupported.length > 0) {
       throw new PetrelError('config', `mailbox_delivery_lock: ${unsupported.join(', ')} not available (Petrel locks mailboxes with dotlock only)`);
     }
+    for (const name of ['mailbox_transport', 'fallback_transport'] as const) {
+      if (params[name].split(':')[0] === service) throw new PetrelError('config', `${name}: "${params[name]}" hands mailbox delivery back to this local service (${service}): mail would loop`);
+    }
     const unprivileged = runsAsMailOwner(params);
+    const forUnknownUsers = (['fallback_transport', 'fallback_transport_maps', 'luser_relay'] as const).filter((name) => String(params[name]) !== '');
+    if (unprivileged && forUnknownUsers.length > 0) {
+      msg.warn(`${forUnknownUsers.join(', ')}: not used: this instance runs as its mail_owner, where every local name is a user (start it as root for a passwd lookup)`);
+    }
     ctx = {
       params,
       aliases: await openTableList(params.alias_maps, tableContext(params)),
       passwd: await openTable('unix:passwd.byname', tableContext(params)),
       mailboxTransports: await openTableList(params.mailbox_transport_maps, tableContext(params)),
       fallbackTransports: await openTableList(params.fallback_transport_maps, tableContext(params)),
+      agents: readPseudoAgents(config.configDir),
       service,
       unprivileged,
       value: config.value,

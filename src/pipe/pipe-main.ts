@@ -15,7 +15,7 @@ import { findAccount, findGroupId } from '../global/accounts.js';
 import { feedCommand } from '../global/command-feed.js';
 import { perServiceValue } from '../global/config/per-service-params.js';
 import type { Config } from '../global/config/load-config.js';
-import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
+import { resultOf, serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logAgentDelivery } from '../global/deliver-log.js';
 import { softBounce } from '../global/soft-bounce.js';
 import { withQueueFile } from '../global/deliver-queue-file.js';
@@ -96,12 +96,12 @@ async function commandOutcome(context: PipeContext, request: DeliveryRequest, fi
 }
 
 async function deliver(context: PipeContext, request: DeliveryRequest): Promise<DeliveryReply> {
-  const outcome = softBounce(await runCommand(context, request), context.config.params.soft_bounce);
+  const outcome = softBounce(await runCommand(context, request), context.config.params.soft_bounce && request.probe !== true);
   // Without flag X the command is not the final destination: a success report says "relayed".
   const relayed = outcome.status === 'sent' && !context.settings.flags.includes('X');
   const results = request.recipients.map((r): DeliveryResult => {
     logAgentDelivery(request, r, { relay: context.service, ...outcome });
-    return { index: r.index, ...outcome, ...(relayed ? { action: 'relayed' as const } : {}) };
+    return resultOf(r.index, { ...outcome, ...(relayed ? { action: 'relayed' as const } : {}) });
   });
   return { results };
 }

@@ -25,7 +25,7 @@ import { queueFilePath, type MessageQueue } from '../global/queue/queue-paths.js
 import { lockSingleton } from '../master/master-lock.js';
 import { runTriggerServer, type TriggerContext } from '../master/skeleton-trigger.js';
 import { msg } from '../util/msg.js';
-import { readPseudoAgents } from './qmgr-agents.js';
+import { readPseudoAgents } from '../global/pseudo-agents.js';
 import { DestinationSlots } from './qmgr-limits.js';
 import { nextAttemptDelay, runMessage, type QmgrContext } from './qmgr-message.js';
 import { openProbeResolver } from './qmgr-probe.js';

@@ -11,14 +11,14 @@
  * smtpd's access tables or from content checks)
  * overrides each recipient's transport and next hop, or its address.
  * Transports whose master.cf command is error or discard (and retry) are
- * answered here (qmgr-agents.ts); a transport whose agent does not answer
+ * answered here (global/pseudo-agents.ts); a transport whose agent does not answer
  * defers with "mail transport unavailable". An address verification probe
  * is routed, asked for and finished as qmgr-probe.ts says.
  */
 import type { Config } from '../global/config/load-config.js';
 import type { AddressResolver, Resolution } from '../global/addr/addr-resolve.js';
 import { doubleBounceAddress, requestNotice, type NoticeRecipient } from '../global/bounce-clnt.js';
-import { requestDelivery, type DeliveryRecipient, type DeliveryResult } from '../global/deliver-clnt.js';
+import { requestDelivery, resultOf, type DeliveryRecipient, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logDelivery } from '../global/deliver-log.js';
 import { markRecipientsDone, readQueueFile, type QueueFileInfo, type StoredRecipient } from '../global/queue/queue-file-read.js';
 import { delayWarningSent, removeDeferReasons, writeDeferReasons } from '../global/queue/queue-defer-log.js';
@@ -26,7 +26,7 @@ import { moveMessage, setNextAttempt } from '../global/queue/queue-move.js';
 import { recycleQueueFile } from '../global/queue/queue-recycle.js';
 import { softBounce } from '../global/soft-bounce.js';
 import { msg } from '../util/msg.js';
-import type { PseudoAgents } from './qmgr-agents.js';
+import { pseudoAgentOutcome, type PseudoAgents } from '../global/pseudo-agents.js';
 import { reportProbe, type ProbeOutcome } from './qmgr-probe.js';
 import { recipientLimit, type DeliveryFeedback, type DestinationSlots, type Release } from './qmgr-limits.js';
 import type { MessageQueue } from '../global/queue/queue-paths.js';
@@ -51,11 +51,6 @@ interface Batch {
   readonly unresolved?: true;
 }
 
-function dsnOf(text: string, fallback: string): { dsn: string; reason: string } {
-  const match = /^([245]\.\d{1,3}\.\d{1,3})\s+(.*)$/.exec(text);
-  return match === null ? { dsn: fallback, reason: text } : { dsn: match[1] as string, reason: match[2] as string };
-}
-
 function recipientsOf(batch: Batch): DeliveryRecipient[] {
   return batch.recipients.map((r, index) => ({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt, index }));
 }
@@ -63,10 +58,10 @@ function recipientsOf(batch: Batch): DeliveryRecipient[] {
 /** Every recipient of batch (or those of only) with one result that qmgr gives itself (a bounce deferred with soft_bounce), logged. */
 function answerAll(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Batch, activeSince: number, status: DeliveryResult['status'], dsn: string, reason: string, only?: ReadonlySet<number>): DeliveryResult[] {
   const now = Date.now();
-  const outcome = softBounce({ status, dsn, reason }, ctx.config.params.soft_bounce);
+  const outcome = softBounce({ status, dsn, reason }, ctx.config.params.soft_bounce && info.probe !== true);
   return recipientsOf(batch).filter((r) => only === undefined || only.has(r.index)).map((r) => {
     logDelivery({ queueId: id, recipient: r.address, original: r.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, ...outcome, probe: info.probe === true });
-    return { index: r.index, ...outcome };
+    return resultOf(r.index, outcome);
   });
 }
 
@@ -76,16 +71,10 @@ function answerHere(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Ba
   const answer = (status: DeliveryResult['status'], dsn: string, reason: string): DeliveryResult[] => answerAll(ctx, id, info, batch, activeSince, status, dsn, reason);
   if (batch.unresolved === true) return answer('deferred', '4.3.0', 'address resolver failure');
   const agent = ctx.agents(transport);
-  if (agent === 'error') {
-    const { dsn, reason } = dsnOf(nexthop, '5.0.0');
-    return answer(dsn.startsWith('4') ? 'deferred' : 'bounced', dsn, reason);
+  if (agent !== undefined) {
+    const { status, dsn, reason } = pseudoAgentOutcome(agent, nexthop);
+    return answer(status, dsn, reason);
   }
-  if (agent === 'retry') {
-    // retry(8): always a temporary failure, whatever class the text names.
-    const { dsn, reason } = dsnOf(nexthop, '4.0.0');
-    return answer('deferred', `4${dsn.slice(1)}`, reason);
-  }
-  if (agent === 'discard') return answer('sent', '2.0.0', `discarded${nexthop === '' ? '' : `: ${nexthop}`}`);
   if (ctx.config.params.defer_transports.includes(transport) && !ctx.flushing) return answer('deferred', '4.3.2', 'deferred transport');
   const dead = ctx.slots.dead(transport, nexthop);
   if (dead !== undefined) return suspended(ctx, id, info, batch, activeSince, dead);
@@ -138,7 +127,7 @@ async function routeOf(ctx: QmgrContext, info: QueueFileInfo, address: string): 
   const filter = info.filter;
   const colon = filter?.indexOf(':') ?? -1;
   if (filter !== undefined && colon > 0 && colon < filter.length - 1) return { addressClass: 'default', transport: filter.slice(0, colon), nexthop: filter.slice(colon + 1), recipient: address };
-  const resolution = await (info.probe === true ? ctx.probeResolver : ctx.resolver).resolve(address);
+  const resolution = info.probe === true ? await ctx.probeResolver.resolve(address) : await ctx.resolver.resolve(address, info.sender);
   if (filter === undefined) return resolution;
   return { ...resolution, transport: colon < 0 ? filter : filter.slice(0, colon), nexthop: colon < 0 || colon === filter.length - 1 ? resolution.nexthop : filter.slice(colon + 1) };
 }
@@ -330,7 +319,8 @@ async function finishMessage(run: MessageRun): Promise<void> {
   const now = Date.now();
   if (deferred > 0 && now - info.arrival > (info.sender === '' ? params.bounce_queue_lifetime : params.maximal_queue_lifetime) * 1000) {
     const after = await readQueueFile(path);
-    const already = new Set(bounced.map((b) => b.stored.statusOffset));
+    // Recipients this run delivered or bounced are not marked done in the file yet: they do not expire.
+    const already = new Set([...bounced.map((b) => b.stored.statusOffset), ...sent.map((s) => s.statusOffset)]);
     for (const rcpt of after.recipients.filter((r) => r.status === '-' && !already.has(r.statusOffset))) {
       // With soft_bounce even expired mail stays queued.
       const expiry = softBounce({ status: 'bounced' as const, dsn: `5${lastDefer.dsn.slice(1)}`, reason: `message delivery time exceeded: ${lastDefer.reason}` }, params.soft_bounce);

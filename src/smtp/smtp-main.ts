@@ -16,7 +16,7 @@
  */
 import { Readable } from 'node:stream';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
-import { serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
+import { resultOf, serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logAgentDelivery } from '../global/deliver-log.js';
 import { softBounce } from '../global/soft-bounce.js';
 import { withQueueFile } from '../global/deliver-queue-file.js';
@@ -79,7 +79,9 @@ function takeLink(context: SmtpContext, nexthop: string): { link: SmtpLink; targ
 
 function keepLink(context: SmtpContext, nexthop: string, link: SmtpLink, target: Target): void {
   const limit = context.lmtp ? context.params.lmtp_connection_cache_time_limit : context.params.smtp_connection_cache_time_limit;
-  if (limit <= 0 || !link.usable || links.has(nexthop)) {
+  // A connection logged in for one sender must not carry another sender's mail.
+  const perSender = context.sasl !== undefined && context.params.smtp_sender_dependent_authentication;
+  if (limit <= 0 || perSender || !link.usable || links.has(nexthop)) {
     link.close();
     return;
   }
@@ -91,10 +93,19 @@ function keepLink(context: SmtpContext, nexthop: string, link: SmtpLink, target:
   links.set(nexthop, { link, target, timer });
 }
 
+/** smtp_sasl_password_maps keys: with smtp_sender_dependent_authentication the sender and its @domain first, then the next hop as written and its host. */
+function passwordKeys(context: SmtpContext, request: DeliveryRequest, hop: NextHop): string[] {
+  const keys = [request.nexthop, hop.host];
+  const sender = request.sender.toLowerCase();
+  if (!context.params.smtp_sender_dependent_authentication || sender === '') return keys;
+  const at = sender.lastIndexOf('@');
+  return [sender, ...(at < 0 ? [] : [sender.slice(at)]), ...keys];
+}
+
 async function credentials(context: SmtpContext, request: DeliveryRequest, hop: NextHop): Promise<LinkRequest['credentials']> {
   if (context.sasl === undefined) return undefined;
   const { passwords, policy } = context.sasl;
-  for (const key of new Set([request.nexthop, hop.host])) {
+  for (const key of new Set(passwordKeys(context, request, hop))) {
     const value = await passwords.lookup(key);
     if (value === undefined) continue;
     const colon = value.indexOf(':');
@@ -111,11 +122,12 @@ function relayName(relay: string, target: Target): string {
 async function deliver(context: SmtpContext, request: DeliveryRequest): Promise<DeliveryReply> {
   const results: DeliveryResult[] = [];
   const record: RecordResult = (index, address, original, relay, connected, status, dsn, reason, connUse, notifyPassed) => {
-    const outcome = softBounce({ status, dsn, reason }, context.params.soft_bounce);
+    // A probe is not soft-bounced: an undeliverable address stays undeliverable.
+    const outcome = softBounce({ status, dsn, reason }, context.params.soft_bounce && request.probe !== true);
     logAgentDelivery(request, { address, original }, { relay, connUse, connected, ...outcome });
     // A message handed to another MTA is "relayed" in a success report, unless that MTA took the report over.
     const handed = status === 'sent' && !context.lmtp ? (notifyPassed === true ? { notifyPassed: true } : { action: 'relayed' as const }) : {};
-    results.push({ index, ...outcome, ...handed });
+    results.push(resultOf(index, { ...outcome, ...handed }));
   };
   const all = (relay: string, status: DeliveryResult['status'], dsn: string, reason: string): DeliveryReply => {
     for (const r of request.recipients) record(r.index, r.address, r.original, relay, Date.now(), status, dsn, reason);

@@ -4,7 +4,8 @@
  * public API does not give: RCPT TO parameters per recipient (RFC 3461
  * gives each recipient its own NOTIFY and ORCPT; nodemailer sends one set
  * for the whole envelope), each LMTP reply after the data (it keeps only
- * the last), the server's EHLO extensions and SASL mechanisms, an envelope without DATA (an
+ * the last), the server's EHLO extensions and SASL mechanisms (and whether
+ * it announced AUTH at all), an envelope without DATA (an
  * address verification probe stops after RCPT TO), and the TLS socket STARTTLS
  * makes, as soon as it exists, so its TLS sessions can be cached
  * (smtp-tls-cache.ts). Each hook checks that the member it patches is
@@ -17,7 +18,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 /** The internal members of SMTPConnection that the hooks below use. */
 export const HOOKED_MEMBERS = ['_sendRcpt', '_getDsnRcptToArgs', '_actionLMTPStream', '_upgradeConnection', '_sendCommand'] as const;
 
-type Internals = Record<(typeof HOOKED_MEMBERS)[number], (...args: unknown[]) => unknown> & { _supportedExtensions?: string[]; _supportedAuth?: string[]; _responseActions?: unknown };
+type Internals = Record<(typeof HOOKED_MEMBERS)[number], (...args: unknown[]) => unknown> & { _supportedExtensions?: string[]; _supportedAuth?: string[]; _ehloLines?: unknown; _responseActions?: unknown };
 
 /** The hooked members missing from this nodemailer version (empty when every hook can work). */
 export function missingMembers(): string[] {
@@ -74,6 +75,17 @@ export function serverExtensions(connection: SMTPConnection): readonly string[] 
 /** The SASL mechanisms the server announced that nodemailer can run (upper case; nodemailer keeps them on the connection). */
 export function serverAuthMechanisms(connection: SMTPConnection): readonly string[] {
   return (connection as unknown as Internals)._supportedAuth ?? [];
+}
+
+/**
+ * True when the server's EHLO reply announced AUTH. nodemailer's own
+ * allowsAuth is also true after a HELO, where no AUTH was announced: a
+ * server that announces none gets the mail without a login, as Postfix
+ * sends it.
+ */
+export function serverAnnouncesAuth(connection: SMTPConnection): boolean {
+  const lines = (connection as unknown as Internals)._ehloLines;
+  return Array.isArray(lines) && lines.some((line) => /^AUTH[\s=]/i.test(String(line)));
 }
 
 /** The server's replies to an envelope sent without DATA. */

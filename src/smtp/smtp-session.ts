@@ -24,7 +24,7 @@ import { encodeXtext } from '../global/xtext.js';
 import { msg } from '../util/msg.js';
 import { downgradeTo7bit } from './smtp-mime-downgrade.js';
 import type { Target } from './smtp-nexthop.js';
-import { hookLmtpReplies, hookRcptParams, hookTlsSocket, sendEnvelopeOnly, serverAuthMechanisms, serverExtensions, type EnvelopeReplies } from './smtp-nodemailer.js';
+import { hookLmtpReplies, hookRcptParams, hookTlsSocket, sendEnvelopeOnly, serverAnnouncesAuth, serverAuthMechanisms, serverExtensions, type EnvelopeReplies } from './smtp-nodemailer.js';
 import type { SessionProtection } from './smtp-sasl.js';
 import { keepSessions, type SessionSlot } from './smtp-tls-cache.js';
 import type { TlsLevel } from './smtp-tls-policy.js';
@@ -260,14 +260,15 @@ export class SmtpLink {
         const socket = connection.secure ? (connection._socket as TLSSocket | false | null) : undefined;
         const tls = socket ? `${socket.getProtocol() ?? 'TLS'} with cipher ${socket.getCipher().name}` : '';
         const link = new SmtpLink(connection, relay, Date.now(), tls, socket ? trustOf(socket, verify) : 'Untrusted', lmtpReplies);
-        if (req.credentials === undefined || !connection.allowsAuth) {
+        if (req.credentials === undefined || !serverAnnouncesAuth(connection)) {
           settle(link);
           return;
         }
-        const protection = !connection.secure ? 'none' : link.trust === 'Verified' ? 'verified' : 'tls';
-        const method = req.credentials.choose(serverAuthMechanisms(connection), protection);
+        const protection = protectionOf(connection, link.trust);
+        const offered = serverAuthMechanisms(connection);
+        const method = req.credentials.choose(offered, protection);
         if (method === undefined) {
-          msg.warn(`SASL authentication failure: no mechanism available: ${relay} offers ${serverAuthMechanisms(connection).join(' ') || 'none Petrel can use'}, the security options and mechanism filter for a ${protection === 'none' ? 'plain' : protection === 'tls' ? 'TLS' : 'verified TLS'} session allow none of them`);
+          msg.warn(`SASL authentication failure: no mechanism available: ${relay} offers ${offered.join(' ') || 'none Petrel can use'}, the security options and mechanism filter for a ${PROTECTION_NAMES[protection]} session allow none of them`);
           settle({ kind: 'failed', relay, dsn: '4.7.0', reason: `SASL authentication failed; cannot authenticate to server ${relay}: no mechanism available`, tryNext: true });
           return;
         }
@@ -412,6 +413,14 @@ function probeOutcomes(relay: string, replies: EnvelopeReplies, count: number): 
   if (mail.status !== 'sent') return Array.from({ length: count }, () => mail);
   return Array.from({ length: count }, (_, i) => replyOutcome(relay, replies.rcpt[i] ?? '', 'RCPT TO'));
 }
+
+/** How the session is protected when the client logs in: which smtp_sasl_*security_options apply. */
+function protectionOf(connection: SMTPConnection, trust: TlsTrust): SessionProtection {
+  if (!connection.secure) return 'none';
+  return trust === 'Verified' ? 'verified' : 'tls';
+}
+
+const PROTECTION_NAMES: Readonly<Record<SessionProtection, string>> = { none: 'plain', tls: 'TLS', verified: 'verified TLS' };
 
 /** The failure outcome of an error before the session was set up; one of binding its source address says so. */
 function connectFailureOf(req: LinkRequest, relay: string, err: SmtpError): Failed {

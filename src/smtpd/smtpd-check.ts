@@ -20,6 +20,7 @@ import { msg } from '../util/msg.js';
 import type { SmtpdChecks } from './smtpd-check-config.js';
 import type { ParsedStep } from './smtpd-check-names.js';
 import type { CheckReply, CheckRequest, ReplySubject, Stage, Verdict } from './smtpd-check-types.js';
+import { softBounceCodes } from '../global/soft-bounce.js';
 
 /** How many restriction classes may nest before the engine stops (a class naming itself). */
 const MAX_NESTING = 100;
@@ -103,7 +104,7 @@ export class CheckRun {
       const verdict = await step.run(this, step.table);
       if (verdict === undefined) continue;
       if (verdict !== 'permit' && warn) {
-        logWhatsup(this.req, 'reject_warning', `${verdict.code} ${verdict.dsn} ${verdict.text}`);
+        logWhatsup(this.req, 'reject_warning', replyText(this.checks, verdict));
         continue;
       }
       return verdict;
@@ -154,8 +155,17 @@ export async function checkStages(checks: SmtpdChecks, req: CheckRequest, stages
     msg.warn(`${req.clientName}[${req.clientAddress}]: ${req.command}: ${(err as Error).message}`);
     reply = { code: 451, dsn: '4.3.0', text: `<${run.subject.name}>: Temporary lookup failure` };
   }
-  if (reply !== undefined) logWhatsup(req, 'reject', `${reply.code} ${reply.dsn} ${reply.text}`);
-  return reply;
+  if (reply === undefined) return undefined;
+  // soft_bounce: the 4xx goes out and is logged (as Postfix logs what the client gets).
+  const sent = { ...reply, ...softBounceCodes(reply.code, reply.dsn, checks.params.soft_bounce) };
+  logWhatsup(req, 'reject', `${sent.code} ${sent.dsn} ${sent.text}`);
+  return sent;
+}
+
+/** A refusal as a reject_warning line quotes it, its codes as soft_bounce would send them. */
+function replyText(checks: SmtpdChecks, reply: CheckReply): string {
+  const { code, dsn } = softBounceCodes(reply.code, reply.dsn, checks.params.soft_bounce);
+  return `${code} ${dsn} ${reply.text}`;
 }
 
 /** The lists RCPT TO evaluates: with smtpd_delay_reject the client, HELO and sender ones too. */

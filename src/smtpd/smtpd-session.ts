@@ -153,7 +153,7 @@ export class SmtpdSession {
 
   /** Queues a reply; multi-line when text is an array. Replies go out when the client must wait for them. */
   reply(code: number, text: string | readonly string[]): void {
-    // With soft_bounce a 5xx goes out as 4xx; the log lines written before keep what smtpd would have said, as Postfix's do.
+    // With soft_bounce a 5xx goes out as 4xx (restriction replies come converted already, for their log lines).
     const { code: sent, lines } = softBounceReply(code, typeof text === 'string' ? [text] : text, this.params.soft_bounce);
     this.chat.reply(sent, lines);
     if (sent >= 400) {

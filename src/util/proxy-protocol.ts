@@ -146,7 +146,7 @@ function parseV1(buf: Buffer): { header: ProxyHeader; length: number } | 'incomp
   const fields = buf.toString('latin1', V1_PREFIX.length, end).split(' ');
   // The spec has the receiver ignore whatever follows UNKNOWN.
   if (fields[0] === 'UNKNOWN') return { header: { version: 1, command: 'local', family: 'unspec', tlvs: [] }, length };
-  if (fields[0] !== 'TCP4' && fields[0] !== 'TCP6') throw invalid(`PROXY line has unknown protocol "${printable((fields[0] ?? '').slice(0, 40))}"`);
+  if (fields[0] !== 'TCP4' && fields[0] !== 'TCP6') throw invalid(`PROXY line has unknown protocol "${shown(fields[0] ?? '')}"`);
   if (fields.length !== 5) throw invalid('PROXY line does not have exactly two addresses and two ports');
   const family = fields[0] === 'TCP4' ? 'tcp4' : 'tcp6';
   const [, source, destination, sourcePort, destinationPort] = fields as [string, string, string, string, string];
@@ -167,13 +167,18 @@ function v1Address(text: string, family: 'tcp4' | 'tcp6'): string {
   // isIPv4 takes only dotted decimal without leading zeros; isIPv6 would also take a %zone.
   if (family === 'tcp4' && isIPv4(text)) return text;
   if (family === 'tcp6' && isIPv6(text) && !text.includes('%')) return printIPv6(text);
-  throw invalid(`PROXY line has a bad ${family === 'tcp4' ? 'IPv4' : 'IPv6'} address "${printable(text.slice(0, 40))}"`);
+  throw invalid(`PROXY line has a bad ${family === 'tcp4' ? 'IPv4' : 'IPv6'} address "${shown(text)}"`);
 }
 
 function v1Port(text: string): number {
   const port = /^(?:0|[1-9][0-9]{0,4})$/.test(text) ? Number(text) : NaN;
-  if (!(port <= 65535)) throw invalid(`PROXY line has a bad port "${printable(text.slice(0, 40))}"`);
+  if (!(port <= 65535)) throw invalid(`PROXY line has a bad port "${shown(text)}"`);
   return port;
+}
+
+/** At most 40 characters of an attacker's text, printable, for an error message. */
+function shown(text: string): string {
+  return printable(text.slice(0, 40));
 }
 
 /** An IPv6 address as inet_ntop prints it, or an IPv4-mapped one as IPv4. */

@@ -29,7 +29,7 @@ before(async () => {
   ports = { all: await freePort(), plain: await freePort() };
   relay = await TestInstance.create('', 'postmaster: root\n', {
     myhostname: 'relay.test.example',
-    mydestination: '$myhostname, cram.test, plain.test, plainok.test',
+    mydestination: '$myhostname, cram.test, plain.test, plainok.test, persender.test',
     smtpd_sasl_auth_enable: 'yes',
     smtpd_sasl_type: 'dovecot',
     smtpd_recipient_restrictions: 'permit_sasl_authenticated, reject',
@@ -37,7 +37,7 @@ before(async () => {
   // Dovecot's auth process runs as the dovecot user and must reach its passwd-file below the instance's folder.
   chmodSync(relay.root, 0o755);
   mkdirSync(join(relay.root, 'dovecot'));
-  dovecot = await DovecotAuth.start(join(relay.root, 'dovecot'), await freePort(), { users: [{ name: 'edgeuser', password: 'edge-secret', plain: true }], mechanisms: 'plain login cram-md5' });
+  dovecot = await DovecotAuth.start(join(relay.root, 'dovecot'), await freePort(), { users: [{ name: 'edgeuser', password: 'edge-secret', plain: true }, { name: 'bossuser', password: 'boss-secret', plain: true }], mechanisms: 'plain login cram-md5' });
   appendFileSync(join(relay.etc, 'main.cf'), `smtpd_sasl_path = ${dovecot.socket}\n`);
   appendFileSync(
     join(relay.etc, 'master.cf'),
@@ -51,11 +51,11 @@ before(async () => {
   relay.start();
   const hop = (port: number): string => `[127.0.0.1]:${port}`;
   edge = await TestInstance.create('', 'postmaster: root\n', {
-    transport_maps: `inline:{ cram.test=smtp:${hop(ports.all)}, plain.test=smtp:${hop(ports.plain)}, plainok.test=plainok:${hop(ports.plain)} }`,
+    transport_maps: `inline:{ cram.test=smtp:${hop(ports.all)}, plain.test=smtp:${hop(ports.plain)}, plainok.test=plainok:${hop(ports.plain)}, persender.test=persender:${hop(ports.all)} }`,
     smtp_sasl_auth_enable: 'yes',
-    smtp_sasl_password_maps: `inline:{ ${hop(ports.all)}=edgeuser:edge-secret, ${hop(ports.plain)}=edgeuser:edge-secret }`,
+    smtp_sasl_password_maps: `inline:{ ${hop(ports.all)}=edgeuser:edge-secret, ${hop(ports.plain)}=edgeuser:edge-secret, boss@example.org=bossuser:boss-secret }`,
   });
-  appendFileSync(join(edge.etc, 'master.cf'), ['smtp unix - - n - - smtp', 'plainok unix - - n - - smtp -o smtp_sasl_security_options=noanonymous', ''].join('\n'));
+  appendFileSync(join(edge.etc, 'master.cf'), ['smtp unix - - n - - smtp', 'plainok unix - - n - - smtp -o smtp_sasl_security_options=noanonymous', 'persender unix - - n - - smtp -o smtp_sender_dependent_authentication=yes', ''].join('\n'));
   edge.start();
 });
 
@@ -90,4 +90,18 @@ test('smtp_sasl_security_options = noanonymous (the relayhost guides) lets the s
   submit('xia@plainok.test');
   await edge.waitForLog(new RegExp(`to=<xia@plainok\\.test>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${ports.plain}, .*status=sent`));
   await relay.waitForLog(/client=localhost\[127\.0\.0\.1\], sasl_method=PLAIN, sasl_username=edgeuser/);
+});
+
+test('smtp_sender_dependent_authentication: the sender\'s own login where the table has one, the next hop\'s otherwise', { skip }, async () => {
+  assert.equal(edge.run('sendmail', ['-f', 'boss@example.org', 'wu@persender.test'], 'Subject: from the boss\n\nbody\n').status, 0);
+  await edge.waitForLog(/to=<wu@persender\.test>, .*status=sent/);
+  await relay.waitForLog(/sasl_method=CRAM-MD5, sasl_username=bossuser/);
+  const edgeLogins = (): number => (relay.logText().match(/sasl_username=edgeuser\b/g) ?? []).length;
+  const before = edgeLogins();
+  // Not on the boss's connection: a new one, logged in with the next hop's account.
+  assert.equal(edge.run('sendmail', ['-f', 'clerk@example.org', 'vi@persender.test'], 'Subject: from a clerk\n\nbody\n').status, 0);
+  await edge.waitForLog(/to=<vi@persender\.test>, .*status=sent/);
+  await relay.waitForLog(/to=<vi@persender\.test>, relay=local, .*status=sent/);
+  assert.equal(edgeLogins(), before + 1);
+  assert.equal((relay.logText().match(/sasl_username=bossuser\b/g) ?? []).length, 1);
 });

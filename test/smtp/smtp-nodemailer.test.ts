@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { HOOKED_MEMBERS, hookLmtpReplies, hookRcptParams, hookTlsSocket, missingMembers, serverAuthMechanisms, serverExtensions } from '../../src/smtp/smtp-nodemailer.js';
+import { freePort } from '../support/instance.js';
+import { startSmtpPeer } from '../support/smtp-peer.js';
+import { HOOKED_MEMBERS, hookLmtpReplies, hookRcptParams, hookTlsSocket, missingMembers, serverAnnouncesAuth, serverAuthMechanisms, serverExtensions } from '../../src/smtp/smtp-nodemailer.js';
 
 test('the installed nodemailer has every member the hooks patch', () => {
   assert.deepEqual(missingMembers(), [], `nodemailer's SMTPConnection lost ${missingMembers().join(', ')}: rework src/smtp/smtp-nodemailer.ts`);
@@ -31,5 +33,20 @@ test('a hook on a connection without its member throws, naming the member', () =
     const connection = new SMTPConnection({ host: '127.0.0.1', port: 1 });
     Object.defineProperty(connection, member, { value: undefined });
     assert.throws(() => hook(connection), new RegExp(`no SMTPConnection\\.${member}`));
+  }
+});
+
+test("after EHLO, nodemailer keeps the reply's lines where serverAnnouncesAuth reads them (a server with AUTH), and the mechanisms", async () => {
+  const port = await freePort();
+  const peer = await startSmtpPeer('127.0.0.1', port, { startTls: false });
+  const connection = new SMTPConnection({ host: '127.0.0.1', port, ignoreTLS: true });
+  try {
+    assert.equal(serverAnnouncesAuth(connection), false);
+    await new Promise<void>((resolve, reject) => connection.connect((err) => (err ? reject(err) : resolve())));
+    assert.equal(serverAnnouncesAuth(connection), true, "SMTPConnection._ehloLines is gone or changed: rework serverAnnouncesAuth in src/smtp/smtp-nodemailer.ts");
+    assert.deepEqual(serverAuthMechanisms(connection), ['PLAIN', 'LOGIN']);
+  } finally {
+    connection.close();
+    await peer.close();
   }
 });

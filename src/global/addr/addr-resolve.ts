@@ -5,11 +5,14 @@
  * allow_percent_hack, source routes dropped), and "resolve" finds the
  * address class (local, virtual alias, virtual mailbox, relay, default)
  * and the transport and next hop: local_transport, virtual_transport,
- * relay_transport or default_transport (with relayhost), overridden by
- * transport_maps in transport(5) search order, "transport:nexthop" with
- * either part optional. A result is reused for petrel_table_cache_time at
- * most, as the table answers it rests on are. Used by smtpd, cleanup and
- * qmgr.
+ * relay_transport or default_transport (a next hop they name, else
+ * relayhost, else the domain), overridden by transport_maps in transport(5)
+ * search order, "transport:nexthop" with either part optional. For mail
+ * from a given sender, sender_dependent_default_transport_maps and
+ * sender_dependent_relayhost_maps (looked up by the sender, then @domain;
+ * DUNNO stops the search) stand in for default_transport and relayhost. A
+ * result is reused for petrel_table_cache_time at most, as the table
+ * answers it rests on are. Used by smtpd, cleanup and qmgr.
  */
 import type { Params } from '../params/param-registry.js';
 import { openTableList, type TableList } from '../tables/table-list.js';
@@ -73,6 +76,8 @@ export class AddressResolver {
     private readonly virtualAlias: DomainList,
     private readonly virtualMailbox: DomainList,
     private readonly transportMaps: TableList,
+    private readonly senderRelayhosts: TableList,
+    private readonly senderDefaultTransports: TableList,
   ) {}
 
   /** Opens the domain lists and transport_maps of params. */
@@ -89,6 +94,8 @@ export class AddressResolver {
       await DomainList.open(params.virtual_alias_domains, false, ctx),
       await DomainList.open(params.virtual_mailbox_domains, false, ctx),
       await openTableList(params.transport_maps, ctx),
+      await openTableList(params.sender_dependent_relayhost_maps, ctx),
+      await openTableList(params.sender_dependent_default_transport_maps, ctx),
     );
   }
 
@@ -129,12 +136,42 @@ export class AddressResolver {
     return 'default';
   }
 
-  /** Resolves a (rewritten) address to its class, transport and next hop. */
-  async resolve(address: string): Promise<Resolution> {
+  /** A sender_dependent_* table's answer for sender (the address, then @domain; the null sender as <>), undefined for none or DUNNO. */
+  private async bySender(tables: TableList, sender: string): Promise<string | undefined> {
+    if (tables.tables.length === 0) return undefined;
+    const lower = sender.toLowerCase();
+    const { domain } = splitAddress(lower);
+    for (const key of lower === '' ? ['<>'] : [lower, ...(domain === undefined ? [] : [`@${domain}`])]) {
+      const value = (await tables.lookup(key))?.trim();
+      if (value === undefined) continue;
+      return value.toUpperCase() === 'DUNNO' ? undefined : value;
+    }
+    return undefined;
+  }
+
+  /**
+   * Resolves a (rewritten) address to its class, transport and next hop;
+   * for mail from sender, with the sender_dependent_* tables.
+   */
+  async resolve(address: string, sender?: string): Promise<Resolution> {
     const { params } = this;
+    const fromSender =
+      sender === undefined
+        ? undefined
+        : { relayhost: await this.bySender(this.senderRelayhosts, sender), defaultTransport: await this.bySender(this.senderDefaultTransports, sender) };
+    if (fromSender?.relayhost !== undefined || fromSender?.defaultTransport !== undefined) return this.route(address, fromSender);
     const started = performance.now();
     const cached = this.cache.get(address);
     if (cached !== undefined && started - cached.at < params.petrel_table_cache_time * 1000) return cached.result;
+    const result = await this.route(address, {});
+    if (this.cache.size > 10_000) this.cache.clear();
+    if (params.petrel_table_cache_time > 0) this.cache.set(address, { result, at: started });
+    return result;
+  }
+
+  /** Where address goes, with relayhost and default_transport as a sender's tables may give them. */
+  private async route(address: string, fromSender: { relayhost?: string | undefined; defaultTransport?: string | undefined }): Promise<Resolution> {
+    const { params } = this;
     const { domain } = splitAddress(address);
     const addressClass = await this.classify(domain);
     let chosen: { transport: string; nexthop: string };
@@ -142,17 +179,16 @@ export class AddressResolver {
     else if (addressClass === 'virtual_alias') chosen = { transport: 'error', nexthop: '5.1.1 User unknown in virtual alias table' };
     else if (addressClass === 'virtual_mailbox') chosen = splitTransport(params.virtual_transport);
     else if (addressClass === 'relay') chosen = splitTransport(params.relay_transport);
-    else chosen = splitTransport(params.default_transport);
+    else chosen = splitTransport(fromSender.defaultTransport ?? params.default_transport);
+    // A next hop the transport names wins; else relayhost for mail that leaves, else the domain.
+    const relayhost = fromSender.relayhost ?? params.relayhost;
+    if (chosen.nexthop === '' && (addressClass === 'relay' || addressClass === 'default') && relayhost !== '') chosen = { ...chosen, nexthop: relayhost };
     if (chosen.nexthop === '') chosen = { ...chosen, nexthop: addressClass === 'local' ? params.myhostname : (domain ?? '') };
-    if ((addressClass === 'relay' || addressClass === 'default') && params.relayhost !== '') chosen = { ...chosen, nexthop: params.relayhost };
     const found = await findFirst(this.transportMaps, transportKeys(address.toLowerCase(), { delimiters: params.recipient_delimiter, parentMatchesSubdomains: false }));
     if (found !== undefined) {
       const override = splitTransport(found.value);
       chosen = { transport: override.transport || chosen.transport, nexthop: override.nexthop || chosen.nexthop };
     }
-    const result: Resolution = { addressClass, ...chosen, recipient: address };
-    if (this.cache.size > 10_000) this.cache.clear();
-    if (params.petrel_table_cache_time > 0) this.cache.set(address, { result, at: started });
-    return result;
+    return { addressClass, ...chosen, recipient: address };
   }
 }

@@ -40,7 +40,9 @@ export const GLOBAL_PARAMS = defineParams({
   inet_protocols: { kind: 'list', default: 'all', doc: 'The IP protocols used: ipv4, ipv6 or all' },
   proxy_interfaces: { kind: 'list', default: '', fileItems: true, doc: 'Network addresses that forward mail to this system through a proxy or NAT' },
   relay_domains: { kind: 'list', default: '${{$compatibility_level} <level {2} ? {$mydestination} : {}}', fileItems: true, doc: 'Domains this system relays mail to from anywhere' },
-  relayhost: { kind: 'string', default: '', doc: 'The next-hop destination of non-local mail (overrides transport nexthop)' },
+  relayhost: { kind: 'string', default: '', doc: 'The next hop of non-local mail whose transport names none' },
+  sender_dependent_relayhost_maps: { kind: 'tables', default: '', doc: 'relayhost by envelope sender (the address, then @domain; DUNNO: the global relayhost)' },
+  sender_dependent_default_transport_maps: { kind: 'tables', default: '', doc: 'default_transport by envelope sender (the address, then @domain; DUNNO: the global one)' },
   max_idle: { kind: 'time', default: '100s', timeUnit: 's', min: 0, doc: 'How long a worker waits idle before it exits' },
   // Postfix's default is 100; a new Node worker costs ~0.3 s of CPU to start and about as much again compiling its
   // code during its first few thousand requests (bench/README.md), which 10000 requests a life made ~5 % of the CPU

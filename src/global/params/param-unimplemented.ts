@@ -67,8 +67,6 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   strict_mailbox_ownership: { why: 'mailbox files owned by another user would not be handled as configured', harmless: ['no'] },
   relocated_maps: { why: 'mail for moved users would be delivered or bounced instead of refused with their new address' },
   mailbox_command_maps: { why: 'local mailbox delivery would not use the configured per-user commands' },
-  sender_dependent_relayhost_maps: { why: 'mail would leave through another relay than configured for its sender' },
-  sender_dependent_default_transport_maps: { why: 'mail would leave through another transport than configured for its sender' },
   address_verify_sender_dependent_relayhost_maps: { why: 'address verification probes would leave through another relay than configured for their sender' },
   address_verify_sender_dependent_default_transport_maps: { why: 'address verification probes would leave through another transport than configured for their sender' },
   best_mx_transport: { why: 'mail for which this host is the best MX would not be delivered as configured' },

@@ -40,6 +40,11 @@ export const SMTP_PARAMS = defineParams({
   smtp_line_length_limit: { kind: 'int', default: '998', min: 0, doc: 'Longer lines are broken with CRLF and a space (0: no limit)' },
   smtp_sasl_auth_enable: { kind: 'bool', default: 'no', doc: 'Authenticate to the next hop with smtp_sasl_password_maps' },
   smtp_sasl_password_maps: { kind: 'tables', default: '', doc: 'username:password by next hop ([host]:port, host or domain)' },
+  smtp_sender_dependent_authentication: {
+    kind: 'bool',
+    default: 'no',
+    doc: 'Look smtp_sasl_password_maps up by the envelope sender (then @domain) before the next hop; connections are then not reused',
+  },
   smtp_sasl_security_options: { kind: 'list', default: 'noplaintext, noanonymous', doc: 'Mechanism properties the SMTP client refuses without TLS: noplaintext, noactive, nodictionary, noanonymous, mutual_auth' },
   smtp_sasl_tls_security_options: { kind: 'list', default: '$smtp_sasl_security_options', doc: 'Mechanism properties the SMTP client refuses over TLS' },
   smtp_sasl_tls_verified_security_options: { kind: 'list', default: '$smtp_sasl_tls_security_options', doc: 'Mechanism properties the SMTP client refuses over TLS with a verified server certificate' },

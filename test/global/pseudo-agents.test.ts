@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseMasterCf } from '../../src/global/config/master-cf-read.js';
-import { pseudoAgents } from '../../src/qmgr/qmgr-agents.js';
+import { pseudoAgents } from '../../src/global/pseudo-agents.js';
 
 const MASTER_CF = [
   'smtp unix - - n - - smtp',

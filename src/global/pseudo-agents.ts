@@ -13,26 +13,37 @@
  */
 import { join } from 'node:path';
 import { readMasterCf, type MasterEntry } from './config/master-cf-read.js';
+import { convertParam } from './config/param-convert.js';
+import { paramSpec } from './params/param-registry.js';
+import type { ParamSpec } from './params/param-types.js';
 import type { DeliveryResult } from './deliver-clnt.js';
 
 /** A transport Petrel answers for itself. */
 export type PseudoAgent = 'error' | 'retry' | 'discard';
 
-/** Maps a transport name to the pseudo-agent qmgr carries out for it, if any. */
-export type PseudoAgents = (transport: string) => PseudoAgent | undefined;
+/** A transport Petrel answers for itself, and the soft_bounce its master.cf line sets with -o, if it does. */
+export interface PseudoAgentService {
+  readonly kind: PseudoAgent;
+  readonly softBounce?: boolean;
+}
+
+/** Maps a transport name to the pseudo-agent carried out for it, if any. */
+export type PseudoAgents = (transport: string) => PseudoAgentService | undefined;
 
 const BUILT_IN: ReadonlySet<string> = new Set<PseudoAgent>(['error', 'retry', 'discard']);
 
-function agentOf(entry: MasterEntry): PseudoAgent | undefined {
-  if (entry.command === 'discard') return 'discard';
-  if (entry.command === 'error') return entry.service === 'retry' ? 'retry' : 'error';
-  return undefined;
+function agentOf(entry: MasterEntry): PseudoAgentService | undefined {
+  const kind: PseudoAgent | undefined = entry.command === 'discard' ? 'discard' : entry.command === 'error' ? (entry.service === 'retry' ? 'retry' : 'error') : undefined;
+  if (kind === undefined) return undefined;
+  // The last -o soft_bounce of the line, as the service's own main.cf override.
+  const softBounce = entry.overrides.filter(([name]) => name === 'soft_bounce').at(-1)?.[1];
+  return softBounce === undefined ? { kind } : { kind, softBounce: convertParam('soft_bounce', paramSpec('soft_bounce') as ParamSpec & { kind: 'bool' }, softBounce) };
 }
 
 /** The pseudo-agents named by master.cf entries (unix services only: qmgr reaches agents over unix sockets). */
 export function pseudoAgents(entries: readonly MasterEntry[]): PseudoAgents {
   const services = new Map(entries.filter((e) => e.type === 'unix').map((e) => [e.service, agentOf(e)]));
-  return (transport) => (services.has(transport) ? services.get(transport) : BUILT_IN.has(transport) ? (transport as PseudoAgent) : undefined);
+  return (transport) => (services.has(transport) ? services.get(transport) : BUILT_IN.has(transport) ? { kind: transport as PseudoAgent } : undefined);
 }
 
 /** The pseudo-agents of the master.cf in configDir. */

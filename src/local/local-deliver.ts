@@ -228,7 +228,7 @@ class RecipientDelivery {
     if (transport === this.ctx.service) return { status: 'deferred', dsn: '4.3.5', reason: `mail transport ${transport} hands mailbox delivery back to itself: fix mailbox_transport_maps or fallback_transport_maps` };
     const nexthop = colon < 0 || colon === spec.length - 1 ? request.nexthop : spec.slice(colon + 1);
     const agent = this.ctx.agents(transport);
-    if (agent !== undefined) return pseudoAgentOutcome(agent, nexthop);
+    if (agent !== undefined) return pseudoAgentOutcome(agent.kind, nexthop);
     try {
       const reply = await requestDelivery(this.ctx.params, transport, { ...request, nexthop, recipients: [{ ...this.rcpt, index: 0 }] }, (this.ctx.params.daemon_timeout * 1000) / 2);
       const result = reply.results.find((r) => r.index === 0);

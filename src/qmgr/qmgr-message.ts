@@ -55,10 +55,25 @@ function recipientsOf(batch: Batch): DeliveryRecipient[] {
   return batch.recipients.map((r, index) => ({ address: r.address, original: r.original, notify: r.notify, orcpt: r.orcpt, index }));
 }
 
-/** Every recipient of batch (or those of only) with one result that qmgr gives itself (a bounce deferred with soft_bounce), logged. */
-function answerAll(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Batch, activeSince: number, status: DeliveryResult['status'], dsn: string, reason: string, only?: ReadonlySet<number>): DeliveryResult[] {
+/**
+ * Every recipient of batch (or those of only) with one result that qmgr
+ * gives itself, logged; a bounce is deferred with soft_bounce (qmgr's own,
+ * or that of the pseudo-agent's master.cf line), except for a probe.
+ */
+function answerAll(
+  ctx: QmgrContext,
+  id: string,
+  info: QueueFileInfo,
+  batch: Batch,
+  activeSince: number,
+  status: DeliveryResult['status'],
+  dsn: string,
+  reason: string,
+  only?: ReadonlySet<number>,
+  softBounceOn: boolean = ctx.config.params.soft_bounce,
+): DeliveryResult[] {
   const now = Date.now();
-  const outcome = softBounce({ status, dsn, reason }, ctx.config.params.soft_bounce && info.probe !== true);
+  const outcome = softBounce({ status, dsn, reason }, softBounceOn && info.probe !== true);
   return recipientsOf(batch).filter((r) => only === undefined || only.has(r.index)).map((r) => {
     logDelivery({ queueId: id, recipient: r.address, original: r.original, relay: 'none', arrival: info.arrival, activeSince, requested: now, connected: now, ...outcome, probe: info.probe === true });
     return resultOf(r.index, outcome);
@@ -72,8 +87,8 @@ function answerHere(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Ba
   if (batch.unresolved === true) return answer('deferred', '4.3.0', 'address resolver failure');
   const agent = ctx.agents(transport);
   if (agent !== undefined) {
-    const { status, dsn, reason } = pseudoAgentOutcome(agent, nexthop);
-    return answer(status, dsn, reason);
+    const { status, dsn, reason } = pseudoAgentOutcome(agent.kind, nexthop);
+    return answerAll(ctx, id, info, batch, activeSince, status, dsn, reason, undefined, agent.softBounce);
   }
   if (ctx.config.params.defer_transports.includes(transport) && !ctx.flushing) return answer('deferred', '4.3.2', 'deferred transport');
   const dead = ctx.slots.dead(transport, nexthop);

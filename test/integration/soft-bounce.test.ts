@@ -25,9 +25,9 @@ before(async () => {
   mx = await TestInstance.create('', 'postmaster: root\n', {
     soft_bounce: 'yes',
     smtpd_recipient_restrictions: 'check_recipient_access inline:{ blocked@localhost=REJECT }, check_recipient_access inline:{ gone.example=reject_unverified_recipient }, permit_mynetworks, reject',
-    transport_maps: `inline:{ {gone.example=error:5.1.1 mailbox gone}, peer.example=smtp:[127.0.0.1]:${peerPort} }`,
+    transport_maps: `inline:{ {gone.example=error:5.1.1 mailbox gone}, {hard.example=harderror:5.1.1 really gone}, peer.example=smtp:[127.0.0.1]:${peerPort} }`,
   });
-  appendFileSync(join(mx.etc, 'master.cf'), ['smtp unix - - n - - smtp', 'error unix - - n - - error', `127.0.0.1:${strictPort} inet n - n - - smtpd -o soft_bounce=no`, ''].join('\n'));
+  appendFileSync(join(mx.etc, 'master.cf'), ['smtp unix - - n - - smtp', 'error unix - - n - - error', 'harderror unix - - n - - error -o soft_bounce=no', `127.0.0.1:${strictPort} inet n - n - - smtpd -o soft_bounce=no`, ''].join('\n'));
   mx.start();
 });
 
@@ -79,4 +79,9 @@ test('an address verification probe is not soft-bounced: the address stays undel
     if (!/undeliverable address/.test(reply)) await new Promise((resolve) => setTimeout(resolve, 250));
   }
   assert.equal(reply, '450 4.1.1 <probed@gone.example>: Recipient address rejected: undeliverable address: mailbox gone');
+});
+
+test('an error transport whose master.cf line says -o soft_bounce=no bounces, the global setting notwithstanding', async () => {
+  assert.equal(mx.run('sendmail', ['-f', 'alice@localhost', 'someone@hard.example'], 'Subject: really gone\n\nbody\n').status, 0);
+  await mx.waitForLog(/to=<someone@hard\.example>, relay=none, .*dsn=5\.1\.1, status=bounced \(really gone\)/);
 });

@@ -5,7 +5,9 @@
  * LOGIN on one port and PLAIN and LOGIN only on another. With Postfix's
  * default security options (noplaintext, noanonymous) the client logs in
  * with CRAM-MD5 and defers rather than send a password in plain text;
- * "noanonymous", as every relayhost guide sets, lets it use PLAIN.
+ * "noanonymous", as every relayhost guide sets, lets it use PLAIN, as do
+ * the TLS options inside STARTTLS. With sender-dependent authentication a
+ * sender's own login is used, on a connection of its own.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, mkdirSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { DOVECOT } from '../support/dovecot.js';
 import { DovecotAuth } from '../support/dovecot-auth.js';
 import { freePort, TestInstance } from '../support/instance.js';
 import { needFile } from '../support/need.js';
+import { makeTestPki } from '../support/tls-cert.js';
 
 const skip = needFile(DOVECOT, 'Dovecot checks the logins at the relay');
 
@@ -27,9 +30,13 @@ let ports: { all: number; plain: number };
 before(async () => {
   if (skip !== false) return;
   ports = { all: await freePort(), plain: await freePort() };
+  const pki = makeTestPki();
   relay = await TestInstance.create('', 'postmaster: root\n', {
+    smtpd_tls_security_level: 'may',
+    smtpd_tls_cert_file: pki.serverCert,
+    smtpd_tls_key_file: pki.serverKey,
     myhostname: 'relay.test.example',
-    mydestination: '$myhostname, cram.test, plain.test, plainok.test, persender.test',
+    mydestination: '$myhostname, cram.test, plain.test, plainok.test, persender.test, overtls.test',
     smtpd_sasl_auth_enable: 'yes',
     smtpd_sasl_type: 'dovecot',
     smtpd_recipient_restrictions: 'permit_sasl_authenticated, reject',
@@ -51,11 +58,20 @@ before(async () => {
   relay.start();
   const hop = (port: number): string => `[127.0.0.1]:${port}`;
   edge = await TestInstance.create('', 'postmaster: root\n', {
-    transport_maps: `inline:{ cram.test=smtp:${hop(ports.all)}, plain.test=smtp:${hop(ports.plain)}, plainok.test=plainok:${hop(ports.plain)}, persender.test=persender:${hop(ports.all)} }`,
+    transport_maps: `inline:{ cram.test=smtp:${hop(ports.all)}, plain.test=smtp:${hop(ports.plain)}, plainok.test=plainok:${hop(ports.plain)}, persender.test=persender:${hop(ports.all)}, overtls.test=overtls:${hop(ports.plain)} }`,
     smtp_sasl_auth_enable: 'yes',
     smtp_sasl_password_maps: `inline:{ ${hop(ports.all)}=edgeuser:edge-secret, ${hop(ports.plain)}=edgeuser:edge-secret, boss@example.org=bossuser:boss-secret }`,
   });
-  appendFileSync(join(edge.etc, 'master.cf'), ['smtp unix - - n - - smtp', 'plainok unix - - n - - smtp -o smtp_sasl_security_options=noanonymous', 'persender unix - - n - - smtp -o smtp_sender_dependent_authentication=yes', ''].join('\n'));
+  appendFileSync(
+    join(edge.etc, 'master.cf'),
+    [
+      'smtp unix - - n - - smtp',
+      'plainok unix - - n - - smtp -o smtp_sasl_security_options=noanonymous',
+      'persender unix - - n - - smtp -o smtp_sender_dependent_authentication=yes',
+      'overtls unix - - n - - smtp -o smtp_tls_security_level=encrypt -o smtp_sasl_tls_security_options=noanonymous',
+      '',
+    ].join('\n'),
+  );
   edge.start();
 });
 
@@ -104,4 +120,12 @@ test('smtp_sender_dependent_authentication: the sender\'s own login where the ta
   await relay.waitForLog(/to=<vi@persender\.test>, relay=local, .*status=sent/);
   assert.equal(edgeLogins(), before + 1);
   assert.equal((relay.logText().match(/sasl_username=bossuser\b/g) ?? []).length, 1);
+});
+
+test('over TLS the TLS options apply: PLAIN, which the plain-session default refuses, is used inside STARTTLS', { skip }, async () => {
+  submit('tu@overtls.test');
+  await edge.waitForLog(new RegExp(`to=<tu@overtls\\.test>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${ports.plain}, .*status=sent`));
+  await edge.waitForLog(/Untrusted TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:\d+/);
+  await relay.waitForLog(/to=<tu@overtls\.test>, relay=local, .*status=sent/);
+  assert.equal((relay.logText().match(/sasl_method=PLAIN, sasl_username=edgeuser/g) ?? []).length, 2);
 });

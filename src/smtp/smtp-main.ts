@@ -25,6 +25,7 @@ import type { Params } from '../global/params/param-registry.js';
 import { contentStream, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { openTableList, type TableList } from '../global/tables/table-list.js';
 import { tableContext } from '../global/tables/table.js';
+import { protocolRange, type VersionRange } from '../global/tls/tls-policy.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
@@ -35,7 +36,7 @@ import { SaslClientPolicy } from './smtp-sasl.js';
 import { SmtpLink, type LinkRequest, type SessionOutcome, type Transaction } from './smtp-session.js';
 import { TlsSessionCache } from './smtp-tls-cache.js';
 import { parseTlsPolicy, tlsPolicyFor, TLS_LEVELS, type TlsPolicyChoice } from './smtp-tls-policy.js';
-import { ClientTrust } from './smtp-tls-trust.js';
+import { ClientTrust, protocolsText } from './smtp-tls-trust.js';
 
 interface SmtpContext {
   readonly params: Params;
@@ -55,6 +56,8 @@ interface SmtpContext {
   readonly heloName: string;
   /** Where connections come from (smtp_bind_address ...). */
   readonly sources: SourceAddresses;
+  /** <smtp|lmtp>_tls_protocols (may) and _tls_mandatory_protocols (encrypt and above). */
+  readonly protocols: { readonly opportunistic: VersionRange; readonly mandatory: VersionRange };
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
   readonly lineLengthLimit: number;
   /** smtp_generic_maps (SMTP only). */
@@ -192,18 +195,20 @@ async function transmit(context: SmtpContext, request: DeliveryRequest, file: nu
     const policy = await tlsPolicyFor(context.tlsPolicies, request.nexthop, hop.host, context.tlsDefault);
     if ('unsupported' in policy) return all('none', 'deferred', '4.7.5', `TLS policy lookup for ${request.nexthop}: unsupported ${policy.unsupported}`);
     const login = await credentials(context, request, hop);
+    // protocols= of the policy, else the level's own setting.
+    const protocols = policy.protocols ?? (policy.level === 'may' ? context.protocols.opportunistic : context.protocols.mandatory);
     let sessions = 0;
     let last: Extract<SessionOutcome, { kind: 'failed' }> | undefined;
     for (const target of targets) {
       if (params.smtp_mx_session_limit > 0 && sessions >= params.smtp_mx_session_limit) break;
       const servername = policy.level === 'secure' ? hop.host : policy.level === 'verify' ? target.hostname : undefined;
-      const slot = context.sessions?.slot({ nexthop: request.nexthop, address: target.path ?? target.address, port: target.port, level: policy.level, servername, minVersion: policy.minVersion, trust: context.trust.id });
+      const slot = context.sessions?.slot({ nexthop: request.nexthop, address: target.path ?? target.address, port: target.port, level: policy.level, servername, protocols: protocolsText(protocols), trust: context.trust.id });
       const linkRequest: LinkRequest = {
         target,
         lmtp: context.lmtp,
         heloName: context.heloName,
         timeouts: context.timeouts,
-        tls: { level: policy.level, context: context.trust.context(policy.minVersion), servername, ...(slot === undefined ? {} : { sessions: slot }) },
+        tls: { level: policy.level, context: context.trust.context(protocols), servername, ...(slot === undefined ? {} : { sessions: slot }) },
         credentials: login,
       };
       const source = target.path === undefined ? sourceFor(context.sources, target.address) : undefined;
@@ -256,6 +261,9 @@ runDaemon({
       defaultPort: portNumber(lmtp ? params.lmtp_tcp_port : params.smtp_tcp_port),
       heloName: lmtp ? params.lmtp_lhlo_name : params.smtp_helo_name,
       sources: sourceAddresses(params, lmtp),
+      protocols: lmtp
+        ? { opportunistic: protocolRange('lmtp_tls_protocols', params.lmtp_tls_protocols), mandatory: protocolRange('lmtp_tls_mandatory_protocols', params.lmtp_tls_mandatory_protocols) }
+        : { opportunistic: protocolRange('smtp_tls_protocols', params.smtp_tls_protocols), mandatory: protocolRange('smtp_tls_mandatory_protocols', params.smtp_tls_mandatory_protocols) },
       timeouts: lmtp
         ? { connect: params.lmtp_connect_timeout * 1000, greeting: params.lmtp_lhlo_timeout * 1000, reply: params.lmtp_data_done_timeout * 1000 }
         : { connect: params.smtp_connect_timeout * 1000, greeting: params.smtp_helo_timeout * 1000, reply: params.smtp_data_done_timeout * 1000 },

@@ -34,7 +34,8 @@ export interface SessionKey {
   readonly port: number | string;
   readonly level: string;
   readonly servername: string | undefined;
-  readonly minVersion: string | undefined;
+  /** The TLS versions allowed ("TLSv1.2-TLSv1.3"). */
+  readonly protocols: string;
   /** ClientTrust.id of the authorities the session was verified against. */
   readonly trust: string;
 }
@@ -47,7 +48,7 @@ export interface SessionSlot {
 
 /** The key text of an entry. */
 export function sessionKeyText(key: SessionKey): string {
-  return [key.nexthop, `${key.address}:${key.port}`, key.level, key.servername ?? '', key.minVersion ?? '', key.trust].join('&').toLowerCase();
+  return [key.nexthop, `${key.address}:${key.port}`, key.level, key.servername ?? '', key.protocols, key.trust].join('&').toLowerCase();
 }
 
 /** The cache file of one personality. */

@@ -12,9 +12,10 @@
  * smtp_tls_CApath and TLS_README's client log levels.
  */
 import { createHash } from 'node:crypto';
-import { createSecureContext, type SecureContext, type SecureVersion, type TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { PetrelError } from '../global/errors.js';
 import { readAuthorities } from '../global/tls/tls-certs.js';
+import type { VersionRange } from '../global/tls/tls-policy.js';
 
 /** How far the server's certificate was checked, in Postfix's log words. */
 export type TlsTrust = 'Verified' | 'Trusted' | 'Untrusted';
@@ -43,16 +44,21 @@ export class ClientTrust {
     return new ClientTrust(ca);
   }
 
-  /** The TLS context for connections that accept minVersion or later. */
-  context(minVersion: SecureVersion | undefined): SecureContext {
-    const key = minVersion ?? '';
+  /** The TLS context for connections that speak the versions of protocols. */
+  context(protocols: VersionRange): SecureContext {
+    const key = protocolsText(protocols);
     let context = this.contexts.get(key);
     if (context === undefined) {
-      context = createSecureContext({ ...(this.ca === undefined ? {} : { ca: [...this.ca] }), ...(minVersion === undefined ? {} : { minVersion }) });
+      context = createSecureContext({ ...(this.ca === undefined ? {} : { ca: [...this.ca] }), minVersion: protocols.minVersion, maxVersion: protocols.maxVersion });
       this.contexts.set(key, context);
     }
     return context;
   }
+}
+
+/** A version range as a key: "TLSv1.2-TLSv1.3". */
+export function protocolsText(protocols: VersionRange): string {
+  return `${protocols.minVersion}-${protocols.maxVersion}`;
 }
 
 /**

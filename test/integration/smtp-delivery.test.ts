@@ -26,6 +26,8 @@ before(async () => {
     'later.test': { a: ['127.0.0.4'] },
     'dying.test': { a: ['127.0.0.6'] },
     'tls.test': { a: ['127.0.0.2'] },
+    'tls12.test': { a: ['127.0.0.2'] },
+    'tls13.test': { a: ['127.0.0.2'] },
     'notls.test': { a: ['127.0.0.5'] },
     'sub.policy.test': { a: ['127.0.0.5'] },
     'dane.test': { a: ['127.0.0.2'] },
@@ -43,12 +45,17 @@ before(async () => {
       smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
       notify_classes: 'bounce, 2bounce',
       smtp_generic_maps: 'inline:{ gen@localhost=gen@public.example, @box.localdomain=ops@public.example }',
-      transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay:, dying.test=onebyone: }',
+      transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay:, dying.test=onebyone:, tls12.test=tls12:, tls13.test=tls13: }',
       onebyone_destination_recipient_limit: '1',
       onebyone_destination_concurrency_limit: '1',
     },
     'postmaster: alice\n',
-    ['tlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt', 'onebyone unix - - n - - smtp'],
+    [
+      'tlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt',
+      'onebyone unix - - n - - smtp',
+      'tls12 unix - - n - - smtp -o smtp_tls_security_level=encrypt -o smtp_tls_mandatory_protocols=TLSv1.2',
+      'tls13 unix - - n - - smtp -o smtp_tls_security_level=encrypt -o smtp_tls_mandatory_protocols=>=TLSv1.3',
+    ],
   );
   mx.start();
 });
@@ -286,3 +293,11 @@ test('NOTIFY=SUCCESS: a next hop with DSN takes the report over; one without get
   assert.match(report, /Action: relayed\nStatus: 2\.0\.0\n/);
 });
 
+
+test('smtp_tls_mandatory_protocols: the TLS versions the client speaks at level encrypt', async () => {
+  const id = await send(['kim@tls12.test', 'lou@tls13.test'], 'versions');
+  await mx.waitForLog(new RegExp(`${id}: to=<kim@tls12\\.test>.*status=sent`));
+  await mx.waitForLog(new RegExp(`${id}: to=<lou@tls13\\.test>.*status=sent`));
+  assert.match(mx.logText(), new RegExp(`Untrusted TLS connection established to tls12\\.test\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.2 with cipher`));
+  assert.match(mx.logText(), new RegExp(`Untrusted TLS connection established to tls13\\.test\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.3 with cipher`));
+});

@@ -39,8 +39,10 @@ test('the DSN code of a reply is its enhanced status code when it has one of the
 
 test('TLS policies: a level and protocols=; anything else is reported as unsupported', () => {
   assert.deepEqual(parseTlsPolicy('encrypt'), { level: 'encrypt' });
-  assert.deepEqual(parseTlsPolicy('verify protocols=>=TLSv1.2'), { level: 'verify', minVersion: 'TLSv1.2' });
-  assert.deepEqual(parseTlsPolicy('may protocols=!SSLv3:!TLSv1:!TLSv1.1'), { level: 'may', minVersion: 'TLSv1.2' });
+  assert.deepEqual(parseTlsPolicy('verify protocols=>=TLSv1.2'), { level: 'verify', protocols: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } });
+  assert.deepEqual(parseTlsPolicy('may protocols=!SSLv3:!TLSv1:!TLSv1.1'), { level: 'may', protocols: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } });
+  assert.deepEqual(parseTlsPolicy('encrypt protocols=TLSv1.2'), { level: 'encrypt', protocols: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } });
+  assert.deepEqual(parseTlsPolicy('encrypt protocols=!TLSv1.2:!TLSv1.3:!TLSv1:!TLSv1.1'), { unsupported: 'TLS policy "protocols=!TLSv1.2:!TLSv1.3:!TLSv1:!TLSv1.1" (protocols: no TLS protocol version is left enabled)' });
   assert.deepEqual(parseTlsPolicy('dane'), { unsupported: 'TLS security level "dane"' });
   assert.deepEqual(parseTlsPolicy('secure match=.example.com'), { unsupported: 'TLS policy attribute "match=.example.com"' });
 });

@@ -56,6 +56,8 @@ interface SmtpContext {
   readonly heloName: string;
   /** Where connections come from (smtp_bind_address ...). */
   readonly sources: SourceAddresses;
+  /** <smtp|lmtp>_tls_loglevel and _tls_note_starttls_offer. */
+  readonly tlsLog: { readonly level: number; readonly noteOffer: boolean };
   /** <smtp|lmtp>_tls_protocols (may) and _tls_mandatory_protocols (encrypt and above). */
   readonly protocols: { readonly opportunistic: VersionRange; readonly mandatory: VersionRange };
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
@@ -228,7 +230,8 @@ async function transmit(context: SmtpContext, request: DeliveryRequest, file: nu
         return all(relay, 'bounced', outcome.dsn, outcome.reason);
       }
       const link = opened as SmtpLink;
-      if (link.tls !== '') msg.info(`${link.trust} TLS connection established to ${relay}: ${link.tls}`);
+      if (link.tls !== '' && context.tlsLog.level >= 1) msg.info(`${link.trust} TLS connection established to ${relay}: ${link.tls}`);
+      if (link.tls === '' && context.tlsLog.noteOffer && link.offeredStartTls) msg.info(`Host offered STARTTLS: [${target.hostname}]`);
       return report(link, target, outcome);
     }
     // Every server failed: try again later, as Postfix does even after 5xx greetings.
@@ -261,6 +264,7 @@ runDaemon({
       defaultPort: portNumber(lmtp ? params.lmtp_tcp_port : params.smtp_tcp_port),
       heloName: lmtp ? params.lmtp_lhlo_name : params.smtp_helo_name,
       sources: sourceAddresses(params, lmtp),
+      tlsLog: lmtp ? { level: params.lmtp_tls_loglevel, noteOffer: params.lmtp_tls_note_starttls_offer } : { level: params.smtp_tls_loglevel, noteOffer: params.smtp_tls_note_starttls_offer },
       protocols: lmtp
         ? { opportunistic: protocolRange('lmtp_tls_protocols', params.lmtp_tls_protocols), mandatory: protocolRange('lmtp_tls_mandatory_protocols', params.lmtp_tls_mandatory_protocols) }
         : { opportunistic: protocolRange('smtp_tls_protocols', params.smtp_tls_protocols), mandatory: protocolRange('smtp_tls_mandatory_protocols', params.smtp_tls_mandatory_protocols) },

@@ -84,8 +84,17 @@ export function serverAuthMechanisms(connection: SMTPConnection): readonly strin
  * sends it.
  */
 export function serverAnnouncesAuth(connection: SMTPConnection): boolean {
+  return announces(connection, /^AUTH[\s=]/i);
+}
+
+/** True when the server's EHLO reply offered STARTTLS (nodemailer does not note it where TLS is off). */
+export function serverOffersStartTls(connection: SMTPConnection): boolean {
+  return announces(connection, /^STARTTLS$/i);
+}
+
+function announces(connection: SMTPConnection, keyword: RegExp): boolean {
   const lines = (connection as unknown as Internals)._ehloLines;
-  return Array.isArray(lines) && lines.some((line) => /^AUTH[\s=]/i.test(String(line)));
+  return Array.isArray(lines) && lines.some((line) => keyword.test(String(line).trim()));
 }
 
 /** The server's replies to an envelope sent without DATA. */

@@ -24,7 +24,7 @@ import { encodeXtext } from '../global/xtext.js';
 import { msg } from '../util/msg.js';
 import { downgradeTo7bit } from './smtp-mime-downgrade.js';
 import type { Target } from './smtp-nexthop.js';
-import { hookLmtpReplies, hookRcptParams, hookTlsSocket, sendEnvelopeOnly, serverAnnouncesAuth, serverAuthMechanisms, serverExtensions, type EnvelopeReplies } from './smtp-nodemailer.js';
+import { hookLmtpReplies, hookRcptParams, hookTlsSocket, sendEnvelopeOnly, serverAnnouncesAuth, serverAuthMechanisms, serverExtensions, serverOffersStartTls, type EnvelopeReplies } from './smtp-nodemailer.js';
 import type { SessionProtection } from './smtp-sasl.js';
 import { keepSessions, type SessionSlot } from './smtp-tls-cache.js';
 import type { TlsLevel } from './smtp-tls-policy.js';
@@ -293,6 +293,11 @@ export class SmtpLink {
       connection.on('error', () => undefined);
     }
     return outcome;
+  }
+
+  /** True when the server offered STARTTLS (for smtp_tls_note_starttls_offer where TLS is not used). */
+  get offeredStartTls(): boolean {
+    return serverOffersStartTls(this.connection);
   }
 
   /** The server's EHLO extensions. */

@@ -130,7 +130,9 @@ test('petrel start starts; STARTTLS takes mail in, and the mail leaves for the s
   const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1];
   assert.ok(id, reply);
   await waitForLog(new RegExp(`${id}: to=<bob@remote\\.example>, relay=127\\.0\\.0\\.2\\[127\\.0\\.0\\.2\\]:\\d+,.*status=sent`));
-  assert.match(log(), /Untrusted TLS connection established to 127\.0\.0\.2\[127\.0\.0\.2\]:\d+: TLSv1\.[23]/);
+  // Debian's main.cf leaves smtp_tls_loglevel at 0: no TLS line in the log, so the smarthost says it was encrypted.
+  assert.ok(relay.received.some((m) => m.to.includes('bob@remote.example') && m.secure));
+  assert.doesNotMatch(log(), /TLS connection established to/);
   const got = relay.received.find((m) => m.data.includes('over TLS both ways'));
   assert.ok(got?.secure, 'the smarthost got the mail over TLS');
   const cache = join(root, 'data', 'smtp_scache.db');

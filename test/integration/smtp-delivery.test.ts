@@ -41,6 +41,8 @@ before(async () => {
     port,
     {
       smtp_connect_timeout: '2s',
+      smtp_tls_loglevel: '1',
+      smtp_tls_note_starttls_offer: 'yes',
       delay_warning_time: '1s',
       smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
       notify_classes: 'bounce, 2bounce',
@@ -90,6 +92,8 @@ test('a domain without MX records is reached at its own address; a line over 998
   await client.quit();
   const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
   await mx.waitForLog(new RegExp(`${id}: to=<carol@plain\\.test>, relay=plain\\.test\\[127\\.0\\.0\\.2\\]:${port},.*status=sent`));
+  // Level none here: smtp_tls_note_starttls_offer notes the server that offered STARTTLS.
+  assert.match(mx.logText(), /smtp\[\d+\]: Host offered STARTTLS: \[plain\.test\]/);
   const got = up.received.find((m) => m.data.includes('Subject: no mx'));
   assert.ok(got);
   const body = got.data.slice(got.data.indexOf('\r\n\r\n') + 4);

@@ -60,6 +60,7 @@ before(async () => {
   edge = await TestInstance.create('', 'postmaster: root\n', {
     transport_maps: `inline:{ cram.test=smtp:${hop(ports.all)}, plain.test=smtp:${hop(ports.plain)}, plainok.test=plainok:${hop(ports.plain)}, persender.test=persender:${hop(ports.all)}, overtls.test=overtls:${hop(ports.plain)} }`,
     smtp_sasl_auth_enable: 'yes',
+    smtp_tls_loglevel: '1',
     smtp_sasl_password_maps: `inline:{ ${hop(ports.all)}=edgeuser:edge-secret, ${hop(ports.plain)}=edgeuser:edge-secret, boss@example.org=bossuser:boss-secret }`,
   });
   appendFileSync(

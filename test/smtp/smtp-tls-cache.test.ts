@@ -128,6 +128,7 @@ before(async () => {
     myhostname: 'out.test.example',
     data_directory: '$queue_directory/../data',
     smtp_tls_security_level: 'verify',
+    smtp_tls_loglevel: '1',
     smtp_tls_policy_maps: 'inline:{ may.test=may }',
     smtp_tls_CApath: caDir,
     smtp_tls_session_cache_database: 'btree:${data_directory}/smtp_scache',

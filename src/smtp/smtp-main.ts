@@ -56,6 +56,8 @@ interface SmtpContext {
   readonly heloName: string;
   /** Where connections come from (smtp_bind_address ...). */
   readonly sources: SourceAddresses;
+  /** <smtp|lmtp>_tls_wrappermode: TLS from the first byte. */
+  readonly wrapper: boolean;
   /** <smtp|lmtp>_tls_loglevel and _tls_note_starttls_offer. */
   readonly tlsLog: { readonly level: number; readonly noteOffer: boolean };
   /** <smtp|lmtp>_tls_protocols (may) and _tls_mandatory_protocols (encrypt and above). */
@@ -196,21 +198,26 @@ async function transmit(context: SmtpContext, request: DeliveryRequest, file: nu
     }
     const policy = await tlsPolicyFor(context.tlsPolicies, request.nexthop, hop.host, context.tlsDefault);
     if ('unsupported' in policy) return all('none', 'deferred', '4.7.5', `TLS policy lookup for ${request.nexthop}: unsupported ${policy.unsupported}`);
+    // TLS from the first byte cannot fall back to plain text: level may is encrypt there, and none a contradiction.
+    const wrapper = context.wrapper;
+    if (wrapper && policy.level === 'none') return all('none', 'deferred', '4.7.5', `${context.lmtp ? 'lmtp' : 'smtp'}_tls_wrappermode needs TLS, but the TLS security level for ${request.nexthop} is none`);
+    const level = wrapper && policy.level === 'may' ? 'encrypt' : policy.level;
     const login = await credentials(context, request, hop);
     // protocols= of the policy, else the level's own setting.
-    const protocols = policy.protocols ?? (policy.level === 'may' ? context.protocols.opportunistic : context.protocols.mandatory);
+    const protocols = policy.protocols ?? (level === 'may' ? context.protocols.opportunistic : context.protocols.mandatory);
     let sessions = 0;
     let last: Extract<SessionOutcome, { kind: 'failed' }> | undefined;
     for (const target of targets) {
       if (params.smtp_mx_session_limit > 0 && sessions >= params.smtp_mx_session_limit) break;
-      const servername = policy.level === 'secure' ? hop.host : policy.level === 'verify' ? target.hostname : undefined;
-      const slot = context.sessions?.slot({ nexthop: request.nexthop, address: target.path ?? target.address, port: target.port, level: policy.level, servername, protocols: protocolsText(protocols), trust: context.trust.id });
+      const servername = level === 'secure' ? hop.host : level === 'verify' ? target.hostname : undefined;
+      // Sessions are cached from STARTTLS only (nodemailer makes a wrapper-mode socket where Petrel cannot see its session).
+      const slot = wrapper ? undefined : context.sessions?.slot({ nexthop: request.nexthop, address: target.path ?? target.address, port: target.port, level, servername, protocols: protocolsText(protocols), trust: context.trust.id });
       const linkRequest: LinkRequest = {
         target,
         lmtp: context.lmtp,
         heloName: context.heloName,
         timeouts: context.timeouts,
-        tls: { level: policy.level, context: context.trust.context(protocols), servername, ...(slot === undefined ? {} : { sessions: slot }) },
+        tls: { level, wrapper, context: context.trust.context(protocols), servername, ...(slot === undefined ? {} : { sessions: slot }) },
         credentials: login,
       };
       const source = target.path === undefined ? sourceFor(context.sources, target.address) : undefined;
@@ -252,6 +259,9 @@ runDaemon({
     if ('unsupported' in tlsDefault || level.includes(' ')) {
       throw new PetrelError('config', `${levelParam}: unsupported level "${level}" (expected ${TLS_LEVELS.join(', ')})`);
     }
+    if ((lmtp ? params.lmtp_tls_wrappermode : params.smtp_tls_wrappermode) && level === 'none') {
+      throw new PetrelError('config', `${lmtp ? 'lmtp' : 'smtp'}_tls_wrappermode = yes needs ${levelParam} = encrypt or above (TLS from the first byte cannot be turned off)`);
+    }
     ctx = {
       params,
       lmtp,
@@ -264,6 +274,7 @@ runDaemon({
       defaultPort: portNumber(lmtp ? params.lmtp_tcp_port : params.smtp_tcp_port),
       heloName: lmtp ? params.lmtp_lhlo_name : params.smtp_helo_name,
       sources: sourceAddresses(params, lmtp),
+      wrapper: lmtp ? params.lmtp_tls_wrappermode : params.smtp_tls_wrappermode,
       tlsLog: lmtp ? { level: params.lmtp_tls_loglevel, noteOffer: params.lmtp_tls_note_starttls_offer } : { level: params.smtp_tls_loglevel, noteOffer: params.smtp_tls_note_starttls_offer },
       protocols: lmtp
         ? { opportunistic: protocolRange('lmtp_tls_protocols', params.lmtp_tls_protocols), mandatory: protocolRange('lmtp_tls_mandatory_protocols', params.lmtp_tls_mandatory_protocols) }

@@ -33,6 +33,8 @@ import { trustOf, type TlsTrust } from './smtp-tls-trust.js';
 /** How TLS is used on this session. */
 export interface TlsPolicy {
   readonly level: TlsLevel;
+  /** TLS from the first byte (smtp_tls_wrappermode), not STARTTLS. */
+  readonly wrapper?: boolean;
   /** The TLS context: the trusted authorities and the lowest protocol version (smtp-tls-trust.ts). */
   readonly context: SecureContext;
   /** The name the certificate must carry (verify: the MX host; secure: the next-hop domain). */
@@ -222,6 +224,7 @@ export class SmtpLink {
       host: target.address,
       port: target.port,
       ...(req.localAddress === undefined ? {} : { localAddress: req.localAddress }),
+      ...(req.tls.wrapper === true ? { secure: true } : {}),
       name: req.heloName,
       connectionTimeout: req.timeouts.connect,
       greetingTimeout: req.timeouts.greeting,

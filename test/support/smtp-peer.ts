@@ -2,7 +2,8 @@
  * smtp-peer - an SMTP server for tests of Petrel's SMTP client, built on
  * smtp-server: it answers each recipient by its local part ("temp..." 450,
  * "perm..." 550, anything else 250), keeps what it received, and offers
- * STARTTLS (smtp-server's own test certificate) unless told not to; a
+ * STARTTLS (smtp-server's own test certificate) unless told not to, or TLS
+ * from the first byte (implicitTls, as on port 465); a
  * minimal one offers neither SMTPUTF8, 8BITMIME nor DSN. The parameters of
  * every RCPT TO (NOTIFY, ORCPT) are kept too, accepted or not.
  */
@@ -35,11 +36,13 @@ export interface SmtpPeer {
 }
 
 /** Starts a peer on host:port. */
-export async function startSmtpPeer(host: string, port: number, options: { startTls?: boolean; minimal?: boolean } = {}): Promise<SmtpPeer> {
+export async function startSmtpPeer(host: string, port: number, options: { startTls?: boolean; minimal?: boolean; implicitTls?: boolean } = {}): Promise<SmtpPeer> {
   const received: ReceivedMessage[] = [];
   const rcpts: RcptParams[] = [];
   const server = new SMTPServer({
     authOptional: true,
+    // implicitTls: TLS from the first byte (SMTPS, as on port 465).
+    secure: options.implicitTls === true,
     hideSTARTTLS: options.startTls === false,
     // minimal: an old server without SMTPUTF8 and 8BITMIME.
     hideSMTPUTF8: options.minimal === true,

@@ -25,7 +25,7 @@ import type { Params } from '../global/params/param-registry.js';
 import { contentStream, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { openTableList, type TableList } from '../global/tables/table-list.js';
 import { tableContext } from '../global/tables/table.js';
-import { protocolRange, type VersionRange } from '../global/tls/tls-policy.js';
+import { cipherList, protocolRange, type VersionRange } from '../global/tls/tls-policy.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
@@ -60,8 +60,8 @@ interface SmtpContext {
   readonly wrapper: boolean;
   /** <smtp|lmtp>_tls_loglevel and _tls_note_starttls_offer. */
   readonly tlsLog: { readonly level: number; readonly noteOffer: boolean };
-  /** <smtp|lmtp>_tls_protocols (may) and _tls_mandatory_protocols (encrypt and above). */
-  readonly protocols: { readonly opportunistic: VersionRange; readonly mandatory: VersionRange };
+  /** The TLS versions and cipher list for level may (<smtp|lmtp>_tls_protocols, _tls_ciphers), encrypt (_tls_mandatory_*), and verify or secure (those without anonymous ciphers). */
+  readonly tlsProfiles: { readonly opportunistic: TlsProfile; readonly mandatory: TlsProfile; readonly matching: TlsProfile };
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly reply: number };
   readonly lineLengthLimit: number;
   /** smtp_generic_maps (SMTP only). */
@@ -203,21 +203,22 @@ async function transmit(context: SmtpContext, request: DeliveryRequest, file: nu
     if (wrapper && policy.level === 'none') return all('none', 'deferred', '4.7.5', `${context.lmtp ? 'lmtp' : 'smtp'}_tls_wrappermode needs TLS, but the TLS security level for ${request.nexthop} is none`);
     const level = wrapper && policy.level === 'may' ? 'encrypt' : policy.level;
     const login = await credentials(context, request, hop);
-    // protocols= of the policy, else the level's own setting.
-    const protocols = policy.protocols ?? (level === 'may' ? context.protocols.opportunistic : context.protocols.mandatory);
+    // The level's own protocols and ciphers; protocols= of the policy wins.
+    const profile = level === 'may' ? context.tlsProfiles.opportunistic : level === 'encrypt' ? context.tlsProfiles.mandatory : context.tlsProfiles.matching;
+    const protocols = policy.protocols ?? profile.protocols;
     let sessions = 0;
     let last: Extract<SessionOutcome, { kind: 'failed' }> | undefined;
     for (const target of targets) {
       if (params.smtp_mx_session_limit > 0 && sessions >= params.smtp_mx_session_limit) break;
       const servername = level === 'secure' ? hop.host : level === 'verify' ? target.hostname : undefined;
       // Sessions are cached from STARTTLS only (nodemailer makes a wrapper-mode socket where Petrel cannot see its session).
-      const slot = wrapper ? undefined : context.sessions?.slot({ nexthop: request.nexthop, address: target.path ?? target.address, port: target.port, level, servername, protocols: protocolsText(protocols), trust: context.trust.id });
+      const slot = wrapper ? undefined : context.sessions?.slot({ nexthop: request.nexthop, address: target.path ?? target.address, port: target.port, level, servername, protocols: protocolsText(protocols), ciphers: profile.ciphers, trust: context.trust.id });
       const linkRequest: LinkRequest = {
         target,
         lmtp: context.lmtp,
         heloName: context.heloName,
         timeouts: context.timeouts,
-        tls: { level, wrapper, context: context.trust.context(protocols), servername, ...(slot === undefined ? {} : { sessions: slot }) },
+        tls: { level, wrapper, context: context.trust.context(protocols, profile.ciphers), servername, ...(slot === undefined ? {} : { sessions: slot }) },
         credentials: login,
       };
       const source = target.path === undefined ? sourceFor(context.sources, target.address) : undefined;
@@ -248,13 +249,39 @@ async function transmit(context: SmtpContext, request: DeliveryRequest, file: nu
   }
 }
 
+/** The versions and cipher list of one kind of TLS session. */
+interface TlsProfile {
+  readonly protocols: VersionRange;
+  readonly ciphers: string;
+}
+
+/**
+ * The TLS profiles of the SMTP (LMTP) client, checked at start: a setting
+ * it cannot honour stops it. Where the server's certificate must be
+ * verified, anonymous ciphers are left out, as Postfix's client does.
+ */
+function tlsProfiles(params: Params, lmtp: boolean): { opportunistic: TlsProfile; mandatory: TlsProfile; matching: TlsProfile } {
+  const p = lmtp
+    ? { prefix: 'lmtp', protocols: params.lmtp_tls_protocols, mandatoryProtocols: params.lmtp_tls_mandatory_protocols, ciphers: params.lmtp_tls_ciphers, mandatoryCiphers: params.lmtp_tls_mandatory_ciphers, exclude: params.lmtp_tls_exclude_ciphers, mandatoryExclude: params.lmtp_tls_mandatory_exclude_ciphers }
+    : { prefix: 'smtp', protocols: params.smtp_tls_protocols, mandatoryProtocols: params.smtp_tls_mandatory_protocols, ciphers: params.smtp_tls_ciphers, mandatoryCiphers: params.smtp_tls_mandatory_ciphers, exclude: params.smtp_tls_exclude_ciphers, mandatoryExclude: params.smtp_tls_mandatory_exclude_ciphers };
+  const mandatoryProtocols = protocolRange(`${p.prefix}_tls_mandatory_protocols`, p.mandatoryProtocols);
+  const mandatoryCiphers = (extra: readonly string[]): string => cipherList(params, `${p.prefix}_tls_mandatory_ciphers`, p.mandatoryCiphers, [...p.exclude, ...p.mandatoryExclude, ...extra]);
+  return {
+    opportunistic: { protocols: protocolRange(`${p.prefix}_tls_protocols`, p.protocols), ciphers: cipherList(params, `${p.prefix}_tls_ciphers`, p.ciphers, p.exclude) },
+    mandatory: { protocols: mandatoryProtocols, ciphers: mandatoryCiphers([]) },
+    matching: { protocols: mandatoryProtocols, ciphers: mandatoryCiphers(['aNULL']) },
+  };
+}
+
 runDaemon({
   name: 'smtp',
   async postInit({ config, command }) {
     const { params } = config;
     const lmtp = command === 'lmtp';
     const levelParam = lmtp ? 'lmtp_tls_security_level' : 'smtp_tls_security_level';
-    const level = params[levelParam] === '' ? 'none' : params[levelParam];
+    // Unset, the obsolete smtp_enforce_tls / smtp_use_tls decide, as in Postfix.
+    const legacy = (lmtp ? params.lmtp_enforce_tls : params.smtp_enforce_tls) ? 'encrypt' : (lmtp ? params.lmtp_use_tls : params.smtp_use_tls) ? 'may' : 'none';
+    const level = params[levelParam] === '' ? legacy : params[levelParam];
     const tlsDefault = parseTlsPolicy(level);
     if ('unsupported' in tlsDefault || level.includes(' ')) {
       throw new PetrelError('config', `${levelParam}: unsupported level "${level}" (expected ${TLS_LEVELS.join(', ')})`);
@@ -276,9 +303,7 @@ runDaemon({
       sources: sourceAddresses(params, lmtp),
       wrapper: lmtp ? params.lmtp_tls_wrappermode : params.smtp_tls_wrappermode,
       tlsLog: lmtp ? { level: params.lmtp_tls_loglevel, noteOffer: params.lmtp_tls_note_starttls_offer } : { level: params.smtp_tls_loglevel, noteOffer: params.smtp_tls_note_starttls_offer },
-      protocols: lmtp
-        ? { opportunistic: protocolRange('lmtp_tls_protocols', params.lmtp_tls_protocols), mandatory: protocolRange('lmtp_tls_mandatory_protocols', params.lmtp_tls_mandatory_protocols) }
-        : { opportunistic: protocolRange('smtp_tls_protocols', params.smtp_tls_protocols), mandatory: protocolRange('smtp_tls_mandatory_protocols', params.smtp_tls_mandatory_protocols) },
+      tlsProfiles: tlsProfiles(params, lmtp),
       timeouts: lmtp
         ? { connect: params.lmtp_connect_timeout * 1000, greeting: params.lmtp_lhlo_timeout * 1000, reply: params.lmtp_data_done_timeout * 1000 }
         : { connect: params.smtp_connect_timeout * 1000, greeting: params.smtp_helo_timeout * 1000, reply: params.smtp_data_done_timeout * 1000 },

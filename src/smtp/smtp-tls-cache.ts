@@ -17,6 +17,7 @@
  * smtp-session.ts on each STARTTLS socket, stores what the server sends.
  * Follows postconf(5) smtp_tls_session_cache_database and tlsmgr(8).
  */
+import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { RootDatabase } from 'lmdb';
 import { PetrelError } from '../global/errors.js';
@@ -36,6 +37,8 @@ export interface SessionKey {
   readonly servername: string | undefined;
   /** The TLS versions allowed ("TLSv1.2-TLSv1.3"). */
   readonly protocols: string;
+  /** The OpenSSL cipher list (in the key as a short digest). */
+  readonly ciphers: string;
   /** ClientTrust.id of the authorities the session was verified against. */
   readonly trust: string;
 }
@@ -48,7 +51,7 @@ export interface SessionSlot {
 
 /** The key text of an entry. */
 export function sessionKeyText(key: SessionKey): string {
-  return [key.nexthop, `${key.address}:${key.port}`, key.level, key.servername ?? '', key.protocols, key.trust].join('&').toLowerCase();
+  return [key.nexthop, `${key.address}:${key.port}`, key.level, key.servername ?? '', key.protocols, createHash('sha256').update(key.ciphers).digest('hex').slice(0, 8), key.trust].join('&').toLowerCase();
 }
 
 /** The cache file of one personality. */

@@ -44,12 +44,12 @@ export class ClientTrust {
     return new ClientTrust(ca);
   }
 
-  /** The TLS context for connections that speak the versions of protocols. */
-  context(protocols: VersionRange): SecureContext {
-    const key = protocolsText(protocols);
+  /** The TLS context for connections that speak the versions of protocols with the OpenSSL cipher list ciphers. */
+  context(protocols: VersionRange, ciphers: string): SecureContext {
+    const key = `${protocolsText(protocols)}/${ciphers}`;
     let context = this.contexts.get(key);
     if (context === undefined) {
-      context = createSecureContext({ ...(this.ca === undefined ? {} : { ca: [...this.ca] }), minVersion: protocols.minVersion, maxVersion: protocols.maxVersion });
+      context = createSecureContext({ ...(this.ca === undefined ? {} : { ca: [...this.ca] }), minVersion: protocols.minVersion, maxVersion: protocols.maxVersion, ciphers });
       this.contexts.set(key, context);
     }
     return context;

@@ -28,6 +28,7 @@ before(async () => {
     'tls.test': { a: ['127.0.0.2'] },
     'tls12.test': { a: ['127.0.0.2'] },
     'tls13.test': { a: ['127.0.0.2'] },
+    'legacy.test': { a: ['127.0.0.2'] },
     'notls.test': { a: ['127.0.0.5'] },
     'sub.policy.test': { a: ['127.0.0.5'] },
     'dane.test': { a: ['127.0.0.2'] },
@@ -47,7 +48,7 @@ before(async () => {
       smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
       notify_classes: 'bounce, 2bounce',
       smtp_generic_maps: 'inline:{ gen@localhost=gen@public.example, @box.localdomain=ops@public.example }',
-      transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay:, dying.test=onebyone:, tls12.test=tls12:, tls13.test=tls13: }',
+      transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay:, dying.test=onebyone:, tls12.test=tls12:, tls13.test=tls13:, legacy.test=legacytls: }',
       onebyone_destination_recipient_limit: '1',
       onebyone_destination_concurrency_limit: '1',
     },
@@ -55,7 +56,8 @@ before(async () => {
     [
       'tlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt',
       'onebyone unix - - n - - smtp',
-      'tls12 unix - - n - - smtp -o smtp_tls_security_level=encrypt -o smtp_tls_mandatory_protocols=TLSv1.2',
+      'tls12 unix - - n - - smtp -o smtp_tls_security_level=encrypt -o smtp_tls_mandatory_protocols=TLSv1.2 -o smtp_tls_mandatory_exclude_ciphers=AESGCM',
+      'legacytls unix - - n - - smtp -o smtp_enforce_tls=yes',
       'tls13 unix - - n - - smtp -o smtp_tls_security_level=encrypt -o smtp_tls_mandatory_protocols=>=TLSv1.3',
     ],
   );
@@ -298,10 +300,18 @@ test('NOTIFY=SUCCESS: a next hop with DSN takes the report over; one without get
 });
 
 
-test('smtp_tls_mandatory_protocols: the TLS versions the client speaks at level encrypt', async () => {
+test('smtp_tls_mandatory_protocols and _exclude_ciphers: the TLS versions and ciphers the client speaks at level encrypt', async () => {
   const id = await send(['kim@tls12.test', 'lou@tls13.test'], 'versions');
   await mx.waitForLog(new RegExp(`${id}: to=<kim@tls12\\.test>.*status=sent`));
   await mx.waitForLog(new RegExp(`${id}: to=<lou@tls13\\.test>.*status=sent`));
-  assert.match(mx.logText(), new RegExp(`Untrusted TLS connection established to tls12\\.test\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.2 with cipher`));
+  const tls12 = new RegExp(`Untrusted TLS connection established to tls12\\.test\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.2 with cipher (\\S+)`).exec(mx.logText());
+  assert.ok(tls12 !== null);
+  assert.doesNotMatch(tls12[1] as string, /GCM/);
   assert.match(mx.logText(), new RegExp(`Untrusted TLS connection established to tls13\\.test\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.3 with cipher`));
+});
+
+test('the obsolete smtp_enforce_tls, with smtp_tls_security_level unset, requires TLS', async () => {
+  const id = await send(['max@legacy.test'], 'legacy tls');
+  await mx.waitForLog(new RegExp(`${id}: to=<max@legacy\\.test>.*status=sent`));
+  assert.match(mx.logText(), new RegExp(`Untrusted TLS connection established to legacy\\.test\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.[23]`));
 });

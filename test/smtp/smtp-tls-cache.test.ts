@@ -30,7 +30,7 @@ function params(overrides: Record<string, string>) {
   return loadConfig({ configDir: dir, overrides }).params;
 }
 
-const KEY: SessionKey = { nexthop: 'Example.COM', address: '192.0.2.1', port: 25, level: 'verify', servername: 'mx.example.com', protocols: 'TLSv1.2-TLSv1.3', trust: 'system' };
+const KEY: SessionKey = { nexthop: 'Example.COM', address: '192.0.2.1', port: 25, level: 'verify', servername: 'mx.example.com', protocols: 'TLSv1.2-TLSv1.3', ciphers: 'HIGH', trust: 'system' };
 
 test('a stored session is found again under the same policy only; an expired entry is ignored and removed', async () => {
   const file = join(dir, 'scache.db');
@@ -44,7 +44,7 @@ test('a stored session is found again under the same policy only; an expired ent
   assert.equal(cache.slot({ ...KEY, level: 'may', servername: undefined }).load(), undefined, 'a session from another policy is not offered');
   assert.equal(cache.slot({ ...KEY, trust: '0123456789abcdef' }).load(), undefined, 'nor one verified against other authorities');
   const [[key, value]] = [...dumpIndexedFile(file)] as [[string, string]];
-  assert.equal(key, 'example.com&192.0.2.1:25&verify&mx.example.com&tlsv1.2-tlsv1.3&system');
+  assert.equal(key, 'example.com&192.0.2.1:25&verify&mx.example.com&tlsv1.2-tlsv1.3&b43e72ee&system');
   const expires = Number(value.split(' ')[0]);
   assert.ok(Math.abs(expires - (Date.now() + 3600_000)) < 5000, 'expires after smtp_tls_session_cache_timeout (3600s)');
   // Another process's entry that has run out.
@@ -81,7 +81,7 @@ test('a cache that is not an LMDB file is refused; one that cannot be opened is 
 });
 
 test('the key text joins next hop, address:port and the policy, lower-cased', () => {
-  assert.equal(sessionKeyText({ ...KEY, protocols: 'TLSv1.3-TLSv1.3', trust: 'AB' }), 'example.com&192.0.2.1:25&verify&mx.example.com&tlsv1.3-tlsv1.3&ab');
+  assert.equal(sessionKeyText({ ...KEY, protocols: 'TLSv1.3-TLSv1.3', trust: 'AB' }), 'example.com&192.0.2.1:25&verify&mx.example.com&tlsv1.3-tlsv1.3&b43e72ee&ab');
 });
 
 let pki: TestPki;
@@ -155,7 +155,7 @@ test('a second delivery, by smtp processes started afresh, resumes the TLS sessi
   await waitFor(() => existsSync(file) && [...dumpIndexedFile(file)].length > 0, 'the session in the cache file');
   const keys = [...dumpIndexedFile(file)].map(([key]) => key);
   assert.equal(keys.length, 1);
-  assert.match(keys[0] as string, new RegExp(`^peer\\.test&127\\.0\\.0\\.2:${port}&verify&mx\\.test\\.example&tlsv1\\.2-tlsv1\\.3&[0-9a-f]{16}$`));
+  assert.match(keys[0] as string, new RegExp(`^peer\\.test&127\\.0\\.0\\.2:${port}&verify&mx\\.test\\.example&tlsv1\\.2-tlsv1\\.3&[0-9a-f]{8}&[0-9a-f]{16}$`));
   mx.stop();
   mx.start();
   const second = await mx.submit('alice@localhost', ['carol@peer.test'], 'Subject: two\n\nsecond\n');

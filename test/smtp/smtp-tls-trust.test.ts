@@ -44,7 +44,7 @@ const TLS12_UP = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } as const;
 /** Connects with trust's context; resolves to the authorization error, or "" when the server was verified. */
 function verifyWith(trust: ClientTrust): Promise<string> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, servername: 'mx.test.example', secureContext: trust.context(TLS12_UP), rejectUnauthorized: false }, () => {
+    const socket = connect({ host: '127.0.0.1', port, servername: 'mx.test.example', secureContext: trust.context(TLS12_UP, 'HIGH'), rejectUnauthorized: false }, () => {
       resolve(socket.authorized ? '' : String(socket.authorizationError));
       socket.destroy();
     });
@@ -66,8 +66,9 @@ test('smtp_tls_CAfile and smtp_tls_CApath together; neither set is the built-in 
   const system = ClientTrust.load('smtp', '', '');
   assert.equal(system.id, 'system');
   assert.match(await verifyWith(system), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/);
-  assert.strictEqual(system.context(TLS12_UP), system.context({ ...TLS12_UP }), 'one context per version range, built once');
-  assert.notStrictEqual(system.context(TLS12_UP), system.context({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }));
+  assert.strictEqual(system.context(TLS12_UP, 'HIGH'), system.context({ ...TLS12_UP }, 'HIGH'), 'one context per version range and cipher list, built once');
+  assert.notStrictEqual(system.context(TLS12_UP, 'HIGH'), system.context({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }, 'HIGH'));
+  assert.notStrictEqual(system.context(TLS12_UP, 'HIGH'), system.context(TLS12_UP, 'HIGH:!AES128'));
 });
 
 test('a CA directory that cannot be read, or holds no certificate, is a configuration error naming the parameter', () => {

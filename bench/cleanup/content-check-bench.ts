@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const config = loadConfig({ configDir: work });
     const checks = await ContentChecks.open(config.params);
     const content = message();
-    const base: HeaderPolicy = { addMissing: false, removeBcc: false, sender: 'bob@example.net', myhostname: 'mx.example.org', queueId: '0ABC', undisclosedHeader: '', headerSizeLimit: 102400, extractRecipients: false, fullName: '' };
+    const base: HeaderPolicy = { addMissing: false, dropHeaders: new Set(['return-path']), sender: 'bob@example.net', myhostname: 'mx.example.org', queueId: '0ABC', undisclosedHeader: '', headerSizeLimit: 102400, extractRecipients: false, fullName: '' };
     const mime = { mime: true, nestingLimit: 100, bodyLimit: 51200 };
     const inspected = (): HeaderPolicy => ({ ...base, inspection: { inspector: new MessageInspector(checks, { queueId: '0ABC', attrs: {}, sender: base.sender, recipient: () => 'alice@example.org' }), mime } });
     await run(base, content);

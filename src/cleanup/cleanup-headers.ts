@@ -2,10 +2,12 @@
  * cleanup-headers - the header work cleanup(8) does as the content streams
  * through: it collects the header block (each header cut at
  * header_size_limit, the excess discarded), counts
- * Received: headers against hopcount_limit, drops Return-Path:, and for
- * local submissions (or always_add_missing_headers) adds Date:, Message-ID:,
- * From: and "To: undisclosed-recipients:;" when missing and removes Bcc:,
- * and for "sendmail -t" collects the To:, Cc: and Bcc: addresses.
+ * Received: headers against hopcount_limit, drops the primary headers
+ * message_drop_headers names (Bcc:, Content-Length:, Resent-Bcc: and
+ * Return-Path: by default, from all mail, as Postfix), and for local
+ * submissions (or always_add_missing_headers) adds Date:, Message-ID:,
+ * From: and "To: undisclosed-recipients:;" when missing; for "sendmail -t"
+ * it collects the To:, Cc: and Bcc: addresses first.
  * With content checks (cleanup-content-checks.ts) each logical header is
  * inspected before that work, and the body is followed line by line through
  * its MIME structure (cleanup-mime.ts) for the checks of part headers and
@@ -29,7 +31,8 @@ export interface HeaderOutcome {
 /** How headers are fixed for this message. */
 export interface HeaderPolicy {
   readonly addMissing: boolean;
-  readonly removeBcc: boolean;
+  /** The names of primary headers to remove (message_drop_headers), lower case. */
+  readonly dropHeaders: ReadonlySet<string>;
   readonly sender: string;
   readonly myhostname: string;
   readonly queueId: string;
@@ -163,10 +166,9 @@ export class HeaderPass {
     const extracted = p.extractRecipients
       ? this.headers.filter((h) => ['to', 'cc', 'bcc'].includes(headerName(h))).flatMap((h) => headerAddresses(h.slice(h.indexOf(':') + 1)))
       : [];
-    let kept = this.headers.filter((h) => headerName(h) !== 'return-path');
+    let kept = this.headers.filter((h) => !p.dropHeaders.has(headerName(h)));
     const rewrite = p.rewriteAddress;
     if (rewrite !== undefined) kept = kept.map((h) => rewriteHeaderAddresses(h, rewrite));
-    if (p.removeBcc) kept = kept.filter((h) => headerName(h) !== 'bcc');
     let messageId = '';
     for (const h of kept) {
       if (headerName(h) === 'message-id') messageId = h.slice(h.indexOf(':') + 1).trim();

@@ -135,9 +135,10 @@ async function cleanupMessage(
       checks.any && begin.noHeaderBodyChecks !== true
         ? new MessageInspector(checks, { queueId: writer.id, attrs: begin.attrs, sender, recipient: () => firstRecipient })
         : undefined;
+    const dropHeaders = new Set(params.message_drop_headers.map((name) => name.toLowerCase()));
     const headers = new HeaderPass({
       addMissing: begin.local || params.always_add_missing_headers,
-      removeBcc: begin.local,
+      dropHeaders,
       sender,
       myhostname: params.myhostname,
       queueId: writer.id,

@@ -4,7 +4,7 @@ import { HeaderPass, type HeaderPolicy } from '../../src/cleanup/cleanup-headers
 
 const POLICY: HeaderPolicy = {
   addMissing: false,
-  removeBcc: false,
+  dropHeaders: new Set(['bcc', 'content-length', 'resent-bcc', 'return-path']),
   sender: 'me@example.org',
   myhostname: 'mx.example.org',
   queueId: '0ABCDEFGHIJKLMNO',
@@ -22,15 +22,17 @@ async function pass(text: string, policy: Partial<HeaderPolicy> = {}, chunk = 5)
   return { out, pass: p };
 }
 
-test('remote mail: Return-Path dropped, the rest untouched, Message-ID and hops found', async () => {
-  const text = 'Received: from a\n\tby b\nReturn-Path: <x@y>\nMessage-ID: <id@x>\nSubject: hi\n\nbody\nReturn-Path: stays in the body\n';
+test('remote mail: the message_drop_headers (Return-Path, Bcc, Resent-Bcc, Content-Length) dropped, the rest untouched, Message-ID and hops found', async () => {
+  const text = 'Received: from a\n\tby b\nReturn-Path: <x@y>\nBcc: secret@x\nResent-Bcc: other@x\nContent-Length: 12\nMessage-ID: <id@x>\nSubject: hi\n\nbody\nReturn-Path: stays in the body\n';
   const { out, pass: p } = await pass(text);
   assert.equal(out, 'Received: from a\n\tby b\nMessage-ID: <id@x>\nSubject: hi\n\nbody\nReturn-Path: stays in the body\n');
+  const kept = await pass('Bcc: kept@x\nSubject: hi\n\nbody\n', { dropHeaders: new Set(['return-path']) });
+  assert.equal(kept.out, 'Bcc: kept@x\nSubject: hi\n\nbody\n');
   assert.deepEqual(p.result, { messageId: '<id@x>', hops: 1, extracted: [] });
 });
 
 test('local submissions get Date, Message-Id, From and To; Bcc is removed; -t extracts addresses', async () => {
-  const { out, pass: p } = await pass('Subject: s\nBcc: hidden@x, "A, B" <ab@x>\nCc: c@x\n\nbody\n', { addMissing: true, removeBcc: true, extractRecipients: true, fullName: 'Me Myself' });
+  const { out, pass: p } = await pass('Subject: s\nBcc: hidden@x, "A, B" <ab@x>\nCc: c@x\n\nbody\n', { addMissing: true, extractRecipients: true, fullName: 'Me Myself' });
   assert.match(out, /^Subject: s\nCc: c@x\nDate: \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4} \(.+\)\nMessage-Id: <\d{14}\.0ABCDEFGHIJKLMNO\.[0-9a-f]{6}@mx\.example\.org>\nFrom: Me Myself <me@example\.org>\n\nbody\n$/);
   assert.deepEqual(p.result.extracted, ['hidden@x', 'ab@x', 'c@x']);
   const none = await pass('Subject: s\n\nb\n', { addMissing: true });

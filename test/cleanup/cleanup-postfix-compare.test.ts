@@ -72,7 +72,7 @@ test('Petrel inspects the same headers and body lines of a MIME message as Postf
     const inspector = new MessageInspector(checks, { queueId: 'ID', attrs: {}, sender: 's@example.org', recipient: () => 'r@example.org' });
     const pass = new HeaderPass({
       addMissing: false,
-      removeBcc: false,
+      dropHeaders: new Set(),
       sender: 's@example.org',
       myhostname: 'mx.example.org',
       queueId: 'ID',

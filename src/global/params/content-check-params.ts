@@ -17,6 +17,7 @@ export const CONTENT_CHECK_PARAMS = defineParams({
   body_checks: { kind: 'tables', default: '', doc: 'Tables matched against each body line, MIME boundaries included' },
   body_checks_size_limit: { kind: 'size', default: '51200', min: 0, doc: 'How much of each body segment (attachment) body_checks inspect, in bytes' },
   disable_mime_input_processing: { kind: 'bool', default: 'no', doc: 'Inspect the content without MIME structure: every line after the primary header is body' },
+  message_drop_headers: { kind: 'list', default: 'bcc, content-length, resent-bcc, return-path', doc: 'Primary headers cleanup removes from every message (after header_checks)' },
   receive_override_options: { kind: 'list', default: '', choices: RECEIVE_OVERRIDES, doc: 'Checks and mappings to skip for mail this service receives (set with -o in master.cf)' },
   content_filter: {
     kind: 'string',

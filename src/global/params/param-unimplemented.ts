@@ -59,7 +59,6 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   local_login_sender_maps: { why: 'local users could submit mail with any sender address', harmless: ['static:*'] },
   message_reject_characters: { why: 'messages with the configured characters would be accepted' },
   message_strip_characters: { why: 'the configured characters would stay in messages' },
-  message_drop_headers: { why: 'the configured headers (Bcc ...) would not be removed' },
   strict_mailbox_ownership: { why: 'mailbox files owned by another user would not be handled as configured', harmless: ['no'] },
   relocated_maps: { why: 'mail for moved users would be delivered or bounced instead of refused with their new address' },
   mailbox_command_maps: { why: 'local mailbox delivery would not use the configured per-user commands' },

@@ -13,10 +13,10 @@ const FATAL: readonly (readonly [string, string])[] = [
   ['smtp_tls_cert_file', '/etc/postfix/client.pem'],
   ['smtpd_tls_session_cache_database', 'btree:/var/lib/postfix/smtpd_scache'],
   ['smtpd_tls_dcert_file', '/etc/ssl/dsa.pem'],
-  ['lmtp_tls_mandatory_ciphers', 'high'],
+  ['lmtp_tls_cert_file', '/etc/ssl/lmtp-client.pem'],
   ['smtpd_milters', 'inet:127.0.0.1:8891'],
   ['smtpd_forbidden_commands', 'CONNECT GET POST'],
-  ['sender_dependent_relayhost_maps', 'hash:/etc/postfix/sender_relay'],
+  ['address_verify_sender_dependent_relayhost_maps', 'hash:/etc/postfix/sender_relay'],
 ];
 
 const ACCEPTED: readonly (readonly [string, string, string])[] = [

@@ -173,7 +173,8 @@ export class HeaderPass {
     for (const h of kept) {
       if (headerName(h) === 'message-id') messageId = h.slice(h.indexOf(':') + 1).trim();
     }
-    const hops = kept.filter((h) => headerName(h) === 'received' || headerName(h) === 'delivered-to').length;
+    // Counted before any header was dropped: message_drop_headers must not turn the loop limit off.
+    const hops = this.headers.filter((h) => headerName(h) === 'received' || headerName(h) === 'delivered-to').length;
     if (p.addMissing) {
       if (!present.has('date')) kept.push(`Date: ${rfc5322Date(new Date())}`);
       if (!present.has('message-id')) {

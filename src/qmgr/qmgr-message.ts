@@ -70,7 +70,7 @@ function answerAll(
   dsn: string,
   reason: string,
   only?: ReadonlySet<number>,
-  softBounceOn: boolean = ctx.config.params.soft_bounce,
+  softBounceOn = ctx.config.params.soft_bounce,
 ): DeliveryResult[] {
   const now = Date.now();
   const outcome = softBounce({ status, dsn, reason }, softBounceOn && info.probe !== true);
@@ -88,7 +88,7 @@ function answerHere(ctx: QmgrContext, id: string, info: QueueFileInfo, batch: Ba
   const agent = ctx.agents(transport);
   if (agent !== undefined) {
     const { status, dsn, reason } = pseudoAgentOutcome(agent.kind, nexthop);
-    return answerAll(ctx, id, info, batch, activeSince, status, dsn, reason, undefined, agent.softBounce);
+    return answerAll(ctx, id, info, batch, activeSince, status, dsn, reason, undefined, agent.softBounce ?? ctx.config.params.soft_bounce);
   }
   if (ctx.config.params.defer_transports.includes(transport) && !ctx.flushing) return answer('deferred', '4.3.2', 'deferred transport');
   const dead = ctx.slots.dead(transport, nexthop);

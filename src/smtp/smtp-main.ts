@@ -15,7 +15,9 @@
  * (smtp-session.ts) and the line says deliverable or undeliverable.
  */
 import { Readable } from 'node:stream';
+import { findFirst } from '../global/addr/addr-find.js';
 import { AddressResolver } from '../global/addr/addr-resolve.js';
+import { mailAddrKeys, type SearchKey } from '../global/addr/addr-search-keys.js';
 import { resultOf, serveDeliveries, type DeliveryReply, type DeliveryRequest, type DeliveryResult } from '../global/deliver-clnt.js';
 import { logAgentDelivery } from '../global/deliver-log.js';
 import { softBounce } from '../global/soft-bounce.js';
@@ -44,7 +46,7 @@ interface SmtpContext {
   readonly resolver: NextHopResolver;
   /** smtp_sasl_password_maps and the mechanism choice, when smtp_sasl_auth_enable is on (SMTP only). */
   readonly sasl: { readonly passwords: TableList; readonly policy: SaslClientPolicy } | undefined;
-  /** The level from <smtp|lmtp>_tls_security_level. */
+  /** The level from <smtp|lmtp>_tls_security_level, or when unset from the obsolete _enforce_tls / _use_tls. */
   readonly tlsDefault: TlsPolicyChoice;
   /** smtp_tls_policy_maps (SMTP only). */
   readonly tlsPolicies: TableList | undefined;
@@ -100,21 +102,24 @@ function keepLink(context: SmtpContext, nexthop: string, link: SmtpLink, target:
   links.set(nexthop, { link, target, timer });
 }
 
-/** smtp_sasl_password_maps keys: with smtp_sender_dependent_authentication the sender and its @domain first, then the next hop as written and its host. */
-function passwordKeys(context: SmtpContext, request: DeliveryRequest, hop: NextHop): string[] {
-  const keys = [request.nexthop, hop.host];
+/**
+ * smtp_sasl_password_maps keys: with smtp_sender_dependent_authentication
+ * the sender first, in Postfix's order for addresses (the address, without
+ * its extension, @domain), then the next hop as written and its host.
+ */
+function passwordKeys(context: SmtpContext, request: DeliveryRequest, hop: NextHop): SearchKey[] {
+  const keys = [...new Set([request.nexthop, hop.host])].map((key) => ({ key, fixedOnly: false }));
   const sender = request.sender.toLowerCase();
   if (!context.params.smtp_sender_dependent_authentication || sender === '') return keys;
-  const at = sender.lastIndexOf('@');
-  return [sender, ...(at < 0 ? [] : [sender.slice(at)]), ...keys];
+  return [...mailAddrKeys(sender, { delimiters: context.params.recipient_delimiter, isLocalDomain: () => false }), ...keys];
 }
 
 async function credentials(context: SmtpContext, request: DeliveryRequest, hop: NextHop): Promise<LinkRequest['credentials']> {
   if (context.sasl === undefined) return undefined;
   const { passwords, policy } = context.sasl;
-  for (const key of new Set(passwordKeys(context, request, hop))) {
-    const value = await passwords.lookup(key);
-    if (value === undefined) continue;
+  const found = await findFirst(passwords, passwordKeys(context, request, hop));
+  if (found !== undefined) {
+    const { value } = found;
     const colon = value.indexOf(':');
     return { user: colon < 0 ? value : value.slice(0, colon), pass: colon < 0 ? '' : value.slice(colon + 1), choose: (offered, protection) => policy.choose(offered, protection) };
   }
@@ -239,7 +244,7 @@ async function transmit(context: SmtpContext, request: DeliveryRequest, file: nu
       }
       const link = opened as SmtpLink;
       if (link.tls !== '' && context.tlsLog.level >= 1) msg.info(`${link.trust} TLS connection established to ${relay}: ${link.tls}`);
-      if (link.tls === '' && context.tlsLog.noteOffer && link.offeredStartTls) msg.info(`Host offered STARTTLS: [${target.hostname}]`);
+      if (level === 'none' && context.tlsLog.noteOffer && link.offeredStartTls) msg.info(`Host offered STARTTLS: [${target.hostname}]`);
       return report(link, target, outcome);
     }
     // Every server failed: try again later, as Postfix does even after 5xx greetings.
@@ -268,8 +273,9 @@ function tlsProfiles(params: Params, lmtp: boolean): { opportunistic: TlsProfile
   const mandatoryCiphers = (extra: readonly string[]): string => cipherList(params, `${p.prefix}_tls_mandatory_ciphers`, p.mandatoryCiphers, [...p.exclude, ...p.mandatoryExclude, ...extra]);
   return {
     opportunistic: { protocols: protocolRange(`${p.prefix}_tls_protocols`, p.protocols), ciphers: cipherList(params, `${p.prefix}_tls_ciphers`, p.ciphers, p.exclude) },
-    mandatory: { protocols: mandatoryProtocols, ciphers: mandatoryCiphers([]) },
-    matching: { protocols: mandatoryProtocols, ciphers: mandatoryCiphers(['aNULL']) },
+    // No cipher without encryption where TLS is required, and none without a certificate where it is verified.
+    mandatory: { protocols: mandatoryProtocols, ciphers: mandatoryCiphers(['eNULL']) },
+    matching: { protocols: mandatoryProtocols, ciphers: mandatoryCiphers(['eNULL', 'aNULL']) },
   };
 }
 
@@ -279,8 +285,9 @@ runDaemon({
     const { params } = config;
     const lmtp = command === 'lmtp';
     const levelParam = lmtp ? 'lmtp_tls_security_level' : 'smtp_tls_security_level';
-    // Unset, the obsolete smtp_enforce_tls / smtp_use_tls decide, as in Postfix.
-    const legacy = (lmtp ? params.lmtp_enforce_tls : params.smtp_enforce_tls) ? 'encrypt' : (lmtp ? params.lmtp_use_tls : params.smtp_use_tls) ? 'may' : 'none';
+    // Unset, the obsolete smtp_enforce_tls (verify, or encrypt without smtp_tls_enforce_peername) and smtp_use_tls decide, as in Postfix.
+    const [enforce, peername, use] = lmtp ? [params.lmtp_enforce_tls, params.lmtp_tls_enforce_peername, params.lmtp_use_tls] : [params.smtp_enforce_tls, params.smtp_tls_enforce_peername, params.smtp_use_tls];
+    const legacy = enforce ? (peername ? 'verify' : 'encrypt') : use ? 'may' : 'none';
     const level = params[levelParam] === '' ? legacy : params[levelParam];
     const tlsDefault = parseTlsPolicy(level);
     if ('unsupported' in tlsDefault || level.includes(' ')) {

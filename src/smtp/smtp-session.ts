@@ -35,7 +35,7 @@ export interface TlsPolicy {
   readonly level: TlsLevel;
   /** TLS from the first byte (smtp_tls_wrappermode), not STARTTLS. */
   readonly wrapper?: boolean;
-  /** The TLS context: the trusted authorities and the lowest protocol version (smtp-tls-trust.ts). */
+  /** The TLS context: the trusted authorities, the protocol versions and the cipher list (smtp-tls-trust.ts). */
   readonly context: SecureContext;
   /** The name the certificate must carry (verify: the MX host; secure: the next-hop domain). */
   readonly servername?: string;

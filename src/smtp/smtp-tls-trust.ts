@@ -5,7 +5,7 @@
  * the directory that cannot be read or holds no certificate is skipped; a
  * directory that cannot be read, or holds no certificate at all, is a
  * configuration error). With neither set, Node's built-in store is used.
- * One TLS context is built per lowest protocol version and kept, so the
+ * One TLS context is built per protocol range and cipher list and kept, so the
  * certificates are not parsed again for each connection. Also the word
  * the log gives a TLS connection (Verified, Trusted, Untrusted). Used by
  * smtp-main.ts and smtp-session.ts; follows postconf(5) smtp_tls_CAfile,

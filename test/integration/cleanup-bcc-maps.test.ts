@@ -3,7 +3,8 @@
  * envelope sender and by each envelope recipient, added to mail smtpd
  * receives, resolved through virtual aliases like any recipient, and not
  * added where receive_override_options has no_address_mappings (the
- * smtpd after a content filter, in Postfix's setups).
+ * smtpd after a content filter, in Postfix's setups). Also the Bcc:
+ * header message_drop_headers takes out of all mail.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
@@ -58,4 +59,16 @@ test('receive_override_options = no_address_mappings: no blind copies', async ()
   await mx.waitForLog(new RegExp(`${id}: removed`));
   const lines = mx.logText().split('\n').filter((line) => line.includes(`${id}: to=<`));
   assert.deepEqual(lines.map((line) => /to=<([^>]+)>/.exec(line)?.[1]), ['carol@localhost']);
+});
+
+test('message_drop_headers: a Bcc: header a client left in SMTP mail does not reach the recipients', async () => {
+  const { client } = await SmtpClient.open(mx.port);
+  await client.command('EHLO client.example');
+  const reply = await client.send('someone@example.org', ['erin@localhost'], 'Subject: with bcc\nBcc: secret@example.org\n\nbody\n');
+  await client.quit();
+  const id = /queued as ([0-9A-Z]+)/.exec(reply)?.[1] as string;
+  await mx.waitForLog(new RegExp(`${id}: to=<erin@localhost>, relay=local, .*status=sent`));
+  const message = mx.maildir('erin')[0] as string;
+  assert.match(message, /\nSubject: with bcc\n/);
+  assert.doesNotMatch(message, /Bcc:|secret@example\.org/);
 });

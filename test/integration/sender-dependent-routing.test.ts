@@ -27,7 +27,7 @@ before(async () => {
     relayhost: `[127.0.0.1]:${portB}`,
     sender_dependent_relayhost_maps: `inline:{ @one.example=[127.0.0.1]:${portA}, boss@two.example=DUNNO, @two.example=[127.0.0.1]:${portA} }`,
     sender_dependent_default_transport_maps: 'inline:{ @three.example=sink: }',
-    transport_maps: `inline:{ fixed.test=smtp:[127.0.0.1]:${portB} }`,
+    transport_maps: `inline:{ fixed.test=smtp:[127.0.0.1]:${portB}, direct.test=smtp: }`,
   });
   appendFileSync(join(mx.etc, 'master.cf'), ['smtp unix - - n - - smtp', 'sink unix - - n - - discard', ''].join('\n'));
   mx.start();
@@ -65,4 +65,24 @@ test("sender_dependent_default_transport_maps gives the sender's mail another tr
   const id = await mx.submit('z@three.example', ['r6@remote.test'], 'Subject: to the sink\n\nbody\n');
   await mx.waitForLog(new RegExp(`${id}: to=<r6@remote\\.test>, relay=none, .*status=sent \\(discarded`));
   assert.equal([...peerA.received, ...peerB.received].some((m) => m.to.includes('r6@remote.test')), false);
+});
+
+test('a route a sender table answers is not cached for the recipient: the same recipient from another sender takes the global relayhost, and back', async () => {
+  assert.equal(await relayedBy('x@one.example', 'same@remote.test'), 'A');
+  const before = peerB.received.length;
+  await mx.submit('y@other.example', ['same@remote.test'], 'Subject: again\n\nbody\n');
+  await waitFor(() => peerB.received.length === before + 1, 'the second message at B');
+  const beforeA = peerA.received.length;
+  await mx.submit('x@one.example', ['same@remote.test'], 'Subject: and again\n\nbody\n');
+  await waitFor(() => peerA.received.length === beforeA + 1, 'the third message at A');
+});
+
+test('a sender address with an extension finds its entry without it (Postfix\'s search order)', async () => {
+  assert.equal(await relayedBy('x+tag@one.example', 'r8@remote.test'), 'A');
+});
+
+test('transport_maps "smtp:" with an empty next hop sends to the recipient domain, not to relayhost', async () => {
+  const id = await mx.submit('y@other.example', ['r7@direct.test'], 'Subject: direct\n\nbody\n');
+  await mx.waitForLog(new RegExp(`${id}: to=<r7@direct\\.test>, relay=none, `));
+  assert.equal([...peerA.received, ...peerB.received].some((m) => m.to.includes('r7@direct.test')), false);
 });

@@ -29,6 +29,8 @@ before(async () => {
     'tls12.test': { a: ['127.0.0.2'] },
     'tls13.test': { a: ['127.0.0.2'] },
     'legacy.test': { a: ['127.0.0.2'] },
+    'legacyverify.test': { a: ['127.0.0.2'] },
+    'legacyplain.test': { a: ['127.0.0.5'] },
     'notls.test': { a: ['127.0.0.5'] },
     'sub.policy.test': { a: ['127.0.0.5'] },
     'dane.test': { a: ['127.0.0.2'] },
@@ -48,7 +50,7 @@ before(async () => {
       smtp_tls_policy_maps: 'inline:{ .policy.test=encrypt, dane.test=dane }',
       notify_classes: 'bounce, 2bounce',
       smtp_generic_maps: 'inline:{ gen@localhost=gen@public.example, @box.localdomain=ops@public.example }',
-      transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay:, dying.test=onebyone:, tls12.test=tls12:, tls13.test=tls13:, legacy.test=legacytls: }',
+      transport_maps: 'inline:{ tls.test=tlsrelay:, notls.test=tlsrelay:, dying.test=onebyone:, tls12.test=tls12:, tls13.test=tls13:, legacy.test=legacytls:, legacyplain.test=legacytls:, legacyverify.test=legacyverify: }',
       onebyone_destination_recipient_limit: '1',
       onebyone_destination_concurrency_limit: '1',
     },
@@ -57,7 +59,8 @@ before(async () => {
       'tlsrelay unix - - n - - smtp -o smtp_tls_security_level=encrypt',
       'onebyone unix - - n - - smtp',
       'tls12 unix - - n - - smtp -o smtp_tls_security_level=encrypt -o smtp_tls_mandatory_protocols=TLSv1.2 -o smtp_tls_mandatory_exclude_ciphers=AESGCM',
-      'legacytls unix - - n - - smtp -o smtp_enforce_tls=yes',
+      'legacytls unix - - n - - smtp -o smtp_enforce_tls=yes -o smtp_tls_enforce_peername=no',
+      'legacyverify unix - - n - - smtp -o smtp_enforce_tls=yes',
       'tls13 unix - - n - - smtp -o smtp_tls_security_level=encrypt -o smtp_tls_mandatory_protocols=>=TLSv1.3',
     ],
   );
@@ -310,8 +313,12 @@ test('smtp_tls_mandatory_protocols and _exclude_ciphers: the TLS versions and ci
   assert.match(mx.logText(), new RegExp(`Untrusted TLS connection established to tls13\\.test\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.3 with cipher`));
 });
 
-test('the obsolete smtp_enforce_tls, with smtp_tls_security_level unset, requires TLS', async () => {
-  const id = await send(['max@legacy.test'], 'legacy tls');
+test('the obsolete smtp_enforce_tls, with smtp_tls_security_level unset: TLS required, and with smtp_tls_enforce_peername (its default) a verified certificate', async () => {
+  const id = await send(['max@legacy.test', 'ned@legacyplain.test', 'ora@legacyverify.test'], 'legacy tls');
   await mx.waitForLog(new RegExp(`${id}: to=<max@legacy\\.test>.*status=sent`));
   assert.match(mx.logText(), new RegExp(`Untrusted TLS connection established to legacy\\.test\\[127\\.0\\.0\\.2\\]:${port}: TLSv1\\.[23]`));
+  // A server without STARTTLS does not get the mail; one whose certificate does not verify neither.
+  await mx.waitForLog(new RegExp(`${id}: to=<ned@legacyplain\\.test>.*dsn=4\\.7\\.4, status=deferred \\(TLS is required, but was not offered`));
+  await mx.waitForLog(new RegExp(`${id}: to=<ora@legacyverify\\.test>.*status=deferred`));
+  assert.equal(up.received.some((m) => m.to.includes('ora@legacyverify.test')), false);
 });

@@ -19,7 +19,7 @@ import { openTableList, type TableList } from '../tables/table-list.js';
 import { tableContext, type TableOpenContext } from '../tables/table.js';
 import { findFirst } from './addr-find.js';
 import { splitAddress } from './addr-parts.js';
-import { parentDomainKeys, transportKeys } from './addr-search-keys.js';
+import { mailAddrKeys, parentDomainKeys, transportKeys } from './addr-search-keys.js';
 
 /** The address classes of trivial-rewrite(8). */
 export type AddressClass = 'local' | 'virtual_alias' | 'virtual_mailbox' | 'relay' | 'default';
@@ -136,17 +136,20 @@ export class AddressResolver {
     return 'default';
   }
 
-  /** A sender_dependent_* table's answer for sender (the address, then @domain; the null sender as <>), undefined for none or DUNNO. */
+  /**
+   * A sender_dependent_* table's answer for sender, undefined for none or
+   * DUNNO: looked up in Postfix's order (the address, without its
+   * extension, the local part where the domain is ours, @domain); the null
+   * sender as <>.
+   */
   private async bySender(tables: TableList, sender: string): Promise<string | undefined> {
     if (tables.tables.length === 0) return undefined;
     const lower = sender.toLowerCase();
     const { domain } = splitAddress(lower);
-    for (const key of lower === '' ? ['<>'] : [lower, ...(domain === undefined ? [] : [`@${domain}`])]) {
-      const value = (await tables.lookup(key))?.trim();
-      if (value === undefined) continue;
-      return value.toUpperCase() === 'DUNNO' ? undefined : value;
-    }
-    return undefined;
+    const local = domain === undefined || (await this.local.matches(domain));
+    const keys = lower === '' ? [{ key: '<>', fixedOnly: false }] : mailAddrKeys(lower, { delimiters: this.params.recipient_delimiter, isLocalDomain: () => local });
+    const value = (await findFirst(tables, keys))?.value.trim();
+    return value === undefined || value.toUpperCase() === 'DUNNO' ? undefined : value;
   }
 
   /**
@@ -155,10 +158,10 @@ export class AddressResolver {
    */
   async resolve(address: string, sender?: string): Promise<Resolution> {
     const { params } = this;
-    const fromSender =
-      sender === undefined
-        ? undefined
-        : { relayhost: await this.bySender(this.senderRelayhosts, sender), defaultTransport: await this.bySender(this.senderDefaultTransports, sender) };
+    const senderTables = sender !== undefined && (this.senderRelayhosts.tables.length > 0 || this.senderDefaultTransports.tables.length > 0);
+    const fromSender = senderTables
+      ? { relayhost: await this.bySender(this.senderRelayhosts, sender), defaultTransport: await this.bySender(this.senderDefaultTransports, sender) }
+      : undefined;
     if (fromSender?.relayhost !== undefined || fromSender?.defaultTransport !== undefined) return this.route(address, fromSender);
     const started = performance.now();
     const cached = this.cache.get(address);
@@ -187,7 +190,9 @@ export class AddressResolver {
     const found = await findFirst(this.transportMaps, transportKeys(address.toLowerCase(), { delimiters: params.recipient_delimiter, parentMatchesSubdomains: false }));
     if (found !== undefined) {
       const override = splitTransport(found.value);
-      chosen = { transport: override.transport || chosen.transport, nexthop: override.nexthop || chosen.nexthop };
+      // "transport:" with an empty next hop sends the mail to the recipient's domain, relayhost notwithstanding (transport(5)).
+      const nexthop = override.nexthop !== '' ? override.nexthop : override.transport !== '' && addressClass !== 'local' ? (domain ?? '') : chosen.nexthop;
+      chosen = { transport: override.transport || chosen.transport, nexthop };
     }
     return { addressClass, ...chosen, recipient: address };
   }

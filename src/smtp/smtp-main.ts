@@ -22,12 +22,10 @@ import { resultOf, serveDeliveries, type DeliveryReply, type DeliveryRequest, ty
 import { logAgentDelivery } from '../global/deliver-log.js';
 import { softBounce } from '../global/soft-bounce.js';
 import { withQueueFile } from '../global/deliver-queue-file.js';
-import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentStream, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { openTableList, type TableList } from '../global/tables/table-list.js';
 import { tableContext } from '../global/tables/table.js';
-import { cipherList, protocolRange, type VersionRange } from '../global/tls/tls-policy.js';
 import { runDaemon } from '../master/skeleton.js';
 import { FramedConnection } from '../util/ipc-frame.js';
 import { msg } from '../util/msg.js';
@@ -37,7 +35,7 @@ import { sourceAddresses, sourceFor, type SourceAddresses } from './smtp-bind.js
 import { SaslClientPolicy } from './smtp-sasl.js';
 import { SmtpLink, type LinkRequest, type SessionOutcome, type Transaction } from './smtp-session.js';
 import { TlsSessionCache } from './smtp-tls-cache.js';
-import { parseTlsPolicy, tlsPolicyFor, TLS_LEVELS, type TlsPolicyChoice } from './smtp-tls-policy.js';
+import { defaultTlsPolicy, tlsPolicyFor, tlsProfiles, type TlsPolicyChoice, type TlsProfile } from './smtp-tls-policy.js';
 import { ClientTrust, protocolsText } from './smtp-tls-trust.js';
 
 interface SmtpContext {
@@ -254,54 +252,17 @@ async function transmit(context: SmtpContext, request: DeliveryRequest, file: nu
   }
 }
 
-/** The versions and cipher list of one kind of TLS session. */
-interface TlsProfile {
-  readonly protocols: VersionRange;
-  readonly ciphers: string;
-}
-
-/**
- * The TLS profiles of the SMTP (LMTP) client, checked at start: a setting
- * it cannot honour stops it. Where the server's certificate must be
- * verified, anonymous ciphers are left out, as Postfix's client does.
- */
-function tlsProfiles(params: Params, lmtp: boolean): { opportunistic: TlsProfile; mandatory: TlsProfile; matching: TlsProfile } {
-  const p = lmtp
-    ? { prefix: 'lmtp', protocols: params.lmtp_tls_protocols, mandatoryProtocols: params.lmtp_tls_mandatory_protocols, ciphers: params.lmtp_tls_ciphers, mandatoryCiphers: params.lmtp_tls_mandatory_ciphers, exclude: params.lmtp_tls_exclude_ciphers, mandatoryExclude: params.lmtp_tls_mandatory_exclude_ciphers }
-    : { prefix: 'smtp', protocols: params.smtp_tls_protocols, mandatoryProtocols: params.smtp_tls_mandatory_protocols, ciphers: params.smtp_tls_ciphers, mandatoryCiphers: params.smtp_tls_mandatory_ciphers, exclude: params.smtp_tls_exclude_ciphers, mandatoryExclude: params.smtp_tls_mandatory_exclude_ciphers };
-  const mandatoryProtocols = protocolRange(`${p.prefix}_tls_mandatory_protocols`, p.mandatoryProtocols);
-  const mandatoryCiphers = (extra: readonly string[]): string => cipherList(params, `${p.prefix}_tls_mandatory_ciphers`, p.mandatoryCiphers, [...p.exclude, ...p.mandatoryExclude, ...extra]);
-  return {
-    opportunistic: { protocols: protocolRange(`${p.prefix}_tls_protocols`, p.protocols), ciphers: cipherList(params, `${p.prefix}_tls_ciphers`, p.ciphers, p.exclude) },
-    // No cipher without encryption where TLS is required, and none without a certificate where it is verified.
-    mandatory: { protocols: mandatoryProtocols, ciphers: mandatoryCiphers(['eNULL']) },
-    matching: { protocols: mandatoryProtocols, ciphers: mandatoryCiphers(['eNULL', 'aNULL']) },
-  };
-}
-
 runDaemon({
   name: 'smtp',
   async postInit({ config, command }) {
     const { params } = config;
     const lmtp = command === 'lmtp';
-    const levelParam = lmtp ? 'lmtp_tls_security_level' : 'smtp_tls_security_level';
-    // Unset, the obsolete smtp_enforce_tls (verify, or encrypt without smtp_tls_enforce_peername) and smtp_use_tls decide, as in Postfix.
-    const [enforce, peername, use] = lmtp ? [params.lmtp_enforce_tls, params.lmtp_tls_enforce_peername, params.lmtp_use_tls] : [params.smtp_enforce_tls, params.smtp_tls_enforce_peername, params.smtp_use_tls];
-    const legacy = enforce ? (peername ? 'verify' : 'encrypt') : use ? 'may' : 'none';
-    const level = params[levelParam] === '' ? legacy : params[levelParam];
-    const tlsDefault = parseTlsPolicy(level);
-    if ('unsupported' in tlsDefault || level.includes(' ')) {
-      throw new PetrelError('config', `${levelParam}: unsupported level "${level}" (expected ${TLS_LEVELS.join(', ')})`);
-    }
-    if ((lmtp ? params.lmtp_tls_wrappermode : params.smtp_tls_wrappermode) && level === 'none') {
-      throw new PetrelError('config', `${lmtp ? 'lmtp' : 'smtp'}_tls_wrappermode = yes needs ${levelParam} = encrypt or above (TLS from the first byte cannot be turned off)`);
-    }
     ctx = {
       params,
       lmtp,
       resolver: new NextHopResolver(params),
       sasl: !lmtp && params.smtp_sasl_auth_enable ? { passwords: await openTableList(params.smtp_sasl_password_maps, tableContext(params)), policy: SaslClientPolicy.fromParams(params) } : undefined,
-      tlsDefault,
+      tlsDefault: defaultTlsPolicy(params, lmtp),
       tlsPolicies: lmtp || params.smtp_tls_policy_maps.length === 0 ? undefined : await openTableList(params.smtp_tls_policy_maps, tableContext(params)),
       trust: lmtp ? ClientTrust.load('lmtp', params.lmtp_tls_CAfile, params.lmtp_tls_CApath) : ClientTrust.load('smtp', params.smtp_tls_CAfile, params.smtp_tls_CApath),
       sessions: TlsSessionCache.open(params, lmtp),

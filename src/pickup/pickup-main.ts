@@ -7,22 +7,32 @@
  * wakeup timer finds files in maildrop/, it scans at start, on each
  * trigger and wakeup, and exits after max_idle idle seconds; an
  * unreadable file goes to corrupt/ with a warning, a symbolic link or a
- * hard link (maildrop/ is writable by every user) is removed. Logs
+ * hard link (maildrop/ is writable by every user) is removed, and so is a
+ * file whose owner authorized_submit_users does not allow. Logs
  * "ID: uid=N from=<sender>". An address verification probe found there is
  * dropped.
  */
 import { closeSync, fstatSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
+import { findAccount } from '../global/accounts.js';
 import { CleanupClient, receivingOptions } from '../global/cleanup-clnt.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
 import { contentChunks, openQueueFile, readQueueRecords, type QueueFileInfo } from '../global/queue/queue-file-read.js';
 import { listQueue, moveMessage } from '../global/queue/queue-move.js';
 import { queueFilePath } from '../global/queue/queue-paths.js';
+import { tableContext } from '../global/tables/table.js';
+import { UserAccess, userNameOf } from '../global/user-access.js';
 import { runTriggerServer } from '../master/skeleton-trigger.js';
 import { msg } from '../util/msg.js';
 
-async function pickOne(params: Params, id: string): Promise<void> {
+/** Who may leave mail in maildrop/: root and mail_owner (postsuper -r requeues there), else those authorized_submit_users allows. */
+interface Submitters {
+  readonly list: UserAccess;
+  readonly systemUids: ReadonlySet<number>;
+}
+
+async function pickOne(params: Params, submitters: Submitters, id: string): Promise<void> {
   const path = queueFilePath(params.queue_directory, 'maildrop', id);
   // maildrop/ is writable by every local user: a symlink or a hard link there could make pickup
   // read a file its submitter cannot read (another message in the queue), so neither is followed.
@@ -35,6 +45,15 @@ async function pickOne(params: Params, id: string): Promise<void> {
       msg.warn(`maildrop/${id}: ${err.message}; removed`);
       await unlink(path).catch(() => undefined);
     }
+    return;
+  }
+  // Anyone can write into maildrop/: the file's owner must be a user authorized_submit_users allows.
+  const uid = fstatSync(fh).uid;
+  const owner = userNameOf(uid);
+  if (!submitters.systemUids.has(uid) && !(await submitters.list.allows(owner))) {
+    closeSync(fh);
+    msg.warn(`maildrop/${id}: uid=${uid} (${owner}) is not allowed to submit mail (authorized_submit_users); removed`);
+    await unlink(path).catch(() => undefined);
     return;
   }
   try {
@@ -94,8 +113,10 @@ async function submit(params: Params, id: string, path: string, fh: number, info
 
 /** One run over maildrop/; the trigger skeleton runs another when a trigger came meanwhile. */
 async function scan(params: Params): Promise<void> {
+  const owner = findAccount(params.mail_owner);
+  const submitters = { list: await UserAccess.open(params.authorized_submit_users, tableContext(params)), systemUids: new Set([0, ...(owner === undefined ? [] : [owner.uid])]) };
   for (const id of await listQueue(params.queue_directory, 'maildrop')) {
-    await pickOne(params, id).catch((err: unknown) => msg.warn(`maildrop/${id}: ${(err as Error).message}`));
+    await pickOne(params, submitters, id).catch((err: unknown) => msg.warn(`maildrop/${id}: ${(err as Error).message}`));
   }
 }
 

@@ -15,9 +15,14 @@ import { resolveConfigDir } from '../global/config/config-dir.js';
 import { loadConfig } from '../global/config/load-config.js';
 import { QMGR_TRIGGER, triggerPickup, triggerQmgr } from '../global/trigger-clnt.js';
 import { QueueFileWriter } from '../global/queue/queue-file-write.js';
+import { tableContext } from '../global/tables/table.js';
+import { UserAccess, userNameOf } from '../global/user-access.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
+
+/** sysexits.h EX_NOPERM: what sendmail exits with when the user may not submit mail. */
+const EX_NOPERM = 77;
 
 const USAGE = 'usage: sendmail [-c config_dir] [-f sender] [-F full_name] [-i] [-t] [-N dsn] [-R ret] [-V envid] [-bp|-bi|-q] recipient...';
 
@@ -66,6 +71,12 @@ async function main(argv: string[]): Promise<number> {
   if (mode === 'i') return sibling('newaliases', configArgs ? ['-c', configArgs] : []);
   if (mode !== 'm' && mode !== 's') return msg.fatal(`unsupported -b option: -b${mode}`);
   const { params } = loadConfig({ configDir: resolveConfigDir(configArgs) });
+  // As Postfix's sendmail: a user authorized_submit_users does not list is refused before anything is read.
+  const uid = process.getuid?.() ?? -1;
+  const submitter = userNameOf(uid);
+  if (!(await (await UserAccess.open(params.authorized_submit_users, tableContext(params))).allows(submitter))) {
+    return msg.fatal(`User ${submitter}(${uid}) is not allowed to submit mail`, EX_NOPERM);
+  }
   if (mode === 's') {
     // As Postfix's sendmail does: smtpd's stand-alone mode serves the session, as this user.
     const smtpd = join(params.daemon_directory, 'smtpd', 'smtpd-main.js');

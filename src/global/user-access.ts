@@ -1,0 +1,56 @@
+/*
+ * user-access - Postfix's lists of the local users allowed a command
+ * (authorized_submit_users): login names, "!item" to exclude, and
+ * type:table items that match a name the table has as a key (so
+ * static:anyone matches everyone); /file/name items were read with
+ * main.cf. Items are tried left to right and the first match decides; a
+ * name no item matches is refused, so an empty list allows no one. A uid
+ * without a passwd entry is called "unknown". Used by sendmail, which
+ * refuses at once, and by pickup, which refuses what such a user left in
+ * maildrop/ (writable by every user, since Petrel has no set-gid
+ * postdrop). Follows postconf(5) authorized_submit_users.
+ */
+import { readFileSync } from 'node:fs';
+import { openTable } from './tables/table-registry.js';
+import type { LookupTable, TableOpenContext } from './tables/table.js';
+
+interface Item {
+  readonly negated: boolean;
+  readonly matches: (name: string) => Promise<boolean>;
+}
+
+/** Who may use a command, by login name. */
+export class UserAccess {
+  private constructor(private readonly items: readonly Item[]) {}
+
+  /** Opens the tables the list names (a table that cannot be opened is a configuration error). */
+  static async open(list: readonly string[], ctx: TableOpenContext): Promise<UserAccess> {
+    const items: Item[] = [];
+    for (const entry of list) {
+      const negated = entry.startsWith('!');
+      const text = negated ? entry.slice(1) : entry;
+      if (/^[a-z0-9_]+:/i.test(text)) {
+        const table: LookupTable = await openTable(text, ctx);
+        items.push({ negated, matches: async (name) => (await table.lookup(name)) !== undefined });
+      } else {
+        items.push({ negated, matches: (name) => Promise.resolve(name === text) });
+      }
+    }
+    return new UserAccess(items);
+  }
+
+  /** True when the list allows the user called name. */
+  async allows(name: string): Promise<boolean> {
+    for (const item of this.items) if (await item.matches(name)) return !item.negated;
+    return false;
+  }
+}
+
+/** The login name of uid in the passwd file, or "unknown". */
+export function userNameOf(uid: number, passwdFile = '/etc/passwd'): string {
+  for (const line of readFileSync(passwdFile, 'utf8').split('\n')) {
+    const fields = line.split(':');
+    if (fields[2] === String(uid) && fields[0] !== undefined && fields[0] !== '') return fields[0];
+  }
+  return 'unknown';
+}

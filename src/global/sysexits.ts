@@ -11,6 +11,9 @@ export interface ExitMeaning {
   readonly text: string;
 }
 
+/** EX_NOPERM: what sendmail and postqueue exit with for a user the authorized_*_users lists refuse. */
+export const EX_NOPERM = 77;
+
 /** sysexits.h codes 64..78. */
 export const SYSEXITS: Readonly<Record<number, ExitMeaning>> = {
   64: { dsn: '5.3.0', text: 'command line usage error' },

@@ -1,14 +1,16 @@
 /*
  * user-access - Postfix's lists of the local users allowed a command
- * (authorized_submit_users): login names, "!item" to exclude, and
+ * (authorized_submit_users, authorized_flush_users, authorized_mailq_users): login names, "!item" to exclude, and
  * type:table items that match a name the table has as a key (so
  * static:anyone matches everyone); /file/name items were read with
  * main.cf. Items are tried left to right and the first match decides; a
  * name no item matches is refused, so an empty list allows no one. A uid
  * without a passwd entry is called "unknown". Used by sendmail, which
- * refuses at once, and by pickup, which refuses what such a user left in
+ * refuses at once, by pickup, which refuses what such a user left in
  * maildrop/ (writable by every user, since Petrel has no set-gid
- * postdrop). Follows postconf(5) authorized_submit_users.
+ * postdrop), and by postqueue and sendmail -q. Follows postconf(5)
+ * authorized_submit_users, authorized_flush_users and
+ * authorized_mailq_users.
  */
 import { readFileSync } from 'node:fs';
 import { openTable } from './tables/table-registry.js';
@@ -44,6 +46,18 @@ export class UserAccess {
     for (const item of this.items) if (await item.matches(name)) return !item.negated;
     return false;
   }
+}
+
+/**
+ * Why the invoking user may not do what ("flush the mail queue"), or
+ * undefined when list allows them; root and mail_owner always may, as with
+ * Postfix's postqueue. The refusal is Postfix's sentence.
+ */
+export async function refusedUser(list: readonly string[], ctx: TableOpenContext, mailOwner: string, what: string): Promise<string | undefined> {
+  const uid = process.getuid?.() ?? -1;
+  const name = userNameOf(uid);
+  if (uid === 0 || name === mailOwner) return undefined;
+  return (await (await UserAccess.open(list, ctx)).allows(name)) ? undefined : `User ${name}(${uid}) is not allowed to ${what}`;
 }
 
 /** The login name of uid in the passwd file, or "unknown". */

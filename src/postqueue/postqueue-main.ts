@@ -20,6 +20,10 @@ import { queueFilePath } from '../global/queue/queue-paths.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
+import { tableContext } from '../global/tables/table.js';
+import { EX_NOPERM } from '../global/sysexits.js';
+import { refusedUser } from '../global/user-access.js';
+
 
 const USAGE = 'usage: postqueue [-c config_dir] -f | -i queue_id | -j | -p | -s site';
 
@@ -92,6 +96,11 @@ async function main(argv: string[]): Promise<number> {
   const modes = ['f', 'i', 'j', 'p', 's'].filter((l) => letters.has(l));
   if (modes.length !== 1) return msg.fatal(USAGE);
   const { params } = loadConfig({ configDir: resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value) });
+  const flushing = letters.has('f') || letters.has('i') || letters.has('s');
+  const refused = flushing
+    ? await refusedUser(params.authorized_flush_users, tableContext(params), params.mail_owner, 'flush the mail queue')
+    : await refusedUser(params.authorized_mailq_users, tableContext(params), params.mail_owner, 'view the mail queue');
+  if (refused !== undefined) return msg.fatal(refused, EX_NOPERM);
   if (letters.has('f')) {
     if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('Cannot flush mail queue - mail system is down');
     return 0;

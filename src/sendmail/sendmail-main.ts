@@ -16,13 +16,12 @@ import { loadConfig } from '../global/config/load-config.js';
 import { QMGR_TRIGGER, triggerPickup, triggerQmgr } from '../global/trigger-clnt.js';
 import { QueueFileWriter } from '../global/queue/queue-file-write.js';
 import { tableContext } from '../global/tables/table.js';
-import { UserAccess, userNameOf } from '../global/user-access.js';
+import { EX_NOPERM } from '../global/sysexits.js';
+import { refusedUser, UserAccess, userNameOf } from '../global/user-access.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
 
-/** sysexits.h EX_NOPERM: what sendmail exits with when the user may not submit mail. */
-const EX_NOPERM = 77;
 
 const USAGE = 'usage: sendmail [-c config_dir] [-f sender] [-F full_name] [-i] [-t] [-N dsn] [-R ret] [-V envid] [-bp|-bi|-q] recipient...';
 
@@ -71,6 +70,12 @@ async function main(argv: string[]): Promise<number> {
   if (mode === 'i') return sibling('newaliases', configArgs ? ['-c', configArgs] : []);
   if (mode !== 'm' && mode !== 's') return msg.fatal(`unsupported -b option: -b${mode}`);
   const { params } = loadConfig({ configDir: resolveConfigDir(configArgs) });
+  if (has('q')) {
+    const refused = await refusedUser(params.authorized_flush_users, tableContext(params), params.mail_owner, 'flush the mail queue');
+    if (refused !== undefined) return msg.fatal(refused, EX_NOPERM);
+    if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('Cannot flush mail queue - mail system is down');
+    return 0;
+  }
   // As Postfix's sendmail: a user authorized_submit_users does not list is refused before anything is read.
   const uid = process.getuid?.() ?? -1;
   const submitter = userNameOf(uid);
@@ -81,10 +86,6 @@ async function main(argv: string[]): Promise<number> {
     // As Postfix's sendmail does: smtpd's stand-alone mode serves the session, as this user.
     const smtpd = join(params.daemon_directory, 'smtpd', 'smtpd-main.js');
     return spawnSync(process.execPath, [smtpd, '-S', '-c', resolveConfigDir(configArgs)], { stdio: 'inherit' }).status ?? 1;
-  }
-  if (has('q')) {
-    if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('Cannot flush mail queue - mail system is down');
-    return 0;
   }
   for (const o of options) if (o.letter === 'o' && o.value !== 'i') msg.warn(`-o${o.value ?? ''} option ignored`);
   const dotIsData = has('i') || options.some((o) => o.letter === 'o' && o.value === 'i');

@@ -3,12 +3,16 @@
  * allow (Postfix's message and exit status 77), and pickup removes what
  * such a user left in maildrop/ (writable by all) rather than send it;
  * files of root and mail_owner (postsuper -r requeues there) always pass.
+ * authorized_flush_users and authorized_mailq_users: postqueue and
+ * sendmail -q refuse an ordinary user (nobody) the lists leave out.
  */
 import assert from 'node:assert/strict';
-import { chownSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestInstance } from '../support/instance.js';
+import { REPO_ROOT } from '../support/run-command.js';
 import { needRoot } from '../support/need.js';
 import { waitFor } from '../support/wait.js';
 
@@ -49,4 +53,27 @@ test('sendmail refuses a user the list does not allow, with exit status 77, and 
   assert.equal(refused.status, 77);
   assert.match(refused.stderr, /sendmail: fatal: User root\(0\) is not allowed to submit mail/);
   assert.deepEqual(readdirSync(join(mx.queue, 'maildrop')), []);
+});
+
+/** Runs a Petrel command as nobody (uid 65534). */
+function asNobody(name: string, args: readonly string[]): { status: number | null; stderr: string } {
+  const result = spawnSync(join(REPO_ROOT, 'bin', name), ['-c', mx.etc, ...args], { uid: 65534, gid: 65534, encoding: 'utf8', input: '' });
+  return { status: result.status, stderr: result.stderr };
+}
+
+test('authorized_flush_users and authorized_mailq_users refuse nobody, with exit status 77; root always passes', { skip }, () => {
+  // nobody must reach main.cf to be refused by it.
+  chmodSync(mx.root, 0o755);
+  chmodSync(mx.etc, 0o755);
+  assert.equal(mx.run('postconf', ['-e', 'authorized_flush_users = !nobody, static:anyone', 'authorized_mailq_users = root']).status, 0);
+  const flush = asNobody('postqueue', ['-f']);
+  assert.equal(flush.status, 77, flush.stderr);
+  assert.match(flush.stderr, /postqueue: fatal: User nobody\(65534\) is not allowed to flush the mail queue/);
+  const q = asNobody('sendmail', ['-q']);
+  assert.equal(q.status, 77, q.stderr);
+  assert.match(q.stderr, /sendmail: fatal: User nobody\(65534\) is not allowed to flush the mail queue/);
+  const list = asNobody('postqueue', ['-p']);
+  assert.equal(list.status, 77, list.stderr);
+  assert.match(list.stderr, /postqueue: fatal: User nobody\(65534\) is not allowed to view the mail queue/);
+  assert.equal(mx.run('postqueue', ['-f']).status, 0);
 });

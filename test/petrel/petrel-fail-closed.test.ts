@@ -20,7 +20,7 @@ const REFUSED: readonly (readonly [string, string, RegExp])[] = [
   ['non_smtpd_milters', 'inet:127.0.0.1:8891', /parameter non_smtpd_milters: Petrel does not implement this setting/],
   ['smtp_body_checks', 'regexp:/etc/petrel/body_checks', /parameter smtp_body_checks: Petrel does not implement this setting/],
   ['milter_header_checks', 'pcre:/etc/petrel/header_checks', /parameter milter_header_checks: Petrel does not implement this setting/],
-  ['authorized_flush_users', 'static:noone', /parameter authorized_flush_users: Petrel does not implement/],
+  ['master_service_disable', 'inet', /parameter master_service_disable: Petrel does not implement/],
   ['relocated_maps', 'hash:/etc/petrel/relocated', /parameter relocated_maps: Petrel does not implement/],
   ['virtual_alias_maps', 'ldap:/etc/petrel/ldap-aliases.cf', /parameter virtual_alias_maps: unsupported dictionary type: ldap/],
 ];

@@ -53,8 +53,6 @@ export const UNIMPLEMENTED_PARAMS: Readonly<Record<string, UnimplementedRule>> =
   smtpd_forbidden_commands: { why: 'the configured forbidden commands would not disconnect clients' },
   permit_mx_backup_networks: { why: 'permit_mx_backup would not be limited to the configured networks' },
   master_service_disable: { why: 'services the configuration disables would run' },
-  authorized_mailq_users: { why: 'any local user could list the queue', harmless: ['static:anyone'] },
-  authorized_flush_users: { why: 'any local user could flush the queue', harmless: ['static:anyone'] },
   local_login_sender_maps: { why: 'local users could submit mail with any sender address', harmless: ['static:*'] },
   message_reject_characters: { why: 'messages with the configured characters would be accepted' },
   message_strip_characters: { why: 'the configured characters would stay in messages' },

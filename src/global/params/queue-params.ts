@@ -41,5 +41,7 @@ export const QUEUE_PARAMS = defineParams({
   always_add_missing_headers: { kind: 'bool', default: 'no', doc: 'Add missing From, To, Date and Message-ID to all mail' },
   undisclosed_recipients_header: { kind: 'string', default: '', doc: 'The To: header added when a message has no recipient headers' },
   always_bcc: { kind: 'string', default: '', doc: 'An address that receives a copy of every message' },
+  authorized_flush_users: { kind: 'list', default: 'static:anyone', fileItems: true, doc: 'Local users who may flush the queue (postqueue -f, -s, -i; sendmail -q); root and mail_owner always may' },
+  authorized_mailq_users: { kind: 'list', default: 'static:anyone', fileItems: true, doc: 'Local users who may list the queue (mailq, postqueue -p, -j); root and mail_owner always may' },
   authorized_submit_users: { kind: 'list', default: 'static:anyone', fileItems: true, doc: 'Local users who may submit mail with sendmail: names, !name, type:table, /file/name (empty: no one)' },
 });

@@ -84,10 +84,11 @@ function carryOut(d: Disposition, writer: QueueFileWriter, params: Params, local
 
 /**
  * What becomes of the message: what content checks decided, with what
- * smtpd's access tables asked of the whole message: either may discard or hold it; smtpd's FILTER came first
- * (at RCPT), so a content check's wins, as the last one does in Postfix;
- * the receiving service's content_filter comes after both, and a REDIRECT
- * from either overrides every FILTER (carryOut).
+ * smtpd's access tables asked of the whole message. Either may discard or
+ * hold it; smtpd's FILTER came first (at RCPT), so a content check's wins,
+ * as the last one does in Postfix; the receiving service's content_filter
+ * comes after both, and a REDIRECT from either overrides every FILTER
+ * (carryOut).
  */
 function messageDisposition(checked: Disposition | undefined, smtpd: Extract<CleanupRequest, { op: 'actions' }> | undefined, contentFilter: string | undefined): Disposition {
   const d: Disposition = checked ?? { discard: false, hold: false, bcc: [] };

@@ -3,13 +3,15 @@
  * what they answer. Postfix's error, retry and discard agents do nothing
  * but answer for every recipient, so Petrel has no process for them
  * (master-services.ts starts none): qmgr answers in their place, and so
- * does local for a mailbox or fallback transport that names one. What a transport is follows from the command its
- * master.cf service runs, not from its name, so "myerror unix - - n - - error"
- * bounces like error does: the command error defers instead when the
- * service is named retry (error(8)), and discard discards (discard(8)). A
- * transport without a master.cf entry keeps the built-in meaning of the
- * names error, retry and discard. Read by qmgr and local at start; a reload
- * starts new ones, which read master.cf again.
+ * does local for a mailbox or fallback transport that names one. What a
+ * transport is follows from the command its master.cf service runs, not
+ * from its name, so "myerror unix - - n - - error" bounces like error
+ * does: the command error defers instead when the service is named retry
+ * (error(8)), and discard discards (discard(8)); a -o soft_bounce on the
+ * line is that transport's own. A transport without a master.cf entry
+ * keeps the built-in meaning of the names error, retry and discard. Read
+ * by qmgr and local at start; a reload starts new ones, which read
+ * master.cf again.
  */
 import { join } from 'node:path';
 import { readMasterCf, type MasterEntry } from './config/master-cf-read.js';

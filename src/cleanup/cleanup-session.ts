@@ -42,6 +42,7 @@ function defer(text: string): Failure {
 export async function cleanupSession(socket: Socket, params: Params, rewriter: CleanupRewriter, checks: ContentChecks, retiring: () => boolean): Promise<void> {
   const conn = new FramedConnection(socket);
   const timeout = params.ipc_timeout * 1000;
+  const dropHeaders: ReadonlySet<string> = new Set(params.message_drop_headers.map((name) => name.toLowerCase()));
   for (;;) {
     let first: Frame | undefined;
     try {
@@ -52,7 +53,7 @@ export async function cleanupSession(socket: Socket, params: Params, rewriter: C
     if (first === undefined) return;
     const begin = (first.kind === FRAME.json ? JSON.parse(first.payload.toString('utf8')) : {}) as CleanupRequest;
     if (begin.op !== 'begin') throw new Error(`expected begin, got ${begin.op ?? `frame kind ${first.kind}`}`);
-    const reusable = await cleanupMessage(conn, begin, params, rewriter, checks);
+    const reusable = await cleanupMessage(conn, begin, params, rewriter, checks, dropHeaders);
     if (!reusable || retiring()) return;
   }
 }
@@ -109,6 +110,7 @@ async function cleanupMessage(
   params: Params,
   rewriter: CleanupRewriter,
   checks: ContentChecks,
+  dropHeaders: ReadonlySet<string>,
 ): Promise<boolean> {
   const socket = conn.socket;
   const timeout = params.ipc_timeout * 1000;
@@ -136,7 +138,6 @@ async function cleanupMessage(
       checks.any && begin.noHeaderBodyChecks !== true
         ? new MessageInspector(checks, { queueId: writer.id, attrs: begin.attrs, sender, recipient: () => firstRecipient })
         : undefined;
-    const dropHeaders = new Set(params.message_drop_headers.map((name) => name.toLowerCase()));
     const headers = new HeaderPass({
       addMissing: begin.local || params.always_add_missing_headers,
       dropHeaders,

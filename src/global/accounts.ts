@@ -37,6 +37,14 @@ export function findAccount(name: string, passwdFile = '/etc/passwd'): Account |
   return line === undefined ? undefined : parsePasswdLine(line);
 }
 
+/** The login name of uid in /etc/passwd, or "unknown" (as Postfix calls a uid without an entry). */
+export function accountName(uid: number, passwdFile = '/etc/passwd'): string {
+  const line = readFileSync(passwdFile, 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[2] === String(uid) && !l.startsWith(':'));
+  return line === undefined ? 'unknown' : (line.split(':')[0] as string);
+}
+
 /** The gid of the group called name in /etc/group, if any. */
 export function findGroupId(name: string, groupFile = '/etc/group'): number | undefined {
   const gid = entryLine(groupFile, name)?.split(':')[2];

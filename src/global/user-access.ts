@@ -12,7 +12,7 @@
  * authorized_submit_users, authorized_flush_users and
  * authorized_mailq_users.
  */
-import { readFileSync } from 'node:fs';
+import { accountName } from './accounts.js';
 import { openTable } from './tables/table-registry.js';
 import type { LookupTable, TableOpenContext } from './tables/table.js';
 
@@ -50,21 +50,13 @@ export class UserAccess {
 
 /**
  * Why the invoking user may not do what ("flush the mail queue"), or
- * undefined when list allows them; root and mail_owner always may, as with
- * Postfix's postqueue. The refusal is Postfix's sentence.
+ * undefined when list allows them. With mailOwner given (postqueue, as
+ * Postfix's), root and mail_owner always may; submitting mail has no such
+ * exception. The refusal is Postfix's sentence.
  */
-export async function refusedUser(list: readonly string[], ctx: TableOpenContext, mailOwner: string, what: string): Promise<string | undefined> {
+export async function refusedUser(list: readonly string[], ctx: TableOpenContext, what: string, mailOwner?: string): Promise<string | undefined> {
   const uid = process.getuid?.() ?? -1;
-  const name = userNameOf(uid);
-  if (uid === 0 || name === mailOwner) return undefined;
+  const name = accountName(uid);
+  if (mailOwner !== undefined && (uid === 0 || name === mailOwner)) return undefined;
   return (await (await UserAccess.open(list, ctx)).allows(name)) ? undefined : `User ${name}(${uid}) is not allowed to ${what}`;
-}
-
-/** The login name of uid in the passwd file, or "unknown". */
-export function userNameOf(uid: number, passwdFile = '/etc/passwd'): string {
-  for (const line of readFileSync(passwdFile, 'utf8').split('\n')) {
-    const fields = line.split(':');
-    if (fields[2] === String(uid) && fields[0] !== undefined && fields[0] !== '') return fields[0];
-  }
-  return 'unknown';
 }

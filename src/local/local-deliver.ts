@@ -233,8 +233,8 @@ class RecipientDelivery {
       const reply = await requestDelivery(this.ctx.params, transport, { ...request, nexthop, recipients: [{ ...this.rcpt, index: 0 }] }, (this.ctx.params.daemon_timeout * 1000) / 2);
       const result = reply.results.find((r) => r.index === 0);
       if (result !== undefined) {
-        const { status, dsn, reason, action, notifyPassed } = result;
-        return { status, dsn, reason, loggedByAgent: true, ...(action === undefined ? {} : { action }), ...(notifyPassed === undefined ? {} : { notifyPassed }) };
+        const { index: _index, ...outcome } = result;
+        return { ...outcome, loggedByAgent: true };
       }
       msg.warn(`${request.queueId}: transport ${transport}: no result for <${this.rcpt.address}>`);
     } catch (err) {

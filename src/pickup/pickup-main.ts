@@ -14,7 +14,7 @@
  */
 import { closeSync, fstatSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { findAccount } from '../global/accounts.js';
+import { accountName, findAccount } from '../global/accounts.js';
 import { CleanupClient, receivingOptions } from '../global/cleanup-clnt.js';
 import { PetrelError } from '../global/errors.js';
 import type { Params } from '../global/params/param-registry.js';
@@ -22,7 +22,7 @@ import { contentChunks, openQueueFile, readQueueRecords, type QueueFileInfo } fr
 import { listQueue, moveMessage } from '../global/queue/queue-move.js';
 import { queueFilePath } from '../global/queue/queue-paths.js';
 import { tableContext } from '../global/tables/table.js';
-import { UserAccess, userNameOf } from '../global/user-access.js';
+import { UserAccess } from '../global/user-access.js';
 import { runTriggerServer } from '../master/skeleton-trigger.js';
 import { msg } from '../util/msg.js';
 
@@ -49,7 +49,7 @@ async function pickOne(params: Params, submitters: Submitters, id: string): Prom
   }
   // Anyone can write into maildrop/: the file's owner must be a user authorized_submit_users allows.
   const uid = fstatSync(fh).uid;
-  const owner = userNameOf(uid);
+  const owner = accountName(uid);
   if (!submitters.systemUids.has(uid) && !(await submitters.list.allows(owner))) {
     closeSync(fh);
     msg.warn(`maildrop/${id}: uid=${uid} (${owner}) is not allowed to submit mail (authorized_submit_users); removed`);

@@ -17,13 +17,12 @@ import { readQueueFile } from '../global/queue/queue-file-read.js';
 import { isQueueId } from '../global/queue/queue-id.js';
 import { listQueue, setNextAttempt } from '../global/queue/queue-move.js';
 import { queueFilePath } from '../global/queue/queue-paths.js';
+import { EX_NOPERM } from '../global/sysexits.js';
+import { tableContext } from '../global/tables/table.js';
+import { refusedUser } from '../global/user-access.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
-import { tableContext } from '../global/tables/table.js';
-import { EX_NOPERM } from '../global/sysexits.js';
-import { refusedUser } from '../global/user-access.js';
-
 
 const USAGE = 'usage: postqueue [-c config_dir] -f | -i queue_id | -j | -p | -s site';
 
@@ -98,8 +97,8 @@ async function main(argv: string[]): Promise<number> {
   const { params } = loadConfig({ configDir: resolveConfigDir(options.findLast((o) => o.letter === 'c')?.value) });
   const flushing = letters.has('f') || letters.has('i') || letters.has('s');
   const refused = flushing
-    ? await refusedUser(params.authorized_flush_users, tableContext(params), params.mail_owner, 'flush the mail queue')
-    : await refusedUser(params.authorized_mailq_users, tableContext(params), params.mail_owner, 'view the mail queue');
+    ? await refusedUser(params.authorized_flush_users, tableContext(params), 'flush the mail queue', params.mail_owner)
+    : await refusedUser(params.authorized_mailq_users, tableContext(params), 'view the mail queue', params.mail_owner);
   if (refused !== undefined) return msg.fatal(refused, EX_NOPERM);
   if (letters.has('f')) {
     if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('Cannot flush mail queue - mail system is down');

@@ -17,11 +17,10 @@ import { QMGR_TRIGGER, triggerPickup, triggerQmgr } from '../global/trigger-clnt
 import { QueueFileWriter } from '../global/queue/queue-file-write.js';
 import { tableContext } from '../global/tables/table.js';
 import { EX_NOPERM } from '../global/sysexits.js';
-import { refusedUser, UserAccess, userNameOf } from '../global/user-access.js';
+import { refusedUser } from '../global/user-access.js';
 import { runCommand } from '../util/command-main.js';
 import { getoptOrUsage } from '../util/getopt.js';
 import { msg } from '../util/msg.js';
-
 
 const USAGE = 'usage: sendmail [-c config_dir] [-f sender] [-F full_name] [-i] [-t] [-N dsn] [-R ret] [-V envid] [-bp|-bi|-q] recipient...';
 
@@ -71,17 +70,14 @@ async function main(argv: string[]): Promise<number> {
   if (mode !== 'm' && mode !== 's') return msg.fatal(`unsupported -b option: -b${mode}`);
   const { params } = loadConfig({ configDir: resolveConfigDir(configArgs) });
   if (has('q')) {
-    const refused = await refusedUser(params.authorized_flush_users, tableContext(params), params.mail_owner, 'flush the mail queue');
+    const refused = await refusedUser(params.authorized_flush_users, tableContext(params), 'flush the mail queue', params.mail_owner);
     if (refused !== undefined) return msg.fatal(refused, EX_NOPERM);
     if (!(await triggerQmgr(params.queue_directory, QMGR_TRIGGER.flush))) return msg.fatal('Cannot flush mail queue - mail system is down');
     return 0;
   }
-  // As Postfix's sendmail: a user authorized_submit_users does not list is refused before anything is read.
-  const uid = process.getuid?.() ?? -1;
-  const submitter = userNameOf(uid);
-  if (!(await (await UserAccess.open(params.authorized_submit_users, tableContext(params))).allows(submitter))) {
-    return msg.fatal(`User ${submitter}(${uid}) is not allowed to submit mail`, EX_NOPERM);
-  }
+  // As Postfix's sendmail: a user authorized_submit_users does not list (root included) is refused before anything is read.
+  const refused = await refusedUser(params.authorized_submit_users, tableContext(params), 'submit mail');
+  if (refused !== undefined) return msg.fatal(refused, EX_NOPERM);
   if (mode === 's') {
     // As Postfix's sendmail does: smtpd's stand-alone mode serves the session, as this user.
     const smtpd = join(params.daemon_directory, 'smtpd', 'smtpd-main.js');

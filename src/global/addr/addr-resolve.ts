@@ -19,7 +19,7 @@ import { openTableList, type TableList } from '../tables/table-list.js';
 import { tableContext, type TableOpenContext } from '../tables/table.js';
 import { findFirst } from './addr-find.js';
 import { splitAddress } from './addr-parts.js';
-import { mailAddrKeys, parentDomainKeys, transportKeys } from './addr-search-keys.js';
+import { mailAddrKeys, parentDomainKeys, transportKeys, type SearchKey } from './addr-search-keys.js';
 
 /** The address classes of trivial-rewrite(8). */
 export type AddressClass = 'local' | 'virtual_alias' | 'virtual_mailbox' | 'relay' | 'default';
@@ -136,18 +136,18 @@ export class AddressResolver {
     return 'default';
   }
 
-  /**
-   * A sender_dependent_* table's answer for sender, undefined for none or
-   * DUNNO: looked up in Postfix's order (the address, without its
-   * extension, the local part where the domain is ours, @domain); the null
-   * sender as <>.
-   */
-  private async bySender(tables: TableList, sender: string): Promise<string | undefined> {
-    if (tables.tables.length === 0) return undefined;
+  /** The keys the sender_dependent_* tables are searched with, in Postfix's order (the address, without its extension, the local part where the domain is ours, @domain); the null sender as <>. */
+  private async senderKeys(sender: string): Promise<SearchKey[]> {
     const lower = sender.toLowerCase();
+    if (lower === '') return [{ key: '<>', fixedOnly: false }];
     const { domain } = splitAddress(lower);
     const local = domain === undefined || (await this.local.matches(domain));
-    const keys = lower === '' ? [{ key: '<>', fixedOnly: false }] : mailAddrKeys(lower, { delimiters: this.params.recipient_delimiter, isLocalDomain: () => local });
+    return mailAddrKeys(lower, { delimiters: this.params.recipient_delimiter, isLocalDomain: () => local });
+  }
+
+  /** A sender_dependent_* table's answer for the sender's keys, undefined for none or DUNNO. */
+  private static async bySender(tables: TableList, keys: readonly SearchKey[]): Promise<string | undefined> {
+    if (tables.tables.length === 0) return undefined;
     const value = (await findFirst(tables, keys))?.value.trim();
     return value === undefined || value.toUpperCase() === 'DUNNO' ? undefined : value;
   }
@@ -158,10 +158,11 @@ export class AddressResolver {
    */
   async resolve(address: string, sender?: string): Promise<Resolution> {
     const { params } = this;
-    const senderTables = sender !== undefined && (this.senderRelayhosts.tables.length > 0 || this.senderDefaultTransports.tables.length > 0);
-    const fromSender = senderTables
-      ? { relayhost: await this.bySender(this.senderRelayhosts, sender), defaultTransport: await this.bySender(this.senderDefaultTransports, sender) }
-      : undefined;
+    const keys = sender !== undefined && (this.senderRelayhosts.tables.length > 0 || this.senderDefaultTransports.tables.length > 0) ? await this.senderKeys(sender) : undefined;
+    const fromSender =
+      keys === undefined
+        ? undefined
+        : { relayhost: await AddressResolver.bySender(this.senderRelayhosts, keys), defaultTransport: await AddressResolver.bySender(this.senderDefaultTransports, keys) };
     if (fromSender?.relayhost !== undefined || fromSender?.defaultTransport !== undefined) return this.route(address, fromSender);
     const started = performance.now();
     const cached = this.cache.get(address);
